@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Shared test helpers; see helpers.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+
+const struct uttm_operation_ctx test_ctx;
+
+struct fixture *fixture_create(uint64_t arena_bytes, unsigned long pool_pages,
+			       unsigned int arena_flags)
+{
+	struct fixture *fx = calloc(1, sizeof(*fx));
+	struct uttm_arena_params ap = { .max_bytes = arena_bytes,
+					.flags = arena_flags };
+	struct uttm_pool_params pp = { .max_pages = pool_pages };
+
+	assert_non_null(fx);
+	assert_int_equal(uttm_fault_create(&fx->fault), 0);
+	ap.fault = fx->fault;
+	assert_int_equal(uttm_arena_create(&ap, &fx->arena), 0);
+	pp.arena = fx->arena;
+	assert_int_equal(uttm_pool_init(&fx->pool, &pp), 0);
+	return fx;
+}
+
+void fixture_destroy(struct fixture *fx)
+{
+	uttm_pool_fini(&fx->pool);
+	assert_int_equal(arena_pages_allocated(fx->arena), 0);
+	assert_int_equal(arena_resident(fx->arena), 0);
+	uttm_arena_destroy(fx->arena);
+	uttm_fault_destroy(fx->fault);
+	free(fx);
+}
+
+int fixture_setup(void **state)
+{
+	*state = fixture_create(64 * MiB, 4096, 0);
+	return 0;
+}
+
+int fixture_teardown(void **state)
+{
+	fixture_destroy(*state);
+	return 0;
+}
+
+static uint64_t pattern_word(uint64_t seed, unsigned long index, size_t word)
+{
+	uint64_t z = seed * 0x9e3779b97f4a7c15ull + index * 0xbf58476d1ce4e5b9ull +
+		     word;
+
+	z ^= z >> 31;
+	z *= 0x94d049bb133111ebull;
+	return z ^ (z >> 29);
+}
+
+void fill_page(void *addr, uint64_t seed, unsigned long index)
+{
+	uint64_t *w = addr;
+
+	for (size_t i = 0; i < UTTM_PAGE_SIZE / sizeof(*w); i++)
+		w[i] = pattern_word(seed, index, i);
+}
+
+bool page_matches(const void *addr, uint64_t seed, unsigned long index)
+{
+	const uint64_t *w = addr;
+
+	for (size_t i = 0; i < UTTM_PAGE_SIZE / sizeof(*w); i++)
+		if (w[i] != pattern_word(seed, index, i))
+			return false;
+	return true;
+}
+
+bool page_is_zero(const void *addr)
+{
+	const uint64_t *w = addr;
+
+	for (size_t i = 0; i < UTTM_PAGE_SIZE / sizeof(*w); i++)
+		if (w[i])
+			return false;
+	return true;
+}
+
+void fill_tt(struct uttm_tt *tt, uint64_t seed)
+{
+	for (unsigned long i = 0; i < tt->num_pages; i++)
+		fill_page(uttm_tt_page_address(tt, i), seed, i);
+}
+
+void assert_tt_matches(const struct uttm_tt *tt, uint64_t seed)
+{
+	for (unsigned long i = 0; i < tt->num_pages; i++) {
+		void *addr = uttm_tt_page_address(tt, i);
+
+		assert_non_null(addr);
+		if (!page_matches(addr, seed, i))
+			fail_msg("page %lu of %lu differs", i, tt->num_pages);
+	}
+}
+
+uint64_t proc_status_bytes(const char *field)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	size_t len = strlen(field);
+	unsigned long long kib = 0;
+	char line[256];
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, field, len) && line[len] == ':') {
+			kib = strtoull(line + len + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return kib * 1024;
+}
+
+uint64_t arena_pages_allocated(const struct uttm_arena *arena)
+{
+	struct uttm_arena_stats stats;
+
+	uttm_arena_stats(arena, &stats);
+	return stats.pages_allocated;
+}
+
+uint64_t arena_resident(const struct uttm_arena *arena)
+{
+	struct uttm_arena_stats stats;
+
+	uttm_arena_stats(arena, &stats);
+	return stats.resident_bytes;
+}

@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The page layer: block allocation by order, split, growth up to the
+ * maximum, memory really returned to the system, DMA32 placement and
+ * refusal of bad input.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+
+static struct uttm_arena *arena_new(uint64_t bytes, unsigned int flags)
+{
+	struct uttm_arena_params ap = { .max_bytes = bytes, .flags = flags };
+	struct uttm_arena *arena;
+
+	assert_int_equal(uttm_arena_create(&ap, &arena), 0);
+	return arena;
+}
+
+static void arena_done(struct uttm_arena *arena)
+{
+	assert_int_equal(arena_pages_allocated(arena), 0);
+	assert_int_equal(arena_resident(arena), 0);
+	uttm_arena_destroy(arena);
+}
+
+static void block_is_aligned_zeroed_and_usable(void **state)
+{
+	struct uttm_arena *arena = arena_new(16 * MiB, 0);
+
+	for (unsigned int order = 0; order <= UTTM_MAX_ORDER; order++) {
+		unsigned long nr = 1UL << order;
+		struct uttm_page *page;
+		char *addr;
+
+		assert_int_equal(uttm_alloc_pages(arena, order, &page), 0);
+		assert_int_equal(uttm_page_order(page), order);
+		addr = uttm_page_address(arena, page);
+		assert_int_equal((uintptr_t)addr % (UTTM_PAGE_SIZE << order), 0);
+		assert_int_equal(uttm_page_offset(arena, page) %
+				 (UTTM_PAGE_SIZE << order), 0);
+		assert_int_equal(arena_pages_allocated(arena), nr);
+		for (unsigned long i = 0; i < nr; i++) {
+			assert_true(page_is_zero(addr + i * UTTM_PAGE_SIZE));
+			fill_page(addr + i * UTTM_PAGE_SIZE, order, i);
+		}
+		for (unsigned long i = 0; i < nr; i++)
+			assert_true(page_matches(addr + i * UTTM_PAGE_SIZE,
+						 order, i));
+		uttm_free_pages(arena, &page, 1);
+		assert_int_equal(arena_pages_allocated(arena), 0);
+	}
+	arena_done(arena);
+}
+
+static void split_block_frees_page_by_page(void **state)
+{
+	struct uttm_arena *arena = arena_new(4 * MiB, 0);
+	struct uttm_page *page, *big;
+
+	assert_int_equal(uttm_alloc_pages(arena, 3, &page), 0);
+	uttm_split_page(page);
+	for (unsigned int i = 0; i < 8; i++)
+		assert_int_equal(uttm_page_order(&page[i]), 0);
+	for (unsigned int i = 0; i < 8; i++) {
+		struct uttm_page *p = &page[i];
+
+		uttm_free_pages(arena, &p, 1);
+		assert_int_equal(arena_pages_allocated(arena), 7 - i);
+	}
+	/* The split pages merged back: the whole arena is one block again. */
+	assert_int_equal(uttm_alloc_pages(arena, UTTM_MAX_ORDER, &big), 0);
+	uttm_free_pages(arena, &big, 1);
+	arena_done(arena);
+}
+
+static void grows_to_max_then_enomem(void **state)
+{
+	struct uttm_arena *arena = arena_new(8 * MiB, 0);
+	struct uttm_arena_stats stats;
+	struct uttm_page *a, *b, *c;
+
+	uttm_arena_stats(arena, &stats);
+	assert_int_equal(stats.size_bytes, 0);
+	assert_int_equal(stats.max_bytes, 8 * MiB);
+	assert_int_equal(uttm_alloc_pages(arena, UTTM_MAX_ORDER, &a), 0);
+	assert_int_equal(uttm_alloc_pages(arena, UTTM_MAX_ORDER, &b), 0);
+	uttm_arena_stats(arena, &stats);
+	assert_int_equal(stats.size_bytes, 8 * MiB);
+	assert_int_equal(uttm_alloc_pages(arena, 0, &c), -ENOMEM);
+	uttm_free_pages(arena, &a, 1);
+	assert_int_equal(uttm_alloc_pages(arena, 0, &c), 0);
+	uttm_free_pages(arena, &c, 1);
+	uttm_free_pages(arena, &b, 1);
+	arena_done(arena);
+}
+
+static void free_returns_memory_to_the_system(void **state)
+{
+	struct uttm_arena *arena = arena_new(64 * MiB, 0);
+	struct uttm_page *blocks[1024];
+	uint64_t rss_before = proc_status_bytes("RssShmem"), rss_full;
+
+	/* 32 MiB in order-0 pages, so that the frees must be batched. */
+	for (unsigned int i = 0; i < 1024; i++)
+		assert_int_equal(uttm_alloc_pages(arena, i % 4, &blocks[i]), 0);
+	rss_full = proc_status_bytes("RssShmem");
+	assert_true(arena_resident(arena) >= (1024 / 4) * 15 * UTTM_PAGE_SIZE);
+	assert_true(rss_full - rss_before >= 4 * MiB);
+	uttm_free_pages(arena, blocks, 1024);
+	assert_int_equal(arena_resident(arena), 0);
+	assert_true(proc_status_bytes("RssShmem") < rss_full - 4 * MiB);
+	arena_done(arena);
+}
+
+static void freed_buddies_merge(void **state)
+{
+	struct uttm_arena *arena = arena_new(4 * MiB, 0);
+	struct uttm_page *pages[1024], *big;
+
+	for (unsigned int i = 0; i < 1024; i++)
+		assert_int_equal(uttm_alloc_pages(arena, 0, &pages[i]), 0);
+	assert_int_equal(uttm_alloc_pages(arena, 0, &big), -ENOMEM);
+	/* Freed in an order that defeats naive neighbour merging. */
+	for (unsigned int i = 0; i < 1024; i += 2)
+		uttm_free_pages(arena, &pages[i], 1);
+	assert_int_equal(uttm_alloc_pages(arena, 1, &big), -ENOMEM);
+	for (unsigned int i = 1; i < 1024; i += 2)
+		uttm_free_pages(arena, &pages[i], 1);
+	assert_int_equal(uttm_alloc_pages(arena, UTTM_MAX_ORDER, &big), 0);
+	uttm_free_pages(arena, &big, 1);
+	arena_done(arena);
+}
+
+static void dma32_pages_lie_below_4g(void **state)
+{
+	struct uttm_arena *arena = arena_new(64 * MiB, UTTM_ARENA_DMA32);
+	struct uttm_arena_stats stats;
+	struct uttm_page *blocks[16];
+
+	uttm_arena_stats(arena, &stats);
+	assert_true(stats.dma32);
+	for (unsigned int i = 0; i < 16; i++) {
+		char *addr;
+
+		assert_int_equal(uttm_alloc_pages(arena, UTTM_MAX_ORDER - 1,
+						  &blocks[i]), 0);
+		addr = uttm_page_address(arena, blocks[i]);
+		assert_true((uintptr_t)addr + (UTTM_PAGE_SIZE << 9) <=
+			    (1ULL << 32));
+		memset(addr, 0xa5, UTTM_PAGE_SIZE << 9);
+	}
+	uttm_free_pages(arena, blocks, 16);
+	arena_done(arena);
+}
+
+static void injected_fault_fails_the_nth_allocation(void **state)
+{
+	struct uttm_arena_params ap = { .max_bytes = 4 * MiB };
+	struct uttm_fault_rule rule = { .nth = 3 };
+	struct uttm_page *pages[4];
+	struct uttm_arena *arena;
+	struct uttm_fault *fault;
+
+	assert_int_equal(uttm_fault_create(&fault), 0);
+	ap.fault = fault;
+	assert_int_equal(uttm_arena_create(&ap, &arena), 0);
+	assert_int_equal(uttm_fault_arm(fault, UTTM_FAULT_PAGE_ALLOC, &rule), 0);
+	assert_int_equal(uttm_alloc_pages(arena, 0, &pages[0]), 0);
+	assert_int_equal(uttm_alloc_pages(arena, 0, &pages[1]), 0);
+	assert_int_equal(uttm_alloc_pages(arena, 0, &pages[2]), -ENOMEM);
+	assert_int_equal(uttm_alloc_pages(arena, 0, &pages[2]), 0);
+	assert_int_equal(arena_pages_allocated(arena), 3);
+	uttm_free_pages(arena, pages, 3);
+	arena_done(arena);
+	uttm_fault_destroy(fault);
+}
+
+static void bad_input_is_refused(void **state)
+{
+	struct uttm_arena_params ap = { .max_bytes = 0 };
+	struct uttm_arena *arena;
+	struct uttm_page *page;
+
+	assert_int_equal(uttm_arena_create(NULL, &arena), -EINVAL);
+	assert_int_equal(uttm_arena_create(&ap, &arena), -EINVAL);
+	ap.max_bytes = 4 * MiB;
+	assert_int_equal(uttm_arena_create(&ap, NULL), -EINVAL);
+	ap.flags = 1u << 7;
+	assert_int_equal(uttm_arena_create(&ap, &arena), -EINVAL);
+	ap.flags = UTTM_ARENA_DMA32;
+	ap.max_bytes = 3ULL << 30;
+	assert_int_equal(uttm_arena_create(&ap, &arena), -EINVAL);
+	ap.flags = 0;
+	ap.max_bytes = 1ULL << 60;
+	assert_int_equal(uttm_arena_create(&ap, &arena), -EINVAL);
+
+	arena = arena_new(4 * MiB, 0);
+	assert_int_equal(uttm_alloc_pages(arena, UTTM_MAX_ORDER + 1, &page),
+			 -EINVAL);
+	assert_int_equal(uttm_alloc_pages(NULL, 0, &page), -EINVAL);
+	assert_int_equal(uttm_alloc_pages(arena, 0, NULL), -EINVAL);
+	/* A double free is caught and ignored. */
+	assert_int_equal(uttm_alloc_pages(arena, 0, &page), 0);
+	uttm_free_pages(arena, &page, 1);
+	uttm_free_pages(arena, &page, 1);
+	assert_int_equal(arena_pages_allocated(arena), 0);
+	arena_done(arena);
+	uttm_arena_destroy(NULL);
+}
+
+static void descriptor_fits_in_16_bytes(void **state)
+{
+	assert_true(sizeof(struct uttm_page) <= 16);
+	/* Handles are tagged in the low bit of an entry. */
+	assert_true(_Alignof(struct uttm_page) >= 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(block_is_aligned_zeroed_and_usable),
+		cmocka_unit_test(split_block_frees_page_by_page),
+		cmocka_unit_test(grows_to_max_then_enomem),
+		cmocka_unit_test(free_returns_memory_to_the_system),
+		cmocka_unit_test(freed_buddies_merge),
+		cmocka_unit_test(dma32_pages_lie_below_4g),
+		cmocka_unit_test(injected_fault_fails_the_nth_allocation),
+		cmocka_unit_test(bad_input_is_refused),
+		cmocka_unit_test(descriptor_fits_in_16_bytes),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,457 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The pool layer, with the cases of the kernel's ttm_pool KUnit tests
+ * (order and caching match and mismatch, fini empties the pool) plus the
+ * pool limit, the shrinker, driver hooks and order fallback.
+ */
+#include <errno.h>
+#include <linux/capability.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+/* A mock device: counts hook calls and hands out fake device addresses. */
+struct mock_device {
+	unsigned long entered, left, mapped, unmapped;
+	int enter_error, map_error;
+	uint64_t next_addr;
+};
+
+static int mock_enter(void *priv, void *vaddr, unsigned long npages)
+{
+	struct mock_device *dev = priv;
+
+	if (dev->enter_error)
+		return dev->enter_error;
+	dev->entered += npages;
+	return 0;
+}
+
+static void mock_leave(void *priv, void *vaddr, unsigned long npages)
+{
+	((struct mock_device *)priv)->left += npages;
+}
+
+static int mock_map(void *priv, void *vaddr, unsigned long npages,
+		    uint64_t *dma_addr)
+{
+	struct mock_device *dev = priv;
+
+	if (dev->map_error)
+		return dev->map_error;
+	*dma_addr = dev->next_addr;
+	dev->next_addr += npages * UTTM_PAGE_SIZE + UTTM_PAGE_SIZE;
+	dev->mapped += npages;
+	return 0;
+}
+
+static void mock_unmap(void *priv, uint64_t dma_addr, unsigned long npages)
+{
+	((struct mock_device *)priv)->unmapped += npages;
+}
+
+static const struct uttm_pool_ops mock_ops = {
+	.device_enter = mock_enter,
+	.device_leave = mock_leave,
+	.dma_map = mock_map,
+	.dma_unmap = mock_unmap,
+};
+
+static void mock_pool_init(struct fixture *fx, struct mock_device *dev,
+			   bool map)
+{
+	struct uttm_pool_params pp = {
+		.arena = fx->arena, .max_pages = 4096, .ops = &mock_ops,
+		.priv = dev, .use_dma_map = map,
+	};
+
+	uttm_pool_fini(&fx->pool);
+	memset(dev, 0, sizeof(*dev));
+	dev->next_addr = 1ULL << 40;
+	assert_int_equal(uttm_pool_init(&fx->pool, &pp), 0);
+}
+
+static struct uttm_page **pages_new(unsigned long n)
+{
+	struct uttm_page **pages = calloc(n, sizeof(*pages));
+
+	assert_non_null(pages);
+	return pages;
+}
+
+static void alloc_each_order_and_caching(void **state)
+{
+	struct fixture *fx = *state;
+	struct mock_device dev;
+
+	mock_pool_init(fx, &dev, false);
+	for (unsigned int c = 0; c < UTTM_NUM_CACHING; c++) {
+		for (unsigned int order = 0; order <= UTTM_MAX_ORDER; order++) {
+			unsigned long n = 1UL << order;
+			struct uttm_page **pages = pages_new(n);
+
+			uttm_pool_trim(&fx->pool, 0);
+			assert_int_equal(uttm_pool_alloc(&fx->pool, pages, NULL,
+							 n, c), 0);
+			/* An empty pool and plenty of memory: one block. */
+			assert_int_equal(uttm_page_order(pages[0]), order);
+			for (unsigned long i = 1; i < n; i++)
+				assert_ptr_equal(pages[i], pages[0] + i);
+			uttm_pool_free(&fx->pool, pages, NULL, n, c);
+			assert_int_equal(uttm_pool_type_pages(&fx->pool, c,
+							      order), n);
+			free(pages);
+		}
+	}
+	assert_int_equal(dev.entered, 2047);
+	uttm_pool_fini(&fx->pool);
+	assert_int_equal(dev.left, 2047);
+}
+
+static void freed_page_comes_back_from_the_pool(void **state)
+{
+	struct fixture *fx = *state;
+	struct uttm_page *first, *again;
+	uint64_t allocated;
+
+	assert_int_equal(uttm_pool_alloc(&fx->pool, &first, NULL, 1,
+					 UTTM_PLAIN), 0);
+	fill_page(uttm_pool_page_address(&fx->pool, first), 1, 0);
+	uttm_pool_free(&fx->pool, &first, NULL, 1, UTTM_PLAIN);
+	allocated = arena_pages_allocated(fx->arena);
+	assert_int_equal(uttm_pool_alloc(&fx->pool, &again, NULL, 1,
+					 UTTM_PLAIN), 0);
+	assert_ptr_equal(again, first);
+	assert_int_equal(arena_pages_allocated(fx->arena), allocated);
+	/* Pooled pages are cleared before they are handed out again. */
+	assert_true(page_is_zero(uttm_pool_page_address(&fx->pool, again)));
+	uttm_pool_free(&fx->pool, &again, NULL, 1, UTTM_PLAIN);
+}
+
+/* Puts one block of (@caching, @order) in the pool. */
+static void prefill(struct fixture *fx, enum uttm_caching caching,
+		    unsigned int order)
+{
+	unsigned long n = 1UL << order;
+	struct uttm_page **pages = pages_new(n);
+
+	assert_int_equal(uttm_pool_alloc(&fx->pool, pages, NULL, n, caching), 0);
+	uttm_pool_free(&fx->pool, pages, NULL, n, caching);
+	free(pages);
+	assert_int_equal(uttm_pool_type_pages(&fx->pool, caching, order), n);
+}
+
+static void order_caching_match_empties_the_pool_type(void **state)
+{
+	struct fixture *fx = *state;
+	struct uttm_page *pages[4];
+
+	uttm_pool_trim(&fx->pool, 0);
+	prefill(fx, UTTM_LOCKED, 2);
+	assert_int_equal(uttm_pool_alloc(&fx->pool, pages, NULL, 4,
+					 UTTM_LOCKED), 0);
+	assert_int_equal(uttm_pool_type_pages(&fx->pool, UTTM_LOCKED, 2), 0);
+	uttm_pool_free(&fx->pool, pages, NULL, 4, UTTM_LOCKED);
+}
+
+static void caching_mismatch_leaves_both_types_filled(void **state)
+{
+	struct fixture *fx = *state;
+	struct uttm_page *pages[4];
+
+	uttm_pool_trim(&fx->pool, 0);
+	prefill(fx, UTTM_PLAIN, 2);
+	assert_int_equal(uttm_pool_alloc(&fx->pool, pages, NULL, 4,
+					 UTTM_LOCKED), 0);
+	uttm_pool_free(&fx->pool, pages, NULL, 4, UTTM_LOCKED);
+	assert_int_equal(uttm_pool_type_pages(&fx->pool, UTTM_PLAIN, 2), 4);
+	assert_int_equal(uttm_pool_type_pages(&fx->pool, UTTM_LOCKED, 2), 4);
+}
+
+static void order_mismatch_leaves_both_types_filled(void **state)
+{
+	struct fixture *fx = *state;
+	struct uttm_page *pages[8];
+
+	uttm_pool_trim(&fx->pool, 0);
+	prefill(fx, UTTM_PLAIN, 2);
+	assert_int_equal(uttm_pool_alloc(&fx->pool, pages, NULL, 8,
+					 UTTM_PLAIN), 0);
+	uttm_pool_free(&fx->pool, pages, NULL, 8, UTTM_PLAIN);
+	assert_int_equal(uttm_pool_type_pages(&fx->pool, UTTM_PLAIN, 2), 4);
+	assert_int_equal(uttm_pool_type_pages(&fx->pool, UTTM_PLAIN, 3), 8);
+}
+
+static void fini_empties_the_pool(void **state)
+{
+	struct fixture *fx = fixture_create(16 * MiB, 4096, 0);
+
+	prefill(fx, UTTM_PLAIN, 5);
+	prefill(fx, UTTM_LOCKED, 0);
+	assert_int_equal(uttm_pool_shrink_count(&fx->pool), 33);
+	uttm_pool_fini(&fx->pool);
+	assert_int_equal(arena_pages_allocated(fx->arena), 0);
+	/* A second fini is harmless; the fixture does a third. */
+	uttm_pool_fini(&fx->pool);
+	fixture_destroy(fx);
+}
+
+static void order_falls_back_when_large_blocks_are_gone(void **state)
+{
+	struct fixture *fx = fixture_create(4 * MiB, 0, 0);
+	struct uttm_page **all = pages_new(1024), **vec = pages_new(1024);
+
+	/* Fragment the arena: every other page stays allocated. */
+	for (unsigned int i = 0; i < 1024; i++)
+		assert_int_equal(uttm_alloc_pages(fx->arena, 0, &all[i]), 0);
+	for (unsigned int i = 0; i < 1024; i += 2)
+		uttm_free_pages(fx->arena, &all[i], 1);
+
+	assert_int_equal(uttm_pool_alloc(&fx->pool, vec, NULL, 256,
+					 UTTM_PLAIN), 0);
+	for (unsigned int i = 0; i < 256; i++)
+		assert_int_equal(uttm_page_order(vec[i]), 0);
+	uttm_pool_free(&fx->pool, vec, NULL, 256, UTTM_PLAIN);
+	/* More than the arena has: nothing is kept. */
+	assert_int_equal(uttm_pool_alloc(&fx->pool, vec, NULL, 256 + 512,
+					 UTTM_PLAIN), -ENOMEM);
+	assert_int_equal(arena_pages_allocated(fx->arena), 512);
+	for (unsigned int i = 1; i < 1024; i += 2)
+		uttm_free_pages(fx->arena, &all[i], 1);
+	free(all);
+	free(vec);
+	fixture_destroy(fx);
+}
+
+static void pool_limit_sends_the_rest_to_the_system(void **state)
+{
+	struct fixture *fx = fixture_create(16 * MiB, 16, 0);
+	struct uttm_page *pages[64];
+
+	assert_int_equal(uttm_pool_alloc(&fx->pool, pages, NULL, 64,
+					 UTTM_PLAIN), 0);
+	uttm_pool_free(&fx->pool, pages, NULL, 64, UTTM_PLAIN);
+	assert_true(uttm_pool_shrink_count(&fx->pool) <= 16);
+	assert_int_equal(arena_pages_allocated(fx->arena),
+			 uttm_pool_shrink_count(&fx->pool));
+	fixture_destroy(fx);
+}
+
+static void shrinker_and_trim_lower_resident_memory(void **state)
+{
+	struct fixture *fx = fixture_create(128 * MiB, 1UL << 20, 0);
+	unsigned long n = 64 * MiB / UTTM_PAGE_SIZE, freed;
+	struct uttm_page **pages = pages_new(n);
+	uint64_t rss_pooled, resident_pooled;
+
+	assert_int_equal(uttm_pool_alloc(&fx->pool, pages, NULL, n,
+					 UTTM_PLAIN), 0);
+	uttm_pool_free(&fx->pool, pages, NULL, n, UTTM_PLAIN);
+	assert_int_equal(uttm_pool_shrink_count(&fx->pool), n);
+	rss_pooled = proc_status_bytes("RssShmem");
+	resident_pooled = arena_resident(fx->arena);
+	assert_true(resident_pooled >= 64 * MiB);
+
+	freed = uttm_pool_shrink_scan(&fx->pool, n / 2);
+	assert_true(freed >= n / 2);
+	assert_int_equal(uttm_pool_shrink_count(&fx->pool), n - freed);
+	assert_true(arena_resident(fx->arena) <=
+		    resident_pooled - freed * UTTM_PAGE_SIZE);
+	assert_true(proc_status_bytes("RssShmem") <= rss_pooled - 16 * MiB);
+
+	assert_int_equal(uttm_pool_trim(&fx->pool, 0), n - freed);
+	assert_int_equal(uttm_pool_shrink_count(&fx->pool), 0);
+	assert_int_equal(arena_resident(fx->arena), 0);
+	assert_int_equal(uttm_pool_shrink_scan(&fx->pool, 1), 0);
+	free(pages);
+	fixture_destroy(fx);
+}
+
+static void locked_pages_are_locked_until_released(void **state)
+{
+	struct fixture *fx = *state;
+	unsigned long n = 4 * MiB / UTTM_PAGE_SIZE;
+	struct uttm_page **pages = pages_new(n);
+	uint64_t before;
+
+	uttm_pool_trim(&fx->pool, 0);
+	before = proc_status_bytes("VmLck");
+	assert_int_equal(uttm_pool_alloc(&fx->pool, pages, NULL, n,
+					 UTTM_LOCKED), 0);
+	assert_int_equal(proc_status_bytes("VmLck") - before, 4 * MiB);
+	uttm_pool_free(&fx->pool, pages, NULL, n, UTTM_LOCKED);
+	/* Pooled locked pages stay locked: that is what the pool saves. */
+	assert_int_equal(proc_status_bytes("VmLck") - before, 4 * MiB);
+	uttm_pool_trim(&fx->pool, 0);
+	assert_int_equal(proc_status_bytes("VmLck"), before);
+	free(pages);
+}
+
+/*
+ * Runs in a child without CAP_IPC_LOCK and with a 64 KiB lock limit; it
+ * reports through its exit status, never through cmocka.
+ */
+static int locked_alloc_without_privilege(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+	struct rlimit lim = { 64 * 1024, 64 * 1024 };
+	struct uttm_arena_params ap = { .max_bytes = 16 * MiB };
+	struct uttm_pool_params pp = { .max_pages = 0 };
+	struct uttm_page *pages[256];
+	struct uttm_arena *arena;
+	struct uttm_pool pool;
+	int ret;
+
+	if (syscall(SYS_capget, &hdr, data))
+		return 100;
+	data[0].effective &= ~(1u << CAP_IPC_LOCK);
+	if (syscall(SYS_capset, &hdr, data) || setrlimit(RLIMIT_MEMLOCK, &lim))
+		return 100;
+	if (uttm_arena_create(&ap, &arena))
+		return 2;
+	pp.arena = arena;
+	if (uttm_pool_init(&pool, &pp))
+		return 3;
+	ret = uttm_pool_alloc(&pool, pages, NULL, 256, UTTM_LOCKED);
+	uttm_pool_fini(&pool);
+	if (arena_pages_allocated(arena))
+		return 4;
+	uttm_arena_destroy(arena);
+	return ret == -ENOMEM || ret == -EPERM ? 0 : 1;
+}
+
+static void locked_alloc_beyond_memlock_limit_fails_cleanly(void **state)
+{
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (!pid)
+		_exit(locked_alloc_without_privilege());
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 100)
+		skip();
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void dma_hook_records_per_page_addresses(void **state)
+{
+	struct fixture *fx = *state;
+	struct uttm_page *pages[24];
+	uint64_t dma[24];
+	struct mock_device dev;
+
+	mock_pool_init(fx, &dev, true);
+	assert_int_equal(uttm_pool_alloc(&fx->pool, pages, dma, 24,
+					 UTTM_PLAIN), 0);
+	assert_int_equal(dev.mapped, 24);
+	for (unsigned int i = 0, nr; i < 24; i += nr) {
+		nr = 1u << uttm_page_order(pages[i]);
+		for (unsigned int j = 1; j < nr; j++)
+			assert_int_equal(dma[i + j],
+					 dma[i] + j * UTTM_PAGE_SIZE);
+	}
+	uttm_pool_free(&fx->pool, pages, dma, 24, UTTM_PLAIN);
+	assert_int_equal(dev.unmapped, 24);
+	/* A vector with a device mapping needs somewhere to record it. */
+	assert_int_equal(uttm_pool_alloc(&fx->pool, pages, NULL, 24,
+					 UTTM_PLAIN), -EINVAL);
+	uttm_pool_fini(&fx->pool);
+}
+
+static void hook_failure_leaves_nothing_allocated(void **state)
+{
+	struct fixture *fx = *state;
+	struct uttm_page *pages[24];
+	uint64_t dma[24];
+	struct mock_device dev;
+
+	mock_pool_init(fx, &dev, true);
+	dev.map_error = -EIO;
+	assert_int_equal(uttm_pool_alloc(&fx->pool, pages, dma, 24,
+					 UTTM_PLAIN), -EIO);
+	dev.map_error = 0;
+	dev.enter_error = -EFAULT;
+	assert_int_equal(uttm_pool_alloc(&fx->pool, pages, dma, 24,
+					 UTTM_DEVICE), -EFAULT);
+	assert_int_equal(dev.entered, dev.left);
+	assert_int_equal(dev.mapped, dev.unmapped);
+	uttm_pool_fini(&fx->pool);
+}
+
+static void dump_lists_types_and_total(void **state)
+{
+	struct fixture *fx = *state;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	uttm_pool_trim(&fx->pool, 0);
+	prefill(fx, UTTM_LOCKED, 3);
+	assert_int_equal(uttm_pool_dump(&fx->pool, out), 0);
+	fclose(out);
+	assert_non_null(strstr(text, "---10---"));
+	assert_non_null(strstr(text, "plain  :"));
+	assert_non_null(strstr(text, "locked :        0        0        0        8"));
+	assert_non_null(strstr(text, "total  :        8 of     4096"));
+	free(text);
+	assert_int_equal(uttm_pool_dump(NULL, stdout), -EINVAL);
+}
+
+static void bad_input_is_refused(void **state)
+{
+	struct fixture *fx = *state;
+	struct uttm_pool_params pp = { .arena = fx->arena, .use_dma_map = true };
+	struct uttm_pool pool;
+	struct uttm_page *page;
+
+	assert_int_equal(uttm_pool_init(NULL, &pp), -EINVAL);
+	assert_int_equal(uttm_pool_init(&pool, NULL), -EINVAL);
+	assert_int_equal(uttm_pool_init(&pool, &pp), -EINVAL);
+	pp.use_dma_map = false;
+	pp.arena = NULL;
+	assert_int_equal(uttm_pool_init(&pool, &pp), -EINVAL);
+
+	uttm_pool_fini(&fx->pool);
+	pp.arena = fx->arena;
+	assert_int_equal(uttm_pool_init(&fx->pool, &pp), 0);
+	assert_int_equal(uttm_pool_alloc(&fx->pool, &page, NULL, 0, UTTM_PLAIN),
+			 -EINVAL);
+	assert_int_equal(uttm_pool_alloc(&fx->pool, &page, NULL, 1,
+					 UTTM_DEVICE), -EINVAL);
+	assert_int_equal(uttm_pool_alloc(&fx->pool, &page, NULL, 1,
+					 UTTM_NUM_CACHING), -EINVAL);
+	assert_int_equal(uttm_pool_type_pages(&fx->pool, UTTM_PLAIN, 11), 0);
+	assert_string_equal(uttm_caching_name(UTTM_LOCKED), "locked");
+	assert_string_equal(uttm_caching_name(UTTM_NUM_CACHING), "?");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		fixture_test(alloc_each_order_and_caching),
+		fixture_test(freed_page_comes_back_from_the_pool),
+		fixture_test(order_caching_match_empties_the_pool_type),
+		fixture_test(caching_mismatch_leaves_both_types_filled),
+		fixture_test(order_mismatch_leaves_both_types_filled),
+		cmocka_unit_test(fini_empties_the_pool),
+		cmocka_unit_test(order_falls_back_when_large_blocks_are_gone),
+		cmocka_unit_test(pool_limit_sends_the_rest_to_the_system),
+		cmocka_unit_test(shrinker_and_trim_lower_resident_memory),
+		fixture_test(locked_pages_are_locked_until_released),
+		fixture_test(locked_alloc_beyond_memlock_limit_fails_cleanly),
+		fixture_test(dma_hook_records_per_page_addresses),
+		fixture_test(hook_failure_leaves_nothing_allocated),
+		fixture_test(dump_lists_types_and_total),
+		fixture_test(bad_input_is_refused),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

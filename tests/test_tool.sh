@@ -1,0 +1,29 @@
+#!/bin/sh
+# Golden checks of the uttm tool: help, version, exit codes, and a short
+# `bench pool` whose JSON must parse and carry every documented field.
+set -eu
+uttm=$1
+fail() { echo "FAIL: $*"; exit 1; }
+
+"$uttm" --help | grep -q "usage: uttm" || fail "--help"
+"$uttm" --version | grep -Eq "^uttm [0-9]+\.[0-9]+\.[0-9]+$" || fail "--version"
+set +e
+"$uttm" >/dev/null 2>&1; [ $? -eq 2 ] || fail "no command should exit 2"
+"$uttm" frobnicate >/dev/null 2>&1; [ $? -eq 2 ] || fail "unknown command should exit 2"
+"$uttm" bench nosuch >/dev/null 2>&1; [ $? -eq 2 ] || fail "unknown bench should exit 2"
+"$uttm" bench pool --rounds 0 >/dev/null 2>&1; [ $? -eq 2 ] || fail "--rounds 0 should exit 2"
+"$uttm" bench pool --size 12Q >/dev/null 2>&1; [ $? -eq 2 ] || fail "bad size should exit 2"
+set -e
+
+"$uttm" bench pool --rounds 1 --size 4M | grep -q "pool hit" || fail "bench pool table"
+"$uttm" bench pool --rounds 1 --size 4M --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+for k in ("pool_hit_speedup_vs_first_touch", "metadata_bytes_per_page",
+          "pool_hit_pages_per_s", "fresh_block_pages_per_s",
+          "first_touch_pages_per_s", "pool_hit_share"):
+    assert k in d, k
+assert d["metadata_bytes_per_page"] <= 16
+assert d["pool_hit_share"] == 1
+' || fail "bench pool --json"
+echo PASS

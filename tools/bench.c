@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: MIT
+/*
+ * `uttm bench NAME`: runs one benchmark.  Each measures uttm and its
+ * reference side by side in one run, repeats the measurement and reports
+ * medians, because these machines are noisy.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "uttm.h"
+
+static const struct {
+	const char *name;
+	const char *summary;
+	int (*run)(const struct bench_options *opts);
+	uint64_t default_bytes;
+} benches[] = {
+	{ "pool", "pool-hit vs fresh-block vs mmap+first-touch allocation",
+	  bench_pool, 64ULL << 20 },
+};
+
+static void bench_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: uttm bench NAME [--json] [--rounds N] [--size BYTES]\n"
+		"\n"
+		"  --json        print one JSON object instead of a table\n"
+		"  --rounds N    repetitions; medians are reported (default 5)\n"
+		"  --size BYTES  data size per round (e.g. 64M)\n"
+		"\nbenchmarks:\n");
+	for (size_t i = 0; i < sizeof(benches) / sizeof(benches[0]); i++)
+		fprintf(out, "  %-8s %s\n", benches[i].name, benches[i].summary);
+}
+
+int cmd_bench(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "rounds", required_argument, NULL, 'r' },
+		{ "size", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct bench_options opts = { .rounds = 5 };
+	unsigned long rounds;
+	int c;
+
+	if (argc < 2 || argv[1][0] == '-') {
+		bench_usage(argc >= 2 && !strcmp(argv[1], "--help") ?
+			    stdout : stderr);
+		return argc >= 2 && !strcmp(argv[1], "--help") ?
+		       0 : UTTM_EXIT_USAGE;
+	}
+	for (size_t i = 0; i < sizeof(benches) / sizeof(benches[0]); i++) {
+		if (strcmp(argv[1], benches[i].name))
+			continue;
+		opts.bytes = benches[i].default_bytes;
+		optind = 2;
+		while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+			switch (c) {
+			case 'j':
+				opts.json = true;
+				break;
+			case 'r':
+				if (parse_uint(optarg, 1000, &rounds) || !rounds)
+					goto usage;
+				opts.rounds = (unsigned int)rounds;
+				break;
+			case 's':
+				if (parse_size(optarg, &opts.bytes) ||
+				    opts.bytes < 4096)
+					goto usage;
+				break;
+			case 'h':
+				bench_usage(stdout);
+				return 0;
+			default:
+				goto usage;
+			}
+		}
+		if (optind != argc)
+			goto usage;
+		return benches[i].run(&opts);
+	}
+	fprintf(stderr, "uttm bench: unknown benchmark '%s'\n", argv[1]);
+usage:
+	bench_usage(stderr);
+	return UTTM_EXIT_USAGE;
+}

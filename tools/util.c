@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Small helpers of the tool: clocks, medians and argument parsing.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "uttm.h"
+
+double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+double cpu_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Sorts @values in place. */
+double median(double *values, unsigned int count)
+{
+	if (!count)
+		return 0;
+	qsort(values, count, sizeof(*values), cmp_double);
+	if (count % 2)
+		return values[count / 2];
+	return (values[count / 2 - 1] + values[count / 2]) / 2;
+}
+
+int parse_size(const char *text, uint64_t *bytes)
+{
+	static const char units[] = "KMGT";
+	unsigned long long n;
+	const char *u;
+	char *end;
+
+	if (!text || *text < '0' || *text > '9')
+		return -EINVAL;
+	errno = 0;
+	n = strtoull(text, &end, 10);
+	if (errno)
+		return -EINVAL;
+	if (*end) {
+		u = strchr(units, *end);
+		if (!u || !*u || (end[1] && strcmp(end + 1, "iB") &&
+				   strcmp(end + 1, "B")))
+			return -EINVAL;
+		for (long s = 0; s <= u - units; s++) {
+			if (n > (~0ULL >> 10))
+				return -EINVAL;
+			n <<= 10;
+		}
+	}
+	*bytes = n;
+	return 0;
+}
+
+int parse_uint(const char *text, unsigned long max, unsigned long *value)
+{
+	unsigned long n;
+	char *end;
+
+	if (!text || *text < '0' || *text > '9')
+		return -EINVAL;
+	errno = 0;
+	n = strtoul(text, &end, 10);
+	if (errno || *end || n > max)
+		return -EINVAL;
+	*value = n;
+	return 0;
+}

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Shared declarations of the uttm tool: subcommands, the figure sets every
+ * benchmark and report prints (as a table or as one JSON object), timing
+ * and argument helpers.
+ */
+#ifndef UTTM_TOOL_H
+#define UTTM_TOOL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define UTTM_EXIT_USAGE 2
+
+/**
+ * struct figure - one measured or derived value of a report
+ * @key: JSON field name.
+ * @label: what the table shows.
+ * @unit: unit shown in the table, or "" for a plain number.
+ * @value: the value.
+ * @integer: print without decimals.
+ */
+struct figure {
+	const char *key;
+	const char *label;
+	const char *unit;
+	double value;
+	bool integer;
+};
+
+/**
+ * struct figures - an ordered set of figures under a title
+ * @title: heading of the table.
+ * @items: the figures.
+ * @count: number of figures.
+ * @capacity: room in @items.
+ */
+struct figures {
+	const char *title;
+	struct figure *items;
+	unsigned int count;
+	unsigned int capacity;
+};
+
+void figures_init(struct figures *set, const char *title);
+void figures_fini(struct figures *set);
+void figures_add(struct figures *set, const char *key, const char *label,
+		 const char *unit, double value);
+void figures_add_int(struct figures *set, const char *key, const char *label,
+		     const char *unit, uint64_t value);
+void figures_section(struct figures *set, const char *label);
+void figures_print(const struct figures *set, FILE *out, bool json);
+
+/* Seconds on the monotonic clock, and CPU seconds of the process. */
+double now_seconds(void);
+double cpu_seconds(void);
+
+double median(double *values, unsigned int count);
+
+/* Parses "512", "64K", "8M", "2G" (powers of 1024) into bytes. */
+int parse_size(const char *text, uint64_t *bytes);
+int parse_uint(const char *text, unsigned long max, unsigned long *value);
+
+/* Options shared by every benchmark. */
+struct bench_options {
+	bool json;
+	unsigned int rounds;
+	uint64_t bytes;
+};
+
+int cmd_bench(int argc, char **argv);
+int bench_pool(const struct bench_options *opts);
+
+#endif /* UTTM_TOOL_H */
