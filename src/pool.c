@@ -320,8 +320,7 @@ static int find_block(struct uttm_pool *pool,
 		      struct uttm_pool_alloc_state *state,
 		      struct uttm_page **out, bool *pooled)
 {
-	unsigned int order = MIN(state->order,
-				 uttm_fls(state->remaining_pages));
+	unsigned int order = uttm_pool_alloc_max_order(state);
 	int ret;
 
 	for (;;) {

@@ -11,6 +11,7 @@
 
 #include "uttm/tt.h"
 #include "internal.h"
+#include "tt_internal.h"
 
 /* Entries are page descriptors (even) or, when backed up, tagged handles. */
 #define TT_MAX_PAGES UINT32_MAX
@@ -57,6 +58,10 @@ void uttm_tt_fini(struct uttm_tt *tt)
 	if (!tt || !tt->pages)
 		return;
 	uttm_tt_unpopulate(tt);
+	if (uttm_tt_is_backed_up(tt))
+		__uttm_tt_release_backed_up(tt);
+	UTTM_WARN_ON(tt->resident_pages);
+	uttm_backup_put(tt->backup);
 	free(tt->dma_address);
 	free(tt->pages);
 	memset(tt, 0, sizeof(*tt));
@@ -70,8 +75,14 @@ int uttm_tt_populate(struct uttm_tt *tt, const struct uttm_operation_ctx *ctx)
 		return -EINVAL;
 	if (uttm_tt_is_populated(tt))
 		return 0;
-	ret = uttm_pool_alloc(tt->pool, tt->pages, tt->dma_address,
-			      tt->num_pages, tt->caching);
+	if (uttm_tt_is_backed_up(tt)) {
+		ret = __uttm_tt_restore(tt, ctx);
+	} else {
+		ret = uttm_pool_alloc(tt->pool, tt->pages, tt->dma_address,
+				      tt->num_pages, tt->caching);
+		if (!ret)
+			tt->resident_pages = tt->num_pages;
+	}
 	if (ret)
 		return ret;
 	tt->page_flags |= UTTM_TT_FLAG_PRIV_POPULATED;
@@ -86,6 +97,7 @@ void uttm_tt_unpopulate(struct uttm_tt *tt)
 	uttm_pool_free(tt->pool, tt->pages, tt->dma_address, tt->num_pages,
 		       tt->caching);
 	memset(tt->pages, 0, tt->num_pages * sizeof(*tt->pages));
+	tt->resident_pages = 0;
 	tt->page_flags &= ~UTTM_TT_FLAG_PRIV_POPULATED;
 }
 

@@ -16,7 +16,17 @@
 
 #include <uttm/tt.h>
 
+/* The library's own small macros: MIN, MAX, ARRAY_SIZE, DIV_ROUND_UP. */
+#include "internal.h"
+
 #define MiB (1024ULL * 1024)
+
+/* Skips the running test, saying why: a missing feature is not a pass. */
+#define skip_because(reason)                                    \
+	do {                                                    \
+		print_message("[   SKIP   ] %s\n", (reason));     \
+		skip();                                         \
+	} while (0)
 
 /**
  * struct fixture - an arena and a pool over it

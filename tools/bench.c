@@ -18,6 +18,8 @@ static const struct {
 } benches[] = {
 	{ "pool", "pool-hit vs fresh-block vs mmap+first-touch allocation",
 	  bench_pool, 64ULL << 20 },
+	{ "backup", "backup/restore through stores vs raw memfd I/O and memcpy",
+	  bench_backup, 1ULL << 30 },
 };
 
 static void bench_usage(FILE *out)

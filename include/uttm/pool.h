@@ -207,6 +207,23 @@ void uttm_pool_alloc_state_init(struct uttm_pool_alloc_state *state,
 				enum uttm_caching caching);
 
 /**
+ * uttm_pool_alloc_max_order() - largest order the next block can have
+ * @state: progress of an allocation with entries left to fill.
+ *
+ * Callers that must save the entries a block will overwrite save this
+ * many: 1 << uttm_pool_alloc_max_order(state).
+ *
+ * Return: the order.
+ */
+static inline unsigned int uttm_pool_alloc_max_order(const struct uttm_pool_alloc_state *state)
+{
+	unsigned int fls = (unsigned int)(8 * sizeof(long) - 1 -
+					  __builtin_clzl(state->remaining_pages));
+
+	return state->order < fls ? state->order : fls;
+}
+
+/**
  * uttm_pool_alloc_block() - allocate the next block of a page array
  * @pool: the pool.
  * @state: progress so far; advanced past the new block on success.

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Facts about the system's memory that stores and the pressure monitor
+ * read: free swap, and the files of the process's memory cgroup.
+ */
+#ifndef UTTM_SYSMEM_H
+#define UTTM_SYSMEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Swap the process can still use: the system's free swap, bounded by the
+ * headroom of its cgroup v2 swap limit when there is one.
+ */
+uint64_t __uttm_swap_free_bytes(void);
+
+/*
+ * Path of @file (e.g. "memory.swap.max") in the process's cgroup v2
+ * directory, when it exists.  Returns 0 or -ENOENT.
+ */
+int __uttm_cgroup2_file(const char *file, char *path, size_t size);
+
+/* Reads one unsigned number (or "max", as UINT64_MAX) from a file. */
+int __uttm_read_u64(const char *path, uint64_t *value);
+
+#endif /* UTTM_SYSMEM_H */

@@ -1,0 +1,521 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Backup and restore of page vectors, and the calls every backup store
+ * goes through.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "uttm/tt.h"
+#include "internal.h"
+#include "tt_internal.h"
+
+/*
+ * DOC: Partial backup and restore
+ *
+ * Backing a page up may fail (the store is full, memory is short) and so
+ * may copying it back (memory is short, a signal arrives, the disk
+ * fails).  Neither may lose data.
+ *
+ * A failed backup is simple to live with because a vector can hold pages
+ * and handles side by side: backup stops at the first page the store
+ * refuses, and the pages not backed up stay where they are, plain and
+ * unmapped.  The vector is then marked backed up and swapped, so that it
+ * is not backed up a second time before it has been restored, and it
+ * reads as unpopulated.
+ *
+ * Restoring allocates new pages for the whole vector from the pool, block
+ * by block as any population does, and fills each block before the next:
+ * a page that was backed up is copied from the store and its handle
+ * dropped at once; a page that was never backed up is copied from the old
+ * page, which is then freed.  Copying even the pages that stayed keeps
+ * one simple rule: after a restore every page came from the pool, in the
+ * vector's caching state.
+ *
+ * struct uttm_tt_restore holds everything needed to resume: the pool's
+ * allocation state (where the next block goes, where the caching divide
+ * is) and the old entries of the block being filled with how many of
+ * them are done.  A restore that fails or is interrupted returns with the
+ * state attached to the vector; the next populate call picks it up where
+ * it stopped.  The state is freed as soon as the restore completes, so it
+ * never outlives the backed-up content it describes.  Destroying a vector
+ * in any of these states drops every handle it still holds and frees
+ * every page, old and new.
+ */
+
+/* Pages handed to a store in one call. */
+#define BACKUP_CHUNK (1u << UTTM_MAX_ORDER)
+/* Entries gathered before one call to the store or the arena. */
+#define ENTRY_BATCH 256u
+
+/**
+ * struct uttm_tt_restore - progress of a restore
+ * @alloc: where allocation of new pages resumes.
+ * @first_page: first vector entry of the block being filled.
+ * @block_pages: pages of that block.
+ * @restored_pages: pages of that block already filled.
+ * @old_pages: the entries the block's new pages replaced.
+ */
+struct uttm_tt_restore {
+	struct uttm_pool_alloc_state alloc;
+	struct uttm_page **first_page;
+	unsigned long block_pages;
+	unsigned long restored_pages;
+	struct uttm_page *old_pages[1u << UTTM_MAX_ORDER];
+};
+
+void uttm_backup_init(struct uttm_backup *backup,
+		      const struct uttm_backup_ops *ops,
+		      struct uttm_fault *fault)
+{
+	backup->ops = ops;
+	backup->fault = fault;
+	atomic_init(&backup->handles, 0);
+	atomic_init(&backup->refcount, 1);
+}
+
+struct uttm_backup *uttm_backup_get(struct uttm_backup *backup)
+{
+	atomic_fetch_add(&backup->refcount, 1);
+	return backup;
+}
+
+void uttm_backup_put(struct uttm_backup *backup)
+{
+	if (!backup || atomic_fetch_sub(&backup->refcount, 1) != 1)
+		return;
+	UTTM_WARN_ON(atomic_load(&backup->handles));
+	backup->ops->fini(backup);
+}
+
+/* How many of the next @count calls through @point proceed. */
+static unsigned long fault_limit(struct uttm_fault *fault,
+				 enum uttm_fault_point point,
+				 unsigned long count, int *error)
+{
+	unsigned long i;
+
+	*error = 0;
+	for (i = 0; i < count && !*error; i++)
+		*error = uttm_fault_check(fault, point);
+	return *error ? i - 1 : count;
+}
+
+int __uttm_backup_pages(struct uttm_backup *backup, void *const *src,
+			unsigned long count, bool writeback,
+			unsigned long *handles, unsigned long *done)
+{
+	unsigned long limit;
+	int fault;
+	long ret;
+
+	*done = 0;
+	limit = fault_limit(backup->fault, UTTM_FAULT_BACKUP, count, &fault);
+	while (*done < limit) {
+		ret = backup->ops->backup_pages(backup, src + *done,
+						limit - *done, writeback,
+						handles + *done);
+		if (ret < 0)
+			return (int)ret;
+		*done += (unsigned long)ret;
+		atomic_fetch_add(&backup->handles, ret);
+	}
+	return fault;
+}
+
+long uttm_backup_backup_pages(struct uttm_backup *backup, void *const *src,
+			      unsigned long count, bool writeback,
+			      unsigned long *handles)
+{
+	unsigned long done;
+	int ret;
+
+	if (UTTM_WARN_ON(!backup || (count && (!src || !handles))))
+		return -EINVAL;
+	ret = __uttm_backup_pages(backup, src, count, writeback, handles,
+				  &done);
+	return done ? (long)done : ret;
+}
+
+static bool cancel_requested(const struct uttm_operation_ctx *ctx)
+{
+	return ctx->interruptible && ctx->cancel &&
+	       atomic_load_explicit(ctx->cancel, memory_order_relaxed);
+}
+
+int __uttm_backup_copy(struct uttm_backup *backup, void *const *dst,
+		       const unsigned long *handles, unsigned long count,
+		       const struct uttm_operation_ctx *ctx,
+		       unsigned long *done)
+{
+	unsigned long limit;
+	int fault;
+	long ret;
+
+	*done = 0;
+	limit = fault_limit(backup->fault, UTTM_FAULT_RESTORE, count, &fault);
+	while (*done < limit) {
+		if (cancel_requested(ctx))
+			return -EINTR;
+		ret = backup->ops->copy_pages(backup, dst + *done,
+					      handles + *done, limit - *done,
+					      ctx);
+		if (ret < 0)
+			return (int)ret;
+		*done += (unsigned long)ret;
+	}
+	return fault;
+}
+
+long uttm_backup_copy_pages(struct uttm_backup *backup, void *const *dst,
+			    const unsigned long *handles, unsigned long count,
+			    const struct uttm_operation_ctx *ctx)
+{
+	unsigned long done;
+	int ret;
+
+	if (UTTM_WARN_ON(!backup || !ctx || (count && (!dst || !handles))))
+		return -EINVAL;
+	ret = __uttm_backup_copy(backup, dst, handles, count, ctx, &done);
+	return done ? (long)done : ret;
+}
+
+void uttm_backup_drop(struct uttm_backup *backup, const unsigned long *handles,
+		      unsigned long count)
+{
+	if (!count || UTTM_WARN_ON(!backup || !handles))
+		return;
+	backup->ops->drop(backup, handles, count);
+	atomic_fetch_sub(&backup->handles, (long)count);
+}
+
+uint64_t uttm_backup_bytes_avail(struct uttm_backup *backup)
+{
+	return backup->ops->bytes_avail(backup);
+}
+
+unsigned long uttm_backup_handles(const struct uttm_backup *backup)
+{
+	return (unsigned long)atomic_load(&backup->handles);
+}
+
+int uttm_tt_set_backup(struct uttm_tt *tt, struct uttm_backup *backup)
+{
+	if (UTTM_WARN_ON(!tt))
+		return -EINVAL;
+	if (uttm_tt_is_backed_up(tt))
+		return -EBUSY;
+	if (backup)
+		uttm_backup_get(backup);
+	uttm_backup_put(tt->backup);
+	tt->backup = backup;
+	return 0;
+}
+
+static unsigned long entry_pages(const struct uttm_page *entry)
+{
+	return uttm_backup_page_ptr_is_handle(entry) ?
+	       1 : 1UL << uttm_page_order(entry);
+}
+
+/*
+ * Frees backed-up pages [@first, @first + @count) of @tt, whole blocks,
+ * and puts their handles in their place.
+ */
+static void commit_backed_up(struct uttm_tt *tt, unsigned long first,
+			     unsigned long count, const unsigned long *handles)
+{
+	uttm_tt_vunmap(tt);
+	uttm_pool_release(tt->pool, tt->pages + first,
+			  tt->dma_address ? tt->dma_address + first : NULL,
+			  count, tt->caching);
+	for (unsigned long i = 0; i < count; i++)
+		tt->pages[first + i] = uttm_backup_handle_to_page_ptr(handles[i]);
+	tt->resident_pages -= count;
+}
+
+/*
+ * The block at @first had only its first @count pages backed up: it
+ * leaves its state and mapping whole, is split, and those pages go.
+ */
+static void commit_partial_block(struct uttm_tt *tt, unsigned long first,
+				 unsigned long count,
+				 const unsigned long *handles)
+{
+	unsigned long nr = entry_pages(tt->pages[first]);
+	uint64_t *dma = tt->dma_address ? tt->dma_address + first : NULL;
+
+	uttm_pool_unmap(tt->pool, tt->pages + first, dma, nr);
+	uttm_pool_make_plain(tt->pool, tt->pages + first, nr, tt->caching);
+	uttm_split_page(tt->pages[first]);
+	uttm_tt_vunmap(tt);
+	uttm_pool_release(tt->pool, tt->pages + first, NULL, count, UTTM_PLAIN);
+	for (unsigned long i = 0; i < count; i++)
+		tt->pages[first + i] = uttm_backup_handle_to_page_ptr(handles[i]);
+	tt->resident_pages -= count;
+}
+
+/* Whole blocks from @first on stay: they become plain and unmapped. */
+static void retain_rest(struct uttm_tt *tt, unsigned long first)
+{
+	unsigned long count = tt->num_pages - first;
+
+	uttm_pool_unmap(tt->pool, tt->pages + first,
+			tt->dma_address ? tt->dma_address + first : NULL, count);
+	uttm_pool_make_plain(tt->pool, tt->pages + first, count, tt->caching);
+}
+
+/*
+ * Backs up the whole blocks from @pos, up to BACKUP_CHUNK pages.  Returns
+ * 0, or the store's error once the pages it took are committed.  Either
+ * way @pos moves to the first entry still in its original state.
+ */
+static int backup_chunk(struct uttm_tt *tt, unsigned long *pos, bool writeback,
+			unsigned long *shrunken)
+{
+	void *src[BACKUP_CHUNK];
+	unsigned long handles[BACKUP_CHUNK];
+	unsigned long end = *pos, n = 0, done, whole = 0, nr;
+	int ret;
+
+	while (end < tt->num_pages &&
+	       n + entry_pages(tt->pages[end]) <= BACKUP_CHUNK) {
+		nr = entry_pages(tt->pages[end]);
+		for (unsigned long j = 0; j < nr; j++)
+			src[n++] = uttm_tt_page_address(tt, end + j);
+		end += nr;
+	}
+	ret = __uttm_backup_pages(tt->backup, src, n, writeback, handles,
+				  &done);
+	while (whole < done &&
+	       whole + entry_pages(tt->pages[*pos + whole]) <= done)
+		whole += entry_pages(tt->pages[*pos + whole]);
+	commit_backed_up(tt, *pos, whole, handles);
+	*pos += whole;
+	*shrunken += done;
+	if (done > whole) {
+		nr = entry_pages(tt->pages[*pos]);
+		commit_partial_block(tt, *pos, done - whole, handles + whole);
+		*pos += nr;
+	}
+	return ret;
+}
+
+static long tt_purge(struct uttm_tt *tt)
+{
+	unsigned long freed;
+
+	uttm_tt_vunmap(tt);
+	freed = uttm_pool_release(tt->pool, tt->pages, tt->dma_address,
+				  tt->num_pages, tt->caching);
+	tt->resident_pages = 0;
+	tt->page_flags &= ~UTTM_TT_FLAG_PRIV_POPULATED;
+	return (long)freed;
+}
+
+long uttm_tt_backup(struct uttm_tt *tt, const struct uttm_backup_flags *flags)
+{
+	unsigned long pos = 0, shrunken = 0;
+	int ret = 0;
+
+	if (UTTM_WARN_ON(!tt || !tt->pages || !flags) ||
+	    UTTM_WARN_ON(uttm_tt_is_backed_up(tt)))
+		return -EINVAL;
+	if (!uttm_tt_is_populated(tt))
+		return 0;
+	if (flags->purge)
+		return tt_purge(tt);
+	if (!tt->backup || !uttm_backup_bytes_avail(tt->backup))
+		return -EBUSY;
+
+	while (pos < tt->num_pages && !ret)
+		ret = backup_chunk(tt, &pos, flags->writeback, &shrunken);
+	if (!shrunken)
+		return ret;
+	retain_rest(tt, pos);
+	tt->page_flags &= ~UTTM_TT_FLAG_PRIV_POPULATED;
+	tt->page_flags |= UTTM_TT_FLAG_PRIV_BACKED_UP | UTTM_TT_FLAG_SWAPPED;
+	return (long)shrunken;
+}
+
+/* Drops the handles and frees the pages of @count vector entries. */
+static void release_entries(struct uttm_tt *tt, struct uttm_page **entries,
+			    unsigned long count)
+{
+	struct uttm_page *pages[ENTRY_BATCH];
+	unsigned long handles[ENTRY_BATCH];
+	unsigned int np = 0, nh = 0;
+
+	for (unsigned long i = 0; i < count; i++) {
+		struct uttm_page *entry = entries[i];
+
+		if (uttm_backup_page_ptr_is_handle(entry)) {
+			handles[nh++] = uttm_backup_page_ptr_to_handle(entry);
+		} else {
+			/* A block that stayed whole goes page by page. */
+			if (uttm_page_order(entry))
+				uttm_split_page(entry);
+			pages[np++] = entry;
+		}
+		if (nh == ENTRY_BATCH || i + 1 == count) {
+			uttm_backup_drop(tt->backup, handles, nh);
+			nh = 0;
+		}
+		if (np == ENTRY_BATCH || i + 1 == count) {
+			tt->resident_pages -= uttm_pool_release(tt->pool, pages,
+								NULL, np,
+								UTTM_PLAIN);
+			np = 0;
+		}
+	}
+}
+
+void __uttm_tt_release_backed_up(struct uttm_tt *tt)
+{
+	struct uttm_tt_restore *restore = tt->restore;
+	unsigned long first = 0;
+
+	if (restore) {
+		unsigned long divide = (unsigned long)
+			(restore->alloc.caching_divide - tt->pages);
+		uint64_t *dma = tt->dma_address;
+
+		first = (unsigned long)(restore->alloc.pages - tt->pages);
+		release_entries(tt, restore->old_pages + restore->restored_pages,
+				restore->block_pages - restore->restored_pages);
+		uttm_pool_free(tt->pool, tt->pages, dma, divide, tt->caching);
+		uttm_pool_free(tt->pool, tt->pages + divide,
+			       dma ? dma + divide : NULL, first - divide,
+			       UTTM_PLAIN);
+		tt->resident_pages -= first;
+		free(restore);
+		tt->restore = NULL;
+	}
+	release_entries(tt, tt->pages + first, tt->num_pages - first);
+	memset(tt->pages, 0, tt->num_pages * sizeof(*tt->pages));
+	tt->page_flags &= ~(UTTM_TT_FLAG_PRIV_BACKED_UP | UTTM_TT_FLAG_SWAPPED);
+}
+
+/* Copies @count old pages (never backed up) into place and frees them. */
+static void restore_from_pages(struct uttm_tt *tt, struct uttm_page **old,
+			       struct uttm_page **dst, unsigned long count)
+{
+	for (unsigned long i = 0; i < count; i++) {
+		if (uttm_page_order(old[i]))
+			uttm_split_page(old[i]);
+		memcpy(uttm_pool_page_address(tt->pool, dst[i]),
+		       uttm_pool_page_address(tt->pool, old[i]),
+		       UTTM_PAGE_SIZE);
+	}
+	tt->resident_pages -= uttm_pool_release(tt->pool, old, NULL, count,
+						UTTM_PLAIN);
+}
+
+/* Copies @count pages from the store into place, dropping each handle. */
+static int restore_from_store(struct uttm_tt *tt, struct uttm_page **old,
+			      struct uttm_page **dst, unsigned long count,
+			      const struct uttm_operation_ctx *ctx,
+			      unsigned long *done)
+{
+	unsigned long handles[ENTRY_BATCH];
+	void *addr[ENTRY_BATCH];
+	int ret;
+
+	for (unsigned long i = 0; i < count; i++) {
+		handles[i] = uttm_backup_page_ptr_to_handle(old[i]);
+		addr[i] = uttm_pool_page_address(tt->pool, dst[i]);
+	}
+	ret = __uttm_backup_copy(tt->backup, addr, handles, count, ctx, done);
+	uttm_backup_drop(tt->backup, handles, *done);
+	return ret;
+}
+
+/* Length of the run at @entries of entries of the same kind as the first. */
+static unsigned long same_kind_run(struct uttm_page *const *entries,
+				   unsigned long count)
+{
+	bool handle = uttm_backup_page_ptr_is_handle(entries[0]);
+	unsigned long n = 1;
+
+	while (n < count && n < ENTRY_BATCH &&
+	       uttm_backup_page_ptr_is_handle(entries[n]) == handle)
+		n++;
+	return n;
+}
+
+/* Fills the rest of the block being restored. */
+static int restore_block(struct uttm_tt *tt, struct uttm_tt_restore *restore,
+			 const struct uttm_operation_ctx *ctx)
+{
+	while (restore->restored_pages < restore->block_pages) {
+		unsigned long k = restore->restored_pages, n, done;
+		struct uttm_page **old = restore->old_pages + k;
+		int ret;
+
+		n = same_kind_run(old, restore->block_pages - k);
+		if (!uttm_backup_page_ptr_is_handle(old[0])) {
+			restore_from_pages(tt, old, restore->first_page + k, n);
+			restore->restored_pages += n;
+			continue;
+		}
+		ret = restore_from_store(tt, old, restore->first_page + k, n,
+					 ctx, &done);
+		restore->restored_pages += done;
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Allocates the next block and saves the entries it replaces. */
+static int restore_next_block(struct uttm_tt *tt,
+			      struct uttm_tt_restore *restore)
+{
+	struct uttm_page **at = restore->alloc.pages;
+	unsigned long most = 1UL << uttm_pool_alloc_max_order(&restore->alloc);
+	int order;
+
+	memcpy(restore->old_pages, at, most * sizeof(*at));
+	order = uttm_pool_alloc_block(tt->pool, &restore->alloc);
+	if (order < 0)
+		return order;
+	restore->first_page = at;
+	restore->block_pages = 1UL << order;
+	restore->restored_pages = 0;
+	tt->resident_pages += restore->block_pages;
+	return 0;
+}
+
+int __uttm_tt_restore(struct uttm_tt *tt, const struct uttm_operation_ctx *ctx)
+{
+	struct uttm_tt_restore *restore = tt->restore;
+	int ret;
+
+	if (!restore) {
+		restore = calloc(1, sizeof(*restore));
+		if (!restore)
+			return -ENOMEM;
+		uttm_pool_alloc_state_init(&restore->alloc, tt->pages,
+					   tt->dma_address, tt->num_pages,
+					   tt->caching);
+		tt->restore = restore;
+	}
+	for (;;) {
+		ret = restore_block(tt, restore, ctx);
+		if (ret || !restore->alloc.remaining_pages)
+			break;
+		ret = restore_next_block(tt, restore);
+		if (ret)
+			break;
+	}
+	if (!ret)
+		ret = uttm_pool_alloc_finish(tt->pool, &restore->alloc);
+	if (ret)
+		return ret;
+
+	free(restore);
+	tt->restore = NULL;
+	tt->page_flags &= ~(UTTM_TT_FLAG_PRIV_BACKED_UP | UTTM_TT_FLAG_SWAPPED);
+	return 0;
+}

@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The store table of the backup suite; see stores.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+#include "stores.h"
+
+static struct uttm_backup *shmem_create(struct uttm_fault *fault,
+					uint64_t capacity)
+{
+	struct uttm_backup_shmem_params params = { .capacity = capacity,
+						   .fault = fault };
+	struct uttm_backup *backup;
+
+	assert_int_equal(uttm_backup_shmem_create(&params, &backup), 0);
+	return backup;
+}
+
+static const struct store_case store_cases[] = {
+	{ "shmem", shmem_create },
+};
+
+const struct store_case *store_from_args(int argc, char **argv)
+{
+	for (size_t i = 0; argc > 1 && i < ARRAY_SIZE(store_cases); i++)
+		if (!strcmp(argv[1], store_cases[i].name))
+			return &store_cases[i];
+	fprintf(stderr, "usage: %s STORE (", argv[0]);
+	for (size_t i = 0; i < ARRAY_SIZE(store_cases); i++)
+		fprintf(stderr, "%s%s", i ? "|" : "", store_cases[i].name);
+	fprintf(stderr, ")\n");
+	exit(2);
+}
+
+struct uttm_backup *store_create(const struct store_case *store,
+				 struct uttm_fault *fault, uint64_t capacity)
+{
+	return store->create(fault, capacity);
+}

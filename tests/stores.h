@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The stores the backup suite runs against, one row per store; a test
+ * program picks its row from its first argument.
+ */
+#ifndef UTTM_TEST_STORES_H
+#define UTTM_TEST_STORES_H
+
+#include <uttm/backup.h>
+
+/**
+ * struct store_case - a store under test
+ * @name: row name, the test program's argument.
+ * @create: makes a store of @capacity bytes using @fault.
+ */
+struct store_case {
+	const char *name;
+	struct uttm_backup *(*create)(struct uttm_fault *fault,
+				      uint64_t capacity);
+};
+
+const struct store_case *store_from_args(int argc, char **argv);
+struct uttm_backup *store_create(const struct store_case *store,
+				 struct uttm_fault *fault, uint64_t capacity);
+
+#endif /* UTTM_TEST_STORES_H */

@@ -1,0 +1,717 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Backup and restore of page vectors, run against every store: partial
+ * backup at every page, restore failing or interrupted at every page and
+ * resumed, destruction in every intermediate state, purge, refusals,
+ * exact counters, and a randomized run of thousands of sequences with
+ * injected faults.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uttm/backup.h>
+
+#include "helpers.h"
+#include "stores.h"
+
+/* 77 pages: blocks of order 6, 3, 2 and 0 from a fresh pool. */
+#define MIXED_PAGES 77
+#define MIXED_BYTES (MIXED_PAGES * UTTM_PAGE_SIZE)
+
+struct backup_env {
+	struct fixture *fx;
+	const struct store_case *store;
+	struct uttm_backup *backup;
+};
+
+static int env_setup(void **state)
+{
+	const struct store_case *store = *state;
+	struct backup_env *env = calloc(1, sizeof(*env));
+
+	assert_non_null(env);
+	env->fx = fixture_create(256 * MiB, 8192, 0);
+	env->store = store;
+	env->backup = store_create(store, env->fx->fault, 512 * MiB);
+	*state = env;
+	return 0;
+}
+
+static int env_teardown(void **state)
+{
+	struct backup_env *env = *state;
+
+	assert_int_equal(uttm_backup_handles(env->backup), 0);
+	uttm_backup_put(env->backup);
+	fixture_destroy(env->fx);
+	*state = (void *)env->store;
+	free(env);
+	return 0;
+}
+
+/* A populated vector with store, filled with the pattern of @seed. */
+static void tt_new(struct backup_env *env, struct uttm_tt *tt, uint64_t bytes,
+		   enum uttm_caching caching, uint64_t seed)
+{
+	assert_int_equal(uttm_tt_init(tt, &env->fx->pool, bytes, caching, 0), 0);
+	assert_int_equal(uttm_tt_set_backup(tt, env->backup), 0);
+	assert_int_equal(uttm_tt_populate(tt, &test_ctx), 0);
+	fill_tt(tt, seed);
+}
+
+static const struct uttm_backup_flags backup_flags = { .purge = false };
+
+static unsigned long count_handles(const struct uttm_tt *tt)
+{
+	unsigned long n = 0;
+
+	for (unsigned long i = 0; i < tt->num_pages; i++)
+		n += uttm_backup_page_ptr_is_handle(tt->pages[i]);
+	return n;
+}
+
+/* Pages the arena has handed out that nobody but the pool holds. */
+static void assert_accounting(struct backup_env *env, const struct uttm_tt *tts,
+			      unsigned int count)
+{
+	uint64_t held = uttm_pool_shrink_count(&env->fx->pool);
+
+	for (unsigned int i = 0; i < count; i++)
+		held += tts[i].resident_pages;
+	assert_int_equal(arena_pages_allocated(env->fx->arena), held);
+}
+
+static void arm(struct backup_env *env, enum uttm_fault_point point,
+		unsigned long nth, unsigned long times, int error)
+{
+	struct uttm_fault_rule rule = { .nth = nth, .times = times,
+					.error = error };
+
+	assert_int_equal(uttm_fault_arm(env->fx->fault, point, &rule), 0);
+}
+
+static void backup_then_restore_is_byte_identical(void **state)
+{
+	struct backup_env *env = *state;
+	struct uttm_tt tt;
+
+	tt_new(env, &tt, 3 * MiB + 5 * UTTM_PAGE_SIZE, UTTM_PLAIN, 1);
+	assert_int_equal(uttm_tt_backup(&tt, &backup_flags), tt.num_pages);
+	assert_true(uttm_tt_is_backed_up(&tt));
+	assert_true(uttm_tt_is_swapped(&tt));
+	assert_false(uttm_tt_is_populated(&tt));
+	assert_int_equal(tt.resident_pages, 0);
+	assert_int_equal(count_handles(&tt), tt.num_pages);
+	assert_int_equal(uttm_backup_handles(env->backup), tt.num_pages);
+	assert_accounting(env, &tt, 1);
+	/* Backed up once, never twice. */
+	assert_int_equal(uttm_tt_backup(&tt, &backup_flags), -EINVAL);
+
+	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
+	assert_false(uttm_tt_is_backed_up(&tt));
+	assert_false(uttm_tt_is_swapped(&tt));
+	assert_null(tt.restore);
+	assert_int_equal(uttm_backup_handles(env->backup), 0);
+	assert_tt_matches(&tt, 1);
+	assert_accounting(env, &tt, 1);
+	uttm_tt_fini(&tt);
+}
+
+static void backup_fails_at_page_n_then_restores(void **state)
+{
+	struct backup_env *env = *state;
+
+	for (unsigned long n = 1; n <= MIXED_PAGES + 1; n++) {
+		struct uttm_tt tt;
+		long ret;
+
+		tt_new(env, &tt, MIXED_BYTES, UTTM_LOCKED, n);
+		arm(env, UTTM_FAULT_BACKUP, n, 1, -ENOSPC);
+		ret = uttm_tt_backup(&tt, &backup_flags);
+		uttm_fault_disarm(env->fx->fault, UTTM_FAULT_BACKUP);
+		if (n == 1) {
+			/* Nothing could be backed up: nothing changed. */
+			assert_int_equal(ret, -ENOSPC);
+			assert_true(uttm_tt_is_populated(&tt));
+			assert_false(uttm_tt_is_backed_up(&tt));
+		} else {
+			assert_int_equal(ret, MIN(n - 1, MIXED_PAGES));
+			assert_true(uttm_tt_is_backed_up(&tt));
+			assert_int_equal(count_handles(&tt), ret);
+			assert_int_equal(tt.resident_pages,
+					 MIXED_PAGES - (unsigned long)ret);
+		}
+		assert_accounting(env, &tt, 1);
+		assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
+		assert_tt_matches(&tt, n);
+		assert_int_equal(uttm_backup_handles(env->backup), 0);
+		assert_accounting(env, &tt, 1);
+		uttm_tt_fini(&tt);
+	}
+}
+
+/* Backs a vector up, arms @error at restore page @n, checks the resume. */
+static void restore_fault_at(struct backup_env *env, unsigned long n,
+			     int error)
+{
+	struct uttm_tt tt;
+	int ret;
+
+	tt_new(env, &tt, MIXED_BYTES, UTTM_PLAIN, 100 + n);
+	assert_int_equal(uttm_tt_backup(&tt, &backup_flags), MIXED_PAGES);
+	arm(env, UTTM_FAULT_RESTORE, n, 1, error);
+	ret = uttm_tt_populate(&tt, &test_ctx);
+	uttm_fault_disarm(env->fx->fault, UTTM_FAULT_RESTORE);
+	if (n <= MIXED_PAGES) {
+		assert_int_equal(ret, error);
+		assert_true(uttm_tt_is_backed_up(&tt));
+		assert_false(uttm_tt_is_populated(&tt));
+		assert_non_null(tt.restore);
+		/* Pages restored so far no longer hold a handle. */
+		assert_int_equal(uttm_backup_handles(env->backup),
+				 MIXED_PAGES - (n - 1));
+		assert_accounting(env, &tt, 1);
+		assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
+	} else {
+		assert_int_equal(ret, 0);
+	}
+	assert_null(tt.restore);
+	assert_tt_matches(&tt, 100 + n);
+	assert_int_equal(uttm_backup_handles(env->backup), 0);
+	uttm_tt_fini(&tt);
+}
+
+static void restore_fails_at_page_n_then_resumes(void **state)
+{
+	for (unsigned long n = 1; n <= MIXED_PAGES + 1; n++)
+		restore_fault_at(*state, n, -EIO);
+}
+
+static void restore_interrupted_at_page_n_then_resumes(void **state)
+{
+	for (unsigned long n = 1; n <= MIXED_PAGES + 1; n++)
+		restore_fault_at(*state, n, -EINTR);
+}
+
+static void restore_interrupted_many_times_in_a_row(void **state)
+{
+	struct backup_env *env = *state;
+	unsigned int attempts = 0;
+	struct uttm_tt tt;
+	int ret;
+
+	tt_new(env, &tt, 2 * MiB + 3 * UTTM_PAGE_SIZE, UTTM_LOCKED, 9);
+	assert_int_equal(uttm_tt_backup(&tt, &backup_flags), tt.num_pages);
+	do {
+		/* Each attempt gets 37 pages further before a signal. */
+		arm(env, UTTM_FAULT_RESTORE, 38, 1, -EINTR);
+		ret = uttm_tt_populate(&tt, &test_ctx);
+		attempts++;
+	} while (ret == -EINTR);
+	uttm_fault_disarm(env->fx->fault, UTTM_FAULT_RESTORE);
+	assert_int_equal(ret, 0);
+	assert_int_equal(attempts, DIV_ROUND_UP(tt.num_pages, 37));
+	assert_tt_matches(&tt, 9);
+	uttm_tt_fini(&tt);
+}
+
+static void cancel_request_stops_an_interruptible_restore(void **state)
+{
+	struct backup_env *env = *state;
+	atomic_bool cancel = true;
+	struct uttm_operation_ctx ctx = { .interruptible = true,
+					  .cancel = &cancel };
+	struct uttm_operation_ctx patient = { .interruptible = false,
+					      .cancel = &cancel };
+	struct uttm_tt tt;
+
+	tt_new(env, &tt, MIXED_BYTES, UTTM_PLAIN, 4);
+	assert_int_equal(uttm_tt_backup(&tt, &backup_flags), MIXED_PAGES);
+	assert_int_equal(uttm_tt_populate(&tt, &ctx), -EINTR);
+	assert_true(uttm_tt_is_backed_up(&tt));
+	/* Without interruptible, a cancel request is not a reason to stop. */
+	assert_int_equal(uttm_tt_populate(&tt, &patient), 0);
+	assert_tt_matches(&tt, 4);
+	uttm_tt_fini(&tt);
+}
+
+static void allocation_fails_during_restore_then_resumes(void **state)
+{
+	struct backup_env *env = *state;
+
+	/* The vector has four blocks. */
+	for (unsigned long n = 1; n <= 4; n++) {
+		struct uttm_tt tt;
+
+		tt_new(env, &tt, MIXED_BYTES, UTTM_LOCKED, 200 + n);
+		assert_int_equal(uttm_tt_backup(&tt, &backup_flags),
+				 MIXED_PAGES);
+		uttm_pool_trim(&env->fx->pool, 0);
+		/* From the n-th block on, no memory at all. */
+		arm(env, UTTM_FAULT_PAGE_ALLOC, n, ~0UL, -ENOMEM);
+		assert_int_equal(uttm_tt_populate(&tt, &test_ctx), -ENOMEM);
+		uttm_fault_disarm(env->fx->fault, UTTM_FAULT_PAGE_ALLOC);
+		assert_true(uttm_tt_is_backed_up(&tt));
+		assert_accounting(env, &tt, 1);
+		assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
+		assert_tt_matches(&tt, 200 + n);
+		assert_int_equal(uttm_backup_handles(env->backup), 0);
+		uttm_tt_fini(&tt);
+	}
+}
+
+enum stop_point {
+	STOP_BACKED_UP,
+	STOP_PARTLY_BACKED_UP,
+	STOP_RESTORE_FAILED,
+	STOP_RESTORE_NO_MEMORY,
+};
+
+/* Leaves @tt in @stop with the fault placed at page or block @n. */
+static void drive_to(struct backup_env *env, struct uttm_tt *tt,
+		     enum stop_point stop, unsigned long n)
+{
+	switch (stop) {
+	case STOP_BACKED_UP:
+		assert_int_equal(uttm_tt_backup(tt, &backup_flags),
+				 tt->num_pages);
+		break;
+	case STOP_PARTLY_BACKED_UP:
+		arm(env, UTTM_FAULT_BACKUP, n + 1, 1, -ENOSPC);
+		assert_int_equal(uttm_tt_backup(tt, &backup_flags), n);
+		break;
+	case STOP_RESTORE_FAILED:
+		assert_int_equal(uttm_tt_backup(tt, &backup_flags),
+				 tt->num_pages);
+		arm(env, UTTM_FAULT_RESTORE, n, 1, -EIO);
+		assert_int_equal(uttm_tt_populate(tt, &test_ctx), -EIO);
+		break;
+	case STOP_RESTORE_NO_MEMORY:
+		arm(env, UTTM_FAULT_BACKUP, n + 1, 1, -ENOSPC);
+		assert_int_equal(uttm_tt_backup(tt, &backup_flags), n);
+		uttm_fault_disarm(env->fx->fault, UTTM_FAULT_BACKUP);
+		uttm_pool_trim(&env->fx->pool, 0);
+		arm(env, UTTM_FAULT_PAGE_ALLOC, 3, ~0UL, -ENOMEM);
+		assert_int_equal(uttm_tt_populate(tt, &test_ctx), -ENOMEM);
+		break;
+	}
+	for (int p = 0; p < UTTM_FAULT_NR_POINTS; p++)
+		uttm_fault_disarm(env->fx->fault, p);
+}
+
+static void destroy_in_every_state_leaks_nothing(void **state)
+{
+	struct backup_env *env = *state;
+
+	for (int stop = STOP_BACKED_UP; stop <= STOP_RESTORE_NO_MEMORY; stop++) {
+		for (unsigned long n = 1; n < MIXED_PAGES; n += 3) {
+			struct uttm_tt tt;
+
+			tt_new(env, &tt, MIXED_BYTES,
+			       n % 2 ? UTTM_LOCKED : UTTM_PLAIN, n);
+			drive_to(env, &tt, stop, n);
+			assert_accounting(env, &tt, 1);
+			uttm_tt_fini(&tt);
+			assert_int_equal(uttm_backup_handles(env->backup), 0);
+			assert_int_equal(arena_pages_allocated(env->fx->arena),
+					 uttm_pool_shrink_count(&env->fx->pool));
+		}
+	}
+}
+
+static void restore_state_never_outlives_its_restore(void **state)
+{
+	struct backup_env *env = *state;
+	struct uttm_tt tt;
+
+	tt_new(env, &tt, MIXED_BYTES, UTTM_PLAIN, 31);
+	drive_to(env, &tt, STOP_RESTORE_FAILED, 40);
+	assert_non_null(tt.restore);
+	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
+	assert_null(tt.restore);
+	/* A second cycle must not pick up anything of the first. */
+	fill_tt(&tt, 32);
+	drive_to(env, &tt, STOP_RESTORE_FAILED, 7);
+	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
+	assert_tt_matches(&tt, 32);
+	fill_tt(&tt, 33);
+	drive_to(env, &tt, STOP_PARTLY_BACKED_UP, 20);
+	assert_null(tt.restore);
+	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
+	assert_tt_matches(&tt, 33);
+	uttm_tt_fini(&tt);
+}
+
+static void purge_frees_pages_to_the_system(void **state)
+{
+	struct backup_env *env = *state;
+	const struct uttm_backup_flags purge = { .purge = true };
+	unsigned long pooled;
+	struct uttm_tt tt;
+
+	tt_new(env, &tt, 2 * MiB, UTTM_LOCKED, 5);
+	uttm_tt_set_purgeable(&tt, true);
+	pooled = uttm_pool_shrink_count(&env->fx->pool);
+	assert_int_equal(uttm_tt_backup(&tt, &purge), 512);
+	assert_false(uttm_tt_is_populated(&tt));
+	assert_false(uttm_tt_is_backed_up(&tt));
+	/* Straight to the system: the pool got nothing. */
+	assert_int_equal(uttm_pool_shrink_count(&env->fx->pool), pooled);
+	assert_int_equal(uttm_backup_handles(env->backup), 0);
+	assert_accounting(env, &tt, 1);
+	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
+	for (unsigned long i = 0; i < tt.num_pages; i++)
+		assert_true(page_is_zero(uttm_tt_page_address(&tt, i)));
+	/* Purging needs no store. */
+	assert_int_equal(uttm_tt_set_backup(&tt, NULL), 0);
+	assert_int_equal(uttm_tt_backup(&tt, &purge), 512);
+	uttm_tt_fini(&tt);
+}
+
+static void refusals(void **state)
+{
+	struct backup_env *env = *state;
+	struct uttm_tt tt, bare;
+
+	tt_new(env, &tt, MIXED_BYTES, UTTM_PLAIN, 6);
+	assert_int_equal(uttm_tt_init(&bare, &env->fx->pool, UTTM_PAGE_SIZE,
+				      UTTM_PLAIN, 0), 0);
+	/* Unpopulated: nothing to do. */
+	assert_int_equal(uttm_tt_backup(&bare, &backup_flags), 0);
+	assert_int_equal(uttm_tt_populate(&bare, &test_ctx), 0);
+	/* No store: cannot back up. */
+	assert_int_equal(uttm_tt_backup(&bare, &backup_flags), -EBUSY);
+	assert_int_equal(uttm_tt_backup(&tt, NULL), -EINVAL);
+	assert_int_equal(uttm_tt_backup(NULL, &backup_flags), -EINVAL);
+
+	assert_int_equal(uttm_tt_backup(&tt, &backup_flags), MIXED_PAGES);
+	assert_int_equal(uttm_tt_backup(&tt, &backup_flags), -EINVAL);
+	assert_int_equal(uttm_tt_backup(&tt, &(struct uttm_backup_flags){
+						     .purge = true }), -EINVAL);
+	assert_int_equal(uttm_tt_set_backup(&tt, NULL), -EBUSY);
+	uttm_tt_fini(&tt);
+	uttm_tt_fini(&bare);
+}
+
+static void full_store_refuses_and_partial_backup_restores(void **state)
+{
+	struct backup_env *env = *state;
+	struct uttm_backup *small = store_create(env->store, NULL,
+						 40 * UTTM_PAGE_SIZE);
+	struct uttm_tt tt, other;
+
+	tt_new(env, &tt, MIXED_BYTES, UTTM_PLAIN, 8);
+	assert_int_equal(uttm_tt_set_backup(&tt, small), 0);
+	assert_int_equal(uttm_tt_backup(&tt, &backup_flags), 40);
+	assert_int_equal(uttm_backup_bytes_avail(small), 0);
+	/* A full store is no place to back up anything else. */
+	tt_new(env, &other, UTTM_PAGE_SIZE, UTTM_PLAIN, 9);
+	assert_int_equal(uttm_tt_set_backup(&other, small), 0);
+	assert_int_equal(uttm_tt_backup(&other, &backup_flags), -EBUSY);
+	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
+	assert_tt_matches(&tt, 8);
+	assert_int_equal(uttm_backup_bytes_avail(small), 40 * UTTM_PAGE_SIZE);
+	uttm_tt_fini(&tt);
+	uttm_tt_fini(&other);
+	assert_int_equal(uttm_backup_handles(small), 0);
+	uttm_backup_put(small);
+}
+
+/* A mock device that counts state changes and mappings, for backup. */
+struct mock_device {
+	long entered, mapped;
+};
+
+static int mock_enter(void *priv, void *vaddr, unsigned long npages)
+{
+	((struct mock_device *)priv)->entered += (long)npages;
+	return 0;
+}
+
+static void mock_leave(void *priv, void *vaddr, unsigned long npages)
+{
+	((struct mock_device *)priv)->entered -= (long)npages;
+}
+
+static int mock_map(void *priv, void *vaddr, unsigned long npages,
+		    uint64_t *dma_addr)
+{
+	((struct mock_device *)priv)->mapped += (long)npages;
+	*dma_addr = (uintptr_t)vaddr;
+	return 0;
+}
+
+static void mock_unmap(void *priv, uint64_t dma_addr, unsigned long npages)
+{
+	((struct mock_device *)priv)->mapped -= (long)npages;
+}
+
+static void backup_leaves_device_state_and_mappings_first(void **state)
+{
+	static const struct uttm_pool_ops ops = {
+		.device_enter = mock_enter, .device_leave = mock_leave,
+		.dma_map = mock_map, .dma_unmap = mock_unmap,
+	};
+	struct backup_env *env = *state;
+	struct mock_device dev = { 0 };
+	struct uttm_pool_params pp = { .arena = env->fx->arena,
+				       .max_pages = 0, .ops = &ops,
+				       .priv = &dev, .use_dma_map = true };
+	struct uttm_pool pool;
+	struct uttm_tt tt;
+
+	assert_int_equal(uttm_pool_init(&pool, &pp), 0);
+	for (unsigned long n = 1; n <= MIXED_PAGES + 1; n += 4) {
+		assert_int_equal(uttm_tt_init(&tt, &pool, MIXED_BYTES,
+					      UTTM_DEVICE, 0), 0);
+		assert_int_equal(uttm_tt_set_backup(&tt, env->backup), 0);
+		assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
+		fill_tt(&tt, n);
+		assert_int_equal(dev.entered, MIXED_PAGES);
+		assert_int_equal(dev.mapped, MIXED_PAGES);
+		arm(env, UTTM_FAULT_BACKUP, n, 1, -ENOSPC);
+		uttm_tt_backup(&tt, &backup_flags);
+		uttm_fault_disarm(env->fx->fault, UTTM_FAULT_BACKUP);
+		if (n > 1) {
+			/* Kept pages too: plain and unmapped. */
+			assert_int_equal(dev.entered, 0);
+			assert_int_equal(dev.mapped, 0);
+		}
+		assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
+		assert_int_equal(dev.entered, MIXED_PAGES);
+		assert_int_equal(dev.mapped, MIXED_PAGES);
+		assert_tt_matches(&tt, n);
+		for (unsigned long i = 0; i < tt.num_pages; i++)
+			assert_int_equal(tt.dma_address[i],
+					 (uintptr_t)uttm_tt_page_address(&tt, i));
+		uttm_tt_fini(&tt);
+	}
+	uttm_pool_fini(&pool);
+	assert_int_equal(dev.entered, 0);
+	assert_int_equal(dev.mapped, 0);
+}
+
+static void counters_exact_across_cycles(void **state)
+{
+	struct backup_env *env = *state;
+	struct uttm_tt tts[6];
+
+	for (unsigned int i = 0; i < 6; i++)
+		tt_new(env, &tts[i], (i + 1) * 123 * UTTM_PAGE_SIZE,
+		       i % 3 == 1 ? UTTM_LOCKED : UTTM_PLAIN, i);
+	for (unsigned int cycle = 0; cycle < 4; cycle++) {
+		unsigned long handles = 0;
+
+		for (unsigned int i = 0; i < 6; i++) {
+			long ret;
+
+			arm(env, UTTM_FAULT_BACKUP, 50 + 61 * i + cycle, 1,
+			    -ENOSPC);
+			ret = uttm_tt_backup(&tts[i], &backup_flags);
+			assert_true(ret > 0);
+			handles += (unsigned long)ret;
+			assert_int_equal(uttm_backup_handles(env->backup),
+					 handles);
+			assert_accounting(env, tts, 6);
+		}
+		uttm_fault_disarm(env->fx->fault, UTTM_FAULT_BACKUP);
+		for (unsigned int i = 0; i < 6; i++) {
+			assert_int_equal(uttm_tt_populate(&tts[i], &test_ctx), 0);
+			assert_accounting(env, tts, 6);
+		}
+		assert_int_equal(uttm_backup_handles(env->backup), 0);
+	}
+	for (unsigned int i = 0; i < 6; i++) {
+		assert_tt_matches(&tts[i], i);
+		uttm_tt_fini(&tts[i]);
+	}
+	uttm_pool_trim(&env->fx->pool, 0);
+	assert_int_equal(arena_pages_allocated(env->fx->arena), 0);
+}
+
+/*
+ * The randomized run: many short sequences of operations on a few
+ * vectors, with faults injected at random, against a model of what every
+ * page must hold.
+ */
+struct model_tt {
+	struct uttm_tt tt;
+	uint64_t seed;		/* content pattern; 0 after a purge */
+	bool live;
+};
+
+static uint64_t rng_next(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static void model_check(const struct model_tt *m)
+{
+	for (unsigned long i = 0; i < m->tt.num_pages; i++) {
+		const void *addr = uttm_tt_page_address(&m->tt, i);
+
+		if (m->seed ? !page_matches(addr, m->seed, i) :
+			      !page_is_zero(addr))
+			fail_msg("page %lu of %lu lost its content", i,
+				 m->tt.num_pages);
+	}
+}
+
+static void model_step(struct backup_env *env, struct model_tt *m,
+		       uint64_t *rng, uint64_t *next_seed)
+{
+	const struct uttm_backup_flags purge = { .purge = true };
+	struct uttm_backup_flags flags = { .writeback = rng_next(rng) & 1 };
+	unsigned int op = rng_next(rng) % 6;
+	int ret;
+
+	if (!m->live) {
+		unsigned long pages = 1 + rng_next(rng) % 70;
+
+		assert_int_equal(uttm_tt_init(&m->tt, &env->fx->pool,
+					      pages * UTTM_PAGE_SIZE,
+					      rng_next(rng) % 3 ? UTTM_PLAIN :
+								  UTTM_LOCKED,
+					      0), 0);
+		assert_int_equal(uttm_tt_set_backup(&m->tt, env->backup), 0);
+		if (uttm_tt_populate(&m->tt, &test_ctx)) {
+			uttm_tt_fini(&m->tt);
+			return;
+		}
+		m->seed = ++*next_seed;
+		fill_tt(&m->tt, m->seed);
+		m->live = true;
+		return;
+	}
+	switch (op) {
+	case 0:
+	case 1:
+		ret = uttm_tt_populate(&m->tt, &test_ctx);
+		if (!ret)
+			model_check(m);
+		else
+			assert_true(ret == -EIO || ret == -EINTR ||
+				    ret == -ENOMEM);
+		break;
+	case 2:
+		if (uttm_tt_is_populated(&m->tt)) {
+			m->seed = ++*next_seed;
+			fill_tt(&m->tt, m->seed);
+		}
+		break;
+	case 3:
+		if (uttm_tt_is_backed_up(&m->tt))
+			break;
+		ret = (int)uttm_tt_backup(&m->tt, &flags);
+		assert_true(ret >= 0 || ret == -ENOSPC || ret == -EBUSY);
+		break;
+	case 4:
+		if (!uttm_tt_is_backed_up(&m->tt) &&
+		    uttm_tt_is_populated(&m->tt)) {
+			assert_int_equal(uttm_tt_backup(&m->tt, &purge),
+					 m->tt.num_pages);
+			m->seed = 0;
+		}
+		break;
+	default:
+		uttm_tt_fini(&m->tt);
+		m->live = false;
+		break;
+	}
+}
+
+static void random_sequences_with_faults_lose_nothing(void **state)
+{
+	struct backup_env *env = *state;
+	const struct uttm_fault_rule backup_rule = { .ppm = 20000, .seed = 1,
+						     .error = -ENOSPC };
+	const struct uttm_fault_rule restore_rule = { .ppm = 10000, .seed = 2,
+						      .error = -EINTR };
+	const struct uttm_fault_rule io_rule = { .ppm = 5000, .seed = 3,
+						 .error = -EIO };
+	const struct uttm_fault_rule alloc_rule = { .ppm = 10000, .seed = 4 };
+	struct model_tt models[4] = { 0 };
+	uint64_t rng = 0x2545f4914f6cdd1dull, seeds = 1000;
+
+	for (unsigned int seq = 0; seq < 10000; seq++) {
+		struct model_tt *m = &models[seq % 4];
+
+		/* Restore faults alternate between signals and I/O errors. */
+		uttm_fault_arm(env->fx->fault, UTTM_FAULT_BACKUP, &backup_rule);
+		uttm_fault_arm(env->fx->fault, UTTM_FAULT_RESTORE,
+			       seq % 2 ? &restore_rule : &io_rule);
+		uttm_fault_arm(env->fx->fault, UTTM_FAULT_PAGE_ALLOC,
+			       &alloc_rule);
+		for (unsigned int step = 0; step < 4; step++)
+			model_step(env, m, &rng, &seeds);
+		for (int p = 0; p < UTTM_FAULT_NR_POINTS; p++)
+			uttm_fault_disarm(env->fx->fault, p);
+		/* Without faults, every vector comes back whole. */
+		if (m->live) {
+			assert_int_equal(uttm_tt_populate(&m->tt, &test_ctx), 0);
+			model_check(m);
+		}
+	}
+	for (unsigned int i = 0; i < 4; i++)
+		if (models[i].live)
+			uttm_tt_fini(&models[i].tt);
+	assert_int_equal(uttm_backup_handles(env->backup), 0);
+}
+
+#define STORE_TESTS(store)                                                   \
+	cmocka_unit_test_prestate_setup_teardown(                            \
+		backup_then_restore_is_byte_identical, env_setup,            \
+		env_teardown, (void *)(store)),                              \
+	cmocka_unit_test_prestate_setup_teardown(                            \
+		backup_fails_at_page_n_then_restores, env_setup,             \
+		env_teardown, (void *)(store)),                              \
+	cmocka_unit_test_prestate_setup_teardown(                            \
+		restore_fails_at_page_n_then_resumes, env_setup,             \
+		env_teardown, (void *)(store)),                              \
+	cmocka_unit_test_prestate_setup_teardown(                            \
+		restore_interrupted_at_page_n_then_resumes, env_setup,       \
+		env_teardown, (void *)(store)),                              \
+	cmocka_unit_test_prestate_setup_teardown(                            \
+		restore_interrupted_many_times_in_a_row, env_setup,          \
+		env_teardown, (void *)(store)),                              \
+	cmocka_unit_test_prestate_setup_teardown(                            \
+		cancel_request_stops_an_interruptible_restore, env_setup,    \
+		env_teardown, (void *)(store)),                              \
+	cmocka_unit_test_prestate_setup_teardown(                            \
+		allocation_fails_during_restore_then_resumes, env_setup,     \
+		env_teardown, (void *)(store)),                              \
+	cmocka_unit_test_prestate_setup_teardown(                            \
+		destroy_in_every_state_leaks_nothing, env_setup,             \
+		env_teardown, (void *)(store)),                              \
+	cmocka_unit_test_prestate_setup_teardown(                            \
+		restore_state_never_outlives_its_restore, env_setup,         \
+		env_teardown, (void *)(store)),                              \
+	cmocka_unit_test_prestate_setup_teardown(                            \
+		purge_frees_pages_to_the_system, env_setup, env_teardown,    \
+		(void *)(store)),                                            \
+	cmocka_unit_test_prestate_setup_teardown(                            \
+		refusals, env_setup, env_teardown, (void *)(store)),         \
+	cmocka_unit_test_prestate_setup_teardown(                            \
+		full_store_refuses_and_partial_backup_restores, env_setup,   \
+		env_teardown, (void *)(store)),                              \
+	cmocka_unit_test_prestate_setup_teardown(                            \
+		backup_leaves_device_state_and_mappings_first, env_setup,    \
+		env_teardown, (void *)(store)),                              \
+	cmocka_unit_test_prestate_setup_teardown(                            \
+		counters_exact_across_cycles, env_setup, env_teardown,       \
+		(void *)(store)),                                            \
+	cmocka_unit_test_prestate_setup_teardown(                            \
+		random_sequences_with_faults_lose_nothing, env_setup,        \
+		env_teardown, (void *)(store))
+
+int main(int argc, char **argv)
+{
+	const struct store_case *store = store_from_args(argc, argv);
+	const struct CMUnitTest tests[] = { STORE_TESTS(store) };
+
+	return cmocka_run_group_tests_name(store->name, tests, NULL, NULL);
+}

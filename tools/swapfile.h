@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Temporary swap files, for the tests and benchmarks that compare with
+ * or depend on kernel swap.  Needs root (CAP_SYS_ADMIN).
+ */
+#ifndef UTTM_SWAPFILE_H
+#define UTTM_SWAPFILE_H
+
+#include <stdint.h>
+
+/*
+ * Creates a swap file of @bytes at @path and enables it.  On failure
+ * nothing is left behind.  Returns 0 or a negative errno (-EPERM without
+ * privilege, -EINVAL where the file system cannot hold swap).
+ */
+int swapfile_create(const char *path, uint64_t bytes);
+
+/* Disables and removes a swap file made by swapfile_create(). */
+int swapfile_remove(const char *path);
+
+#endif /* UTTM_SWAPFILE_H */
