@@ -125,14 +125,6 @@ static int pool_round(struct uttm_pool *pool, uint64_t bytes,
 	return ret;
 }
 
-#define MEDIAN_OF(rounds, n, field)                                     \
-	({                                                              \
-		double __v[n];                                          \
-		for (unsigned int __i = 0; __i < (n); __i++)            \
-			__v[__i] = (rounds)[__i].field;                 \
-		median(__v, (n));                                       \
-	})
-
 static void report(const struct pool_round *rounds, unsigned int n,
 		   uint64_t bytes, bool json)
 {

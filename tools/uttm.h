@@ -58,6 +58,15 @@ double cpu_seconds(void);
 
 double median(double *values, unsigned int count);
 
+/* Median of @field over the first @n elements of the array @rounds. */
+#define MEDIAN_OF(rounds, n, field)                                     \
+	({                                                              \
+		double __v[n];                                          \
+		for (unsigned int __i = 0; __i < (n); __i++)            \
+			__v[__i] = (rounds)[__i].field;                 \
+		median(__v, (n));                                       \
+	})
+
 #define MIN_UL(a, b) ((unsigned long)(a) < (unsigned long)(b) ? \
 		      (unsigned long)(a) : (unsigned long)(b))
 

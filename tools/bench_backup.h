@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `uttm bench backup` is made of parts, one per store or path, each in its
+ * own file.  They share the arena, pool and size set up by the driver in
+ * bench_backup.c, the helpers below, and one figure set.
+ */
+#ifndef UTTM_BENCH_BACKUP_H
+#define UTTM_BENCH_BACKUP_H
+
+#include <uttm/backup.h>
+
+#include "uttm.h"
+
+/**
+ * struct backup_bench - what every part of the benchmark shares
+ * @arena: arena of the vectors.
+ * @pool: their pool; parts leave it as they found it.
+ * @bytes: size of the vector each round.
+ * @rounds: rounds each part runs; parts report medians.
+ * @swap: enough free swap for writeback to be timed.
+ */
+struct backup_bench {
+	struct uttm_arena *arena;
+	struct uttm_pool pool;
+	uint64_t bytes;
+	unsigned int rounds;
+	bool swap;
+};
+
+extern const struct uttm_operation_ctx bench_ctx;
+
+double gbps(uint64_t bytes, double seconds);
+
+/* A populated vector backed by @backup whose pages each start with their index. */
+int bench_filled_tt(struct backup_bench *bench, struct uttm_tt *tt,
+		    struct uttm_backup *backup);
+
+/* Whether @tt still holds what bench_filled_tt() wrote; -EIO if not. */
+int bench_check_tt(const struct uttm_tt *tt);
+
+/* Backs @tt up and restores it, timing both in GB/s. */
+int bench_cycle(struct uttm_tt *tt, bool writeback, double *backup,
+		double *restore);
+
+/* Fills the pool with as many pages as a vector has. */
+int bench_fill_pool(struct backup_bench *bench);
+
+/* The parts; each adds its section to @set. */
+int bench_backup_shmem(struct backup_bench *bench, struct figures *set);
+
+#endif /* UTTM_BENCH_BACKUP_H */
