@@ -26,4 +26,23 @@ for k in ("pool_hit_speedup_vs_first_touch", "metadata_bytes_per_page",
 assert d["metadata_bytes_per_page"] <= 16
 assert d["pool_hit_share"] == 1
 ' || fail "bench pool --json"
+# Every benchmark prints a table and, with --json, one object with its fields.
+check_json() {
+	python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+missing = [k for k in sys.argv[1:] if k not in d]
+assert not missing, missing
+' "$@"
+}
+"$uttm" bench backup --rounds 1 --size 16M | grep -q "raw pwritev" || fail "bench backup table"
+"$uttm" bench backup --rounds 1 --size 16M --json | check_json \
+	shmem_backup_vs_raw_memfd_write shmem_restore_vs_raw_memfd_read \
+	memcpy_gbps || fail "bench backup --json"
+"$uttm" bench shrink --rounds 1 --size 64M | grep -q "walk itself" || fail "bench shrink table"
+"$uttm" bench shrink --rounds 1 --size 64M --json | check_json \
+	walk_overhead_share pages_per_s pages_freed || fail "bench shrink --json"
+set +e
+"$uttm" bench shrink --size 1M >/dev/null 2>&1; [ $? -eq 1 ] || fail "bench shrink with too few pages should fail"
+set -e
 echo PASS

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <uttm/device.h>
+
 #include "uttm.h"
 
 static const struct {
@@ -20,6 +22,8 @@ static const struct {
 	  bench_pool, 64ULL << 20 },
 	{ "backup", "backup/restore through stores vs raw memfd I/O and memcpy",
 	  bench_backup, 1ULL << 30 },
+	{ "shrink", "one shrinker scan over 10,000 objects: walk vs stores",
+	  bench_shrink, 1ULL << 30 },
 };
 
 static void bench_usage(FILE *out)
@@ -70,7 +74,7 @@ int cmd_bench(int argc, char **argv)
 				opts.rounds = (unsigned int)rounds;
 				break;
 			case 's':
-				if (parse_size(optarg, &opts.bytes) ||
+				if (uttm_parse_size(optarg, &opts.bytes) ||
 				    opts.bytes < 4096)
 					goto usage;
 				break;

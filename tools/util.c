@@ -4,7 +4,6 @@
  */
 #include <errno.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 #include "uttm.h"
@@ -41,34 +40,6 @@ double median(double *values, unsigned int count)
 	if (count % 2)
 		return values[count / 2];
 	return (values[count / 2 - 1] + values[count / 2]) / 2;
-}
-
-int parse_size(const char *text, uint64_t *bytes)
-{
-	static const char units[] = "KMGT";
-	unsigned long long n;
-	const char *u;
-	char *end;
-
-	if (!text || *text < '0' || *text > '9')
-		return -EINVAL;
-	errno = 0;
-	n = strtoull(text, &end, 10);
-	if (errno)
-		return -EINVAL;
-	if (*end) {
-		u = strchr(units, *end);
-		if (!u || !*u || (end[1] && strcmp(end + 1, "iB") &&
-				   strcmp(end + 1, "B")))
-			return -EINVAL;
-		for (long s = 0; s <= u - units; s++) {
-			if (n > (~0ULL >> 10))
-				return -EINVAL;
-			n <<= 10;
-		}
-	}
-	*bytes = n;
-	return 0;
 }
 
 int parse_uint(const char *text, unsigned long max, unsigned long *value)

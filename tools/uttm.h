@@ -70,8 +70,6 @@ double median(double *values, unsigned int count);
 #define MIN_UL(a, b) ((unsigned long)(a) < (unsigned long)(b) ? \
 		      (unsigned long)(a) : (unsigned long)(b))
 
-/* Parses "512", "64K", "8M", "2G" (powers of 1024) into bytes. */
-int parse_size(const char *text, uint64_t *bytes);
 int parse_uint(const char *text, unsigned long max, unsigned long *value);
 
 /* Options shared by every benchmark. */
@@ -84,5 +82,6 @@ struct bench_options {
 int cmd_bench(int argc, char **argv);
 int bench_pool(const struct bench_options *opts);
 int bench_backup(const struct bench_options *opts);
+int bench_shrink(const struct bench_options *opts);
 
 #endif /* UTTM_TOOL_H */

@@ -1,0 +1,554 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * uttm/device.h - the object layer: context, devices, LRUs, buffer objects
+ *
+ * A context is what the kernel keeps in ttm_global and a few globals: the
+ * list of devices, the page limits (all pages and DMA32 pages held by page
+ * vectors) and statistics.  Here it is an object like any other; a program
+ * may have several, and nothing is shared between them.
+ *
+ * A device owns a pool, a resource manager per placement (system, tt and
+ * driver-defined ones), an LRU per manager, and the driver's callbacks.
+ * A buffer object (bo) lives in one placement; in a placement backed by
+ * system pages it has a page vector, populated when the bo is validated.
+ * Populated, unpinned bos sit on their manager's LRU, least recently
+ * validated first, where the shrinker finds them.
+ *
+ * Shrinking: the shrinker walks the LRUs of the devices in turn and asks
+ * each suitable bo to give its pages up: purged when its owner marked it
+ * purgeable (DONTNEED), backed up into a store otherwise.  The walk never
+ * blocks on a bo lock: it only trylocks, and it skips busy bos unless the
+ * operation context allows waiting.
+ *
+ * Locking: a bo lock is a mutex the owner holds around validate, CPU
+ * access, pin and the purgeable flag.  Each device has an LRU lock; the
+ * context has a device-list lock.  Order: bo lock, then the context's
+ * device-list lock, then an LRU lock; the reverse direction only ever
+ * trylocks a bo.
+ *
+ * Kernel names: ttm_global, ttm_device, ttm_resource_manager, ttm_bo_*,
+ * ttm_bo_shrink(), ttm_bo_shrink_suitable(), ttm_device_swapout(),
+ * ttm_global_swapout(), enum ttm_shrink_reason, TTM_PL_SYSTEM, TTM_PL_TT.
+ */
+#ifndef UTTM_DEVICE_H
+#define UTTM_DEVICE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <uttm/tt.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct uttm_context;
+struct uttm_device;
+struct uttm_bo;
+
+/**
+ * enum uttm_shrink_reason - why memory is being taken back
+ * @UTTM_SHRINK_WATERMARK: a page limit was reached by a populate.
+ * @UTTM_SHRINK_PURGE: only purgeable objects are wanted.
+ * @UTTM_SHRINK_SWAP: any object will do.
+ */
+enum uttm_shrink_reason {
+	UTTM_SHRINK_WATERMARK,
+	UTTM_SHRINK_PURGE,
+	UTTM_SHRINK_SWAP,
+};
+
+/**
+ * struct uttm_shrink_control - what one shrink request asks
+ * @reason: why.
+ * @writeback: stores may write pages out of memory now.
+ */
+struct uttm_shrink_control {
+	enum uttm_shrink_reason reason;
+	bool writeback;
+};
+
+/**
+ * struct uttm_context_params - how to create a context
+ * @page_limit: most bytes page vectors may hold; 0 for half of RAM.
+ * @dma32_page_limit: most bytes DMA32 vectors may hold; 0 for 2 GiB.
+ */
+struct uttm_context_params {
+	uint64_t page_limit;
+	uint64_t dma32_page_limit;
+};
+
+/**
+ * struct uttm_context_stats - counters of a context
+ * @pages_allocated: pages held by page vectors of all devices.
+ * @dma32_pages_allocated: of which in DMA32 arenas.
+ * @page_limit: limit of @pages_allocated, in pages.
+ * @dma32_page_limit: limit of @dma32_pages_allocated, in pages.
+ * @pool_pages: pages held by the devices' pools.
+ * @objects: live buffer objects, delayed-destroyed ones included.
+ * @pages_purged: pages purged so far.
+ * @pages_backed_up: pages backed up so far.
+ * @pages_restored: pages brought back from a store so far.
+ */
+struct uttm_context_stats {
+	uint64_t pages_allocated;
+	uint64_t dma32_pages_allocated;
+	uint64_t page_limit;
+	uint64_t dma32_page_limit;
+	uint64_t pool_pages;
+	uint64_t objects;
+	uint64_t pages_purged;
+	uint64_t pages_backed_up;
+	uint64_t pages_restored;
+};
+
+/**
+ * uttm_parse_size() - read a size in human units
+ * @text: digits with an optional K, M, G or T suffix (powers of 1024),
+ * optionally followed by "B" or "iB": "8G", "512M", "4096".
+ * @bytes: receives the size.
+ *
+ * Return: 0, or -EINVAL for anything else or an overflow.
+ */
+int uttm_parse_size(const char *text, uint64_t *bytes);
+
+/**
+ * uttm_context_create() - create a context
+ * @params: page limits, or NULL for the defaults.
+ * @out: receives the context.
+ *
+ * Context: May sleep. No locks.
+ * Return: 0, -EINVAL for a NULL @out, -ENOMEM.
+ */
+int uttm_context_create(const struct uttm_context_params *params,
+			struct uttm_context **out);
+
+/**
+ * uttm_context_destroy() - free a context
+ * @ctx: the context, or NULL; its devices must be destroyed first.
+ *
+ * Context: May sleep. No other thread may use @ctx.
+ */
+void uttm_context_destroy(struct uttm_context *ctx);
+
+/**
+ * uttm_context_stats() - read a context's counters
+ * @ctx: the context.
+ * @stats: receives them.
+ *
+ * Context: Any thread. Takes the device-list lock.
+ */
+void uttm_context_stats(struct uttm_context *ctx,
+			struct uttm_context_stats *stats);
+
+/**
+ * uttm_context_dump() - print a context's state
+ * @ctx: the context.
+ * @out: where.
+ *
+ * The counters, then each device's pool table and store handles.
+ *
+ * Context: Any thread. Takes the device-list lock.
+ * Return: 0, -EINVAL for NULL arguments, -EIO when printing fails.
+ */
+int uttm_context_dump(struct uttm_context *ctx, FILE *out);
+
+/**
+ * uttm_global_swapout() - shrink one object of some device
+ * @ctx: the context.
+ * @op: operation context (no_wait_gpu: skip busy objects).
+ * @sc: reason and writeback.
+ *
+ * Picks devices round-robin: a device that gave pages goes to the back of
+ * the line.
+ *
+ * Context: May sleep. Takes the device-list lock, LRU locks, and trylocks
+ * buffer objects. Must not be called with an LRU lock held.
+ * Return: pages freed by one object (0 when no object could be shrunk),
+ * or a negative errno that stopped the walk.
+ */
+long uttm_global_swapout(struct uttm_context *ctx,
+			 const struct uttm_operation_ctx *op,
+			 const struct uttm_shrink_control *sc);
+
+/** Placement of objects whose pages are plain system memory. */
+#define UTTM_PL_SYSTEM 0
+/** Placement of objects whose pages are bound to the device. */
+#define UTTM_PL_TT 1
+/** First placement a driver may define. */
+#define UTTM_PL_PRIV 2
+/** Number of placements a device can have. */
+#define UTTM_NUM_MEM_TYPES 8
+
+/**
+ * struct uttm_device_funcs - a driver's callbacks, each optional
+ * @tt_create: initialise @tt for @bo (uttm_tt_init(), uttm_tt_set_backup());
+ * by default a vector of the bo's size in the device's caching state with
+ * the device's store.  Returns 0 or a negative errno.
+ * @bo_shrink: give up @bo's pages for the request @sc: the driver decides
+ * whether to purge, back up (usually with uttm_bo_shrink()) or refuse
+ * (-EBUSY).  Called with @bo locked and idle.  By default purgeable
+ * objects are purged and others backed up.  Returns pages freed or a
+ * negative errno.
+ * @move_notify: @bo's pages are about to move (backup, purge): unbind
+ * them from the device.  Called with @bo locked.
+ * @purge_notify: @bo's content was just dropped.  Called with @bo locked.
+ * @busy: whether the device still uses @bo (its fence is not signalled).
+ * Called with @bo locked or being destroyed.
+ * @wait_idle: wait until @bo is idle; -EINTR when interrupted.  Called
+ * with @bo locked.
+ * @release: @bo is being freed; free the driver's data.
+ */
+struct uttm_device_funcs {
+	int (*tt_create)(struct uttm_bo *bo, struct uttm_tt *tt);
+	long (*bo_shrink)(struct uttm_bo *bo,
+			  const struct uttm_operation_ctx *op,
+			  const struct uttm_shrink_control *sc);
+	void (*move_notify)(struct uttm_bo *bo);
+	void (*purge_notify)(struct uttm_bo *bo);
+	bool (*busy)(struct uttm_bo *bo);
+	int (*wait_idle)(struct uttm_bo *bo,
+			 const struct uttm_operation_ctx *op);
+	void (*release)(struct uttm_bo *bo);
+};
+
+/**
+ * struct uttm_device_params - how to create a device
+ * @pool: parameters of the device's pool (its arena decides DMA32).
+ * @caching: caching state of the default page vectors.
+ * @backup: default store of the page vectors, or NULL (objects can then
+ * only be purged); the device takes its own reference.
+ * @funcs: driver callbacks, or NULL.
+ * @priv: driver data, see uttm_device_priv().
+ */
+struct uttm_device_params {
+	struct uttm_pool_params pool;
+	enum uttm_caching caching;
+	struct uttm_backup *backup;
+	const struct uttm_device_funcs *funcs;
+	void *priv;
+};
+
+/**
+ * struct uttm_device_stats - counters of a device
+ * @objects: live objects, delayed-destroyed ones included.
+ * @shrinkable_pages: pages of objects on the LRUs.
+ * @purgeable_pages: of which purgeable.
+ * @pinned: pinned objects.
+ * @delayed: objects waiting for their fence before destruction.
+ */
+struct uttm_device_stats {
+	uint64_t objects;
+	uint64_t shrinkable_pages;
+	uint64_t purgeable_pages;
+	uint64_t pinned;
+	uint64_t delayed;
+};
+
+/**
+ * uttm_device_create() - create a device in a context
+ * @ctx: the context; it must outlive the device.
+ * @params: pool, caching, store, callbacks.
+ * @out: receives the device.
+ *
+ * The device starts with the UTTM_PL_SYSTEM and UTTM_PL_TT placements,
+ * both backed by page vectors and unlimited in size.
+ *
+ * Context: May sleep. Takes the device-list lock.
+ * Return: 0; -EINVAL for NULL arguments or a caching state the pool
+ * cannot provide; the errors of uttm_pool_init(); -ENOMEM.
+ */
+int uttm_device_create(struct uttm_context *ctx,
+		       const struct uttm_device_params *params,
+		       struct uttm_device **out);
+
+/**
+ * uttm_device_destroy() - tear a device down
+ * @dev: the device, or NULL.
+ *
+ * Waits for the delayed-destroyed objects to become idle and frees them.
+ * Every other object must have been put; those still alive are reported
+ * and leaked rather than freed under their owners.
+ *
+ * Context: May sleep. Takes the device-list lock.
+ */
+void uttm_device_destroy(struct uttm_device *dev);
+
+/**
+ * uttm_device_add_manager() - define a placement
+ * @dev: the device.
+ * @mem_type: UTTM_PL_PRIV to UTTM_NUM_MEM_TYPES - 1.
+ * @size: bytes the placement can hold; 0 for no limit.
+ * @use_tt: objects in it have page vectors (and can be shrunk); otherwise
+ * they only count against @size.
+ *
+ * Context: May sleep. Call before creating objects in the placement.
+ * Return: 0, -EINVAL for a bad or already defined @mem_type.
+ */
+int uttm_device_add_manager(struct uttm_device *dev, unsigned int mem_type,
+			    uint64_t size, bool use_tt);
+
+/**
+ * uttm_device_swapout() - shrink one object of a device
+ * @dev: the device.
+ * @op: operation context.
+ * @sc: reason and writeback.
+ *
+ * Frees the delayed-destroyed objects that became idle, or else walks the
+ * LRUs, least recently used first, and shrinks the first suitable object:
+ * it trylocks objects (skipping contended ones), skips busy ones when
+ * @op->no_wait_gpu is set (waits for them otherwise), skips non-purgeable
+ * ones for UTTM_SHRINK_PURGE.  A shrunk object leaves its LRU until it is
+ * validated again.  The walk survives its LRU lock being dropped while an
+ * object is shrunk.
+ *
+ * Context: May sleep. Takes the LRU lock and trylocks objects. Must not be
+ * called with an LRU lock held.
+ * Return: pages freed (0 when nothing could be shrunk), or a negative
+ * errno other than -EBUSY and -ENOSPC, which only skip an object.
+ */
+long uttm_device_swapout(struct uttm_device *dev,
+			 const struct uttm_operation_ctx *op,
+			 const struct uttm_shrink_control *sc);
+
+/**
+ * uttm_device_stats() - read a device's counters
+ * @dev: the device.
+ * @stats: receives them.
+ *
+ * Context: Any thread. Takes the LRU lock.
+ */
+void uttm_device_stats(struct uttm_device *dev,
+		       struct uttm_device_stats *stats);
+
+/**
+ * uttm_device_pool() - the pool of a device
+ * @dev: the device.
+ *
+ * Return: the pool.
+ */
+struct uttm_pool *uttm_device_pool(struct uttm_device *dev);
+
+/**
+ * uttm_device_backup() - the default store of a device
+ * @dev: the device.
+ *
+ * Return: the store, or NULL.
+ */
+struct uttm_backup *uttm_device_backup(struct uttm_device *dev);
+
+/**
+ * uttm_device_priv() - the driver data of a device
+ * @dev: the device.
+ *
+ * Return: struct uttm_device_params::priv.
+ */
+void *uttm_device_priv(const struct uttm_device *dev);
+
+/**
+ * struct uttm_bo_params - how to create a buffer object
+ * @size: bytes; rounded up to whole pages.
+ * @mem_type: placement, UTTM_PL_SYSTEM by default.
+ * @purgeable: the content may be dropped under pressure from the start.
+ * @priv: driver data, see uttm_bo_priv().
+ */
+struct uttm_bo_params {
+	uint64_t size;
+	unsigned int mem_type;
+	bool purgeable;
+	void *priv;
+};
+
+/** uttm_bo_validate() found the content dropped since the last validate. */
+#define UTTM_BO_CONTENT_LOST 1
+
+/**
+ * uttm_bo_create() - create a buffer object
+ * @dev: its device.
+ * @params: size, placement, purgeable flag, driver data.
+ * @out: receives the object, holding one reference; not yet validated.
+ *
+ * Context: May sleep. Takes the LRU lock.
+ * Return: 0; -EINVAL for NULL arguments, a zero or absurd size or an
+ * undefined placement; -ENOSPC when a sized placement is full; the
+ * errors of tt_create; -ENOMEM.
+ */
+int uttm_bo_create(struct uttm_device *dev, const struct uttm_bo_params *params,
+		   struct uttm_bo **out);
+
+/**
+ * uttm_bo_get() - take a reference
+ * @bo: the object.
+ *
+ * Context: Any thread, lock-free.
+ * Return: @bo.
+ */
+struct uttm_bo *uttm_bo_get(struct uttm_bo *bo);
+
+/**
+ * uttm_bo_put() - drop a reference
+ * @bo: the object, or NULL.
+ *
+ * The last reference destroys the object, or, while the device still
+ * uses it (busy), hands it to delayed destruction: it is freed once idle,
+ * by the shrinker or by uttm_device_destroy().
+ *
+ * Context: May sleep. Takes the LRU lock. Must not be called with @bo
+ * locked when it may be the last reference.
+ */
+void uttm_bo_put(struct uttm_bo *bo);
+
+/**
+ * uttm_bo_lock() - lock an object
+ * @bo: the object.
+ *
+ * Context: May sleep. Takes the bo lock; see the lock order above.
+ */
+void uttm_bo_lock(struct uttm_bo *bo);
+
+/**
+ * uttm_bo_trylock() - lock an object if nobody holds it
+ * @bo: the object.
+ *
+ * Context: Any thread; never sleeps.
+ * Return: true when locked.
+ */
+bool uttm_bo_trylock(struct uttm_bo *bo);
+
+/**
+ * uttm_bo_unlock() - unlock an object
+ * @bo: a locked object.
+ */
+void uttm_bo_unlock(struct uttm_bo *bo);
+
+/**
+ * uttm_bo_validate() - make an object's pages resident
+ * @bo: a locked object.
+ * @op: operation context.
+ *
+ * Populates the page vector, restoring it when it was backed up, and puts
+ * the object at the tail of its LRU.  When the pages would take the
+ * context over a page limit, objects are shrunk (reason
+ * UTTM_SHRINK_WATERMARK) until it is under, and -ENOMEM is returned when
+ * nothing is left to shrink.  The pages stay valid while @bo stays locked
+ * or pinned.
+ *
+ * Context: May sleep. @bo locked; takes the device-list and LRU locks.
+ * Return: 0; UTTM_BO_CONTENT_LOST when the content was purged since the
+ * last validate (the pages are now zeroed; reported once); -ENOMEM; the
+ * errors of uttm_tt_populate() (-EINTR, -EIO...), after which a restore
+ * resumes at the next call.
+ */
+int uttm_bo_validate(struct uttm_bo *bo, const struct uttm_operation_ctx *op);
+
+/**
+ * uttm_bo_vmap() - CPU mapping of a validated object
+ * @bo: a locked, validated object.
+ * @addr: receives the address of its first byte.
+ *
+ * Context: May sleep. @bo locked.
+ * Return: 0; -EINVAL when @bo has no pages or is not validated; -ENOMEM.
+ */
+int uttm_bo_vmap(struct uttm_bo *bo, void **addr);
+
+/**
+ * uttm_bo_pin() - keep an object's pages where they are
+ * @bo: a locked, validated object.
+ *
+ * A pinned object is off its LRU and is never shrunk.  Pins nest.
+ *
+ * Context: @bo locked; takes the LRU lock.
+ * Return: 0, -EINVAL when @bo is not validated.
+ */
+int uttm_bo_pin(struct uttm_bo *bo);
+
+/**
+ * uttm_bo_unpin() - undo one uttm_bo_pin()
+ * @bo: a locked, pinned object.
+ *
+ * Context: @bo locked; takes the LRU lock.
+ */
+void uttm_bo_unpin(struct uttm_bo *bo);
+
+/**
+ * uttm_bo_set_purgeable() - say whether an object's content may be dropped
+ * @bo: a locked object.
+ * @purgeable: true (DONTNEED) or false (WILLNEED).
+ *
+ * A purgeable object is purged rather than backed up, first of all, and
+ * its owner learns of it from purge_notify and from the next validate.
+ *
+ * Context: @bo locked; takes the LRU lock.
+ */
+void uttm_bo_set_purgeable(struct uttm_bo *bo, bool purgeable);
+
+/**
+ * uttm_bo_shrink_suitable() - whether an object can be shrunk now
+ * @bo: a locked object.
+ * @op: operation context.
+ *
+ * It must have populated pages, be unpinned, and be idle, or waiting for
+ * it must be allowed.
+ *
+ * Context: @bo locked. Does not sleep.
+ * Return: true when suitable.
+ */
+bool uttm_bo_shrink_suitable(struct uttm_bo *bo,
+			     const struct uttm_operation_ctx *op);
+
+/**
+ * uttm_bo_shrink() - purge or back up one object
+ * @bo: a locked, idle, suitable object.
+ * @flags: purge or back up, with writeback or not.
+ *
+ * Tells the driver (move_notify), purges or backs up the page vector,
+ * keeps the context's page accounting exact, takes the object off its
+ * LRU, and for a purge marks the content lost and tells the owner.
+ *
+ * Context: May sleep. @bo locked; takes the LRU lock. Safe from the
+ * shrinker: this is what it calls.
+ * Return: pages freed; -EBUSY when @bo is not suitable or its store has no
+ * room; the errors of uttm_tt_backup().
+ */
+long uttm_bo_shrink(struct uttm_bo *bo, const struct uttm_backup_flags *flags);
+
+/**
+ * uttm_bo_size() - size of an object
+ * @bo: the object.
+ *
+ * Return: its size in bytes, a whole number of pages.
+ */
+uint64_t uttm_bo_size(const struct uttm_bo *bo);
+
+/**
+ * uttm_bo_tt() - page vector of an object
+ * @bo: the object.
+ *
+ * For drivers' callbacks; access the pages only with @bo locked.
+ *
+ * Return: the vector, or NULL for a placement without pages.
+ */
+struct uttm_tt *uttm_bo_tt(struct uttm_bo *bo);
+
+/**
+ * uttm_bo_device() - device of an object
+ * @bo: the object.
+ *
+ * Return: the device.
+ */
+struct uttm_device *uttm_bo_device(const struct uttm_bo *bo);
+
+/**
+ * uttm_bo_priv() - driver data of an object
+ * @bo: the object.
+ *
+ * Return: struct uttm_bo_params::priv.
+ */
+void *uttm_bo_priv(const struct uttm_bo *bo);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* UTTM_DEVICE_H */

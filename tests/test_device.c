@@ -1,0 +1,665 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The object layer: contexts and their page limits, devices and their
+ * LRUs, buffer objects, and the shrinker on top: the watermark loop,
+ * purgeable objects first with their owners told, pinned, busy and locked
+ * objects skipped, round-robin across devices, the DMA32 limit on its own,
+ * delayed destruction, exact counters, and refusal of bad input.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysinfo.h>
+
+#include <uttm/backup.h>
+#include <uttm/shrinker.h>
+
+#include "helpers.h"
+
+/* What the mock driver knows of each object. */
+struct mock_bo {
+	bool busy;
+	unsigned int purge_notified;
+	unsigned int move_notified;
+	unsigned int waited;
+	struct uttm_bo *destroy_during_shrink;
+};
+
+static bool mock_busy(struct uttm_bo *bo)
+{
+	struct mock_bo *m = uttm_bo_priv(bo);
+
+	return m && m->busy;
+}
+
+static int mock_wait_idle(struct uttm_bo *bo,
+			  const struct uttm_operation_ctx *op)
+{
+	struct mock_bo *m = uttm_bo_priv(bo);
+
+	m->waited++;
+	m->busy = false;
+	return 0;
+}
+
+static void mock_purge_notify(struct uttm_bo *bo)
+{
+	struct mock_bo *m = uttm_bo_priv(bo);
+
+	if (m)
+		m->purge_notified++;
+}
+
+static void mock_move_notify(struct uttm_bo *bo)
+{
+	struct mock_bo *m = uttm_bo_priv(bo);
+
+	if (m)
+		m->move_notified++;
+}
+
+static const struct uttm_device_funcs mock_funcs = {
+	.busy = mock_busy,
+	.wait_idle = mock_wait_idle,
+	.purge_notify = mock_purge_notify,
+	.move_notify = mock_move_notify,
+};
+
+struct world {
+	struct uttm_context *ctx;
+	struct uttm_arena *arena;
+	struct uttm_arena *arena32;
+	struct uttm_backup *store;
+	struct uttm_device *dev;
+};
+
+static void device_new(struct world *w, struct uttm_arena *arena,
+		       const struct uttm_device_funcs *funcs,
+		       struct uttm_device **out)
+{
+	struct uttm_device_params dp = {
+		.pool = { .arena = arena, .max_pages = 256 },
+		.caching = UTTM_PLAIN,
+		.backup = w->store,
+		.funcs = funcs,
+	};
+
+	assert_int_equal(uttm_device_create(w->ctx, &dp, out), 0);
+}
+
+static struct world *world_new(uint64_t limit, uint64_t dma32_limit)
+{
+	struct uttm_context_params cp = { .page_limit = limit,
+					  .dma32_page_limit = dma32_limit };
+	struct uttm_backup_shmem_params sp = { .capacity = 512 * MiB };
+	struct uttm_arena_params ap = { .max_bytes = 256 * MiB };
+	struct world *w = calloc(1, sizeof(*w));
+
+	assert_non_null(w);
+	assert_int_equal(uttm_context_create(&cp, &w->ctx), 0);
+	assert_int_equal(uttm_arena_create(&ap, &w->arena), 0);
+	ap.flags = UTTM_ARENA_DMA32;
+	assert_int_equal(uttm_arena_create(&ap, &w->arena32), 0);
+	assert_int_equal(uttm_backup_shmem_create(&sp, &w->store), 0);
+	device_new(w, w->arena, &mock_funcs, &w->dev);
+	return w;
+}
+
+static void world_free(struct world *w)
+{
+	struct uttm_context_stats stats;
+
+	uttm_device_destroy(w->dev);
+	uttm_context_stats(w->ctx, &stats);
+	assert_int_equal(stats.pages_allocated, 0);
+	assert_int_equal(stats.dma32_pages_allocated, 0);
+	assert_int_equal(stats.objects, 0);
+	uttm_context_destroy(w->ctx);
+	assert_int_equal(uttm_backup_handles(w->store), 0);
+	uttm_backup_put(w->store);
+	assert_int_equal(arena_pages_allocated(w->arena), 0);
+	assert_int_equal(arena_pages_allocated(w->arena32), 0);
+	uttm_arena_destroy(w->arena);
+	uttm_arena_destroy(w->arena32);
+	free(w);
+}
+
+static int world_setup(void **state)
+{
+	*state = world_new(64 * MiB, 0);
+	return 0;
+}
+
+static int world_teardown(void **state)
+{
+	world_free(*state);
+	return 0;
+}
+
+#define world_test(f) cmocka_unit_test_setup_teardown(f, world_setup, \
+						      world_teardown)
+
+static const struct uttm_operation_ctx op;
+
+static struct uttm_bo *bo_new(struct uttm_device *dev, uint64_t size,
+			      bool purgeable, struct mock_bo *m)
+{
+	struct uttm_bo_params bp = { .size = size, .purgeable = purgeable,
+				     .priv = m };
+	struct uttm_bo *bo;
+
+	assert_int_equal(uttm_bo_create(dev, &bp, &bo), 0);
+	return bo;
+}
+
+/* Validates @bo and fills it with the pattern of @seed. */
+static void bo_fill(struct uttm_bo *bo, uint64_t seed)
+{
+	uttm_bo_lock(bo);
+	assert_true(uttm_bo_validate(bo, &op) >= 0);
+	fill_tt(uttm_bo_tt(bo), seed);
+	uttm_bo_unlock(bo);
+}
+
+/* Validates @bo and checks the pattern of @seed; returns validate's value. */
+static int bo_check(struct uttm_bo *bo, uint64_t seed)
+{
+	int ret;
+
+	uttm_bo_lock(bo);
+	ret = uttm_bo_validate(bo, &op);
+	assert_true(ret >= 0);
+	if (ret != UTTM_BO_CONTENT_LOST)
+		assert_tt_matches(uttm_bo_tt(bo), seed);
+	uttm_bo_unlock(bo);
+	return ret;
+}
+
+static uint64_t allocated(struct world *w)
+{
+	struct uttm_context_stats stats;
+
+	uttm_context_stats(w->ctx, &stats);
+	return stats.pages_allocated;
+}
+
+static bool is_populated(struct uttm_bo *bo)
+{
+	return uttm_tt_is_populated(uttm_bo_tt(bo));
+}
+
+static void sizes_in_human_units(void **state)
+{
+	static const struct {
+		const char *text;
+		uint64_t bytes;
+	} good[] = {
+		{ "4096", 4096 }, { "8G", 8ULL << 30 }, { "512M", 512 * MiB },
+		{ "1KiB", 1024 }, { "2MB", 2 * MiB }, { "3T", 3ULL << 40 },
+	};
+	static const char *const bad[] = {
+		"", "G", "8X", "8GG", "-1", "8 G", "99999999999999999999",
+		"20000000T",
+	};
+	uint64_t bytes;
+
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
+		assert_int_equal(uttm_parse_size(good[i].text, &bytes), 0);
+		assert_int_equal(bytes, good[i].bytes);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		assert_int_equal(uttm_parse_size(bad[i], &bytes), -EINVAL);
+	assert_int_equal(uttm_parse_size(NULL, &bytes), -EINVAL);
+}
+
+static void default_limits_are_half_of_ram_and_2g(void **state)
+{
+	struct uttm_context_stats stats;
+	struct uttm_context *ctx;
+	struct sysinfo si;
+
+	assert_int_equal(uttm_context_create(NULL, &ctx), 0);
+	uttm_context_stats(ctx, &stats);
+	assert_int_equal(sysinfo(&si), 0);
+	assert_int_equal(stats.page_limit, (uint64_t)si.totalram *
+			 si.mem_unit / 2 / UTTM_PAGE_SIZE);
+	assert_int_equal(stats.dma32_page_limit, (2ULL << 30) / UTTM_PAGE_SIZE);
+	uttm_context_destroy(ctx);
+	assert_int_equal(uttm_context_create(NULL, NULL), -EINVAL);
+}
+
+static void counters_follow_every_operation(void **state)
+{
+	struct world *w = *state;
+	const struct uttm_backup_flags backup = { .purge = false };
+	struct mock_bo m = { 0 };
+	struct uttm_bo *bo = bo_new(w->dev, 3 * MiB + 1, false, &m);
+
+	assert_int_equal(uttm_bo_size(bo), 3 * MiB + UTTM_PAGE_SIZE);
+	assert_int_equal(allocated(w), 0);
+	bo_fill(bo, 1);
+	assert_int_equal(allocated(w), 769);
+	uttm_bo_lock(bo);
+	assert_int_equal(uttm_bo_shrink(bo, &backup), 769);
+	assert_int_equal(m.move_notified, 1);
+	assert_int_equal(allocated(w), 0);
+	assert_int_equal(uttm_backup_handles(w->store), 769);
+	/* Shrunk twice? It is no longer suitable. */
+	assert_int_equal(uttm_bo_shrink(bo, &backup), -EBUSY);
+	uttm_bo_unlock(bo);
+	assert_int_equal(bo_check(bo, 1), 0);
+	assert_int_equal(allocated(w), 769);
+	assert_int_equal(uttm_backup_handles(w->store), 0);
+	uttm_bo_put(bo);
+	assert_int_equal(allocated(w), 0);
+}
+
+static void watermark_shrinks_until_under_the_limit(void **state)
+{
+	struct world *w = world_new(8 * MiB, 0);
+	struct uttm_bo *bos[4];
+	struct uttm_context_stats stats;
+
+	for (unsigned int i = 0; i < 4; i++) {
+		bos[i] = bo_new(w->dev, 3 * MiB, false, NULL);
+		bo_fill(bos[i], i);
+		assert_true(allocated(w) <= 8 * MiB / UTTM_PAGE_SIZE);
+	}
+	/* The oldest went first. */
+	assert_false(is_populated(bos[0]));
+	assert_true(is_populated(bos[3]));
+	for (unsigned int i = 0; i < 4; i++) {
+		assert_int_equal(bo_check(bos[i], i), 0);
+		assert_true(allocated(w) <= 8 * MiB / UTTM_PAGE_SIZE);
+	}
+	uttm_context_stats(w->ctx, &stats);
+	assert_true(stats.pages_backed_up >= 3 * 768);
+	assert_true(stats.pages_restored >= 3 * 768);
+	for (unsigned int i = 0; i < 4; i++)
+		uttm_bo_put(bos[i]);
+	world_free(w);
+}
+
+static void watermark_without_anything_to_shrink_is_enomem(void **state)
+{
+	struct world *w = world_new(8 * MiB, 0);
+	struct uttm_bo *a = bo_new(w->dev, 6 * MiB, false, NULL);
+	struct uttm_bo *b = bo_new(w->dev, 6 * MiB, false, NULL);
+
+	bo_fill(a, 1);
+	uttm_bo_lock(a);
+	assert_int_equal(uttm_bo_pin(a), 0);
+	uttm_bo_unlock(a);
+	uttm_bo_lock(b);
+	assert_int_equal(uttm_bo_validate(b, &op), -ENOMEM);
+	assert_false(is_populated(b));
+	uttm_bo_unlock(b);
+	assert_int_equal(allocated(w), 6 * MiB / UTTM_PAGE_SIZE);
+	uttm_bo_lock(a);
+	uttm_bo_unpin(a);
+	uttm_bo_unlock(a);
+	/* Unpinned, a can make room. */
+	bo_fill(b, 2);
+	assert_false(is_populated(a));
+	assert_int_equal(bo_check(a, 1), 0);
+	uttm_bo_put(a);
+	uttm_bo_put(b);
+	world_free(w);
+}
+
+static void purgeable_objects_go_first_and_owners_learn_it(void **state)
+{
+	struct world *w = *state;
+	struct mock_bo mp = { 0 }, mk = { 0 };
+	struct uttm_bo *keep = bo_new(w->dev, MiB, false, &mk);
+	struct uttm_bo *drop = bo_new(w->dev, MiB, true, &mp);
+	struct uttm_context_stats stats;
+
+	/* keep is older on the LRU, yet drop goes first. */
+	bo_fill(keep, 1);
+	bo_fill(drop, 2);
+	assert_int_equal(uttm_shrinker_count(w->ctx), 512);
+	assert_int_equal(uttm_shrinker_scan(w->ctx, 1), 256);
+	assert_false(is_populated(drop));
+	assert_true(is_populated(keep));
+	assert_int_equal(mp.purge_notified, 1);
+	assert_int_equal(mk.purge_notified, 0);
+	uttm_context_stats(w->ctx, &stats);
+	assert_int_equal(stats.pages_purged, 256);
+	assert_int_equal(uttm_backup_handles(w->store), 0);
+
+	/* The owner sees it once, on the next validate; pages are zeroed. */
+	uttm_bo_lock(drop);
+	assert_int_equal(uttm_bo_validate(drop, &op), UTTM_BO_CONTENT_LOST);
+	for (unsigned long i = 0; i < 256; i++)
+		assert_true(page_is_zero(uttm_tt_page_address(uttm_bo_tt(drop), i)));
+	assert_int_equal(uttm_bo_validate(drop, &op), 0);
+	uttm_bo_unlock(drop);
+
+	/* Then the others are backed up, not purged. */
+	uttm_bo_lock(drop);
+	uttm_bo_set_purgeable(drop, false);
+	uttm_bo_unlock(drop);
+	assert_int_equal(uttm_shrinker_scan(w->ctx, 512), 512);
+	assert_int_equal(uttm_backup_handles(w->store), 512);
+	assert_int_equal(bo_check(keep, 1), 0);
+	uttm_bo_put(keep);
+	uttm_bo_put(drop);
+}
+
+static void purge_reason_leaves_other_objects_alone(void **state)
+{
+	struct world *w = *state;
+	const struct uttm_shrink_control purge = { .reason = UTTM_SHRINK_PURGE };
+	struct uttm_bo *bo = bo_new(w->dev, MiB, false, NULL);
+
+	bo_fill(bo, 3);
+	assert_int_equal(uttm_global_swapout(w->ctx, &op, &purge), 0);
+	assert_true(is_populated(bo));
+	uttm_bo_put(bo);
+}
+
+static void pinned_busy_and_locked_objects_are_skipped(void **state)
+{
+	struct world *w = *state;
+	const struct uttm_operation_ctx no_wait = { .no_wait_gpu = true };
+	const struct uttm_shrink_control swap = { .reason = UTTM_SHRINK_SWAP };
+	struct mock_bo mb = { 0 };
+	struct uttm_bo *pinned = bo_new(w->dev, MiB, true, NULL);
+	struct uttm_bo *busy = bo_new(w->dev, MiB, false, &mb);
+	struct uttm_bo *locked = bo_new(w->dev, MiB, false, NULL);
+	struct uttm_device_stats ds;
+
+	bo_fill(pinned, 1);
+	bo_fill(busy, 2);
+	bo_fill(locked, 3);
+	uttm_bo_lock(pinned);
+	assert_int_equal(uttm_bo_pin(pinned), 0);
+	assert_int_equal(uttm_bo_pin(pinned), 0);
+	uttm_bo_unlock(pinned);
+	mb.busy = true;
+	uttm_bo_lock(locked);
+
+	uttm_device_stats(w->dev, &ds);
+	assert_int_equal(ds.pinned, 1);
+	assert_int_equal(ds.shrinkable_pages, 512);
+	assert_int_equal(uttm_device_swapout(w->dev, &no_wait, &swap), 0);
+	assert_int_equal(uttm_shrinker_count(w->ctx), 512);
+	assert_true(is_populated(busy));
+	/* Allowed to wait, the walk waits for the busy one. */
+	assert_int_equal(uttm_device_swapout(w->dev, &op, &swap), 256);
+	assert_int_equal(mb.waited, 1);
+	assert_false(is_populated(busy));
+	assert_true(is_populated(pinned));
+	assert_true(is_populated(locked));
+	uttm_bo_unlock(locked);
+
+	uttm_bo_lock(pinned);
+	uttm_bo_unpin(pinned);
+	uttm_bo_unpin(pinned);
+	uttm_bo_unlock(pinned);
+	assert_int_equal(uttm_shrinker_scan(w->ctx, ~0UL), 512);
+	assert_false(is_populated(pinned));
+	assert_int_equal(bo_check(locked, 3), 0);
+	assert_int_equal(bo_check(busy, 2), 0);
+	uttm_bo_put(pinned);
+	uttm_bo_put(busy);
+	uttm_bo_put(locked);
+}
+
+static void devices_take_turns(void **state)
+{
+	struct world *w = *state;
+	const struct uttm_shrink_control swap = { .reason = UTTM_SHRINK_SWAP };
+	struct uttm_device *other;
+	struct uttm_bo *a[3], *b[3];
+	struct uttm_device_stats da, db;
+
+	device_new(w, w->arena, NULL, &other);
+	for (unsigned int i = 0; i < 3; i++) {
+		a[i] = bo_new(w->dev, 64 * UTTM_PAGE_SIZE, false, NULL);
+		b[i] = bo_new(other, 64 * UTTM_PAGE_SIZE, false, NULL);
+		bo_fill(a[i], i);
+		bo_fill(b[i], 10 + i);
+	}
+	for (unsigned int round = 1; round <= 3; round++) {
+		assert_int_equal(uttm_global_swapout(w->ctx, &op, &swap), 64);
+		assert_int_equal(uttm_global_swapout(w->ctx, &op, &swap), 64);
+		uttm_device_stats(w->dev, &da);
+		uttm_device_stats(other, &db);
+		assert_int_equal(da.shrinkable_pages, (3 - round) * 64);
+		assert_int_equal(db.shrinkable_pages, (3 - round) * 64);
+	}
+	assert_int_equal(uttm_global_swapout(w->ctx, &op, &swap), 0);
+	for (unsigned int i = 0; i < 3; i++) {
+		assert_int_equal(bo_check(a[i], i), 0);
+		assert_int_equal(bo_check(b[i], 10 + i), 0);
+		uttm_bo_put(a[i]);
+		uttm_bo_put(b[i]);
+	}
+	uttm_device_destroy(other);
+}
+
+static void dma32_limit_is_enforced_on_its_own(void **state)
+{
+	struct world *w = world_new(64 * MiB, 4 * MiB);
+	struct uttm_context_stats stats;
+	struct uttm_device *dev32;
+	struct uttm_bo *plain[2], *low[3];
+
+	device_new(w, w->arena32, NULL, &dev32);
+	for (unsigned int i = 0; i < 2; i++) {
+		plain[i] = bo_new(w->dev, 2 * MiB, false, NULL);
+		bo_fill(plain[i], i);
+	}
+	for (unsigned int i = 0; i < 3; i++) {
+		low[i] = bo_new(dev32, 2 * MiB, false, NULL);
+		bo_fill(low[i], 10 + i);
+		uttm_context_stats(w->ctx, &stats);
+		assert_true(stats.dma32_pages_allocated <= 1024);
+	}
+	/* Only DMA32 objects made room; the others were never touched. */
+	assert_true(is_populated(plain[0]));
+	assert_true(is_populated(plain[1]));
+	assert_false(is_populated(low[0]));
+	assert_int_equal(stats.pages_allocated, 1024 + 1024);
+	for (unsigned int i = 0; i < 3; i++) {
+		assert_int_equal(bo_check(low[i], 10 + i), 0);
+		uttm_bo_put(low[i]);
+	}
+	for (unsigned int i = 0; i < 2; i++)
+		uttm_bo_put(plain[i]);
+	uttm_device_destroy(dev32);
+	world_free(w);
+}
+
+static void busy_objects_are_destroyed_once_idle(void **state)
+{
+	struct world *w = *state;
+	const struct uttm_operation_ctx no_wait = { .no_wait_gpu = true };
+	const struct uttm_shrink_control swap = { .reason = UTTM_SHRINK_SWAP };
+	struct mock_bo m = { .busy = true };
+	struct uttm_bo *bo = bo_new(w->dev, MiB, false, &m);
+	struct uttm_device_stats ds;
+
+	bo_fill(bo, 4);
+	uttm_bo_put(bo);
+	uttm_device_stats(w->dev, &ds);
+	assert_int_equal(ds.objects, 1);
+	assert_int_equal(ds.delayed, 1);
+	assert_int_equal(ds.shrinkable_pages, 0);
+	assert_int_equal(uttm_device_swapout(w->dev, &no_wait, &swap), 0);
+	m.busy = false;
+	assert_int_equal(uttm_device_swapout(w->dev, &no_wait, &swap), 256);
+	uttm_device_stats(w->dev, &ds);
+	assert_int_equal(ds.objects, 0);
+	assert_int_equal(allocated(w), 0);
+
+	/* Device teardown waits for whatever is still busy. */
+	m.busy = true;
+	bo = bo_new(w->dev, MiB, false, &m);
+	bo_fill(bo, 5);
+	uttm_bo_put(bo);
+	uttm_device_destroy(w->dev);
+	assert_int_equal(m.waited, 1);
+	device_new(w, w->arena, &mock_funcs, &w->dev);
+}
+
+/* A driver whose shrink callback changes the LRU under the walker. */
+static long meddling_shrink(struct uttm_bo *bo,
+			    const struct uttm_operation_ctx *shrink_op,
+			    const struct uttm_shrink_control *sc)
+{
+	const struct uttm_backup_flags flags = { .purge = false };
+	struct mock_bo *m = uttm_bo_priv(bo);
+
+	if (m && m->destroy_during_shrink) {
+		uttm_bo_put(m->destroy_during_shrink);
+		m->destroy_during_shrink = NULL;
+	}
+	return uttm_bo_shrink(bo, &flags);
+}
+
+static void walk_survives_the_lru_changing_under_it(void **state)
+{
+	static const struct uttm_device_funcs meddling = {
+		.bo_shrink = meddling_shrink,
+	};
+	struct world *w = *state;
+	struct uttm_device *dev;
+	struct mock_bo m[4] = { 0 };
+	struct uttm_bo *bos[4];
+
+	device_new(w, w->arena, &meddling, &dev);
+	for (unsigned int i = 0; i < 4; i++) {
+		bos[i] = bo_new(dev, 16 * UTTM_PAGE_SIZE, false, &m[i]);
+		bo_fill(bos[i], i);
+	}
+	/* Shrinking the first destroys the second, next in the walk. */
+	m[0].destroy_during_shrink = bos[1];
+	uttm_bo_lock(bos[2]);
+	assert_int_equal(uttm_shrinker_scan(w->ctx, 32), 32);
+	uttm_bo_unlock(bos[2]);
+	assert_false(is_populated(bos[0]));
+	assert_true(is_populated(bos[2]));
+	assert_false(is_populated(bos[3]));
+	assert_int_equal(bo_check(bos[0], 0), 0);
+	assert_int_equal(bo_check(bos[3], 3), 0);
+	uttm_bo_put(bos[0]);
+	uttm_bo_put(bos[2]);
+	uttm_bo_put(bos[3]);
+	uttm_device_destroy(dev);
+}
+
+static void shrinker_count_is_bounded_by_store_room(void **state)
+{
+	struct world *w = *state;
+	struct uttm_backup_shmem_params sp = { .capacity = 100 * UTTM_PAGE_SIZE };
+	struct uttm_backup *small;
+	struct uttm_device *dev;
+	struct uttm_device_params dp = {
+		.pool = { .arena = w->arena },
+		.caching = UTTM_LOCKED,
+	};
+	struct uttm_bo *a, *b, *c;
+
+	assert_int_equal(uttm_backup_shmem_create(&sp, &small), 0);
+	dp.backup = small;
+	assert_int_equal(uttm_device_create(w->ctx, &dp, &dev), 0);
+	uttm_backup_put(small);
+	a = bo_new(dev, 300 * UTTM_PAGE_SIZE, false, NULL);
+	b = bo_new(dev, 50 * UTTM_PAGE_SIZE, true, NULL);
+	c = bo_new(dev, 70 * UTTM_PAGE_SIZE, false, NULL);
+	bo_fill(a, 1);
+	bo_fill(b, 2);
+	bo_fill(c, 3);
+	assert_int_equal(uttm_shrinker_count(w->ctx), 50 + 100);
+	/* a does not fit whole: it is backed up in part and stays. */
+	assert_int_equal(uttm_shrinker_scan(w->ctx, ~0UL), 50 + 100);
+	assert_int_equal(uttm_backup_bytes_avail(small), 0);
+	assert_int_equal(bo_check(a, 1), 0);
+	assert_int_equal(bo_check(c, 3), 0);
+	uttm_bo_put(a);
+	uttm_bo_put(b);
+	uttm_bo_put(c);
+	uttm_device_destroy(dev);
+}
+
+static void placements_and_bad_input(void **state)
+{
+	struct world *w = *state;
+	struct uttm_bo_params bp = { .size = MiB, .mem_type = UTTM_PL_PRIV };
+	struct uttm_device_params dp = { .pool = { .arena = w->arena },
+					 .caching = UTTM_DEVICE };
+	struct uttm_device *dev;
+	struct uttm_bo *bo, *bo2;
+	void *addr;
+
+	assert_int_equal(uttm_bo_create(w->dev, &bp, &bo), -EINVAL);
+	assert_int_equal(uttm_device_add_manager(w->dev, UTTM_PL_PRIV, 2 * MiB,
+						 false), 0);
+	assert_int_equal(uttm_device_add_manager(w->dev, UTTM_PL_PRIV, 0, true),
+			 -EINVAL);
+	assert_int_equal(uttm_device_add_manager(w->dev, UTTM_PL_TT, 0, true),
+			 -EINVAL);
+	assert_int_equal(uttm_device_add_manager(w->dev, UTTM_NUM_MEM_TYPES, 0,
+						 true), -EINVAL);
+	assert_int_equal(uttm_bo_create(w->dev, &bp, &bo), 0);
+	assert_int_equal(uttm_bo_create(w->dev, &bp, &bo2), 0);
+	assert_int_equal(uttm_bo_create(w->dev, &bp, &bo2), -ENOSPC);
+	/* A placement without pages: nothing to validate or map. */
+	assert_null(uttm_bo_tt(bo));
+	uttm_bo_lock(bo);
+	assert_int_equal(uttm_bo_validate(bo, &op), 0);
+	assert_int_equal(uttm_bo_vmap(bo, &addr), -EINVAL);
+	uttm_bo_unlock(bo);
+	uttm_bo_put(bo);
+	uttm_bo_put(bo2);
+
+	bp.mem_type = UTTM_PL_SYSTEM;
+	bp.size = 0;
+	assert_int_equal(uttm_bo_create(w->dev, &bp, &bo), -EINVAL);
+	bp.size = UINT64_MAX;
+	assert_int_equal(uttm_bo_create(w->dev, &bp, &bo), -EINVAL);
+	bp.size = 1ULL << 40;
+	assert_int_equal(uttm_bo_create(w->dev, &bp, &bo), -EINVAL);
+	bp.size = MiB;
+	assert_int_equal(uttm_bo_create(NULL, &bp, &bo), -EINVAL);
+	assert_int_equal(uttm_bo_create(w->dev, NULL, &bo), -EINVAL);
+	/* A device state without device hooks. */
+	assert_int_equal(uttm_device_create(w->ctx, &dp, &dev), -EINVAL);
+	assert_int_equal(uttm_device_create(NULL, &dp, &dev), -EINVAL);
+
+	bo = bo_new(w->dev, MiB, false, NULL);
+	uttm_bo_lock(bo);
+	assert_int_equal(uttm_bo_pin(bo), -EINVAL);
+	assert_int_equal(uttm_bo_vmap(bo, &addr), -EINVAL);
+	assert_int_equal(uttm_bo_validate(bo, &op), 0);
+	assert_int_equal(uttm_bo_vmap(bo, &addr), 0);
+	memset(addr, 1, MiB);
+	uttm_bo_unlock(bo);
+	uttm_bo_put(bo);
+	uttm_bo_put(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(sizes_in_human_units),
+		cmocka_unit_test(default_limits_are_half_of_ram_and_2g),
+		world_test(counters_follow_every_operation),
+		cmocka_unit_test(watermark_shrinks_until_under_the_limit),
+		cmocka_unit_test(watermark_without_anything_to_shrink_is_enomem),
+		world_test(purgeable_objects_go_first_and_owners_learn_it),
+		world_test(purge_reason_leaves_other_objects_alone),
+		world_test(pinned_busy_and_locked_objects_are_skipped),
+		world_test(devices_take_turns),
+		cmocka_unit_test(dma32_limit_is_enforced_on_its_own),
+		world_test(busy_objects_are_destroyed_once_idle),
+		world_test(walk_survives_the_lru_changing_under_it),
+		world_test(shrinker_count_is_bounded_by_store_room),
+		world_test(placements_and_bad_input),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
