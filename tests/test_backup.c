@@ -33,7 +33,8 @@ static int env_setup(void **state)
 	assert_non_null(env);
 	env->fx = fixture_create(256 * MiB, 8192, 0);
 	env->store = store;
-	env->backup = store_create(store, env->fx->fault, 512 * MiB);
+	env->backup = store_create(store, env->fx->arena, env->fx->fault,
+				   512 * MiB);
 	*state = env;
 	return 0;
 }
@@ -62,21 +63,17 @@ static void tt_new(struct backup_env *env, struct uttm_tt *tt, uint64_t bytes,
 
 static const struct uttm_backup_flags backup_flags = { .purge = false };
 
-static unsigned long count_handles(const struct uttm_tt *tt)
-{
-	unsigned long n = 0;
-
-	for (unsigned long i = 0; i < tt->num_pages; i++)
-		n += uttm_backup_page_ptr_is_handle(tt->pages[i]);
-	return n;
-}
-
-/* Pages the arena has handed out that nobody but the pool holds. */
+/*
+ * Pages the arena has handed out that nobody but the pool, the vectors
+ * and a store that keeps arena pages holds.
+ */
 static void assert_accounting(struct backup_env *env, const struct uttm_tt *tts,
 			      unsigned int count)
 {
 	uint64_t held = uttm_pool_shrink_count(&env->fx->pool);
 
+	if (env->store->holds_arena_pages)
+		held += uttm_backup_handles(env->backup);
 	for (unsigned int i = 0; i < count; i++)
 		held += tts[i].resident_pages;
 	assert_int_equal(arena_pages_allocated(env->fx->arena), held);
@@ -397,8 +394,8 @@ static void refusals(void **state)
 static void full_store_refuses_and_partial_backup_restores(void **state)
 {
 	struct backup_env *env = *state;
-	struct uttm_backup *small = store_create(env->store, NULL,
-						 40 * UTTM_PAGE_SIZE);
+	struct uttm_backup *small = store_create(env->store, env->fx->arena,
+						 NULL, 40 * UTTM_PAGE_SIZE);
 	struct uttm_tt tt, other;
 
 	tt_new(env, &tt, MIXED_BYTES, UTTM_PLAIN, 8);
