@@ -1,6 +1,7 @@
 #!/bin/sh
 # Golden checks of the uttm tool: help, version, exit codes, and a short
-# `bench pool` whose JSON must parse and carry every documented field.
+# `bench pool` and `bench backup` whose JSON must parse and carry every
+# documented field.
 set -eu
 uttm=$1
 fail() { echo "FAIL: $*"; exit 1; }
@@ -26,4 +27,15 @@ for k in ("pool_hit_speedup_vs_first_touch", "metadata_bytes_per_page",
 assert d["metadata_bytes_per_page"] <= 16
 assert d["pool_hit_share"] == 1
 ' || fail "bench pool --json"
+
+"$uttm" bench backup --rounds 1 --size 8M --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+for k in ("insert_cpu_vs_copy_cpu", "insert_wall_vs_copy_wall",
+          "insert_backup_cpu_ms", "copy_backup_cpu_ms",
+          "insert_backup_wall_ms", "copy_backup_wall_ms",
+          "insert_restore_gbps", "insert_blocks"):
+    assert k in d, k
+assert d["insert_blocks"] == 4
+' || fail "bench backup --json"
 echo PASS
