@@ -39,11 +39,21 @@ static const struct store_case store_cases[] = {
 	{ "insert", insert_create, true },
 };
 
+const struct store_case *store_by_name(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(store_cases); i++)
+		if (!strcmp(name, store_cases[i].name))
+			return &store_cases[i];
+	return NULL;
+}
+
 const struct store_case *store_from_args(int argc, char **argv)
 {
-	for (size_t i = 0; argc > 1 && i < ARRAY_SIZE(store_cases); i++)
-		if (!strcmp(argv[1], store_cases[i].name))
-			return &store_cases[i];
+	const struct store_case *store = argc > 1 ? store_by_name(argv[1]) :
+						    NULL;
+
+	if (store)
+		return store;
 	fprintf(stderr, "usage: %s STORE (", argv[0]);
 	for (size_t i = 0; i < ARRAY_SIZE(store_cases); i++)
 		fprintf(stderr, "%s%s", i ? "|" : "", store_cases[i].name);

@@ -24,6 +24,9 @@ struct store_case {
 	bool holds_arena_pages;
 };
 
+/* The row called @name, or NULL. */
+const struct store_case *store_by_name(const char *name);
+/* The row named by the first argument; exits with usage when none is. */
 const struct store_case *store_from_args(int argc, char **argv);
 struct uttm_backup *store_create(const struct store_case *store,
 				 struct uttm_arena *arena,

@@ -13,6 +13,7 @@
 #include <uttm/backup.h>
 
 #include "helpers.h"
+#include "stores.h"
 #include "swapfile.h"
 
 /* 77 pages: blocks of order 6, 3, 2 and 0 from a fresh pool. */
@@ -25,13 +26,7 @@ static struct uttm_backup *insert_store(struct uttm_arena *arena,
 					uint64_t capacity,
 					struct uttm_fault *fault)
 {
-	struct uttm_backup_insert_params params = { .arena = arena,
-						    .capacity = capacity,
-						    .fault = fault };
-	struct uttm_backup *backup;
-
-	assert_int_equal(uttm_backup_insert_create(&params, &backup), 0);
-	return backup;
+	return store_create(store_by_name("insert"), arena, fault, capacity);
 }
 
 /* A populated vector of @fx's pool backed by @backup, with a pattern. */
