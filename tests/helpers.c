@@ -53,6 +53,15 @@ int fixture_teardown(void **state)
 	return 0;
 }
 
+void fixture_arm(struct fixture *fx, enum uttm_fault_point point,
+		 unsigned long nth, unsigned long times, int error)
+{
+	struct uttm_fault_rule rule = { .nth = nth, .times = times,
+					.error = error };
+
+	assert_int_equal(uttm_fault_arm(fx->fault, point, &rule), 0);
+}
+
 static uint64_t pattern_word(uint64_t seed, unsigned long index, size_t word)
 {
 	uint64_t z = seed * 0x9e3779b97f4a7c15ull + index * 0xbf58476d1ce4e5b9ull +
@@ -176,7 +185,8 @@ void swap_on_or_skip(char *path, uint64_t bytes)
 	}
 }
 
-void assert_refused_without_swap(struct fixture *fx, struct uttm_backup *backup)
+void assert_refused_without_swap(struct fixture *fx,
+				 struct uttm_backup *backup)
 {
 	const struct uttm_backup_flags flags = { .purge = false };
 	const struct uttm_backup_flags purge = { .purge = true };

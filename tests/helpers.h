@@ -52,6 +52,10 @@ int fixture_teardown(void **state);
 #define fixture_test(f) cmocka_unit_test_setup_teardown(f, fixture_setup, \
 							fixture_teardown)
 
+/* Arms @point of the fixture's injector: calls @nth.. fail with @error. */
+void fixture_arm(struct fixture *fx, enum uttm_fault_point point,
+		 unsigned long nth, unsigned long times, int error);
+
 /* Fills page @index of @tt with a pattern derived from @seed and @index. */
 void fill_page(void *addr, uint64_t seed, unsigned long index);
 /* True if the page at @addr holds the pattern of fill_page(). */
@@ -87,7 +91,8 @@ void swap_on_or_skip(char *path, uint64_t bytes);
  * @caching to swap on writeback and restore it byte for byte.  Each drops
  * the reference to @backup.
  */
-void assert_refused_without_swap(struct fixture *fx, struct uttm_backup *backup);
+void assert_refused_without_swap(struct fixture *fx,
+				 struct uttm_backup *backup);
 void assert_writeback_reaches_swap(struct fixture *fx,
 				   struct uttm_backup *backup,
 				   enum uttm_caching caching);

@@ -40,19 +40,10 @@ static void tt_new(struct fixture *fx, struct uttm_tt *tt, uint64_t bytes,
 	fill_tt(tt, seed);
 }
 
-static void arm(struct fixture *fx, enum uttm_fault_point point,
-		unsigned long nth, unsigned long times, int error)
-{
-	struct uttm_fault_rule rule = { .nth = nth, .times = times,
-					.error = error };
-
-	assert_int_equal(uttm_fault_arm(fx->fault, point, &rule), 0);
-}
-
 /* Arms @point with a rule that never fails, to count calls through it. */
 static void count_calls(struct fixture *fx, enum uttm_fault_point point)
 {
-	arm(fx, point, 0, 0, 0);
+	fixture_arm(fx, point, 0, 0, 0);
 }
 
 static unsigned long handle_at(const struct uttm_tt *tt, unsigned long i)
@@ -114,7 +105,7 @@ static void large_insert_fails(struct fixture *fx, unsigned long times)
 	tt_new(fx, &tt, MIXED_BYTES, UTTM_LOCKED, backup, times);
 	for (unsigned long i = 0; i < MIXED_PAGES; i++)
 		pfns[i] = uttm_page_to_pfn(fx->arena, tt.pages[i]);
-	arm(fx, UTTM_FAULT_INSERT, 1, times, -ENOMEM);
+	fixture_arm(fx, UTTM_FAULT_INSERT, 1, times, -ENOMEM);
 	assert_int_equal(uttm_tt_backup(&tt, &backup_flags), MIXED_PAGES);
 	/* Blocks of order 6, 3 and 2 tried whole; the last page is order 0. */
 	assert_int_equal(uttm_fault_calls(fx->fault, UTTM_FAULT_INSERT), 3);
@@ -154,7 +145,7 @@ static void held_pages_and_handles_return_to_zero(void **state)
 		       10 + i);
 		/* The second vector is only partly backed up. */
 		if (i == 1)
-			arm(fx, UTTM_FAULT_BACKUP, 100, 1, -ENOSPC);
+			fixture_arm(fx, UTTM_FAULT_BACKUP, 100, 1, -ENOSPC);
 		held += (unsigned long)uttm_tt_backup(&tts[i], &backup_flags);
 		uttm_fault_disarm(fx->fault, UTTM_FAULT_BACKUP);
 		resident += tts[i].resident_pages;
@@ -260,17 +251,17 @@ static void insert_call_consults_faults_and_counts_handles(void **state)
 	}
 	first = uttm_page_to_pfn(fx->arena, block) + 1;
 	/* A fault at any page of the block fails the whole block. */
-	arm(fx, UTTM_FAULT_BACKUP, 5, 1, -EIO);
+	fixture_arm(fx, UTTM_FAULT_BACKUP, 5, 1, -EIO);
 	insert_expect(backup, block, -EIO);
 	uttm_fault_disarm(fx->fault, UTTM_FAULT_BACKUP);
-	arm(fx, UTTM_FAULT_INSERT, 1, 1, -ENOMEM);
+	fixture_arm(fx, UTTM_FAULT_INSERT, 1, 1, -ENOMEM);
 	insert_expect(backup, block, -ENOMEM);
 	insert_expect(backup, block, (long)first);
 	assert_int_equal(uttm_backup_handles(backup), 8);
 
 	/* A single page does not pass the large-insert fault point. */
 	assert_int_equal(uttm_alloc_pages(fx->arena, 0, &page), 0);
-	arm(fx, UTTM_FAULT_INSERT, 1, 1, -ENOMEM);
+	fixture_arm(fx, UTTM_FAULT_INSERT, 1, 1, -ENOMEM);
 	handle = uttm_page_to_pfn(fx->arena, page) + 1;
 	insert_expect(backup, page, (long)handle);
 	assert_int_equal(uttm_fault_calls(fx->fault, UTTM_FAULT_INSERT), 0);
