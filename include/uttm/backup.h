@@ -75,7 +75,7 @@ struct uttm_backup_insert_params {
 };
 
 /**
- * uttm_backup_insert_create() - create a store that takes blocks without a copy
+ * uttm_backup_insert_create() - create a zero-copy store of arena blocks
  * @params: arena, capacity and fault injector.
  * @out: receives the store, holding one reference.
  *
