@@ -172,12 +172,10 @@ static void shmem_drop(struct uttm_backup *backup, const unsigned long *handles,
 static uint64_t shmem_bytes_avail(struct uttm_backup *backup)
 {
 	struct shmem_store *store = to_shmem(backup);
-	uint64_t used;
 
-	if (!store->capacity)
-		return __uttm_swap_free_bytes();
-	used = (uint64_t)slots_used(&store->slots) << UTTM_PAGE_SHIFT;
-	return store->capacity > used ? store->capacity - used : 0;
+	return __uttm_store_room(store->capacity,
+				 (uint64_t)slots_used(&store->slots) <<
+				 UTTM_PAGE_SHIFT);
 }
 
 static void shmem_fini(struct uttm_backup *backup)

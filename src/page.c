@@ -52,22 +52,42 @@ struct uttm_arena {
 	size_t reservation_bytes;
 };
 
-static uint32_t page_pfn(const struct uttm_arena *arena,
-			 const struct uttm_page *page)
+unsigned long uttm_page_to_pfn(const struct uttm_arena *arena,
+			       const struct uttm_page *page)
 {
-	return (uint32_t)(page - arena->memmap);
+	return (unsigned long)(page - arena->memmap);
+}
+
+struct uttm_page *uttm_pfn_to_page(const struct uttm_arena *arena,
+				   unsigned long pfn)
+{
+	return &arena->memmap[pfn];
+}
+
+bool uttm_page_in_arena(const struct uttm_arena *arena,
+			const struct uttm_page *page)
+{
+	/* Compared as addresses: @page may point into another memmap. */
+	uintptr_t first, at = (uintptr_t)page;
+
+	if (!arena)
+		return false;
+	first = (uintptr_t)arena->memmap;
+	return at >= first &&
+	       (at - first) / sizeof(*page) < atomic_load(&arena->size_pages);
 }
 
 void *uttm_page_address(const struct uttm_arena *arena,
 			const struct uttm_page *page)
 {
-	return arena->base + ((size_t)page_pfn(arena, page) << UTTM_PAGE_SHIFT);
+	return arena->base +
+	       ((size_t)uttm_page_to_pfn(arena, page) << UTTM_PAGE_SHIFT);
 }
 
 uint64_t uttm_page_offset(const struct uttm_arena *arena,
 			  const struct uttm_page *page)
 {
-	return (uint64_t)page_pfn(arena, page) << UTTM_PAGE_SHIFT;
+	return (uint64_t)uttm_page_to_pfn(arena, page) << UTTM_PAGE_SHIFT;
 }
 
 int uttm_arena_fd(const struct uttm_arena *arena)
@@ -278,7 +298,7 @@ void uttm_free_pages(struct uttm_arena *arena, struct uttm_page *const *blocks,
 		if (UTTM_WARN_ON(!(page->flags & PG_HEAD)))
 			continue;
 		page->flags = 0;
-		batch[n].pfn = page_pfn(arena, page);
+		batch[n].pfn = (uint32_t)uttm_page_to_pfn(arena, page);
 		batch[n].order = page->order;
 		page->order = 0;
 		if (++n == FREE_BATCH) {
@@ -304,7 +324,7 @@ void uttm_page_list_push(const struct uttm_arena *arena,
 			 struct uttm_page_list *list, struct uttm_page *page)
 {
 	page->next = list->first;
-	list->first = page_pfn(arena, page);
+	list->first = (uint32_t)uttm_page_to_pfn(arena, page);
 }
 
 struct uttm_page *uttm_page_list_pop(const struct uttm_arena *arena,

@@ -80,3 +80,10 @@ uint64_t __uttm_swap_free_bytes(void)
 		free_swap = MIN(free_swap, max > current ? max - current : 0);
 	return free_swap;
 }
+
+uint64_t __uttm_store_room(uint64_t capacity, uint64_t used)
+{
+	if (!capacity)
+		return __uttm_swap_free_bytes();
+	return capacity > used ? capacity - used : 0;
+}

@@ -16,6 +16,13 @@
 uint64_t __uttm_swap_free_bytes(void);
 
 /*
+ * Room left in a store that holds @used bytes: what remains of its
+ * @capacity or, without one (0), the swap the process can still use,
+ * since pages parked in memory the kernel cannot swap free nothing.
+ */
+uint64_t __uttm_store_room(uint64_t capacity, uint64_t used);
+
+/*
  * Path of @file (e.g. "memory.swap.max") in the process's cgroup v2
  * directory, when it exists.  Returns 0 or -ENOENT.
  */

@@ -44,6 +44,30 @@
  * every page, old and new.
  */
 
+/*
+ * DOC: Zero-copy insertion
+ *
+ * A store with an insert operation takes a block where it lies: the
+ * block's memory changes owner, nothing is copied, nothing allocated, and
+ * its pages get consecutive handles.  Backup then offers the vector block
+ * by block, each at its own order, so blocks are never split on the way
+ * to such a store; only a block the store refuses whole is split and
+ * offered page by page, as the kernel does when shmem_insert_folio()
+ * fails for a large folio.  Restore and release need nothing new: the
+ * store copies pages back and drops handles like any other.
+ *
+ * A block leaves its caching state and device mapping before it changes
+ * owner, so the guarantee that a backup of which not a page succeeds
+ * leaves the vector unchanged needs the outcome decided first.  The
+ * fault injector is consulted for every page of a block before the block
+ * is touched, and uttm_tt_backup() asks the store for room for a page
+ * before the first block.  Only a store shared with another thread that
+ * fills it in between can still refuse the first page; the block has
+ * then left its state, and the vector is left partly backed up without a
+ * single handle, which is as consistent and as restorable as any partial
+ * backup.
+ */
+
 /* Pages handed to a store in one call. */
 #define BACKUP_CHUNK (1u << UTTM_MAX_ORDER)
 /* Entries gathered before one call to the store or the arena. */
@@ -69,8 +93,10 @@ void uttm_backup_init(struct uttm_backup *backup,
 		      const struct uttm_backup_ops *ops,
 		      struct uttm_fault *fault)
 {
+	UTTM_WARN_ON(!ops->backup_pages && !ops->insert);
 	backup->ops = ops;
 	backup->fault = fault;
+	backup->arena = NULL;
 	atomic_init(&backup->handles, 0);
 	atomic_init(&backup->refcount, 1);
 }
@@ -133,9 +159,48 @@ long uttm_backup_backup_pages(struct uttm_backup *backup, void *const *src,
 
 	if (UTTM_WARN_ON(!backup || (count && (!src || !handles))))
 		return -EINVAL;
+	if (!backup->ops->backup_pages)
+		return -EOPNOTSUPP;
 	ret = __uttm_backup_pages(backup, src, count, writeback, handles,
 				  &done);
 	return done ? (long)done : ret;
+}
+
+/* Hands one block to the store; large ones pass their own fault point. */
+static long insert_block(struct uttm_backup *backup, struct uttm_page *block,
+			 bool writeback)
+{
+	unsigned long nr = 1UL << uttm_page_order(block);
+	long handle;
+	int ret;
+
+	if (nr > 1) {
+		ret = uttm_fault_check(backup->fault, UTTM_FAULT_INSERT);
+		if (ret)
+			return ret;
+	}
+	handle = backup->ops->insert(backup, block, writeback);
+	if (handle > 0)
+		atomic_fetch_add(&backup->handles, (long)nr);
+	return handle;
+}
+
+long uttm_backup_insert_block(struct uttm_backup *backup,
+			      struct uttm_page *block, bool writeback)
+{
+	unsigned long nr;
+	int ret;
+
+	if (UTTM_WARN_ON(!backup || !block))
+		return -EINVAL;
+	if (!backup->ops->insert)
+		return -EOPNOTSUPP;
+	if (UTTM_WARN_ON(!uttm_page_in_arena(backup->arena, block)))
+		return -EINVAL;
+	nr = 1UL << uttm_page_order(block);
+	if (fault_limit(backup->fault, UTTM_FAULT_BACKUP, nr, &ret) < nr)
+		return ret;
+	return insert_block(backup, block, writeback);
 }
 
 static bool cancel_requested(const struct uttm_operation_ctx *ctx)
@@ -202,7 +267,9 @@ unsigned long uttm_backup_handles(const struct uttm_backup *backup)
 
 int uttm_tt_set_backup(struct uttm_tt *tt, struct uttm_backup *backup)
 {
-	if (UTTM_WARN_ON(!tt))
+	if (UTTM_WARN_ON(!tt) ||
+	    UTTM_WARN_ON(backup && backup->ops->insert &&
+			 backup->arena != tt->pool->arena))
 		return -EINVAL;
 	if (uttm_tt_is_backed_up(tt))
 		return -EBUSY;
@@ -219,6 +286,24 @@ static unsigned long entry_pages(const struct uttm_page *entry)
 	       1 : 1UL << uttm_page_order(entry);
 }
 
+/* Entries [@first, @first + @count), whole blocks, go plain and unmapped. */
+static void leave_state(struct uttm_tt *tt, unsigned long first,
+			unsigned long count)
+{
+	uttm_pool_unmap(tt->pool, tt->pages + first,
+			tt->dma_address ? tt->dma_address + first : NULL, count);
+	uttm_pool_make_plain(tt->pool, tt->pages + first, count, tt->caching);
+}
+
+/* The pages at @first, now the store's, make way for their handles. */
+static void put_handles(struct uttm_tt *tt, unsigned long first,
+			unsigned long count, const unsigned long *handles)
+{
+	for (unsigned long i = 0; i < count; i++)
+		tt->pages[first + i] = uttm_backup_handle_to_page_ptr(handles[i]);
+	tt->resident_pages -= count;
+}
+
 /*
  * Frees backed-up pages [@first, @first + @count) of @tt, whole blocks,
  * and puts their handles in their place.
@@ -230,9 +315,7 @@ static void commit_backed_up(struct uttm_tt *tt, unsigned long first,
 	uttm_pool_release(tt->pool, tt->pages + first,
 			  tt->dma_address ? tt->dma_address + first : NULL,
 			  count, tt->caching);
-	for (unsigned long i = 0; i < count; i++)
-		tt->pages[first + i] = uttm_backup_handle_to_page_ptr(handles[i]);
-	tt->resident_pages -= count;
+	put_handles(tt, first, count, handles);
 }
 
 /*
@@ -243,27 +326,17 @@ static void commit_partial_block(struct uttm_tt *tt, unsigned long first,
 				 unsigned long count,
 				 const unsigned long *handles)
 {
-	unsigned long nr = entry_pages(tt->pages[first]);
-	uint64_t *dma = tt->dma_address ? tt->dma_address + first : NULL;
-
-	uttm_pool_unmap(tt->pool, tt->pages + first, dma, nr);
-	uttm_pool_make_plain(tt->pool, tt->pages + first, nr, tt->caching);
+	leave_state(tt, first, entry_pages(tt->pages[first]));
 	uttm_split_page(tt->pages[first]);
 	uttm_tt_vunmap(tt);
 	uttm_pool_release(tt->pool, tt->pages + first, NULL, count, UTTM_PLAIN);
-	for (unsigned long i = 0; i < count; i++)
-		tt->pages[first + i] = uttm_backup_handle_to_page_ptr(handles[i]);
-	tt->resident_pages -= count;
+	put_handles(tt, first, count, handles);
 }
 
 /* Whole blocks from @first on stay: they become plain and unmapped. */
 static void retain_rest(struct uttm_tt *tt, unsigned long first)
 {
-	unsigned long count = tt->num_pages - first;
-
-	uttm_pool_unmap(tt->pool, tt->pages + first,
-			tt->dma_address ? tt->dma_address + first : NULL, count);
-	uttm_pool_make_plain(tt->pool, tt->pages + first, count, tt->caching);
+	leave_state(tt, first, tt->num_pages - first);
 }
 
 /*
@@ -302,6 +375,74 @@ static int backup_chunk(struct uttm_tt *tt, unsigned long *pos, bool writeback,
 	return ret;
 }
 
+/* Inserts a block whole; returns its pages, each with its handle, or 0. */
+static unsigned long insert_whole(struct uttm_backup *backup,
+				  struct uttm_page *block, bool writeback,
+				  unsigned long *handles)
+{
+	unsigned long nr = 1UL << uttm_page_order(block);
+	long handle = insert_block(backup, block, writeback);
+
+	if (handle < 0)
+		return 0;
+	for (unsigned long j = 0; j < nr; j++)
+		handles[j] = (unsigned long)handle + j;
+	return nr;
+}
+
+/* Inserts @count pages one by one; stops at the first refused, in @error. */
+static unsigned long insert_each(struct uttm_backup *backup,
+				 struct uttm_page **pages, unsigned long count,
+				 bool writeback, unsigned long *handles,
+				 int *error)
+{
+	unsigned long i;
+	long handle;
+
+	for (i = 0; i < count; i++) {
+		handle = insert_block(backup, pages[i], writeback);
+		if (handle < 0) {
+			*error = (int)handle;
+			break;
+		}
+		handles[i] = (unsigned long)handle;
+	}
+	return i;
+}
+
+/*
+ * Hands the block at @pos to the store without a copy: whole, or split
+ * and page by page when it cannot go whole.  Injected faults are decided
+ * before the block leaves its state, so a block of which no page may go
+ * stays as it is.  Returns 0, or the error that stops the backup; @pos
+ * moves past the block once it has left its state.
+ */
+static int insert_step(struct uttm_tt *tt, unsigned long *pos, bool writeback,
+		       unsigned long *shrunken)
+{
+	struct uttm_page **pages = tt->pages + *pos;
+	unsigned long handles[1u << UTTM_MAX_ORDER];
+	unsigned long nr = entry_pages(pages[0]), limit, done = 0;
+	int ret;
+
+	limit = fault_limit(tt->backup->fault, UTTM_FAULT_BACKUP, nr, &ret);
+	if (!limit)
+		return ret;
+	uttm_tt_vunmap(tt);
+	leave_state(tt, *pos, nr);
+	if (nr > 1 && limit == nr)
+		done = insert_whole(tt->backup, pages[0], writeback, handles);
+	if (!done) {
+		uttm_split_page(pages[0]);
+		done = insert_each(tt->backup, pages, limit, writeback, handles,
+				   &ret);
+	}
+	put_handles(tt, *pos, done, handles);
+	*pos += nr;
+	*shrunken += done;
+	return ret;
+}
+
 static long tt_purge(struct uttm_tt *tt)
 {
 	unsigned long freed;
@@ -316,6 +457,8 @@ static long tt_purge(struct uttm_tt *tt)
 
 long uttm_tt_backup(struct uttm_tt *tt, const struct uttm_backup_flags *flags)
 {
+	int (*step)(struct uttm_tt *tt, unsigned long *pos, bool writeback,
+		    unsigned long *shrunken);
 	unsigned long pos = 0, shrunken = 0;
 	int ret = 0;
 
@@ -326,17 +469,19 @@ long uttm_tt_backup(struct uttm_tt *tt, const struct uttm_backup_flags *flags)
 		return 0;
 	if (flags->purge)
 		return tt_purge(tt);
-	if (!tt->backup || !uttm_backup_bytes_avail(tt->backup))
+	if (!tt->backup || uttm_backup_bytes_avail(tt->backup) < UTTM_PAGE_SIZE)
 		return -EBUSY;
 
+	step = tt->backup->ops->insert ? insert_step : backup_chunk;
 	while (pos < tt->num_pages && !ret)
-		ret = backup_chunk(tt, &pos, flags->writeback, &shrunken);
-	if (!shrunken)
+		ret = step(tt, &pos, flags->writeback, &shrunken);
+	/* Not a page left its place: the vector is as it was. */
+	if (!pos)
 		return ret;
 	retain_rest(tt, pos);
 	tt->page_flags &= ~UTTM_TT_FLAG_PRIV_POPULATED;
 	tt->page_flags |= UTTM_TT_FLAG_PRIV_BACKED_UP | UTTM_TT_FLAG_SWAPPED;
-	return (long)shrunken;
+	return shrunken ? (long)shrunken : ret;
 }
 
 /* Drops the handles and frees the pages of @count vector entries. */

@@ -2,11 +2,15 @@
 /*
  * Shared test helpers; see helpers.h.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
 
 #include "helpers.h"
+#include "swapfile.h"
 
 const struct uttm_operation_ctx test_ctx;
 
@@ -47,6 +51,15 @@ int fixture_teardown(void **state)
 {
 	fixture_destroy(*state);
 	return 0;
+}
+
+void fixture_arm(struct fixture *fx, enum uttm_fault_point point,
+		 unsigned long nth, unsigned long times, int error)
+{
+	struct uttm_fault_rule rule = { .nth = nth, .times = times,
+					.error = error };
+
+	assert_int_equal(uttm_fault_arm(fx->fault, point, &rule), 0);
 }
 
 static uint64_t pattern_word(uint64_t seed, unsigned long index, size_t word)
@@ -104,6 +117,15 @@ void assert_tt_matches(const struct uttm_tt *tt, uint64_t seed)
 	}
 }
 
+unsigned long count_handles(const struct uttm_tt *tt)
+{
+	unsigned long n = 0;
+
+	for (unsigned long i = 0; i < tt->num_pages; i++)
+		n += uttm_backup_page_ptr_is_handle(tt->pages[i]);
+	return n;
+}
+
 uint64_t proc_status_bytes(const char *field)
 {
 	FILE *f = fopen("/proc/self/status", "r");
@@ -136,4 +158,74 @@ uint64_t arena_resident(const struct uttm_arena *arena)
 
 	uttm_arena_stats(arena, &stats);
 	return stats.resident_bytes;
+}
+
+uint64_t swap_free_bytes(void)
+{
+	struct sysinfo si;
+
+	assert_int_equal(sysinfo(&si), 0);
+	return (uint64_t)si.freeswap * si.mem_unit;
+}
+
+void swap_on_or_skip(char *path, uint64_t bytes)
+{
+	int ret, fd;
+
+	snprintf(path, SWAP_PATH_SIZE, "/tmp/uttm-test-swap-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(path);
+	ret = swapfile_create(path, bytes);
+	if (ret) {
+		fprintf(stderr, "cannot enable a swap file at %s: %s\n", path,
+			strerror(-ret));
+		skip_because("a swap file needs root and a file system that holds swap");
+	}
+}
+
+void assert_refused_without_swap(struct fixture *fx,
+				 struct uttm_backup *backup)
+{
+	const struct uttm_backup_flags flags = { .purge = false };
+	const struct uttm_backup_flags purge = { .purge = true };
+	struct uttm_tt tt;
+
+	assert_int_equal(uttm_backup_bytes_avail(backup), 0);
+	assert_int_equal(uttm_tt_init(&tt, &fx->pool, MiB, UTTM_PLAIN, 0), 0);
+	assert_int_equal(uttm_tt_set_backup(&tt, backup), 0);
+	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
+	assert_int_equal(uttm_tt_backup(&tt, &flags), -EBUSY);
+	assert_true(uttm_tt_is_populated(&tt));
+	/* Purging needs no room. */
+	assert_int_equal(uttm_tt_backup(&tt, &purge), 256);
+	uttm_tt_fini(&tt);
+	uttm_backup_put(backup);
+}
+
+void assert_writeback_reaches_swap(struct fixture *fx,
+				   struct uttm_backup *backup,
+				   enum uttm_caching caching)
+{
+	const struct uttm_backup_flags flags = { .writeback = true };
+	uint64_t before, after;
+	struct uttm_tt tt;
+
+	assert_true(uttm_backup_bytes_avail(backup) >= 200 * MiB);
+	assert_int_equal(uttm_tt_init(&tt, &fx->pool, 32 * MiB, caching, 0), 0);
+	assert_int_equal(uttm_tt_set_backup(&tt, backup), 0);
+	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
+	fill_tt(&tt, 77);
+	before = swap_free_bytes();
+	assert_int_equal(uttm_tt_backup(&tt, &flags), tt.num_pages);
+	after = swap_free_bytes();
+	fprintf(stderr, "swap used by writeback: %llu MiB\n",
+		(unsigned long long)((before - after) / MiB));
+	assert_true(before - after >= 24 * MiB);
+	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
+	assert_tt_matches(&tt, 77);
+	uttm_tt_fini(&tt);
+	assert_int_equal(uttm_backup_handles(backup), 0);
+	uttm_backup_put(backup);
 }

@@ -52,6 +52,10 @@ int fixture_teardown(void **state);
 #define fixture_test(f) cmocka_unit_test_setup_teardown(f, fixture_setup, \
 							fixture_teardown)
 
+/* Arms @point of the fixture's injector: calls @nth.. fail with @error. */
+void fixture_arm(struct fixture *fx, enum uttm_fault_point point,
+		 unsigned long nth, unsigned long times, int error);
+
 /* Fills page @index of @tt with a pattern derived from @seed and @index. */
 void fill_page(void *addr, uint64_t seed, unsigned long index);
 /* True if the page at @addr holds the pattern of fill_page(). */
@@ -62,10 +66,36 @@ void fill_tt(struct uttm_tt *tt, uint64_t seed);
 /* Asserts that every page of @tt holds its pattern. */
 void assert_tt_matches(const struct uttm_tt *tt, uint64_t seed);
 
+/* Entries of @tt that hold a backup handle. */
+unsigned long count_handles(const struct uttm_tt *tt);
+
 /* A field of /proc/self/status, in bytes (e.g. "RssShmem", "VmLck"). */
 uint64_t proc_status_bytes(const char *field);
 uint64_t arena_pages_allocated(const struct uttm_arena *arena);
 uint64_t arena_resident(const struct uttm_arena *arena);
+
+/* Free swap of the whole system, in bytes. */
+uint64_t swap_free_bytes(void);
+
+/*
+ * Switches a swap file of @bytes on under /tmp and writes its path to
+ * @path (SWAP_PATH_SIZE bytes); skips the running test, saying why, when
+ * that cannot be done.  swapfile_remove() switches it off.
+ */
+#define SWAP_PATH_SIZE 64
+void swap_on_or_skip(char *path, uint64_t bytes);
+
+/*
+ * What every store bounded by swap must do, on @fx's pool: refuse to back
+ * up without swap (but purge), and with swap really move a vector in
+ * @caching to swap on writeback and restore it byte for byte.  Each drops
+ * the reference to @backup.
+ */
+void assert_refused_without_swap(struct fixture *fx,
+				 struct uttm_backup *backup);
+void assert_writeback_reaches_swap(struct fixture *fx,
+				   struct uttm_backup *backup,
+				   enum uttm_caching caching);
 
 extern const struct uttm_operation_ctx test_ctx;
 

@@ -9,7 +9,8 @@
 #include "helpers.h"
 #include "stores.h"
 
-static struct uttm_backup *shmem_create(struct uttm_fault *fault,
+static struct uttm_backup *shmem_create(struct uttm_arena *arena,
+					struct uttm_fault *fault,
 					uint64_t capacity)
 {
 	struct uttm_backup_shmem_params params = { .capacity = capacity,
@@ -20,15 +21,39 @@ static struct uttm_backup *shmem_create(struct uttm_fault *fault,
 	return backup;
 }
 
+static struct uttm_backup *insert_create(struct uttm_arena *arena,
+					 struct uttm_fault *fault,
+					 uint64_t capacity)
+{
+	struct uttm_backup_insert_params params = { .arena = arena,
+						    .capacity = capacity,
+						    .fault = fault };
+	struct uttm_backup *backup;
+
+	assert_int_equal(uttm_backup_insert_create(&params, &backup), 0);
+	return backup;
+}
+
 static const struct store_case store_cases[] = {
-	{ "shmem", shmem_create },
+	{ "shmem", shmem_create, false },
+	{ "insert", insert_create, true },
 };
+
+const struct store_case *store_by_name(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(store_cases); i++)
+		if (!strcmp(name, store_cases[i].name))
+			return &store_cases[i];
+	return NULL;
+}
 
 const struct store_case *store_from_args(int argc, char **argv)
 {
-	for (size_t i = 0; argc > 1 && i < ARRAY_SIZE(store_cases); i++)
-		if (!strcmp(argv[1], store_cases[i].name))
-			return &store_cases[i];
+	const struct store_case *store = argc > 1 ? store_by_name(argv[1]) :
+						    NULL;
+
+	if (store)
+		return store;
 	fprintf(stderr, "usage: %s STORE (", argv[0]);
 	for (size_t i = 0; i < ARRAY_SIZE(store_cases); i++)
 		fprintf(stderr, "%s%s", i ? "|" : "", store_cases[i].name);
@@ -37,7 +62,8 @@ const struct store_case *store_from_args(int argc, char **argv)
 }
 
 struct uttm_backup *store_create(const struct store_case *store,
+				 struct uttm_arena *arena,
 				 struct uttm_fault *fault, uint64_t capacity)
 {
-	return store->create(fault, capacity);
+	return store->create(arena, fault, capacity);
 }

@@ -11,16 +11,25 @@
 /**
  * struct store_case - a store under test
  * @name: row name, the test program's argument.
- * @create: makes a store of @capacity bytes using @fault.
+ * @create: makes a store of @capacity bytes using @fault, for vectors of
+ * @arena.
+ * @holds_arena_pages: the store keeps the arena pages it backs up, one
+ * per handle, allocated in the arena until their handles are dropped.
  */
 struct store_case {
 	const char *name;
-	struct uttm_backup *(*create)(struct uttm_fault *fault,
+	struct uttm_backup *(*create)(struct uttm_arena *arena,
+				      struct uttm_fault *fault,
 				      uint64_t capacity);
+	bool holds_arena_pages;
 };
 
+/* The row called @name, or NULL. */
+const struct store_case *store_by_name(const char *name);
+/* The row named by the first argument; exits with usage when none is. */
 const struct store_case *store_from_args(int argc, char **argv);
 struct uttm_backup *store_create(const struct store_case *store,
+				 struct uttm_arena *arena,
 				 struct uttm_fault *fault, uint64_t capacity);
 
 #endif /* UTTM_TEST_STORES_H */

@@ -33,7 +33,8 @@ static int env_setup(void **state)
 	assert_non_null(env);
 	env->fx = fixture_create(256 * MiB, 8192, 0);
 	env->store = store;
-	env->backup = store_create(store, env->fx->fault, 512 * MiB);
+	env->backup = store_create(store, env->fx->arena, env->fx->fault,
+				   512 * MiB);
 	*state = env;
 	return 0;
 }
@@ -62,33 +63,20 @@ static void tt_new(struct backup_env *env, struct uttm_tt *tt, uint64_t bytes,
 
 static const struct uttm_backup_flags backup_flags = { .purge = false };
 
-static unsigned long count_handles(const struct uttm_tt *tt)
-{
-	unsigned long n = 0;
-
-	for (unsigned long i = 0; i < tt->num_pages; i++)
-		n += uttm_backup_page_ptr_is_handle(tt->pages[i]);
-	return n;
-}
-
-/* Pages the arena has handed out that nobody but the pool holds. */
+/*
+ * Pages the arena has handed out that nobody but the pool, the vectors
+ * and a store that keeps arena pages holds.
+ */
 static void assert_accounting(struct backup_env *env, const struct uttm_tt *tts,
 			      unsigned int count)
 {
 	uint64_t held = uttm_pool_shrink_count(&env->fx->pool);
 
+	if (env->store->holds_arena_pages)
+		held += uttm_backup_handles(env->backup);
 	for (unsigned int i = 0; i < count; i++)
 		held += tts[i].resident_pages;
 	assert_int_equal(arena_pages_allocated(env->fx->arena), held);
-}
-
-static void arm(struct backup_env *env, enum uttm_fault_point point,
-		unsigned long nth, unsigned long times, int error)
-{
-	struct uttm_fault_rule rule = { .nth = nth, .times = times,
-					.error = error };
-
-	assert_int_equal(uttm_fault_arm(env->fx->fault, point, &rule), 0);
 }
 
 static void backup_then_restore_is_byte_identical(void **state)
@@ -127,7 +115,7 @@ static void backup_fails_at_page_n_then_restores(void **state)
 		long ret;
 
 		tt_new(env, &tt, MIXED_BYTES, UTTM_LOCKED, n);
-		arm(env, UTTM_FAULT_BACKUP, n, 1, -ENOSPC);
+		fixture_arm(env->fx, UTTM_FAULT_BACKUP, n, 1, -ENOSPC);
 		ret = uttm_tt_backup(&tt, &backup_flags);
 		uttm_fault_disarm(env->fx->fault, UTTM_FAULT_BACKUP);
 		if (n == 1) {
@@ -160,7 +148,7 @@ static void restore_fault_at(struct backup_env *env, unsigned long n,
 
 	tt_new(env, &tt, MIXED_BYTES, UTTM_PLAIN, 100 + n);
 	assert_int_equal(uttm_tt_backup(&tt, &backup_flags), MIXED_PAGES);
-	arm(env, UTTM_FAULT_RESTORE, n, 1, error);
+	fixture_arm(env->fx, UTTM_FAULT_RESTORE, n, 1, error);
 	ret = uttm_tt_populate(&tt, &test_ctx);
 	uttm_fault_disarm(env->fx->fault, UTTM_FAULT_RESTORE);
 	if (n <= MIXED_PAGES) {
@@ -205,7 +193,7 @@ static void restore_interrupted_many_times_in_a_row(void **state)
 	assert_int_equal(uttm_tt_backup(&tt, &backup_flags), tt.num_pages);
 	do {
 		/* Each attempt gets 37 pages further before a signal. */
-		arm(env, UTTM_FAULT_RESTORE, 38, 1, -EINTR);
+		fixture_arm(env->fx, UTTM_FAULT_RESTORE, 38, 1, -EINTR);
 		ret = uttm_tt_populate(&tt, &test_ctx);
 		attempts++;
 	} while (ret == -EINTR);
@@ -249,7 +237,8 @@ static void allocation_fails_during_restore_then_resumes(void **state)
 				 MIXED_PAGES);
 		uttm_pool_trim(&env->fx->pool, 0);
 		/* From the n-th block on, no memory at all. */
-		arm(env, UTTM_FAULT_PAGE_ALLOC, n, ~0UL, -ENOMEM);
+		fixture_arm(env->fx, UTTM_FAULT_PAGE_ALLOC, n, ~0UL,
+			    -ENOMEM);
 		assert_int_equal(uttm_tt_populate(&tt, &test_ctx), -ENOMEM);
 		uttm_fault_disarm(env->fx->fault, UTTM_FAULT_PAGE_ALLOC);
 		assert_true(uttm_tt_is_backed_up(&tt));
@@ -278,21 +267,21 @@ static void drive_to(struct backup_env *env, struct uttm_tt *tt,
 				 tt->num_pages);
 		break;
 	case STOP_PARTLY_BACKED_UP:
-		arm(env, UTTM_FAULT_BACKUP, n + 1, 1, -ENOSPC);
+		fixture_arm(env->fx, UTTM_FAULT_BACKUP, n + 1, 1, -ENOSPC);
 		assert_int_equal(uttm_tt_backup(tt, &backup_flags), n);
 		break;
 	case STOP_RESTORE_FAILED:
 		assert_int_equal(uttm_tt_backup(tt, &backup_flags),
 				 tt->num_pages);
-		arm(env, UTTM_FAULT_RESTORE, n, 1, -EIO);
+		fixture_arm(env->fx, UTTM_FAULT_RESTORE, n, 1, -EIO);
 		assert_int_equal(uttm_tt_populate(tt, &test_ctx), -EIO);
 		break;
 	case STOP_RESTORE_NO_MEMORY:
-		arm(env, UTTM_FAULT_BACKUP, n + 1, 1, -ENOSPC);
+		fixture_arm(env->fx, UTTM_FAULT_BACKUP, n + 1, 1, -ENOSPC);
 		assert_int_equal(uttm_tt_backup(tt, &backup_flags), n);
 		uttm_fault_disarm(env->fx->fault, UTTM_FAULT_BACKUP);
 		uttm_pool_trim(&env->fx->pool, 0);
-		arm(env, UTTM_FAULT_PAGE_ALLOC, 3, ~0UL, -ENOMEM);
+		fixture_arm(env->fx, UTTM_FAULT_PAGE_ALLOC, 3, ~0UL, -ENOMEM);
 		assert_int_equal(uttm_tt_populate(tt, &test_ctx), -ENOMEM);
 		break;
 	}
@@ -397,8 +386,8 @@ static void refusals(void **state)
 static void full_store_refuses_and_partial_backup_restores(void **state)
 {
 	struct backup_env *env = *state;
-	struct uttm_backup *small = store_create(env->store, NULL,
-						 40 * UTTM_PAGE_SIZE);
+	struct uttm_backup *small = store_create(env->store, env->fx->arena,
+						 NULL, 40 * UTTM_PAGE_SIZE);
 	struct uttm_tt tt, other;
 
 	tt_new(env, &tt, MIXED_BYTES, UTTM_PLAIN, 8);
@@ -470,7 +459,7 @@ static void backup_leaves_device_state_and_mappings_first(void **state)
 		fill_tt(&tt, n);
 		assert_int_equal(dev.entered, MIXED_PAGES);
 		assert_int_equal(dev.mapped, MIXED_PAGES);
-		arm(env, UTTM_FAULT_BACKUP, n, 1, -ENOSPC);
+		fixture_arm(env->fx, UTTM_FAULT_BACKUP, n, 1, -ENOSPC);
 		uttm_tt_backup(&tt, &backup_flags);
 		uttm_fault_disarm(env->fx->fault, UTTM_FAULT_BACKUP);
 		if (n > 1) {
@@ -506,8 +495,8 @@ static void counters_exact_across_cycles(void **state)
 		for (unsigned int i = 0; i < 6; i++) {
 			long ret;
 
-			arm(env, UTTM_FAULT_BACKUP, 50 + 61 * i + cycle, 1,
-			    -ENOSPC);
+			fixture_arm(env->fx, UTTM_FAULT_BACKUP,
+				    50 + 61 * i + cycle, 1, -ENOSPC);
 			ret = uttm_tt_backup(&tts[i], &backup_flags);
 			assert_true(ret > 0);
 			handles += (unsigned long)ret;

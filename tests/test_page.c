@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * The page layer: block allocation by order, split, growth up to the
- * maximum, memory really returned to the system, DMA32 placement and
- * refusal of bad input.
+ * The page layer: block allocation by order, split, page frame numbers,
+ * growth up to the maximum, memory really returned to the system, DMA32
+ * placement and refusal of bad input.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -73,6 +73,30 @@ static void split_block_frees_page_by_page(void **state)
 	/* The split pages merged back: the whole arena is one block again. */
 	assert_int_equal(uttm_alloc_pages(arena, UTTM_MAX_ORDER, &big), 0);
 	uttm_free_pages(arena, &big, 1);
+	arena_done(arena);
+}
+
+static void pfn_names_a_page_of_one_arena_only(void **state)
+{
+	struct uttm_arena *arena = arena_new(8 * MiB, 0);
+	struct uttm_arena *other = arena_new(8 * MiB, 0);
+	struct uttm_page *page, *stranger;
+	unsigned long pfn;
+
+	assert_int_equal(uttm_alloc_pages(arena, 3, &page), 0);
+	assert_int_equal(uttm_alloc_pages(other, 0, &stranger), 0);
+	pfn = uttm_page_to_pfn(arena, page);
+	assert_int_equal(pfn << UTTM_PAGE_SHIFT, uttm_page_offset(arena, page));
+	for (unsigned long j = 0; j < 8; j++) {
+		assert_ptr_equal(uttm_pfn_to_page(arena, pfn + j), page + j);
+		assert_true(uttm_page_in_arena(arena, page + j));
+	}
+	assert_false(uttm_page_in_arena(arena, stranger));
+	assert_false(uttm_page_in_arena(other, page));
+	assert_false(uttm_page_in_arena(NULL, page));
+	uttm_free_pages(other, &stranger, 1);
+	uttm_free_pages(arena, &page, 1);
+	arena_done(other);
 	arena_done(arena);
 }
 
@@ -223,6 +247,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(block_is_aligned_zeroed_and_usable),
 		cmocka_unit_test(split_block_frees_page_by_page),
+		cmocka_unit_test(pfn_names_a_page_of_one_arena_only),
 		cmocka_unit_test(grows_to_max_then_enomem),
 		cmocka_unit_test(free_returns_memory_to_the_system),
 		cmocka_unit_test(freed_buddies_merge),

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Golden checks of the uttm tool: help, version, exit codes, and a short
-# `bench pool` whose JSON must parse and carry every documented field.
+# `bench pool` and `bench backup` whose JSON must parse and carry every
+# documented field.
 set -eu
 uttm=$1
 fail() { echo "FAIL: $*"; exit 1; }
@@ -45,4 +46,8 @@ assert not missing, missing
 set +e
 "$uttm" bench shrink --size 1M >/dev/null 2>&1; [ $? -eq 1 ] || fail "bench shrink with too few pages should fail"
 set -e
+"$uttm" bench backup --rounds 1 --size 8M --json | check_json \
+	insert_cpu_vs_copy_cpu insert_wall_vs_copy_wall insert_backup_cpu_ms \
+	copy_backup_cpu_ms insert_backup_wall_ms copy_backup_wall_ms \
+	insert_restore_gbps insert_blocks || fail "bench backup --json (insert)"
 echo PASS

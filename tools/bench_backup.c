@@ -20,6 +20,7 @@ static const struct {
 	int (*run)(struct backup_bench *bench, struct figures *set);
 } parts[] = {
 	{ "shmem", bench_backup_shmem },
+	{ "insert", bench_backup_insert },
 };
 
 double gbps(uint64_t bytes, double seconds)
@@ -27,12 +28,16 @@ double gbps(uint64_t bytes, double seconds)
 	return (double)bytes / seconds / 1e9;
 }
 
-/* A populated vector whose pages each start with their index. */
 int bench_filled_tt(struct backup_bench *bench, struct uttm_tt *tt,
 		    struct uttm_backup *backup)
 {
-	int ret = uttm_tt_init(tt, &bench->pool, bench->bytes, UTTM_PLAIN,
-			       0);
+	return bench_filled_tt_of(bench, tt, backup, bench->bytes);
+}
+
+int bench_filled_tt_of(struct backup_bench *bench, struct uttm_tt *tt,
+		       struct uttm_backup *backup, uint64_t bytes)
+{
+	int ret = uttm_tt_init(tt, &bench->pool, bytes, UTTM_PLAIN, 0);
 
 	if (ret)
 		return ret;

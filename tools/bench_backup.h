@@ -34,6 +34,9 @@ double gbps(uint64_t bytes, double seconds);
 /* A populated vector backed by @backup whose pages each start with their index. */
 int bench_filled_tt(struct backup_bench *bench, struct uttm_tt *tt,
 		    struct uttm_backup *backup);
+/* The same, of @bytes instead of the benchmark's size. */
+int bench_filled_tt_of(struct backup_bench *bench, struct uttm_tt *tt,
+		       struct uttm_backup *backup, uint64_t bytes);
 
 /* Whether @tt still holds what bench_filled_tt() wrote; -EIO if not. */
 int bench_check_tt(const struct uttm_tt *tt);
@@ -47,5 +50,6 @@ int bench_fill_pool(struct backup_bench *bench);
 
 /* The parts; each adds its section to @set. */
 int bench_backup_shmem(struct backup_bench *bench, struct figures *set);
+int bench_backup_insert(struct backup_bench *bench, struct figures *set);
 
 #endif /* UTTM_BENCH_BACKUP_H */

@@ -176,6 +176,43 @@ static inline unsigned int uttm_page_order(const struct uttm_page *page)
 }
 
 /**
+ * uttm_page_to_pfn() - page frame number of a page
+ * @arena: the arena of @page.
+ * @page: a descriptor.
+ *
+ * A page's frame number is its index in the arena, from 0; it names the
+ * page for as long as the arena lives, whoever owns it.
+ *
+ * Context: Any thread. Does not sleep.
+ * Return: the page frame number.
+ */
+unsigned long uttm_page_to_pfn(const struct uttm_arena *arena,
+			       const struct uttm_page *page);
+
+/**
+ * uttm_pfn_to_page() - descriptor of a page frame number
+ * @arena: the arena.
+ * @pfn: a page frame number below the size the arena has grown to.
+ *
+ * Context: Any thread. Does not sleep.
+ * Return: the descriptor.
+ */
+struct uttm_page *uttm_pfn_to_page(const struct uttm_arena *arena,
+				   unsigned long pfn);
+
+/**
+ * uttm_page_in_arena() - whether a descriptor is one of an arena's
+ * @arena: the arena, or NULL.
+ * @page: any descriptor.
+ *
+ * Context: Any thread. Does not sleep.
+ * Return: true when @page describes a page of @arena; false for a NULL
+ * @arena.
+ */
+bool uttm_page_in_arena(const struct uttm_arena *arena,
+			const struct uttm_page *page);
+
+/**
  * uttm_page_address() - where a page is mapped in the arena
  * @arena: the arena of @page.
  * @page: a descriptor.

@@ -235,6 +235,12 @@ void uttm_tt_vunmap(struct uttm_tt *tt);
  * Stores allocate their own indices, so one store may serve one vector or
  * many.  All operations work on arrays of pages, so that a store can
  * batch its I/O; a call may succeed for a prefix of the array only.
+ *
+ * A store takes pages by copy (@backup_pages), by insertion (@insert), or
+ * both.  Insertion is zero-copy: the store takes over a whole block of
+ * its arena where it lies, and the block's pages get consecutive handles,
+ * h for the first and h + j for page j, as the kernel's
+ * shmem_insert_folio() gives a folio's pages consecutive indices.
  */
 
 /**
@@ -244,6 +250,13 @@ void uttm_tt_vunmap(struct uttm_tt *tt);
  * out of memory now (to swap, to disk) instead of leaving it to the
  * kernel.  Returns the number of pages backed up from the start of the
  * array, or a negative errno when none was (-ENOSPC when full).
+ * Optional for a store that implements @insert.
+ * @insert: take ownership of @block, an allocated block of the store's
+ * arena of any order, plain and mapped for no device, without copying it
+ * and without allocating memory.  @writeback as for @backup_pages.
+ * Returns the handle of the block's first page; page j has handle + j.
+ * Or a negative errno, and then the block is untouched and still the
+ * caller's (-ENOSPC when full).  Optional.
  * @copy_pages: copy the pages of @handles[0..count) to @dst.  Returns the
  * number copied from the start, or a negative errno when none was; -EINTR
  * when @ctx is interruptible and a signal interrupted a wait.
@@ -257,6 +270,8 @@ struct uttm_backup_ops {
 	long (*backup_pages)(struct uttm_backup *backup, void *const *src,
 			     unsigned long count, bool writeback,
 			     unsigned long *handles);
+	long (*insert)(struct uttm_backup *backup, struct uttm_page *block,
+		       bool writeback);
 	long (*copy_pages)(struct uttm_backup *backup, void *const *dst,
 			   const unsigned long *handles, unsigned long count,
 			   const struct uttm_operation_ctx *ctx);
@@ -270,6 +285,8 @@ struct uttm_backup_ops {
  * struct uttm_backup - the part every store shares
  * @ops: the store's operations.
  * @fault: injector consulted for each page backed up or restored, or NULL.
+ * @arena: the arena whose blocks @ops->insert takes; NULL for a store
+ * that only copies.  Set by the store after uttm_backup_init().
  * @handles: live handles.
  * @refcount: references; the store is freed when the last goes.
  *
@@ -278,6 +295,7 @@ struct uttm_backup_ops {
 struct uttm_backup {
 	const struct uttm_backup_ops *ops;
 	struct uttm_fault *fault;
+	struct uttm_arena *arena;
 	atomic_long handles;
 	atomic_int refcount;
 };
@@ -285,11 +303,12 @@ struct uttm_backup {
 /**
  * uttm_backup_init() - initialise the shared part of a new store
  * @backup: the store's struct uttm_backup.
- * @ops: its operations; all are required.
+ * @ops: its operations; @insert is optional, and so is @backup_pages for
+ * a store that has @insert.
  * @fault: fault injector, or NULL.
  *
- * The store starts with one reference, owned by its creator.  For store
- * implementations.
+ * The store starts with one reference, owned by its creator, and bound to
+ * no arena.  For store implementations.
  */
 void uttm_backup_init(struct uttm_backup *backup,
 		      const struct uttm_backup_ops *ops,
@@ -327,11 +346,36 @@ void uttm_backup_put(struct uttm_backup *backup);
  *
  * Context: May sleep. Safe from the shrinker.
  * Return: the number of pages backed up, from the start of @src, or a
- * negative errno when none was.
+ * negative errno when none was; -EOPNOTSUPP for a store that only takes
+ * pages by insertion.
  */
 long uttm_backup_backup_pages(struct uttm_backup *backup, void *const *src,
 			      unsigned long count, bool writeback,
 			      unsigned long *handles);
+
+/**
+ * uttm_backup_insert_block() - hand a whole block to a store, zero-copy
+ * @backup: a store that takes blocks by insertion.
+ * @block: head of an allocated block of the store's arena, of any order;
+ * plain (uttm_pool_make_plain()) and unmapped (uttm_pool_unmap()).
+ * @writeback: start writing the block out of memory now.
+ *
+ * On success the block is the store's: the caller must neither touch nor
+ * free it again, and gets its content back with uttm_backup_copy_pages()
+ * and frees it with uttm_backup_drop(), page by page, through the
+ * handles.  Consults the store's fault injector once per page of the
+ * block (UTTM_FAULT_BACKUP) and, for a block of order > 0, once more
+ * (UTTM_FAULT_INSERT); a fault fails the whole block.
+ *
+ * Context: May sleep. Safe from the shrinker.
+ * Return: the handle of the block's first page; page j of the block has
+ * that handle + j.  Or a negative errno, and the block is untouched and
+ * still the caller's: -EOPNOTSUPP for a store that only copies, -EINVAL
+ * for a NULL argument or a block of another arena, -ENOSPC when the
+ * store is full, an injected error.
+ */
+long uttm_backup_insert_block(struct uttm_backup *backup,
+			      struct uttm_page *block, bool writeback);
 
 /**
  * uttm_backup_copy_pages() - copy backed-up pages back
@@ -447,7 +491,8 @@ static inline unsigned long uttm_backup_handle_to_index(unsigned long handle)
  * previous store.
  *
  * Context: The caller serialises access to @tt.
- * Return: 0, -EINVAL for a NULL @tt, -EBUSY while @tt is backed up (its
+ * Return: 0; -EINVAL for a NULL @tt or a store that inserts blocks of
+ * another arena than @tt's pool; -EBUSY while @tt is backed up (its
  * handles belong to the current store).
  */
 int uttm_tt_set_backup(struct uttm_tt *tt, struct uttm_backup *backup);
@@ -473,18 +518,24 @@ struct uttm_backup_flags {
  * Backing up moves each page to the store, replacing it by its handle,
  * and frees it straight to the system.  Each block leaves its caching
  * state and device mapping before its memory goes; larger blocks are
- * split when only part of them is backed up.  Backup stops at the first
- * page the store refuses: the vector is then partly backed up, holding
- * handles and plain, unmapped pages side by side, and is not backed up
- * again until restored.  Any contiguous mapping is removed.
+ * split when only part of them is backed up.  A store that takes blocks
+ * by insertion gets each block whole, at its order, without a copy, and
+ * keeps its memory; a block it refuses whole is split and offered page
+ * by page.  Backup stops at the first page the store refuses: the vector
+ * is then partly backed up, holding handles and plain, unmapped pages
+ * side by side, and is not backed up again until restored.  Any
+ * contiguous mapping is removed.
  *
  * Context: May sleep. The caller serialises access to @tt. Takes arena
  * locks; the store may take its own. Safe from the shrinker.
  * Return: the number of pages freed or backed up (0 for an unpopulated
  * vector); -EBUSY when backing up is impossible (no store, or a store
- * without room); -EINVAL for NULL arguments or a vector already backed
- * up; the store's error when not a page could be backed up, in which case
- * the vector is unchanged.
+ * without room for a page); -EINVAL for NULL arguments or a vector
+ * already backed up; the store's error when not a page could be backed
+ * up, in which case the vector is unchanged, except when an inserting
+ * store refuses a page it reported room for (another thread took the
+ * room): the vector is then partly backed up with no handle; see
+ * "Zero-copy insertion" in tt_backup.c.
  */
 long uttm_tt_backup(struct uttm_tt *tt, const struct uttm_backup_flags *flags);
 
