@@ -1,9 +1,17 @@
 // SPDX-License-Identifier: MIT
 /*
  * Reads what the kernel says about memory and swap for this process.
+ *
+ * The pressure monitor reclaims through these functions when memory is
+ * short, possibly in a cgroup at its limit where any new page would wait
+ * for the reclaim itself; so they read files with read(2) into the
+ * caller's buffers and never allocate.
  */
 #include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/sysinfo.h>
 #include <unistd.h>
@@ -11,26 +19,75 @@
 #include "internal.h"
 #include "sysmem.h"
 
+int __uttm_read_text(const char *path, char *buf, size_t size)
+{
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return 0;
+}
+
 int __uttm_read_u64(const char *path, uint64_t *value)
 {
-	unsigned long long n;
-	char buf[64];
-	FILE *f = fopen(path, "re");
-	int ret = -EINVAL;
+	char buf[64], *end;
+	int ret = __uttm_read_text(path, buf, sizeof(buf));
 
-	if (!f)
-		return -errno;
-	if (fgets(buf, sizeof(buf), f)) {
-		if (!strncmp(buf, "max", 3)) {
-			*value = UINT64_MAX;
-			ret = 0;
-		} else if (sscanf(buf, "%llu", &n) == 1) {
-			*value = n;
-			ret = 0;
+	if (ret)
+		return ret;
+	if (!strncmp(buf, "max", 3)) {
+		*value = UINT64_MAX;
+		return 0;
+	}
+	errno = 0;
+	*value = strtoull(buf, &end, 10);
+	return end == buf || errno ? -EINVAL : 0;
+}
+
+/* Whether the comma-separated @list names @controller. */
+static bool lists_controller(const char *list, const char *controller)
+{
+	size_t len = strlen(controller);
+
+	for (const char *p = list; p; p = strchr(p, ',')) {
+		if (*p == ',')
+			p++;
+		if (!strncmp(p, controller, len) && (!p[len] || p[len] == ','))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Finds the line of /proc/self/cgroup whose controller list is @controllers
+ * exactly ("" for cgroup v2) or contains @controller, and copies its path.
+ */
+static int cgroup_line(const char *controller, char *rel, size_t size)
+{
+	char buf[4096], *line, *save, *list, *path;
+
+	if (__uttm_read_text("/proc/self/cgroup", buf, sizeof(buf)))
+		return -ENOENT;
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		list = strchr(line, ':');
+		path = list ? strchr(list + 1, ':') : NULL;
+		if (!path)
+			continue;
+		*path++ = '\0';
+		list++;
+		if (controller ? lists_controller(list, controller) : !*list) {
+			snprintf(rel, size, "%s", path);
+			return 0;
 		}
 	}
-	fclose(f);
-	return ret;
+	return -ENOENT;
 }
 
 /* The cgroup v2 hierarchy is mounted alone or, on hybrid systems, here. */
@@ -38,22 +95,18 @@ static const char *const cgroup2_roots[] = {
 	"/sys/fs/cgroup", "/sys/fs/cgroup/unified",
 };
 
+bool __uttm_in_cgroup2_root(void)
+{
+	char rel[512];
+
+	return cgroup_line(NULL, rel, sizeof(rel)) || !strcmp(rel, "/");
+}
+
 int __uttm_cgroup2_file(const char *file, char *path, size_t size)
 {
-	char line[512], *rel = NULL;
-	FILE *f = fopen("/proc/self/cgroup", "re");
+	char rel[512];
 
-	if (!f)
-		return -ENOENT;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "0::", 3)) {
-			rel = line + 3;
-			rel[strcspn(rel, "\n")] = '\0';
-			break;
-		}
-	}
-	fclose(f);
-	if (!rel)
+	if (cgroup_line(NULL, rel, sizeof(rel)))
 		return -ENOENT;
 	for (size_t i = 0; i < ARRAY_SIZE(cgroup2_roots); i++) {
 		snprintf(path, size, "%s%s/%s", cgroup2_roots[i],
@@ -62,6 +115,17 @@ int __uttm_cgroup2_file(const char *file, char *path, size_t size)
 			return 0;
 	}
 	return -ENOENT;
+}
+
+int __uttm_cgroup1_dir(const char *controller, char *path, size_t size)
+{
+	char rel[512];
+
+	if (cgroup_line(controller, rel, sizeof(rel)))
+		return -ENOENT;
+	snprintf(path, size, "/sys/fs/cgroup/%s%s", controller,
+		 strcmp(rel, "/") ? rel : "");
+	return access(path, R_OK) ? -ENOENT : 0;
 }
 
 uint64_t __uttm_swap_free_bytes(void)

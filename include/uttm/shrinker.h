@@ -11,6 +11,20 @@
  *
  * The page-limit watermarks of uttm_bo_validate() and the memory-pressure
  * monitor call it, and so can the application at any time.
+ *
+ * The monitor is a thread that listens to the kernel's own memory-pressure
+ * signals and reclaims in proportion: pooled pages first (they hold no
+ * data), then the shrinker.  Its sources, most local first:
+ *
+ * - PSI triggers on the memory.pressure file of the process's cgroup
+ *   (cgroup v2), or on /proc/pressure/memory for the whole system: the
+ *   kernel wakes the monitor when tasks stalled on memory for longer than
+ *   a threshold within a window;
+ * - the memory.pressure_level eventfd of a cgroup v1 memory controller:
+ *   "low" when the cgroup starts reclaiming, "medium" when it swaps or
+ *   thrashes, "critical" when it is about to run out;
+ * - polling, where neither is to be had: MemAvailable of /proc/meminfo and
+ *   the usage of the process's cgroup against its limit.
  */
 #ifndef UTTM_SHRINKER_H
 #define UTTM_SHRINKER_H
@@ -53,6 +67,129 @@ unsigned long uttm_shrinker_count(struct uttm_context *ctx);
  */
 unsigned long uttm_shrinker_scan(struct uttm_context *ctx,
 				 unsigned long nr_to_scan);
+
+/**
+ * uttm_shrinker_trim_pools() - give pooled pages of all devices back
+ * @ctx: the context.
+ * @nr_to_scan: pages wanted.
+ *
+ * Context: May sleep. Takes the device-list lock and pool locks.
+ * Return: the number of pages freed.
+ */
+unsigned long uttm_shrinker_trim_pools(struct uttm_context *ctx,
+				       unsigned long nr_to_scan);
+
+/**
+ * enum uttm_pressure_source - where the monitor hears about pressure
+ * @UTTM_PRESSURE_AUTO: the most local source this machine offers.
+ * @UTTM_PRESSURE_PSI_CGROUP: PSI trigger on the process's cgroup v2.
+ * @UTTM_PRESSURE_PSI_SYSTEM: PSI trigger on /proc/pressure/memory.
+ * @UTTM_PRESSURE_CGROUP_V1: memory.pressure_level of a cgroup v1.
+ * @UTTM_PRESSURE_POLL: MemAvailable and cgroup usage, polled.
+ */
+enum uttm_pressure_source {
+	UTTM_PRESSURE_AUTO,
+	UTTM_PRESSURE_PSI_CGROUP,
+	UTTM_PRESSURE_PSI_SYSTEM,
+	UTTM_PRESSURE_CGROUP_V1,
+	UTTM_PRESSURE_POLL,
+};
+
+/**
+ * struct uttm_monitor_params - how the monitor listens and reacts
+ * @source: where to listen; a source the machine lacks fails the start.
+ * @psi_stall_us: PSI: stall time within a window that wakes the monitor
+ * (default 200 ms).
+ * @psi_window_us: PSI: the window (default 2 s; the kernel accepts 0.5
+ * to 10 s, and only whole multiples of 2 s from unprivileged processes
+ * and on some kernels from everyone).
+ * @poll_ms: polling: the interval (default 100 ms).
+ * @low_available_bytes: polling: pressure when MemAvailable or the
+ * cgroup's headroom falls below this (default 1/16 of RAM or of the
+ * cgroup's limit).
+ * @min_scan_pages: smallest reclaim per event (default 256 pages).
+ * @cgroup_dir: the cgroup directory to watch instead of the process's own
+ * (for PSI_CGROUP and CGROUP_V1), or NULL.
+ *
+ * On an event the monitor reclaims a share of what could be freed (pool
+ * pages plus uttm_shrinker_count()) proportional to the pressure: a PSI
+ * event's avg10 stall share, the v1 level (low 1/8, medium 1/2, critical
+ * all), or how far the polled headroom is below @low_available_bytes.
+ */
+struct uttm_monitor_params {
+	enum uttm_pressure_source source;
+	unsigned int psi_stall_us;
+	unsigned int psi_window_us;
+	unsigned int poll_ms;
+	uint64_t low_available_bytes;
+	unsigned long min_scan_pages;
+	const char *cgroup_dir;
+};
+
+/**
+ * struct uttm_monitor_stats - what a monitor did
+ * @events: pressure events heard.
+ * @pages_freed: pages reclaimed because of them.
+ * @last_pressure: pressure of the last event, 0 to 1.
+ */
+struct uttm_monitor_stats {
+	unsigned long events;
+	unsigned long pages_freed;
+	double last_pressure;
+};
+
+struct uttm_monitor;
+
+/**
+ * uttm_monitor_start() - start listening to memory pressure
+ * @ctx: the context to reclaim from; it must outlive the monitor.
+ * @params: source and thresholds, or NULL for the defaults.
+ * @out: receives the monitor.
+ *
+ * Context: May sleep. Starts a thread.
+ * Return: 0; -EINVAL for a NULL @ctx or @out or bad parameters; -ENOENT
+ * when the requested source does not exist here; -EPERM or -EACCES when
+ * it may not be used; the errors of pthread_create().
+ */
+int uttm_monitor_start(struct uttm_context *ctx,
+		       const struct uttm_monitor_params *params,
+		       struct uttm_monitor **out);
+
+/**
+ * uttm_monitor_stop() - stop listening and free the monitor
+ * @monitor: the monitor, or NULL.
+ *
+ * Waits for a reclaim under way to end; never blocks otherwise.
+ *
+ * Context: May sleep. Must not be called from the monitor's callbacks.
+ */
+void uttm_monitor_stop(struct uttm_monitor *monitor);
+
+/**
+ * uttm_monitor_source() - where a monitor listens
+ * @monitor: the monitor.
+ *
+ * Return: the source actually used (never UTTM_PRESSURE_AUTO).
+ */
+enum uttm_pressure_source uttm_monitor_source(const struct uttm_monitor *monitor);
+
+/**
+ * uttm_pressure_source_name() - name of a source
+ * @source: the source.
+ *
+ * Return: "auto", "psi-cgroup", "psi-system", "cgroup-v1", "poll" or "?".
+ */
+const char *uttm_pressure_source_name(enum uttm_pressure_source source);
+
+/**
+ * uttm_monitor_stats() - read what a monitor did
+ * @monitor: the monitor.
+ * @stats: receives the figures.
+ *
+ * Context: Any thread, lock-free.
+ */
+void uttm_monitor_stats(const struct uttm_monitor *monitor,
+			struct uttm_monitor_stats *stats);
 
 #ifdef __cplusplus
 }
