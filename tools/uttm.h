@@ -80,6 +80,7 @@ struct bench_options {
 };
 
 int cmd_bench(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 int bench_pool(const struct bench_options *opts);
 int bench_backup(const struct bench_options *opts);
 int bench_shrink(const struct bench_options *opts);

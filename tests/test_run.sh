@@ -1,0 +1,36 @@
+#!/bin/sh
+# `uttm run` at CI size: every byte checks out, the JSON parses and says
+# so, memory stayed under the budget, and exit codes are right.
+set -eu
+uttm=$1
+fail() { echo "FAIL: $*"; exit 1; }
+
+out=$("$uttm" run --budget 48M --objects 48 --object-size 4M --threads 2 \
+	--duration 3 --json)
+echo "$out"
+echo "$out" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["mismatches"] == 0, d
+assert d["errors"] == 0, d
+assert d["oversubscription"] >= 4, d
+assert d["peak_resident_bytes"] <= d["budget_bytes"], d
+assert d["bytes_verified"] >= d["total_object_bytes"], d
+assert d["pages_backed_up"] > 0 and d["pages_restored"] > 0, d
+assert d["pages_purged"] > 0, d
+assert d["touches"] > d["objects"], d
+' || fail "uttm run --json"
+
+"$uttm" run --budget 48M --objects 24 --object-size 4M --duration 1 |
+	grep -q "bytes that differed" || fail "uttm run table"
+
+set +e
+"$uttm" run --bogus >/dev/null 2>&1; [ $? -eq 2 ] || fail "unknown option should exit 2"
+"$uttm" run --purgeable 2 >/dev/null 2>&1; [ $? -eq 2 ] || fail "share above 1 should exit 2"
+"$uttm" run --threads 0 >/dev/null 2>&1; [ $? -eq 2 ] || fail "0 threads should exit 2"
+"$uttm" run --store nosuch --duration 0 >/dev/null 2>&1; [ $? -eq 1 ] || fail "unknown store should exit 1"
+"$uttm" run --budget 1M >/dev/null 2>&1; [ $? -eq 2 ] || fail "tiny budget should exit 2"
+"$uttm" run --budget 8M --object-size 4M --duration 0 >/dev/null 2>&1; [ $? -eq 1 ] || fail "budget below 16 objects should exit 1"
+"$uttm" run --help | grep -q -- "--budget" || fail "run --help"
+set -e
+echo PASS

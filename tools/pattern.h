@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Verifiable content: every page of every object version is a stream of a
+ * pseudo-random generator seeded by (seed, object, version, page), as the
+ * kernel's xe shrink test does, so any byte can be checked without
+ * keeping a copy.
+ */
+#ifndef UTTM_PATTERN_H
+#define UTTM_PATTERN_H
+
+#include <stdint.h>
+
+/* Fills the 4 KiB page @page of object @object, version @version. */
+void pattern_fill(void *page, uint64_t seed, uint64_t object,
+		  uint32_t version, uint64_t index);
+
+/* Bytes of the page that differ from what pattern_fill() wrote. */
+unsigned int pattern_check(const void *page, uint64_t seed, uint64_t object,
+			   uint32_t version, uint64_t index);
+
+#endif /* UTTM_PATTERN_H */

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The stores the tool can use, by name, and the default: one that really
+ * frees memory on this machine.
+ */
+#ifndef UTTM_TOOL_STORES_H
+#define UTTM_TOOL_STORES_H
+
+#include <stdint.h>
+
+#include <uttm/backup.h>
+
+/**
+ * struct store_request - what a store needs to be made
+ * @arena: the arena of the vectors it will serve.
+ * @capacity: bytes it must be able to take.
+ * @path: where a file store puts its file (NULL: the temp directory).
+ */
+struct store_request {
+	struct uttm_arena *arena;
+	uint64_t capacity;
+	const char *path;
+};
+
+/* Creates the store called @name; -ENOENT for an unknown name. */
+int tool_store_create(const char *name, const struct store_request *req,
+		      struct uttm_backup **out);
+
+/* The default store's name: shmem when swap exists, a file otherwise. */
+const char *tool_store_default(void);
+
+/* The names, separated by '|', for usage messages. */
+const char *tool_store_names(void);
+
+/* Whether pages in store @name only leave memory through swap. */
+bool tool_store_needs_swap(const char *name);
+
+#endif /* UTTM_TOOL_STORES_H */
