@@ -95,14 +95,35 @@ int uttm_arena_fd(const struct uttm_arena *arena)
 	return arena->fd;
 }
 
+/*
+ * A block's head is written by its owner (when it frees or splits the
+ * block) while a thread merging a neighbour may read it under the arena
+ * lock; relaxed atomics make those reads well defined.  A merge only
+ * trusts PG_BUDDY, which is only ever set under the lock.
+ */
+static uint8_t pg_flags(const struct uttm_page *page)
+{
+	return __atomic_load_n(&page->flags, __ATOMIC_RELAXED);
+}
+
+static uint8_t pg_order(const struct uttm_page *page)
+{
+	return __atomic_load_n(&page->order, __ATOMIC_RELAXED);
+}
+
+static void pg_set(struct uttm_page *page, uint8_t flags, unsigned int order)
+{
+	__atomic_store_n(&page->order, (uint8_t)order, __ATOMIC_RELAXED);
+	__atomic_store_n(&page->flags, flags, __ATOMIC_RELAXED);
+}
+
 static void free_list_add(struct uttm_arena *arena, uint32_t pfn,
 			  unsigned int order)
 {
 	struct uttm_page *page = &arena->memmap[pfn];
 	uint32_t head = arena->free_list[order];
 
-	page->flags = PG_BUDDY;
-	page->order = (uint8_t)order;
+	pg_set(page, PG_BUDDY, order);
 	page->prev = PFN_NONE;
 	page->next = head;
 	if (head != PFN_NONE)
@@ -117,11 +138,10 @@ static void free_list_del(struct uttm_arena *arena, uint32_t pfn)
 	if (page->prev != PFN_NONE)
 		arena->memmap[page->prev].next = page->next;
 	else
-		arena->free_list[page->order] = page->next;
+		arena->free_list[pg_order(page)] = page->next;
 	if (page->next != PFN_NONE)
 		arena->memmap[page->next].prev = page->prev;
-	page->flags = 0;
-	page->order = 0;
+	pg_set(page, 0, 0);
 }
 
 /*
@@ -187,8 +207,8 @@ static void arena_put(struct uttm_arena *arena, uint32_t pfn,
 		uint32_t buddy = pfn ^ (uint32_t)BLOCK_PAGES(order);
 		struct uttm_page *b = &arena->memmap[buddy];
 
-		if (buddy >= arena->size_pages || !(b->flags & PG_BUDDY) ||
-		    b->order != order)
+		if (buddy >= arena->size_pages || !(pg_flags(b) & PG_BUDDY) ||
+		    pg_order(b) != order)
 			break;
 		free_list_del(arena, buddy);
 		pfn = MIN(pfn, buddy);
@@ -227,8 +247,7 @@ int uttm_alloc_pages(struct uttm_arena *arena, unsigned int order,
 	ret = arena_take(arena, order, &pfn);
 	if (!ret) {
 		page = &arena->memmap[pfn];
-		page->flags = PG_HEAD;
-		page->order = (uint8_t)order;
+		pg_set(page, PG_HEAD, order);
 	}
 	pthread_mutex_unlock(&arena->lock);
 	if (ret)
@@ -295,12 +314,11 @@ void uttm_free_pages(struct uttm_arena *arena, struct uttm_page *const *blocks,
 	for (unsigned long i = 0; i < count; i++) {
 		struct uttm_page *page = blocks[i];
 
-		if (UTTM_WARN_ON(!(page->flags & PG_HEAD)))
+		if (UTTM_WARN_ON(!(pg_flags(page) & PG_HEAD)))
 			continue;
-		page->flags = 0;
 		batch[n].pfn = (uint32_t)uttm_page_to_pfn(arena, page);
-		batch[n].order = page->order;
-		page->order = 0;
+		batch[n].order = pg_order(page);
+		pg_set(page, 0, 0);
 		if (++n == FREE_BATCH) {
 			free_batch(arena, batch, n);
 			n = 0;
@@ -312,12 +330,10 @@ void uttm_free_pages(struct uttm_arena *arena, struct uttm_page *const *blocks,
 
 void uttm_split_page(struct uttm_page *page)
 {
-	unsigned long nr = BLOCK_PAGES(page->order);
+	unsigned long nr = BLOCK_PAGES(pg_order(page));
 
-	for (unsigned long i = 0; i < nr; i++) {
-		page[i].order = 0;
-		page[i].flags = PG_HEAD;
-	}
+	for (unsigned long i = 0; i < nr; i++)
+		pg_set(&page[i], PG_HEAD, 0);
 }
 
 void uttm_page_list_push(const struct uttm_arena *arena,

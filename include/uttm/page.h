@@ -172,7 +172,7 @@ void uttm_split_page(struct uttm_page *page);
  */
 static inline unsigned int uttm_page_order(const struct uttm_page *page)
 {
-	return page->order;
+	return __atomic_load_n(&page->order, __ATOMIC_RELAXED);
 }
 
 /**
