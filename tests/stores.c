@@ -20,8 +20,35 @@ static struct uttm_backup *shmem_create(struct uttm_fault *fault,
 	return backup;
 }
 
+static struct uttm_backup *compressed(enum uttm_compressor compressor,
+				      struct uttm_fault *fault,
+				      uint64_t capacity)
+{
+	struct uttm_backup_compressed_params params = {
+		.cap = capacity, .compressor = compressor, .fault = fault,
+	};
+	struct uttm_backup *backup;
+
+	assert_int_equal(uttm_backup_compressed_create(&params, &backup), 0);
+	return backup;
+}
+
+static struct uttm_backup *lz4_create(struct uttm_fault *fault,
+				      uint64_t capacity)
+{
+	return compressed(UTTM_COMPRESSOR_LZ4, fault, capacity);
+}
+
+static struct uttm_backup *zstd_create(struct uttm_fault *fault,
+				       uint64_t capacity)
+{
+	return compressed(UTTM_COMPRESSOR_ZSTD, fault, capacity);
+}
+
 static const struct store_case store_cases[] = {
 	{ "shmem", shmem_create },
+	{ "compressed", lz4_create },
+	{ "compressed-zstd", zstd_create },
 };
 
 const struct store_case *store_from_args(int argc, char **argv)
