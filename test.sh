@@ -22,7 +22,7 @@ UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	meson test -C build-asan --print-errorlogs --num-processes "$jobs" \
 	--timeout-multiplier 3
 
-if meson introspect build --tests | grep -q '"threaded"'; then
+if meson introspect build --tests | grep -q ':threaded"'; then
 	step "TSan build: threaded tests"
 	[ -d build-tsan ] || meson setup build-tsan -Db_sanitize=thread \
 		-Db_lundef=false -Dbuildtype=debug >/dev/null
