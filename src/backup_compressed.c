@@ -250,10 +250,10 @@ static void compressed_drop(struct uttm_backup *backup,
 	struct record rec;
 
 	for (unsigned long i = 0; i < count; i++) {
-		if (record_of(cs, handles[i], &rec))
+		if (record_of(cs, handles[i], &rec) ||
+		    (rec.kind != KIND_SAME &&
+		     zpool_free(&cs->pool, rec.obj, rec.size)))
 			continue;
-		if (rec.kind != KIND_SAME)
-			zpool_free(&cs->pool, rec.obj, rec.size);
 		account(cs, rec.kind, rec.size, false);
 	}
 }

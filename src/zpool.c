@@ -32,12 +32,14 @@
  * @free: offset of the first free object below @top, or OBJ_NONE.
  * @top: end of the objects handed out so far.
  * @inuse: objects allocated.
+ * @class: index of the class it serves while in use.
  */
 struct zpool_chunk {
 	struct zpool_chunk *next, *prev;
 	uint32_t free;
 	uint32_t top;
 	uint32_t inuse;
+	uint32_t class;
 };
 
 static unsigned int class_index(unsigned int size)
@@ -148,7 +150,7 @@ void zpool_fini(struct zpool *pool)
 	free(pool->chunks);
 }
 
-static int chunk_new(struct zpool *pool, struct zpool_class *class,
+static int chunk_new(struct zpool *pool, unsigned int index,
 		     struct zpool_chunk **out)
 {
 	struct zpool_chunk *chunk;
@@ -159,8 +161,8 @@ static int chunk_new(struct zpool *pool, struct zpool_class *class,
 	if (first < 0)
 		return (int)first;
 	chunk = &pool->chunks[first];
-	*chunk = (struct zpool_chunk){ .free = OBJ_NONE };
-	partial_add(class, chunk);
+	*chunk = (struct zpool_chunk){ .free = OBJ_NONE, .class = index };
+	partial_add(&pool->classes[index], chunk);
 	atomic_fetch_add(&pool->chunks_used, 1);
 	*out = chunk;
 	return 0;
@@ -207,7 +209,8 @@ static int chunk_take(struct zpool *pool, struct zpool_class *class,
 
 int zpool_alloc(struct zpool *pool, unsigned int size, uint64_t *obj)
 {
-	struct zpool_class *class = &pool->classes[class_index(size)];
+	unsigned int index = class_index(size);
+	struct zpool_class *class = &pool->classes[index];
 	struct zpool_chunk *chunk;
 	uint32_t off, top = 0;
 	bool empty = false;
@@ -216,7 +219,7 @@ int zpool_alloc(struct zpool *pool, unsigned int size, uint64_t *obj)
 	pthread_mutex_lock(&class->lock);
 	chunk = class->partial;
 	if (!chunk)
-		ret = chunk_new(pool, class, &chunk);
+		ret = chunk_new(pool, index, &chunk);
 	if (!ret) {
 		ret = chunk_take(pool, class, chunk, &off);
 		/* A new chunk the limit left no room for goes at once. */
@@ -235,18 +238,31 @@ int zpool_alloc(struct zpool *pool, unsigned int size, uint64_t *obj)
 	return 0;
 }
 
-void zpool_free(struct zpool *pool, uint64_t obj, unsigned int size)
+/* Whether @off can be an object of @chunk, which must serve @index. */
+static bool chunk_holds(const struct zpool_chunk *chunk, unsigned int index,
+			uint32_t off, unsigned int size)
 {
-	struct zpool_class *class = &pool->classes[class_index(size)];
+	return chunk->inuse && chunk->class == index && off < chunk->top &&
+	       !(off % size);
+}
+
+int zpool_free(struct zpool *pool, uint64_t obj, unsigned int size)
+{
+	unsigned int index = class_index(size);
+	struct zpool_class *class = &pool->classes[index];
 	struct zpool_chunk *chunk = &pool->chunks[obj >> ZPOOL_CHUNK_SHIFT];
-	uint32_t top = 0;
+	uint32_t off = (uint32_t)(obj & (ZPOOL_CHUNK_SIZE - 1)), top = 0;
 	bool empty;
 
 	pthread_mutex_lock(&class->lock);
+	if (UTTM_WARN_ON(!chunk_holds(chunk, index, off, class->size))) {
+		pthread_mutex_unlock(&class->lock);
+		return -EINVAL;
+	}
 	if (chunk_has_room(chunk, class->size))
 		partial_del(class, chunk);
 	memcpy(zpool_obj_addr(pool, obj), &chunk->free, sizeof(chunk->free));
-	chunk->free = (uint32_t)(obj & (ZPOOL_CHUNK_SIZE - 1));
+	chunk->free = off;
 	empty = !--chunk->inuse;
 	/* The chunk freed into last serves next, while its lines are hot. */
 	if (!empty)
@@ -256,6 +272,7 @@ void zpool_free(struct zpool *pool, uint64_t obj, unsigned int size)
 	pthread_mutex_unlock(&class->lock);
 	if (empty)
 		chunk_release(pool, chunk, top);
+	return 0;
 }
 
 bool zpool_obj_valid(const struct zpool *pool, uint64_t obj,

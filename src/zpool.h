@@ -74,8 +74,11 @@ void zpool_fini(struct zpool *pool);
  */
 int zpool_alloc(struct zpool *pool, unsigned int size, uint64_t *obj);
 
-/* Frees the object at @obj that was allocated with @size. */
-void zpool_free(struct zpool *pool, uint64_t obj, unsigned int size);
+/*
+ * Frees the object at @obj that was allocated with @size.  Returns 0, or
+ * -EINVAL when no such object is allocated (a freed one may go unseen).
+ */
+int zpool_free(struct zpool *pool, uint64_t obj, unsigned int size);
 
 /* Whether @obj can name an object of @size in @pool. */
 bool zpool_obj_valid(const struct zpool *pool, uint64_t obj,
