@@ -310,7 +310,7 @@ int uttm_backup_compressed_create(const struct uttm_backup_compressed_params *pa
 	if (ret)
 		goto error_fini_comp;
 	cs->max_compressed = params->max_compressed ? params->max_compressed :
-				UTTM_PAGE_SIZE * 3 / 4;
+				UTTM_PAGE_SIZE - UTTM_PAGE_SIZE / 8;
 	uttm_backup_init(&cs->base, &compressed_ops, params->fault);
 	*out = &cs->base;
 	return 0;

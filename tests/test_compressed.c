@@ -32,8 +32,8 @@
 #define RSS_MEANINGFUL true
 #endif
 
-/* Default raw threshold: three quarters of a page. */
-#define DEFAULT_MAX (UTTM_PAGE_SIZE * 3 / 4)
+/* Default raw threshold: seven eighths of a page. */
+#define DEFAULT_MAX (UTTM_PAGE_SIZE - UTTM_PAGE_SIZE / 8)
 
 enum content {
 	CONTENT_TEXT,		/* lines of text: compresses several times */
@@ -315,7 +315,7 @@ static void poor_compression_is_stored_raw_below_the_threshold(void **state)
 		unsigned int max_compressed;
 		unsigned long raw_pages;
 	} cases[] = {
-		{ 0, 0 },		/* default 3/4: half a page is kept */
+		{ 0, 0 },		/* default 7/8: half a page is kept */
 		{ UTTM_PAGE_SIZE / 4, 4 },	/* a quarter: not worth it */
 		{ UTTM_PAGE_SIZE - 1, 0 },
 	};

@@ -77,7 +77,8 @@ enum uttm_compressor {
  * the algorithm's default.
  * @max_compressed: a page whose compressed form is larger than this many
  * bytes is stored raw, since decompressing it would cost more than it
- * saves; 0 means three quarters of a page, at most a page less one byte.
+ * saves; 0 means seven eighths of a page (a page must save at least an
+ * eighth), at most a page less one byte.
  * @fault: fault injector, or NULL.
  */
 struct uttm_backup_compressed_params {
