@@ -152,7 +152,7 @@ static void account(struct compressed_store *cs, enum page_kind kind,
 }
 
 static int store_page(struct compressed_store *cs, struct zcomp_stream *stream,
-		      const void *src, unsigned long *handle)
+		      void *src, unsigned long unused, unsigned long *handle)
 {
 	enum page_kind kind = KIND_COMPRESSED;
 	unsigned char fill;
@@ -180,28 +180,8 @@ static int store_page(struct compressed_store *cs, struct zcomp_stream *stream,
 	return 0;
 }
 
-/* Writeback has no meaning here: there is nothing to write pages out to. */
-static long compressed_backup_pages(struct uttm_backup *backup,
-				    void *const *src, unsigned long count,
-				    bool writeback, unsigned long *handles)
-{
-	struct compressed_store *cs = to_compressed(backup);
-	struct zcomp_stream *stream = zcomp_stream_get(&cs->comp);
-	unsigned long done = 0;
-	int ret = 0;
-
-	if (!stream)
-		return -ENOMEM;
-	while (done < count && !ret) {
-		ret = store_page(cs, stream, src[done], &handles[done]);
-		done += !ret;
-	}
-	zcomp_stream_put(&cs->comp, stream);
-	return done ? (long)done : ret;
-}
-
 static int load_page(struct compressed_store *cs, struct zcomp_stream *stream,
-		     unsigned long handle, void *dst)
+		     void *dst, unsigned long handle, unsigned long *unused)
 {
 	struct record rec;
 	const void *src;
@@ -223,12 +203,19 @@ static int load_page(struct compressed_store *cs, struct zcomp_stream *stream,
 	}
 }
 
-static long compressed_copy_pages(struct uttm_backup *backup, void *const *dst,
-				  const unsigned long *handles,
-				  unsigned long count,
-				  const struct uttm_operation_ctx *ctx)
+typedef int (*page_fn)(struct compressed_store *cs,
+		       struct zcomp_stream *stream, void *page,
+		       unsigned long in, unsigned long *out);
+
+/*
+ * Runs @fn on @count pages in order, with one stream, until one fails;
+ * handles come from @in or go to @out.  Returns the pages done, or the
+ * error when none was.
+ */
+static long page_batch(struct compressed_store *cs, page_fn fn,
+		       void *const *pages, const unsigned long *in,
+		       unsigned long *out, unsigned long count)
 {
-	struct compressed_store *cs = to_compressed(backup);
 	struct zcomp_stream *stream = zcomp_stream_get(&cs->comp);
 	unsigned long done = 0;
 	int ret = 0;
@@ -236,11 +223,31 @@ static long compressed_copy_pages(struct uttm_backup *backup, void *const *dst,
 	if (!stream)
 		return -ENOMEM;
 	while (done < count && !ret) {
-		ret = load_page(cs, stream, handles[done], dst[done]);
+		ret = fn(cs, stream, pages[done], in ? in[done] : 0,
+			 out ? &out[done] : NULL);
 		done += !ret;
 	}
 	zcomp_stream_put(&cs->comp, stream);
 	return done ? (long)done : ret;
+}
+
+/* Writeback has no meaning here: there is nothing to write pages out to. */
+static long compressed_backup_pages(struct uttm_backup *backup,
+				    void *const *src, unsigned long count,
+				    bool writeback, unsigned long *handles)
+{
+	return page_batch(to_compressed(backup), store_page, src, NULL,
+			  handles, count);
+}
+
+/* Nothing here waits, so there is nothing for a signal to interrupt. */
+static long compressed_copy_pages(struct uttm_backup *backup, void *const *dst,
+				  const unsigned long *handles,
+				  unsigned long count,
+				  const struct uttm_operation_ctx *ctx)
+{
+	return page_batch(to_compressed(backup), load_page, dst, handles,
+			  NULL, count);
 }
 
 static void compressed_drop(struct uttm_backup *backup,

@@ -184,6 +184,15 @@ static void drop_all(struct uttm_backup *backup, struct pages *p)
 	uttm_backup_drop(backup, p->handles, p->count);
 }
 
+/* Every page comes back whole; once dropped, the store holds nothing. */
+static void restore_and_drop(struct uttm_backup *backup, struct pages *p,
+			     uint64_t cap)
+{
+	assert_restores(backup, p);
+	drop_all(backup, p);
+	assert_empty(backup, cap);
+}
+
 static void same_filled_pages_cost_no_memory(void **state)
 {
 	static const unsigned char fills[] = { 0x00, 0x01, 0x5a, 0xff };
@@ -203,9 +212,7 @@ static void same_filled_pages_cost_no_memory(void **state)
 		assert_int_equal(s.compressed_bytes, 0);
 		assert_int_equal(s.memory_bytes, 0);
 		assert_int_equal(uttm_backup_bytes_avail(backup), 64 * MiB);
-		assert_restores(backup, &p);
-		drop_all(backup, &p);
-		assert_empty(backup, 64 * MiB);
+		restore_and_drop(backup, &p, 64 * MiB);
 	}
 	pages_free(&p);
 	uttm_backup_put(backup);
@@ -228,9 +235,7 @@ static void one_differing_byte_is_not_same_filled(void **state)
 	backup_all(backup, &p);
 	assert_int_equal(stats_of(backup).same_filled_pages, 0);
 	assert_int_equal(stats_of(backup).raw_pages, 0);
-	assert_restores(backup, &p);
-	drop_all(backup, &p);
-	assert_empty(backup, 64 * MiB);
+	restore_and_drop(backup, &p, 64 * MiB);
 	pages_free(&p);
 	uttm_backup_put(backup);
 }
@@ -254,9 +259,7 @@ static void incompressible_pages_are_stored_raw(void **state)
 	assert_int_equal(s.memory_bytes, s.pool_bytes + s.metadata_bytes);
 	assert_int_equal(uttm_backup_bytes_avail(backup),
 			 64 * MiB - 8 * UTTM_PAGE_SIZE);
-	assert_restores(backup, &p);
-	drop_all(backup, &p);
-	assert_empty(backup, 64 * MiB);
+	restore_and_drop(backup, &p, 64 * MiB);
 	pages_free(&p);
 	uttm_backup_put(backup);
 }
@@ -302,9 +305,7 @@ static void compressible_pages_are_compressed(void **state)
 	assert_true(bytes < 64 * UTTM_PAGE_SIZE / 4);
 	assert_int_equal(s.pool_bytes, pool);
 	assert_true(s.ratio > 3);
-	assert_restores(backup, &p);
-	drop_all(backup, &p);
-	assert_empty(backup, 64 * MiB);
+	restore_and_drop(backup, &p, 64 * MiB);
 	pages_free(&p);
 	uttm_backup_put(backup);
 }
@@ -333,9 +334,7 @@ static void poor_compression_is_stored_raw_below_the_threshold(void **state)
 		assert_int_equal(s.raw_pages, cases[c].raw_pages);
 		if (!cases[c].raw_pages)
 			assert_true(s.compressed_bytes < 4 * DEFAULT_MAX);
-		assert_restores(backup, &p);
-		drop_all(backup, &p);
-		assert_empty(backup, 64 * MiB);
+		restore_and_drop(backup, &p, 64 * MiB);
 		uttm_backup_put(backup);
 	}
 	pages_free(&p);
@@ -363,8 +362,7 @@ static void level_is_applied(void **state)
 							       &backup), 0);
 		backup_all(backup, &p);
 		bytes[i] = stats_of(backup).compressed_bytes;
-		assert_restores(backup, &p);
-		drop_all(backup, &p);
+		restore_and_drop(backup, &p, 64 * MiB);
 		uttm_backup_put(backup);
 	}
 	/* Faster LZ4 gives larger output; a higher zstd level smaller. */
@@ -430,9 +428,7 @@ static void full_store_refuses_with_enospc(void **state)
 	backup_all(backup, &zero);
 	drop_all(backup, &zero);
 	p.count = 2;
-	assert_restores(backup, &p);
-	drop_all(backup, &p);
-	assert_empty(backup, cap);
+	restore_and_drop(backup, &p, cap);
 	pages_free(&zero);
 	pages_free(&p);
 	uttm_backup_put(backup);
@@ -464,9 +460,7 @@ static void freed_objects_are_reused_before_memory_grows(void **state)
 	assert_restores(backup, &half);
 	for (unsigned long i = 0; i < half.count; i++)
 		p.handles[2 * i] = half.handles[i];
-	assert_restores(backup, &p);
-	drop_all(backup, &p);
-	assert_empty(backup, 64 * MiB);
+	restore_and_drop(backup, &p, 64 * MiB);
 	pages_free(&half);
 	pages_free(&p);
 	uttm_backup_put(backup);
@@ -500,10 +494,8 @@ static void counters_exact_and_memory_returned_to_the_system(void **state)
 		assert_true(stored - before <=
 			    s.pool_bytes * 17 / 16 + 2 * MiB);
 	}
-	assert_restores(backup, &p);
-	drop_all(backup, &p);
+	restore_and_drop(backup, &p, 256 * MiB);
 	after = proc_status_bytes("RssAnon");
-	assert_empty(backup, 256 * MiB);
 	if (RSS_MEANINGFUL)
 		assert_true(stored - after >= s.pool_bytes * 15 / 16);
 	pages_free(&p);

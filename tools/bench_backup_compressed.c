@@ -497,6 +497,48 @@ static void set_report(const struct compressed_round *rounds, unsigned int n,
 	}
 }
 
+/* The store against the compressor alone, from the medians. */
+static void comparison_report(struct side med[NR_SETS][2][NR_CODECS],
+			      double resident[NR_SETS][NR_CODECS],
+			      struct figures *set)
+{
+	const struct side *usr_lz4 = &med[SET_USR][1][UTTM_COMPRESSOR_LZ4];
+	const struct side *usr_zstd = &med[SET_USR][1][UTTM_COMPRESSOR_ZSTD];
+	const struct side *lz4 = &med[SET_USR][0][UTTM_COMPRESSOR_LZ4];
+	const struct side *zstd = &med[SET_USR][0][UTTM_COMPRESSOR_ZSTD];
+	const struct {
+		const char *key, *label;
+		double num, den;
+	} ratios[] = {
+		{ "compressed_ratio_vs_lz4_direct",
+		  "/usr: store (LZ4) ratio / LZ4 direct ratio",
+		  usr_lz4->ratio, lz4->ratio },
+		{ "compressed_backup_vs_lz4_direct",
+		  "/usr: store (LZ4) backup / LZ4 direct compress",
+		  usr_lz4->backup, lz4->backup },
+		{ "compressed_backup_vs_lz4_direct_resident",
+		  "/usr: the same, LZ4 output already resident",
+		  usr_lz4->backup, resident[SET_USR][UTTM_COMPRESSOR_LZ4] },
+		{ "compressed_restore_vs_lz4_direct",
+		  "/usr: store (LZ4) restore / LZ4 direct decompress",
+		  usr_lz4->restore, lz4->restore },
+		{ "compressed_zstd_ratio_vs_zstd_direct",
+		  "/usr: store (zstd) ratio / zstd direct ratio",
+		  usr_zstd->ratio, zstd->ratio },
+		{ "compressed_zstd_backup_vs_zstd_direct",
+		  "/usr: store (zstd) backup / zstd direct compress",
+		  usr_zstd->backup, zstd->backup },
+		{ "compressed_random_backup_vs_lz4_direct",
+		  "random: store (LZ4) backup / LZ4 direct compress",
+		  med[SET_RANDOM][1][UTTM_COMPRESSOR_LZ4].backup,
+		  med[SET_RANDOM][0][UTTM_COMPRESSOR_LZ4].backup },
+	};
+
+	for (size_t i = 0; i < sizeof(ratios) / sizeof(ratios[0]); i++)
+		figures_add(set, ratios[i].key, ratios[i].label, "x",
+			    ratios[i].num / ratios[i].den);
+}
+
 static void compressed_report(const struct compressed_round *rounds,
 			      unsigned int n, const struct dataset *sets,
 			      struct figures *set)
@@ -504,10 +546,6 @@ static void compressed_report(const struct compressed_round *rounds,
 	/* [set][direct, store][codec] */
 	struct side med[NR_SETS][2][NR_CODECS];
 	double resident[NR_SETS][NR_CODECS];
-	const struct side *usr_lz4 = &med[SET_USR][1][UTTM_COMPRESSOR_LZ4];
-	const struct side *usr_zstd = &med[SET_USR][1][UTTM_COMPRESSOR_ZSTD];
-	const struct side *lz4 = &med[SET_USR][0][UTTM_COMPRESSOR_LZ4];
-	const struct side *zstd = &med[SET_USR][0][UTTM_COMPRESSOR_ZSTD];
 
 	for (int s = 0; s < NR_SETS; s++)
 		set_report(rounds, n, s, med[s], resident[s], set);
@@ -516,29 +554,7 @@ static void compressed_report(const struct compressed_round *rounds,
 			sets[SET_USR].bytes);
 	figures_add_int(set, "usr_files", "files they came from", "",
 			sets[SET_USR].files);
-	figures_add(set, "compressed_ratio_vs_lz4_direct",
-		    "/usr: store (LZ4) ratio / LZ4 direct ratio", "x",
-		    usr_lz4->ratio / lz4->ratio);
-	figures_add(set, "compressed_backup_vs_lz4_direct",
-		    "/usr: store (LZ4) backup / LZ4 direct compress", "x",
-		    usr_lz4->backup / lz4->backup);
-	figures_add(set, "compressed_backup_vs_lz4_direct_resident",
-		    "/usr: the same, LZ4 output already resident", "x",
-		    usr_lz4->backup /
-		    resident[SET_USR][UTTM_COMPRESSOR_LZ4]);
-	figures_add(set, "compressed_restore_vs_lz4_direct",
-		    "/usr: store (LZ4) restore / LZ4 direct decompress", "x",
-		    usr_lz4->restore / lz4->restore);
-	figures_add(set, "compressed_zstd_ratio_vs_zstd_direct",
-		    "/usr: store (zstd) ratio / zstd direct ratio", "x",
-		    usr_zstd->ratio / zstd->ratio);
-	figures_add(set, "compressed_zstd_backup_vs_zstd_direct",
-		    "/usr: store (zstd) backup / zstd direct compress", "x",
-		    usr_zstd->backup / zstd->backup);
-	figures_add(set, "compressed_random_backup_vs_lz4_direct",
-		    "random: store (LZ4) backup / LZ4 direct compress", "x",
-		    med[SET_RANDOM][1][UTTM_COMPRESSOR_LZ4].backup /
-		    med[SET_RANDOM][0][UTTM_COMPRESSOR_LZ4].backup);
+	comparison_report(med, resident, set);
 	figures_add_int(set, "zero_page_bytes_used",
 			"memory held for a zero-filled vector", "B",
 			(uint64_t)MEDIAN_OF(rounds, n, zero_bytes));
