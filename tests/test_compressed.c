@@ -569,6 +569,17 @@ static void bad_input_is_refused(void **state)
 	uttm_backup_put(backup);
 }
 
+static void default_cap_is_physical_memory(void **state)
+{
+	struct uttm_backup_compressed_params params = { .cap = 0 };
+	struct uttm_backup *backup;
+
+	assert_int_equal(uttm_backup_compressed_create(&params, &backup), 0);
+	assert_int_equal(uttm_backup_bytes_avail(backup),
+			 (uint64_t)sysconf(_SC_PHYS_PAGES) * UTTM_PAGE_SIZE);
+	uttm_backup_put(backup);
+}
+
 /* Bytes that are no valid compressed page, for either algorithm. */
 static void corrupt_data_is_an_io_error(void **state)
 {
@@ -773,6 +784,7 @@ int main(void)
 		CODEC_TESTS(lz4_codec),
 		CODEC_TESTS(zstd_codec),
 		cmocka_unit_test(bad_input_is_refused),
+		cmocka_unit_test(default_cap_is_physical_memory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

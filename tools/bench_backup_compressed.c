@@ -52,6 +52,7 @@ struct set_round {
 	double direct_resident[NR_CODECS]; /* GB/s, output already resident */
 	double same_filled;	/* share of pages, LZ4 store */
 	double raw;		/* share of pages stored raw, LZ4 store */
+	double metadata;	/* metadata bytes per page, LZ4 store */
 };
 
 struct compressed_round {
@@ -67,7 +68,7 @@ static const struct set_keys {
 	const char *store_title, *direct_title;
 	struct side_keys store[NR_CODECS], direct[NR_CODECS];
 	const char *resident[NR_CODECS];
-	const char *same_filled, *raw;
+	const char *same_filled, *raw, *metadata;
 } set_keys[NR_SETS] = {
 	[SET_RANDOM] = {
 		"compressed store on random bytes",
@@ -88,6 +89,7 @@ static const struct set_keys {
 		  "zstd_direct_random_compress_resident_gbps" },
 		"compressed_random_same_filled_share",
 		"compressed_random_raw_share",
+		"compressed_random_metadata_bytes_per_page",
 	},
 	[SET_USR] = {
 		"compressed store on pages of files under /usr",
@@ -108,6 +110,7 @@ static const struct set_keys {
 		  "zstd_direct_usr_compress_resident_gbps" },
 		"compressed_usr_same_filled_share",
 		"compressed_usr_raw_share",
+		"compressed_usr_metadata_bytes_per_page",
 	},
 };
 
@@ -395,6 +398,7 @@ static int set_round(struct backup_bench *bench, const struct dataset *data,
 	/* The LZ4 store ran last: its counters describe the default. */
 	r->same_filled = (double)stats.same_filled_pages / (double)tt.num_pages;
 	r->raw = (double)stats.raw_pages / (double)tt.num_pages;
+	r->metadata = (double)stats.metadata_bytes / (double)tt.num_pages;
 	uttm_tt_fini(&tt);
 	return ret;
 }
@@ -487,6 +491,8 @@ static void set_report(const struct compressed_round *rounds, unsigned int n,
 		    MEDIAN_OF(rounds, n, set[s].same_filled));
 	figures_add(set, keys->raw, "pages stored raw (share)", "",
 		    MEDIAN_OF(rounds, n, set[s].raw));
+	figures_add(set, keys->metadata, "metadata per page", "B",
+		    MEDIAN_OF(rounds, n, set[s].metadata));
 	figures_section(set, keys->direct_title);
 	for (int c = 0; c < NR_CODECS; c++) {
 		side_report(set, &keys->direct[c], side_labels[0][c],

@@ -102,7 +102,11 @@ struct uttm_backup_compressed_params {
  * below @params->max_compressed is kept raw.  The store refuses pages
  * with -ENOSPC once the memory it holds reaches the cap, so a vector is
  * then partly backed up; uttm_backup_bytes_avail() reports the cap less
- * that memory.  One store may serve many vectors from many threads.
+ * that memory.  Writeback is ignored: there is nothing to write pages out
+ * to.  One store may serve many vectors from many threads: backing up and
+ * dropping take the lock of one size class at a time, restoring takes
+ * none, and none of them waits for I/O, so all are safe from the
+ * shrinker.
  *
  * Context: May sleep. No locks.
  * Return: 0; -EINVAL for NULL arguments, an unknown compressor, a level
