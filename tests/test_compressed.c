@@ -655,16 +655,19 @@ static int streams_without_memory(const struct codec *codec)
 {
 	struct uttm_backup *backup = store_new(codec, MiB, 0);
 	char page[UTTM_PAGE_SIZE] = { 1 };
-	void *src = page;
+	void *src = page, **hog = NULL, **block;
 	unsigned long handle = 1;
 	size_t size = 1 << 20;
 
 	if (limit_data(0))
 		return 77;
-	/* Use up what the heap has left, down to small blocks. */
-	for (; size >= 64; size /= 2)
-		while (malloc(size))
-			;
+	/* Use up what the heap has left, down to small blocks, kept linked. */
+	for (; size >= 64; size /= 2) {
+		while ((block = malloc(size))) {
+			*block = hog;
+			hog = block;
+		}
+	}
 	if (uttm_backup_backup_pages(backup, &src, 1, false, &handle) !=
 	    -ENOMEM)
 		return 1;

@@ -558,7 +558,7 @@ static void compressed_report(const struct compressed_round *rounds,
 	figures_section(set, "compressed store against the compressor alone");
 	figures_add_int(set, "usr_bytes", "bytes read from /usr", "B",
 			sets[SET_USR].bytes);
-	figures_add_int(set, "usr_files", "files they came from", "",
+	figures_add_int(set, "usr_files", "files opened to read them", "",
 			sets[SET_USR].files);
 	comparison_report(med, resident, set);
 	figures_add_int(set, "zero_page_bytes_used",
