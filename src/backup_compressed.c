@@ -35,7 +35,9 @@
  * it.  A same-filled page thus costs no memory at all, and a restore
  * finds its object without a lookup.  Objects never move while their
  * handle lives, so restoring takes no lock; allocating and freeing take
- * the lock of one size class.
+ * the lock of one size class.  The price is that the pool cannot be
+ * compacted, as zsmalloc compacts through handles that point to a slot:
+ * a chunk's memory goes back only when its last object goes.
  */
 
 #define KIND_SHIFT 60
