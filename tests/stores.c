@@ -34,9 +34,38 @@ static struct uttm_backup *insert_create(struct uttm_arena *arena,
 	return backup;
 }
 
+static struct uttm_backup *compressed(enum uttm_compressor compressor,
+				      struct uttm_fault *fault,
+				      uint64_t capacity)
+{
+	struct uttm_backup_compressed_params params = {
+		.cap = capacity, .compressor = compressor, .fault = fault,
+	};
+	struct uttm_backup *backup;
+
+	assert_int_equal(uttm_backup_compressed_create(&params, &backup), 0);
+	return backup;
+}
+
+static struct uttm_backup *lz4_create(struct uttm_arena *arena,
+				      struct uttm_fault *fault,
+				      uint64_t capacity)
+{
+	return compressed(UTTM_COMPRESSOR_LZ4, fault, capacity);
+}
+
+static struct uttm_backup *zstd_create(struct uttm_arena *arena,
+				       struct uttm_fault *fault,
+				       uint64_t capacity)
+{
+	return compressed(UTTM_COMPRESSOR_ZSTD, fault, capacity);
+}
+
 static const struct store_case store_cases[] = {
 	{ "shmem", shmem_create, false },
 	{ "insert", insert_create, true },
+	{ "compressed", lz4_create, false },
+	{ "compressed-zstd", zstd_create, false },
 };
 
 const struct store_case *store_by_name(const char *name)

@@ -50,4 +50,18 @@ set -e
 	insert_cpu_vs_copy_cpu insert_wall_vs_copy_wall insert_backup_cpu_ms \
 	copy_backup_cpu_ms insert_backup_wall_ms copy_backup_wall_ms \
 	insert_restore_gbps insert_blocks || fail "bench backup --json (insert)"
+# The compressed part reads its realistic data set from /usr.
+"$uttm" bench backup --rounds 1 --size 8M --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+for k in ("compressed_ratio_vs_lz4_direct", "compressed_backup_vs_lz4_direct",
+          "compressed_backup_vs_lz4_direct_resident",
+          "compressed_usr_ratio", "lz4_direct_usr_ratio", "usr_bytes",
+          "compressed_random_ratio", "zero_page_bytes_used"):
+    assert k in d, k
+assert d["zero_page_bytes_used"] == 0
+assert d["usr_bytes"] == 8 << 20
+assert d["compressed_random_ratio"] <= 1
+assert d["compressed_usr_ratio"] > 1
+' || fail "bench backup --json (compressed)"
 echo PASS

@@ -16,6 +16,9 @@
  * where it lies, as shmem_insert_folio() moves a folio into a shmem file:
  * nothing is copied and nothing allocated, and the kernel can swap the
  * pages out of the arena's file as it would out of any other.
+ *
+ * The compressed store keeps pages compressed in memory, as zram and
+ * zswap do: it relieves memory on machines without swap or a fast disk.
  */
 #ifndef UTTM_BACKUP_H
 #define UTTM_BACKUP_H
@@ -75,6 +78,39 @@ struct uttm_backup_insert_params {
 };
 
 /**
+ * enum uttm_compressor - how the compressed store compresses pages
+ * @UTTM_COMPRESSOR_LZ4: LZ4, the default: fast both ways.
+ * @UTTM_COMPRESSOR_ZSTD: zstd: smaller output, slower.
+ */
+enum uttm_compressor {
+	UTTM_COMPRESSOR_LZ4,
+	UTTM_COMPRESSOR_ZSTD,
+};
+
+/**
+ * struct uttm_backup_compressed_params - how to create a compressed store
+ * @cap: bytes of memory the store may hold for compressed data, counted
+ * in whole pages, as zram's mem_limit counts its pool.  0 means the
+ * machine's physical memory.  At most 16 TiB.
+ * @compressor: the algorithm.
+ * @level: for LZ4 the acceleration (1 and up, faster and larger as it
+ * grows), for zstd the level (ZSTD_minCLevel() to ZSTD_maxCLevel()); 0 is
+ * the algorithm's default.
+ * @max_compressed: a page whose compressed form is larger than this many
+ * bytes is stored raw, since decompressing it would cost more than it
+ * saves; 0 means seven eighths of a page (a page must save at least an
+ * eighth), at most a page less one byte.
+ * @fault: fault injector, or NULL.
+ */
+struct uttm_backup_compressed_params {
+	uint64_t cap;
+	enum uttm_compressor compressor;
+	int level;
+	unsigned int max_compressed;
+	struct uttm_fault *fault;
+};
+
+/**
  * uttm_backup_insert_create() - create a zero-copy store of arena blocks
  * @params: arena, capacity and fault injector.
  * @out: receives the store, holding one reference.
@@ -95,6 +131,78 @@ struct uttm_backup_insert_params {
  */
 int uttm_backup_insert_create(const struct uttm_backup_insert_params *params,
 			      struct uttm_backup **out);
+
+/**
+ * uttm_backup_compressed_create() - create a compressed-RAM store
+ * @params: cap, algorithm, level, raw threshold and fault injector.
+ * @out: receives the store, holding one reference.
+ *
+ * A page whose bytes are all equal (a zero page above all) is kept as its
+ * fill value alone, in its handle, with no memory.  Any other page is
+ * compressed, outside every lock, and kept in a size-class allocator that
+ * packs objects of 16-byte classes into chunks and gives a chunk's pages
+ * back to the system as soon as it empties; a page that does not compress
+ * below @params->max_compressed is kept raw.  The store refuses pages
+ * with -ENOSPC once the memory it holds reaches the cap, so a vector is
+ * then partly backed up; uttm_backup_bytes_avail() reports the cap less
+ * that memory.  Writeback is ignored: there is nothing to write pages out
+ * to.  One store may serve many vectors from many threads: backing up and
+ * dropping take the lock of one size class at a time, restoring takes
+ * none, and none of them waits for I/O, so all are safe from the
+ * shrinker.
+ *
+ * Context: May sleep. No locks.
+ * Return: 0; -EINVAL for NULL arguments, an unknown compressor, a level
+ * out of range, @max_compressed of a page or more, a cap beyond 16 TiB;
+ * -ENOMEM when the address space for the cap cannot be reserved.
+ */
+int uttm_backup_compressed_create(const struct uttm_backup_compressed_params *params,
+				  struct uttm_backup **out);
+
+/**
+ * struct uttm_backup_compressed_stats - what a compressed store holds
+ * @pages: pages stored (live handles).
+ * @same_filled_pages: of those, pages kept as their fill value alone.
+ * @raw_pages: of those, pages kept uncompressed.
+ * @compressed_bytes: bytes of compressed data, raw pages counted whole.
+ * @pool_bytes: memory of the allocator: the pages its chunks cover,
+ * including what rounding to classes and chunk ends leaves unused.  What
+ * the cap bounds.
+ * @metadata_bytes: memory describing that data: the chunk descriptors.
+ * Handles need none, they carry their own record.
+ * @memory_bytes: @pool_bytes plus @metadata_bytes.
+ * @ratio: bytes of the pages stored divided by @memory_bytes; 0 when the
+ * store holds no memory.
+ *
+ * The store's fixed working memory (compression streams, the table of
+ * chunk descriptors) is not counted; every figure is 0 once every handle
+ * has been dropped.
+ */
+struct uttm_backup_compressed_stats {
+	uint64_t pages;
+	uint64_t same_filled_pages;
+	uint64_t raw_pages;
+	uint64_t compressed_bytes;
+	uint64_t pool_bytes;
+	uint64_t metadata_bytes;
+	uint64_t memory_bytes;
+	double ratio;
+};
+
+/**
+ * uttm_backup_compressed_stats() - read the counters of a compressed store
+ * @backup: a store made by uttm_backup_compressed_create().
+ * @stats: receives the counters.
+ *
+ * Each counter is exact when no other thread is using the store; while
+ * others are, each is a recent value and they may disagree by a page or
+ * two.
+ *
+ * Context: Any thread, lock-free. Safe from the shrinker.
+ * Return: 0; -EINVAL for NULL arguments or a store of another kind.
+ */
+int uttm_backup_compressed_stats(struct uttm_backup *backup,
+				 struct uttm_backup_compressed_stats *stats);
 
 #ifdef __cplusplus
 }

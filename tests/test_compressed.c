@@ -1,0 +1,794 @@
+// SPDX-License-Identifier: MIT
+/*
+ * What is particular to the compressed store, for LZ4 and zstd alike:
+ * same-filled pages cost nothing, incompressible pages are kept raw,
+ * compressible ones really shrink, the cap cuts a backup short and the
+ * vector still comes back whole, every counter is exact and returns to
+ * zero, memory goes back to the system, bad input is refused, and many
+ * threads can share one store.  (The whole backup suite also runs against
+ * this store, from test_backup.c.)
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <lz4.h>
+#include <zstd.h>
+
+#include <uttm/backup.h>
+
+#include "helpers.h"
+#include "zcomp.h"
+#include "zpool.h"
+
+/* TSan shadows each byte written with several: RSS then measures TSan. */
+#ifdef __SANITIZE_THREAD__
+#define RSS_MEANINGFUL false
+#else
+#define RSS_MEANINGFUL true
+#endif
+
+/* Default raw threshold: seven eighths of a page. */
+#define DEFAULT_MAX (UTTM_PAGE_SIZE - UTTM_PAGE_SIZE / 8)
+
+enum content {
+	CONTENT_TEXT,		/* lines of text: compresses several times */
+	CONTENT_RANDOM,		/* does not compress at all */
+	CONTENT_HALF,		/* half random, half zero: compresses to half */
+	CONTENT_MIXED,		/* by index: same-filled, text or random */
+};
+
+struct codec {
+	const char *name;
+	enum uttm_compressor compressor;
+};
+
+static const struct codec lz4_codec = { "lz4", UTTM_COMPRESSOR_LZ4 };
+static const struct codec zstd_codec = { "zstd", UTTM_COMPRESSOR_ZSTD };
+
+static void fill_text(char *page, uint64_t seed, unsigned long index)
+{
+	size_t off = 0;
+
+	for (unsigned int line = 0; off < UTTM_PAGE_SIZE; line++) {
+		char buf[96];
+		int n = snprintf(buf, sizeof(buf),
+				 "%llu.%lu.%u: a line of a page that compresses\n",
+				 (unsigned long long)seed, index, line);
+
+		memcpy(page + off, buf, MIN((size_t)n, UTTM_PAGE_SIZE - off));
+		off += (size_t)n;
+	}
+}
+
+static void fill_content(void *page, enum content content, uint64_t seed,
+			 unsigned long index)
+{
+	switch (content) {
+	case CONTENT_TEXT:
+		fill_text(page, seed, index);
+		break;
+	case CONTENT_RANDOM:
+		fill_page(page, seed, index);
+		break;
+	case CONTENT_HALF:
+		fill_page(page, seed, index);
+		memset((char *)page + UTTM_PAGE_SIZE / 2, 0, UTTM_PAGE_SIZE / 2);
+		break;
+	case CONTENT_MIXED:
+		if (index % 3 == 0)
+			memset(page, (int)(seed + index), UTTM_PAGE_SIZE);
+		else
+			fill_content(page, index % 3 == 1 ? CONTENT_TEXT :
+					   CONTENT_RANDOM, seed, index);
+		break;
+	}
+}
+
+/* @count pages in one aligned buffer, with an array of their addresses. */
+struct pages {
+	char *mem;
+	void **addr;
+	unsigned long *handles;
+	unsigned long count;
+};
+
+static void pages_alloc(struct pages *p, unsigned long count)
+{
+	p->mem = aligned_alloc(UTTM_PAGE_SIZE, count * UTTM_PAGE_SIZE);
+	p->addr = calloc(count, sizeof(*p->addr));
+	p->handles = calloc(count, sizeof(*p->handles));
+	assert_true(p->mem && p->addr && p->handles);
+	for (unsigned long i = 0; i < count; i++)
+		p->addr[i] = p->mem + i * UTTM_PAGE_SIZE;
+	p->count = count;
+}
+
+static void pages_fill(struct pages *p, enum content content, uint64_t seed)
+{
+	for (unsigned long i = 0; i < p->count; i++)
+		fill_content(p->addr[i], content, seed, i);
+}
+
+static void pages_free(struct pages *p)
+{
+	free(p->mem);
+	free(p->addr);
+	free(p->handles);
+}
+
+static struct uttm_backup *store_new(const struct codec *codec, uint64_t cap,
+				     unsigned int max_compressed)
+{
+	struct uttm_backup_compressed_params params = {
+		.cap = cap, .compressor = codec->compressor,
+		.max_compressed = max_compressed,
+	};
+	struct uttm_backup *backup;
+
+	assert_int_equal(uttm_backup_compressed_create(&params, &backup), 0);
+	return backup;
+}
+
+static struct uttm_backup_compressed_stats stats_of(struct uttm_backup *backup)
+{
+	struct uttm_backup_compressed_stats stats;
+
+	assert_int_equal(uttm_backup_compressed_stats(backup, &stats), 0);
+	return stats;
+}
+
+static void assert_empty(struct uttm_backup *backup, uint64_t cap)
+{
+	struct uttm_backup_compressed_stats s = stats_of(backup);
+
+	assert_int_equal(s.pages, 0);
+	assert_int_equal(s.same_filled_pages, 0);
+	assert_int_equal(s.raw_pages, 0);
+	assert_int_equal(s.compressed_bytes, 0);
+	assert_int_equal(s.pool_bytes, 0);
+	assert_int_equal(s.metadata_bytes, 0);
+	assert_int_equal(s.memory_bytes, 0);
+	assert_true(s.ratio == 0);
+	assert_int_equal(uttm_backup_bytes_avail(backup), cap);
+	assert_int_equal(uttm_backup_handles(backup), 0);
+}
+
+static void backup_all(struct uttm_backup *backup, struct pages *p)
+{
+	assert_int_equal(uttm_backup_backup_pages(backup, p->addr, p->count,
+						  false, p->handles),
+			 p->count);
+}
+
+/* Copies every page back into fresh memory and compares; drops none. */
+static void assert_restores(struct uttm_backup *backup, struct pages *p)
+{
+	struct pages out;
+
+	pages_alloc(&out, p->count);
+	memset(out.mem, 0xee, p->count * UTTM_PAGE_SIZE);
+	assert_int_equal(uttm_backup_copy_pages(backup, out.addr, p->handles,
+						p->count, &test_ctx),
+			 p->count);
+	assert_memory_equal(out.mem, p->mem, p->count * UTTM_PAGE_SIZE);
+	pages_free(&out);
+}
+
+static void drop_all(struct uttm_backup *backup, struct pages *p)
+{
+	uttm_backup_drop(backup, p->handles, p->count);
+}
+
+/* Every page comes back whole; once dropped, the store holds nothing. */
+static void restore_and_drop(struct uttm_backup *backup, struct pages *p,
+			     uint64_t cap)
+{
+	assert_restores(backup, p);
+	drop_all(backup, p);
+	assert_empty(backup, cap);
+}
+
+static void same_filled_pages_cost_no_memory(void **state)
+{
+	static const unsigned char fills[] = { 0x00, 0x01, 0x5a, 0xff };
+	struct uttm_backup *backup = store_new(*state, 64 * MiB, 0);
+	struct pages p;
+
+	pages_alloc(&p, 16);
+	for (size_t f = 0; f < ARRAY_SIZE(fills); f++) {
+		struct uttm_backup_compressed_stats s;
+
+		memset(p.mem, fills[f], p.count * UTTM_PAGE_SIZE);
+		backup_all(backup, &p);
+		s = stats_of(backup);
+		assert_int_equal(s.pages, 16);
+		assert_int_equal(s.same_filled_pages, 16);
+		assert_int_equal(s.raw_pages, 0);
+		assert_int_equal(s.compressed_bytes, 0);
+		assert_int_equal(s.memory_bytes, 0);
+		assert_int_equal(uttm_backup_bytes_avail(backup), 64 * MiB);
+		restore_and_drop(backup, &p, 64 * MiB);
+	}
+	pages_free(&p);
+	uttm_backup_put(backup);
+}
+
+static void one_differing_byte_is_not_same_filled(void **state)
+{
+	static const size_t where[] = { 0, 1, 7, 8, 2047, 4088, 4095 };
+	struct uttm_backup *backup = store_new(*state, 64 * MiB, 0);
+	struct pages p;
+
+	pages_alloc(&p, ARRAY_SIZE(where) * 2);
+	for (size_t i = 0; i < p.count; i++) {
+		unsigned char *page = p.addr[i];
+		unsigned char fill = i % 2 ? 0xab : 0;
+
+		memset(page, fill, UTTM_PAGE_SIZE);
+		page[where[i / 2]] = fill ^ 1;
+	}
+	backup_all(backup, &p);
+	assert_int_equal(stats_of(backup).same_filled_pages, 0);
+	assert_int_equal(stats_of(backup).raw_pages, 0);
+	restore_and_drop(backup, &p, 64 * MiB);
+	pages_free(&p);
+	uttm_backup_put(backup);
+}
+
+static void incompressible_pages_are_stored_raw(void **state)
+{
+	struct uttm_backup *backup = store_new(*state, 64 * MiB, 0);
+	struct uttm_backup_compressed_stats s;
+	struct pages p;
+
+	pages_alloc(&p, 8);
+	pages_fill(&p, CONTENT_RANDOM, 3);
+	backup_all(backup, &p);
+	s = stats_of(backup);
+	assert_int_equal(s.pages, 8);
+	assert_int_equal(s.raw_pages, 8);
+	assert_int_equal(s.compressed_bytes, 8 * UTTM_PAGE_SIZE);
+	/* Whole pages pack into their class with no waste at all. */
+	assert_int_equal(s.pool_bytes, 8 * UTTM_PAGE_SIZE);
+	assert_true(s.metadata_bytes > 0 && s.metadata_bytes <= 64);
+	assert_int_equal(s.memory_bytes, s.pool_bytes + s.metadata_bytes);
+	assert_int_equal(uttm_backup_bytes_avail(backup),
+			 64 * MiB - 8 * UTTM_PAGE_SIZE);
+	restore_and_drop(backup, &p, 64 * MiB);
+	pages_free(&p);
+	uttm_backup_put(backup);
+}
+
+/* What compressing @page on its own gives, as the store does it. */
+static size_t direct_size(const struct codec *codec, const void *page)
+{
+	char out[ZSTD_COMPRESSBOUND(UTTM_PAGE_SIZE)];
+
+	if (codec->compressor == UTTM_COMPRESSOR_LZ4)
+		return (size_t)LZ4_compress_default(page, out, UTTM_PAGE_SIZE,
+						    (int)sizeof(out));
+	return ZSTD_compress(out, sizeof(out), page, UTTM_PAGE_SIZE,
+			     ZSTD_CLEVEL_DEFAULT);
+}
+
+static void compressible_pages_are_compressed(void **state)
+{
+	const struct codec *codec = *state;
+	struct uttm_backup *backup = store_new(codec, 64 * MiB, 0);
+	unsigned long per_class[ZPOOL_NR_CLASSES] = { 0 };
+	uint64_t bytes = 0, pool = 0;
+	struct uttm_backup_compressed_stats s;
+	struct pages p;
+
+	pages_alloc(&p, 64);
+	pages_fill(&p, CONTENT_TEXT, 4);
+	for (unsigned long i = 0; i < p.count; i++) {
+		size_t n = direct_size(codec, p.addr[i]);
+
+		bytes += n;
+		per_class[(n - 1) / ZPOOL_ALIGN]++;
+	}
+	/* Objects of a class sit back to back from the start of a chunk. */
+	for (unsigned int c = 0; c < ZPOOL_NR_CLASSES; c++)
+		pool += DIV_ROUND_UP(per_class[c] * (c + 1) * ZPOOL_ALIGN,
+				     UTTM_PAGE_SIZE) * UTTM_PAGE_SIZE;
+	backup_all(backup, &p);
+	s = stats_of(backup);
+	assert_int_equal(s.pages, 64);
+	assert_int_equal(s.raw_pages, 0);
+	assert_int_equal(s.compressed_bytes, bytes);
+	assert_true(bytes < 64 * UTTM_PAGE_SIZE / 4);
+	assert_int_equal(s.pool_bytes, pool);
+	assert_true(s.ratio > 3);
+	restore_and_drop(backup, &p, 64 * MiB);
+	pages_free(&p);
+	uttm_backup_put(backup);
+}
+
+static void poor_compression_is_stored_raw_below_the_threshold(void **state)
+{
+	static const struct {
+		unsigned int max_compressed;
+		unsigned long raw_pages;
+	} cases[] = {
+		{ 0, 0 },		/* default 7/8: half a page is kept */
+		{ UTTM_PAGE_SIZE / 4, 4 },	/* a quarter: not worth it */
+		{ UTTM_PAGE_SIZE - 1, 0 },
+	};
+	struct pages p;
+
+	pages_alloc(&p, 4);
+	pages_fill(&p, CONTENT_HALF, 5);
+	for (size_t c = 0; c < ARRAY_SIZE(cases); c++) {
+		struct uttm_backup *backup = store_new(*state, 64 * MiB,
+						       cases[c].max_compressed);
+		struct uttm_backup_compressed_stats s;
+
+		backup_all(backup, &p);
+		s = stats_of(backup);
+		assert_int_equal(s.raw_pages, cases[c].raw_pages);
+		if (!cases[c].raw_pages)
+			assert_true(s.compressed_bytes < 4 * DEFAULT_MAX);
+		restore_and_drop(backup, &p, 64 * MiB);
+		uttm_backup_put(backup);
+	}
+	pages_free(&p);
+}
+
+static void level_is_applied(void **state)
+{
+	const struct codec *codec = *state;
+	/* LZ4: acceleration 1 and 60; zstd: level 1 and 19. */
+	const int low = 1;
+	const int high = codec->compressor == UTTM_COMPRESSOR_LZ4 ? 60 : 19;
+	uint64_t bytes[2];
+	struct pages p;
+
+	pages_alloc(&p, 32);
+	pages_fill(&p, CONTENT_TEXT, 6);
+	for (int i = 0; i < 2; i++) {
+		struct uttm_backup_compressed_params params = {
+			.cap = 64 * MiB, .compressor = codec->compressor,
+			.level = i ? high : low,
+		};
+		struct uttm_backup *backup;
+
+		assert_int_equal(uttm_backup_compressed_create(&params,
+							       &backup), 0);
+		backup_all(backup, &p);
+		bytes[i] = stats_of(backup).compressed_bytes;
+		restore_and_drop(backup, &p, 64 * MiB);
+		uttm_backup_put(backup);
+	}
+	/* Faster LZ4 gives larger output; a higher zstd level smaller. */
+	if (codec->compressor == UTTM_COMPRESSOR_LZ4)
+		assert_true(bytes[1] > bytes[0]);
+	else
+		assert_true(bytes[1] < bytes[0]);
+	pages_free(&p);
+}
+
+static void cap_reached_mid_object_then_full_restore(void **state)
+{
+	const struct uttm_backup_flags flags = { .purge = false };
+	const uint64_t cap = 4 * UTTM_PAGE_SIZE;
+	struct fixture *fx = fixture_create(64 * MiB, 4096, 0);
+	struct uttm_backup *backup = store_new(*state, cap, 0);
+	struct uttm_tt tt;
+	long n;
+
+	assert_int_equal(uttm_tt_init(&tt, &fx->pool, 256 * UTTM_PAGE_SIZE,
+				      UTTM_PLAIN, 0), 0);
+	assert_int_equal(uttm_tt_set_backup(&tt, backup), 0);
+	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
+	for (unsigned long i = 0; i < tt.num_pages; i++)
+		fill_content(uttm_tt_page_address(&tt, i), CONTENT_MIXED, 7, i);
+	n = uttm_tt_backup(&tt, &flags);
+	/* Many more pages than the cap would hold raw, but not all. */
+	assert_true(n > 4 && n < (long)tt.num_pages);
+	assert_true(uttm_tt_is_backed_up(&tt));
+	assert_int_equal(stats_of(backup).pages, n);
+	assert_true(stats_of(backup).pool_bytes <= cap);
+	assert_true(uttm_backup_bytes_avail(backup) < UTTM_PAGE_SIZE);
+	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
+	for (unsigned long i = 0; i < tt.num_pages; i++) {
+		char want[UTTM_PAGE_SIZE];
+
+		fill_content(want, CONTENT_MIXED, 7, i);
+		assert_memory_equal(uttm_tt_page_address(&tt, i), want,
+				    UTTM_PAGE_SIZE);
+	}
+	uttm_tt_fini(&tt);
+	assert_empty(backup, cap);
+	uttm_backup_put(backup);
+	fixture_destroy(fx);
+}
+
+static void full_store_refuses_with_enospc(void **state)
+{
+	const uint64_t cap = 2 * UTTM_PAGE_SIZE;
+	struct uttm_backup *backup = store_new(*state, cap, 0);
+	struct pages p, zero;
+
+	pages_alloc(&p, 3);
+	pages_fill(&p, CONTENT_RANDOM, 8);
+	assert_int_equal(uttm_backup_backup_pages(backup, p.addr, 3, false,
+						  p.handles), 2);
+	assert_int_equal(uttm_backup_bytes_avail(backup), 0);
+	assert_int_equal(uttm_backup_backup_pages(backup, p.addr + 2, 1, false,
+						  p.handles + 2), -ENOSPC);
+	/* A same-filled page needs no room. */
+	pages_alloc(&zero, 1);
+	memset(zero.mem, 0, UTTM_PAGE_SIZE);
+	backup_all(backup, &zero);
+	drop_all(backup, &zero);
+	p.count = 2;
+	restore_and_drop(backup, &p, cap);
+	pages_free(&zero);
+	pages_free(&p);
+	uttm_backup_put(backup);
+}
+
+static void freed_objects_are_reused_before_memory_grows(void **state)
+{
+	struct uttm_backup *backup = store_new(*state, 64 * MiB, 0);
+	struct pages p, half;
+	uint64_t pool;
+
+	/* Identical text pages: one object size, one class. */
+	pages_alloc(&p, 256);
+	for (unsigned long i = 0; i < p.count; i++)
+		fill_content(p.addr[i], CONTENT_TEXT, 9, 0);
+	backup_all(backup, &p);
+	pool = stats_of(backup).pool_bytes;
+	/* Every other object goes: no chunk empties, nothing is returned. */
+	pages_alloc(&half, p.count / 2);
+	for (unsigned long i = 0; i < half.count; i++)
+		half.handles[i] = p.handles[2 * i];
+	drop_all(backup, &half);
+	assert_int_equal(stats_of(backup).pool_bytes, pool);
+	/* Backing as many up again fills the holes. */
+	for (unsigned long i = 0; i < half.count; i++)
+		fill_content(half.addr[i], CONTENT_TEXT, 9, 0);
+	backup_all(backup, &half);
+	assert_int_equal(stats_of(backup).pool_bytes, pool);
+	assert_restores(backup, &half);
+	for (unsigned long i = 0; i < half.count; i++)
+		p.handles[2 * i] = half.handles[i];
+	restore_and_drop(backup, &p, 64 * MiB);
+	pages_free(&half);
+	pages_free(&p);
+	uttm_backup_put(backup);
+}
+
+static void counters_exact_and_memory_returned_to_the_system(void **state)
+{
+	const unsigned long count = 48 * MiB / UTTM_PAGE_SIZE;
+	struct uttm_backup *backup = store_new(*state, 256 * MiB, 0);
+	struct uttm_backup_compressed_stats s;
+	uint64_t before, stored, after;
+	struct pages p;
+
+	pages_alloc(&p, count);
+	pages_fill(&p, CONTENT_MIXED, 10);
+	before = proc_status_bytes("RssAnon");
+	backup_all(backup, &p);
+	stored = proc_status_bytes("RssAnon");
+	s = stats_of(backup);
+	assert_int_equal(s.pages, count);
+	assert_int_equal(s.same_filled_pages, DIV_ROUND_UP(count, 3));
+	assert_int_equal(s.raw_pages, count / 3);
+	assert_int_equal(s.memory_bytes, s.pool_bytes + s.metadata_bytes);
+	assert_true(s.ratio > 1.4);
+	print_message("pool %llu MiB, resident growth %llu MiB\n",
+		      (unsigned long long)(s.pool_bytes / MiB),
+		      (unsigned long long)((stored - before) / MiB));
+	/* What the stats count is what the system holds for the store. */
+	if (RSS_MEANINGFUL) {
+		assert_true(stored - before >= s.pool_bytes * 15 / 16);
+		assert_true(stored - before <=
+			    s.pool_bytes * 17 / 16 + 2 * MiB);
+	}
+	restore_and_drop(backup, &p, 256 * MiB);
+	after = proc_status_bytes("RssAnon");
+	if (RSS_MEANINGFUL)
+		assert_true(stored - after >= s.pool_bytes * 15 / 16);
+	pages_free(&p);
+	uttm_backup_put(backup);
+}
+
+static void bad_input_is_refused(void **state)
+{
+	struct uttm_backup_compressed_params params = { .cap = MiB };
+	struct uttm_backup_shmem_params sp = { .capacity = MiB };
+	struct uttm_backup_compressed_stats s;
+	struct uttm_backup *backup, *shmem;
+	/* Bad kinds, fields where a kind has none, a place past the pool. */
+	unsigned long handle, handle_forged, bogus[] = {
+		0, uttm_backup_index_to_handle(0), ~0UL >> 1,
+		uttm_backup_index_to_handle(1UL << 60 | 0x100),
+		uttm_backup_index_to_handle(1UL << 60 | 1UL << 12),
+		uttm_backup_index_to_handle(2UL << 60 | 7),
+		uttm_backup_index_to_handle(3UL << 60 | 0xffffffffffffUL << 12 | 5),
+	};
+	char page[UTTM_PAGE_SIZE];
+	void *dst = page;
+
+	assert_int_equal(uttm_backup_compressed_create(NULL, &backup), -EINVAL);
+	assert_int_equal(uttm_backup_compressed_create(&params, NULL), -EINVAL);
+	params.compressor = 7;
+	assert_int_equal(uttm_backup_compressed_create(&params, &backup),
+			 -EINVAL);
+	params.compressor = UTTM_COMPRESSOR_LZ4;
+	params.level = -1;
+	assert_int_equal(uttm_backup_compressed_create(&params, &backup),
+			 -EINVAL);
+	params.compressor = UTTM_COMPRESSOR_ZSTD;
+	params.level = ZSTD_maxCLevel() + 1;
+	assert_int_equal(uttm_backup_compressed_create(&params, &backup),
+			 -EINVAL);
+	params.level = 0;
+	params.max_compressed = UTTM_PAGE_SIZE;
+	assert_int_equal(uttm_backup_compressed_create(&params, &backup),
+			 -EINVAL);
+	params.max_compressed = 0;
+	params.cap = 1ULL << 50;
+	assert_int_equal(uttm_backup_compressed_create(&params, &backup),
+			 -EINVAL);
+	params.cap = MiB;
+	assert_int_equal(uttm_backup_compressed_create(&params, &backup), 0);
+
+	assert_int_equal(uttm_backup_compressed_stats(NULL, &s), -EINVAL);
+	assert_int_equal(uttm_backup_compressed_stats(backup, NULL), -EINVAL);
+	assert_int_equal(uttm_backup_shmem_create(&sp, &shmem), 0);
+	assert_int_equal(uttm_backup_compressed_stats(shmem, &s), -EINVAL);
+	uttm_backup_put(shmem);
+
+	/* Handles the store never made are refused, and dropping them is a no-op. */
+	memset(page, 0x11, sizeof(page));
+	backup_all(backup, &(struct pages){ .addr = &dst, .handles = &handle,
+					    .count = 1 });
+	for (size_t i = 0; i < ARRAY_SIZE(bogus); i++) {
+		assert_int_equal(uttm_backup_copy_pages(backup, &dst, &bogus[i],
+							1, &test_ctx), -EINVAL);
+		backup->ops->drop(backup, &bogus[i], 1);
+	}
+	/* A place the pool could hold, but holds nothing at. */
+	handle_forged = uttm_backup_index_to_handle(3UL << 60 | 1UL << 12 | 5);
+	assert_int_equal(uttm_backup_copy_pages(backup, &dst, &handle_forged,
+						1, &test_ctx), -EIO);
+	backup->ops->drop(backup, &handle_forged, 1);
+	assert_int_equal(stats_of(backup).pages, 1);
+	uttm_backup_drop(backup, &handle, 1);
+	assert_empty(backup, MiB);
+	uttm_backup_put(backup);
+}
+
+static void default_cap_is_physical_memory(void **state)
+{
+	struct uttm_backup_compressed_params params = { .cap = 0 };
+	struct uttm_backup *backup;
+
+	assert_int_equal(uttm_backup_compressed_create(&params, &backup), 0);
+	assert_int_equal(uttm_backup_bytes_avail(backup),
+			 (uint64_t)sysconf(_SC_PHYS_PAGES) * UTTM_PAGE_SIZE);
+	uttm_backup_put(backup);
+}
+
+/* Bytes that are no valid compressed page, for either algorithm. */
+static void corrupt_data_is_an_io_error(void **state)
+{
+	const struct codec *codec = *state;
+	char page[UTTM_PAGE_SIZE], out[UTTM_PAGE_SIZE];
+	struct zcomp_stream *stream;
+	struct zcomp comp;
+	unsigned int len;
+
+	assert_int_equal(zcomp_init(&comp, codec->compressor, 0), 0);
+	stream = zcomp_stream_get(&comp);
+	assert_non_null(stream);
+	fill_text(page, 11, 0);
+	len = zcomp_compress(&comp, stream, page, UTTM_PAGE_SIZE - 1);
+	assert_true(len > 0);
+	assert_int_equal(zcomp_decompress(&comp, stream, stream->buf, len, out),
+			 0);
+	assert_memory_equal(out, page, UTTM_PAGE_SIZE);
+	/* Truncated, then garbage. */
+	assert_int_equal(zcomp_decompress(&comp, stream, stream->buf, len / 2,
+					  out), -EIO);
+	fill_page(stream->buf, 12, 0);
+	assert_int_equal(zcomp_decompress(&comp, stream, stream->buf, len, out),
+			 -EIO);
+	zcomp_stream_put(&comp, stream);
+	zcomp_fini(&comp);
+}
+
+/* Runs @child in a child process; 77 from it is a skip. */
+static void in_child(int (*child)(const struct codec *), const struct codec *c)
+{
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (!pid)
+		_exit(child(c));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77)
+		skip_because("the data limit cannot be set here");
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* Forbids the process any more private memory than it maps now. */
+static int limit_data(uint64_t extra)
+{
+	uint64_t now = proc_status_bytes("VmData") + extra;
+	struct rlimit lim = { now, now };
+
+	return setrlimit(RLIMIT_DATA, &lim);
+}
+
+static int reservation_without_address_space(const struct codec *codec)
+{
+	struct uttm_backup_compressed_params params = {
+		.cap = 1ULL << 30, .compressor = codec->compressor,
+	};
+	struct uttm_backup *backup;
+
+	if (limit_data(64 * MiB))
+		return 77;
+	return uttm_backup_compressed_create(&params, &backup) == -ENOMEM ?
+	       0 : 1;
+}
+
+static void reservation_failure_is_enomem(void **state)
+{
+	in_child(reservation_without_address_space, *state);
+}
+
+static int streams_without_memory(const struct codec *codec)
+{
+	struct uttm_backup *backup = store_new(codec, MiB, 0);
+	char page[UTTM_PAGE_SIZE] = { 1 };
+	void *src = page, **hog = NULL, **block;
+	unsigned long handle = 1;
+	size_t size = 1 << 20;
+
+	if (limit_data(0))
+		return 77;
+	/* Use up what the heap has left, down to small blocks, kept linked. */
+	for (; size >= 64; size /= 2) {
+		while ((block = malloc(size))) {
+			*block = hog;
+			hog = block;
+		}
+	}
+	if (uttm_backup_backup_pages(backup, &src, 1, false, &handle) !=
+	    -ENOMEM)
+		return 1;
+	return uttm_backup_copy_pages(backup, &src, &handle, 1, &test_ctx) ==
+	       -ENOMEM ? 0 : 2;
+}
+
+static void stream_allocation_failure_is_enomem(void **state)
+{
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+	skip_because("a sanitizer's allocator aborts instead of failing");
+#endif
+	in_child(streams_without_memory, *state);
+}
+
+/*
+ * Several threads, each with its own arena, pool and vector, all in one
+ * store: what is shared is the store alone.
+ */
+struct worker {
+	struct uttm_backup *backup;
+	unsigned int id;
+	int error;
+};
+
+static int worker_cycle(struct uttm_tt *tt, uint64_t seed)
+{
+	const struct uttm_backup_flags flags = { .purge = false };
+	char want[UTTM_PAGE_SIZE];
+
+	for (unsigned long i = 0; i < tt->num_pages; i++)
+		fill_content(uttm_tt_page_address(tt, i), CONTENT_MIXED, seed,
+			     i);
+	if (uttm_tt_backup(tt, &flags) != (long)tt->num_pages)
+		return 1;
+	if (uttm_tt_populate(tt, &test_ctx))
+		return 2;
+	for (unsigned long i = 0; i < tt->num_pages; i++) {
+		fill_content(want, CONTENT_MIXED, seed, i);
+		if (memcmp(uttm_tt_page_address(tt, i), want, UTTM_PAGE_SIZE))
+			return 3;
+	}
+	return 0;
+}
+
+static void *worker_run(void *arg)
+{
+	struct uttm_arena_params ap = { .max_bytes = 8 * MiB };
+	struct uttm_pool_params pp = { .max_pages = 256 };
+	struct worker *w = arg;
+	struct uttm_arena *arena;
+	struct uttm_pool pool;
+	struct uttm_tt tt;
+
+	w->error = uttm_arena_create(&ap, &arena);
+	if (w->error)
+		return NULL;
+	pp.arena = arena;
+	w->error = uttm_pool_init(&pool, &pp);
+	if (!w->error)
+		w->error = uttm_tt_init(&tt, &pool, 96 * UTTM_PAGE_SIZE,
+					UTTM_PLAIN, 0);
+	if (!w->error) {
+		w->error = uttm_tt_set_backup(&tt, w->backup);
+		if (!w->error)
+			w->error = uttm_tt_populate(&tt, &test_ctx);
+		for (unsigned int c = 0; c < 40 && !w->error; c++)
+			w->error = worker_cycle(&tt, w->id * 1000 + c);
+		uttm_tt_fini(&tt);
+		uttm_pool_fini(&pool);
+	}
+	uttm_arena_destroy(arena);
+	return NULL;
+}
+
+static void threads_share_one_store(void **state)
+{
+	struct uttm_backup *backup = store_new(*state, 64 * MiB, 0);
+	struct worker workers[4];
+	pthread_t threads[4];
+
+	for (unsigned int i = 0; i < 4; i++) {
+		workers[i] = (struct worker){ backup, i, 0 };
+		assert_int_equal(pthread_create(&threads[i], NULL, worker_run,
+						&workers[i]), 0);
+	}
+	for (unsigned int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(threads[i], NULL), 0);
+		assert_int_equal(workers[i].error, 0);
+	}
+	assert_empty(backup, 64 * MiB);
+	uttm_backup_put(backup);
+}
+
+#define CODEC_TEST(f, codec) \
+	cmocka_unit_test_prestate(f, (void *)&(codec))
+
+#define CODEC_TESTS(codec)                                                   \
+	CODEC_TEST(same_filled_pages_cost_no_memory, codec),                 \
+	CODEC_TEST(one_differing_byte_is_not_same_filled, codec),            \
+	CODEC_TEST(incompressible_pages_are_stored_raw, codec),              \
+	CODEC_TEST(compressible_pages_are_compressed, codec),                \
+	CODEC_TEST(poor_compression_is_stored_raw_below_the_threshold, codec), \
+	CODEC_TEST(level_is_applied, codec),                                 \
+	CODEC_TEST(cap_reached_mid_object_then_full_restore, codec),         \
+	CODEC_TEST(full_store_refuses_with_enospc, codec),                   \
+	CODEC_TEST(freed_objects_are_reused_before_memory_grows, codec),     \
+	CODEC_TEST(counters_exact_and_memory_returned_to_the_system, codec), \
+	CODEC_TEST(corrupt_data_is_an_io_error, codec),                      \
+	CODEC_TEST(reservation_failure_is_enomem, codec),                    \
+	CODEC_TEST(stream_allocation_failure_is_enomem, codec),              \
+	CODEC_TEST(threads_share_one_store, codec)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		CODEC_TESTS(lz4_codec),
+		CODEC_TESTS(zstd_codec),
+		cmocka_unit_test(bad_input_is_refused),
+		cmocka_unit_test(default_cap_is_physical_memory),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
