@@ -302,13 +302,15 @@ static void progress(struct run *run, double start)
 /*
  * The page limit that keeps the whole process under the budget: what it
  * already holds, the pool, what concurrent populates may overshoot by
- * (one object per thread) and a sixteenth for the rest (page vectors,
- * memmap, stacks).
+ * (one object per thread), what the store keeps in memory, and a
+ * sixteenth for the rest (page vectors, memmap, stacks).
  */
-static int page_limit(const struct run_options *o, uint64_t *limit)
+static int page_limit(const struct run_options *o, uint64_t store_memory,
+		      uint64_t *limit)
 {
 	uint64_t reserve = status_bytes("VmRSS") + o->budget / POOL_SHARE +
-			   o->threads * o->object_size + o->budget / 16;
+			   o->threads * o->object_size + o->budget / 16 +
+			   store_memory;
 
 	if (reserve + 16 * o->object_size > o->budget)
 		return -E2BIG;
@@ -329,10 +331,14 @@ static int run_setup(struct run *run)
 		.funcs = &run_funcs,
 		.priv = run,
 	};
-	struct store_request req = { .capacity = total, .path = o->store_path };
+	unsigned int share = tool_store_memory_share(o->store);
+	struct store_request req = {
+		.capacity = share ? o->budget / share : total,
+		.path = o->store_path,
+	};
 	int ret;
 
-	ret = page_limit(o, &cp.page_limit);
+	ret = page_limit(o, share ? req.capacity : 0, &cp.page_limit);
 	if (!ret)
 		ret = uttm_context_create(&cp, &run->ctx);
 	if (!ret)

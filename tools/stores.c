@@ -25,14 +25,25 @@ static int make_insert(const struct store_request *req,
 	return uttm_backup_insert_create(&p, out);
 }
 
+static int make_compressed(const struct store_request *req,
+			   struct uttm_backup **out)
+{
+	const struct uttm_backup_compressed_params p = { .cap = req->capacity };
+
+	return uttm_backup_compressed_create(&p, out);
+}
+
 static const struct {
 	const char *name;
 	int (*create)(const struct store_request *req,
 		      struct uttm_backup **out);
 	bool needs_swap;
+	unsigned int memory_share;
 } stores[] = {
-	{ "shmem", make_shmem, true },
-	{ "insert", make_insert, true },
+	{ "shmem", make_shmem, true, 0 },
+	{ "insert", make_insert, true, 0 },
+	/* Compressed pages stay in memory: a third of the budget. */
+	{ "compressed", make_compressed, false, 3 },
 };
 
 static bool has_swap(void)
@@ -42,13 +53,20 @@ static bool has_swap(void)
 	return !sysinfo(&si) && si.freeswap;
 }
 
-int tool_store_create(const char *name, const struct store_request *req,
-		      struct uttm_backup **out)
+static int store_index(const char *name)
 {
 	for (size_t i = 0; i < sizeof(stores) / sizeof(stores[0]); i++)
 		if (!strcmp(name, stores[i].name))
-			return stores[i].create(req, out);
-	return -ENOENT;
+			return (int)i;
+	return -1;
+}
+
+int tool_store_create(const char *name, const struct store_request *req,
+		      struct uttm_backup **out)
+{
+	int i = store_index(name);
+
+	return i >= 0 ? stores[i].create(req, out) : -ENOENT;
 }
 
 const char *tool_store_default(void)
@@ -58,13 +76,19 @@ const char *tool_store_default(void)
 
 const char *tool_store_names(void)
 {
-	return "shmem|insert";
+	return "shmem|insert|compressed";
 }
 
 bool tool_store_needs_swap(const char *name)
 {
-	for (size_t i = 0; i < sizeof(stores) / sizeof(stores[0]); i++)
-		if (!strcmp(name, stores[i].name))
-			return stores[i].needs_swap;
-	return false;
+	int i = store_index(name);
+
+	return i >= 0 && stores[i].needs_swap;
+}
+
+unsigned int tool_store_memory_share(const char *name)
+{
+	int i = store_index(name);
+
+	return i >= 0 ? stores[i].memory_share : 0;
 }

@@ -13,7 +13,8 @@
 /**
  * struct store_request - what a store needs to be made
  * @arena: the arena of the vectors it will serve.
- * @capacity: bytes it must be able to take.
+ * @capacity: bytes it must be able to take (for a store in memory: the
+ * memory it may use).
  * @path: where a file store puts its file (NULL: the temp directory).
  */
 struct store_request {
@@ -34,5 +35,11 @@ const char *tool_store_names(void);
 
 /* Whether pages in store @name only leave memory through swap. */
 bool tool_store_needs_swap(const char *name);
+
+/*
+ * Share of a memory budget (1/n) that store @name keeps in memory itself,
+ * or 0 for a store that keeps nothing in memory.
+ */
+unsigned int tool_store_memory_share(const char *name);
 
 #endif /* UTTM_TOOL_STORES_H */
