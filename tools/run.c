@@ -10,80 +10,33 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <uttm/shrinker.h>
 
-#include "pattern.h"
 #include "stores.h"
 #include "uttm.h"
+#include "workload.h"
 
 /* Share of the budget the pool may keep. */
 #define POOL_SHARE 32
-/* Share of the touches that also rewrite the object. */
-#define WRITE_PERMILLE 100
-
-struct run_options {
-	uint64_t budget;
-	unsigned long objects;
-	uint64_t object_size;
-	const char *store;
-	const char *store_path;
-	unsigned int threads;
-	double duration;
-	double purgeable;
-	double skew;
-	uint64_t seed;
-	bool json;
-};
-
-struct run_object {
-	struct uttm_bo *bo;
-	uint32_t version;	/* under the bo lock */
-	bool purgeable;
-};
-
-struct worker {
-	struct run *run;
-	pthread_t thread;
-	uint64_t rng;
-	unsigned long touches;
-	unsigned long errors;
-	unsigned long content_lost;
-	uint64_t bytes_verified;
-	uint64_t mismatches;
-	double *latency;	/* seconds per restore */
-	size_t nr_latency;
-	size_t cap_latency;
-};
 
 struct run {
-	struct run_options opt;
+	struct workload_options opt;
+	const char *store;
+	const char *store_path;
+	bool json;
 	struct uttm_context *ctx;
 	struct uttm_arena *arena;
 	struct uttm_device *dev;
 	struct uttm_monitor *monitor;
-	struct run_object *objects;
-	struct worker *workers;
-	atomic_bool stop;
-	atomic_ulong touches;
+	struct uttm_bo **bos;
 	bool writeback;
 };
 
 static const struct uttm_operation_ctx op = { .interruptible = false };
-
-static uint64_t rng_next(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
 
 static uint64_t status_bytes(const char *field)
 {
@@ -119,185 +72,41 @@ static const struct uttm_device_funcs run_funcs = {
 	.bo_shrink = run_bo_shrink,
 };
 
-static void object_fill(struct run *run, unsigned long id)
+/* The workload's objects are buffer objects: validate restores them. */
+static int bo_begin(struct workload *wl, unsigned long id, bool *restored)
 {
-	struct run_object *o = &run->objects[id];
-	struct uttm_tt *tt = uttm_bo_tt(o->bo);
-
-	for (unsigned long i = 0; i < tt->num_pages; i++)
-		pattern_fill(uttm_tt_page_address(tt, i), run->opt.seed, id,
-			     o->version, i);
-}
-
-static void object_check(struct worker *w, unsigned long id)
-{
-	struct run_object *o = &w->run->objects[id];
-	struct uttm_tt *tt = uttm_bo_tt(o->bo);
-	uint64_t bad = 0;
-
-	for (unsigned long i = 0; i < tt->num_pages; i++)
-		bad += pattern_check(uttm_tt_page_address(tt, i),
-				     w->run->opt.seed, id, o->version, i);
-	w->bytes_verified += tt->num_pages * UTTM_PAGE_SIZE;
-	w->mismatches += bad;
-	if (bad) {
-		/* Said once: what is read next is checked afresh. */
-		o->version++;
-		object_fill(w->run, id);
-	}
-}
-
-static void record_latency(struct worker *w, double seconds)
-{
-	if (w->nr_latency == w->cap_latency) {
-		size_t cap = w->cap_latency ? 2 * w->cap_latency : 1024;
-		double *l = realloc(w->latency, cap * sizeof(*l));
-
-		if (!l)
-			return;
-		w->latency = l;
-		w->cap_latency = cap;
-	}
-	w->latency[w->nr_latency++] = seconds;
-}
-
-/*
- * Validates an object (restoring it if need be), then checks it, and maybe
- * rewrites it.  An object purged meanwhile is regenerated, as a cache
- * would fetch it again.
- */
-static void touch(struct worker *w, unsigned long id, bool check, bool write)
-{
-	struct run_object *o = &w->run->objects[id];
-	bool restoring;
-	double t;
+	struct run *run = workload_priv(wl);
+	struct uttm_bo *bo = run->bos[id];
 	int ret;
 
-	uttm_bo_lock(o->bo);
-	restoring = uttm_tt_is_backed_up(uttm_bo_tt(o->bo));
-	t = now_seconds();
-	ret = uttm_bo_validate(o->bo, &op);
-	if (ret < 0) {
-		w->errors++;
-		goto out;
-	}
-	if (restoring)
-		record_latency(w, now_seconds() - t);
-	if (ret == UTTM_BO_CONTENT_LOST) {
-		w->content_lost++;
-		write = true;
-	} else if (check) {
-		object_check(w, id);
-	}
-	if (write) {
-		o->version++;
-		object_fill(w->run, id);
-	}
-out:
-	uttm_bo_unlock(o->bo);
-	w->touches++;
-	atomic_fetch_add(&w->run->touches, 1);
+	uttm_bo_lock(bo);
+	*restored = uttm_tt_is_backed_up(uttm_bo_tt(bo));
+	ret = uttm_bo_validate(bo, &op);
+	if (ret < 0)
+		uttm_bo_unlock(bo);
+	return ret;
 }
 
-/* A skewed choice: most touches go to the hottest fifth of the objects. */
-static unsigned long pick(struct worker *w)
+static void *bo_page(struct workload *wl, unsigned long id,
+		     unsigned long index)
 {
-	unsigned long n = w->run->opt.objects, hot = n / 5 ? n / 5 : 1;
-	double u = (double)(rng_next(&w->rng) % 1000000) / 1e6;
+	struct run *run = workload_priv(wl);
 
-	return (u < w->run->opt.skew ? rng_next(&w->rng) % hot :
-				       rng_next(&w->rng) % n);
+	return uttm_tt_page_address(uttm_bo_tt(run->bos[id]), index);
 }
 
-static void *worker_main(void *arg)
+static void bo_end(struct workload *wl, unsigned long id)
 {
-	struct worker *w = arg;
-	struct run *run = w->run;
+	struct run *run = workload_priv(wl);
 
-	while (!atomic_load(&run->stop))
-		touch(w, pick(w), true,
-		      rng_next(&w->rng) % 1000 < WRITE_PERMILLE);
-	return NULL;
+	uttm_bo_unlock(run->bos[id]);
 }
 
-/* Fills objects @first, @first + stride, ...: the first version of each. */
-struct fill_job {
-	struct worker *w;
-	unsigned long first;
-	unsigned long stride;
+static const struct workload_backend bo_backend = {
+	.begin = bo_begin,
+	.page = bo_page,
+	.end = bo_end,
 };
-
-static void *fill_main(void *arg)
-{
-	struct fill_job *job = arg;
-
-	for (unsigned long id = job->first; id < job->w->run->opt.objects;
-	     id += job->stride)
-		touch(job->w, id, false, true);
-	return NULL;
-}
-
-/* Starts @fn on every worker, with its fill job when @jobs is given. */
-static unsigned int start_workers(struct run *run, void *(*fn)(void *),
-				  struct fill_job *jobs)
-{
-	unsigned int i;
-
-	for (i = 0; i < run->opt.threads; i++) {
-		struct worker *w = &run->workers[i];
-		void *arg = w;
-
-		if (jobs) {
-			jobs[i] = (struct fill_job){ w, i, run->opt.threads };
-			arg = &jobs[i];
-		}
-		if (pthread_create(&w->thread, NULL, fn, arg))
-			break;
-	}
-	return i;
-}
-
-static void join_workers(struct run *run, unsigned int started)
-{
-	for (unsigned int i = 0; i < started; i++)
-		pthread_join(run->workers[i].thread, NULL);
-}
-
-/* Shows progress until the duration is over: a bar on a terminal. */
-static void progress(struct run *run, double start)
-{
-	bool tty = isatty(STDERR_FILENO) && !run->opt.json;
-	double next_line = start, now;
-
-	while ((now = now_seconds()) < start + run->opt.duration) {
-		double done = (now - start) / run->opt.duration;
-		uint64_t rss = status_bytes("VmRSS");
-		struct uttm_context_stats cs;
-		int bar = (int)(done * 30);
-
-		uttm_context_stats(run->ctx, &cs);
-		if (tty) {
-			fprintf(stderr, "\r[%.*s%*s] %3.0f%%  touches %lu  "
-				"restored %llu MiB  resident %llu/%llu MiB ",
-				bar, "==============================",
-				30 - bar, "", done * 100,
-				atomic_load(&run->touches),
-				(unsigned long long)(cs.pages_restored >> 8),
-				(unsigned long long)(rss >> 20),
-				(unsigned long long)(run->opt.budget >> 20));
-		} else if (now >= next_line && !run->opt.json) {
-			fprintf(stderr, "uttm run: %3.0f%% touches %lu restored "
-				"%llu MiB resident %llu MiB\n", done * 100,
-				atomic_load(&run->touches),
-				(unsigned long long)(cs.pages_restored >> 8),
-				(unsigned long long)(rss >> 20));
-			next_line = now + 5;
-		}
-		usleep(200 * 1000);
-	}
-	if (tty)
-		fputc('\n', stderr);
-}
 
 /*
  * The page limit that keeps the whole process under the budget: what it
@@ -305,7 +114,7 @@ static void progress(struct run *run, double start)
  * (one object per thread), what the store keeps in memory, and a
  * sixteenth for the rest (page vectors, memmap, stacks).
  */
-static int page_limit(const struct run_options *o, uint64_t store_memory,
+static int page_limit(const struct workload_options *o, uint64_t store_memory,
 		      uint64_t *limit)
 {
 	uint64_t reserve = status_bytes("VmRSS") + o->budget / POOL_SHARE +
@@ -320,8 +129,8 @@ static int page_limit(const struct run_options *o, uint64_t store_memory,
 
 static int run_setup(struct run *run)
 {
-	const struct run_options *o = &run->opt;
-	uint64_t total = o->objects * o->object_size;
+	const struct workload_options *o = &run->opt;
+	unsigned int share = tool_store_memory_share(run->store);
 	struct uttm_context_params cp = { .page_limit = 0 };
 	struct uttm_arena_params ap = { .max_bytes = 2 * o->budget };
 	struct uttm_device_params dp = {
@@ -331,10 +140,10 @@ static int run_setup(struct run *run)
 		.funcs = &run_funcs,
 		.priv = run,
 	};
-	unsigned int share = tool_store_memory_share(o->store);
 	struct store_request req = {
-		.capacity = share ? o->budget / share : total,
-		.path = o->store_path,
+		.capacity = share ? o->budget / share :
+				    o->objects * o->object_size,
+		.path = run->store_path,
 	};
 	int ret;
 
@@ -346,26 +155,22 @@ static int run_setup(struct run *run)
 	if (ret)
 		return ret;
 	req.arena = run->arena;
-	ret = tool_store_create(o->store, &req, &dp.backup);
+	ret = tool_store_create(run->store, &req, &dp.backup);
 	if (ret)
 		return ret;
-	run->writeback = tool_store_needs_swap(o->store);
+	run->writeback = tool_store_needs_swap(run->store);
 	dp.pool.arena = run->arena;
 	ret = uttm_device_create(run->ctx, &dp, &run->dev);
 	uttm_backup_put(dp.backup);
 	if (!ret)
 		ret = uttm_monitor_start(run->ctx, NULL, &run->monitor);
 	for (unsigned long i = 0; !ret && i < o->objects; i++) {
-		struct run_object *obj = &run->objects[i];
-		/* Every 1/share-th object, evenly spread. */
 		struct uttm_bo_params bp = {
 			.size = o->object_size,
-			.purgeable = (unsigned long)((double)(i + 1) * o->purgeable) >
-				     (unsigned long)((double)i * o->purgeable),
+			.purgeable = workload_purgeable(o, i),
 		};
 
-		obj->purgeable = bp.purgeable;
-		ret = uttm_bo_create(run->dev, &bp, &obj->bo);
+		ret = uttm_bo_create(run->dev, &bp, &run->bos[i]);
 	}
 	return ret;
 }
@@ -373,64 +178,17 @@ static int run_setup(struct run *run)
 static void run_teardown(struct run *run)
 {
 	uttm_monitor_stop(run->monitor);
-	for (unsigned long i = 0; run->objects && i < run->opt.objects; i++)
-		uttm_bo_put(run->objects[i].bo);
+	for (unsigned long i = 0; run->bos && i < run->opt.objects; i++)
+		uttm_bo_put(run->bos[i]);
 	uttm_device_destroy(run->dev);
 	uttm_context_destroy(run->ctx);
 	uttm_arena_destroy(run->arena);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Percentile @p (0 to 1) of all restore latencies, in microseconds. */
-static double latency_us(double *all, size_t n, double p)
-{
-	return n ? all[(size_t)(p * (double)(n - 1))] * 1e6 : 0;
-}
-
-struct totals {
-	unsigned long touches, errors, content_lost;
-	uint64_t bytes_verified, mismatches;
-	double *latency;
-	size_t nr_latency;
-};
-
-static void sum_workers(struct run *run, struct totals *t)
-{
-	size_t n = 0;
-
-	memset(t, 0, sizeof(*t));
-	for (unsigned int i = 0; i < run->opt.threads; i++)
-		n += run->workers[i].nr_latency;
-	t->latency = calloc(n ? n : 1, sizeof(*t->latency));
-	for (unsigned int i = 0; i < run->opt.threads; i++) {
-		struct worker *w = &run->workers[i];
-
-		t->touches += w->touches;
-		t->errors += w->errors;
-		t->content_lost += w->content_lost;
-		t->bytes_verified += w->bytes_verified;
-		t->mismatches += w->mismatches;
-		if (t->latency)
-			memcpy(t->latency + t->nr_latency, w->latency,
-			       w->nr_latency * sizeof(double));
-		t->nr_latency += w->nr_latency;
-	}
-	if (t->latency)
-		qsort(t->latency, t->nr_latency, sizeof(double), cmp_double);
-	else
-		t->nr_latency = 0;
-}
-
-static void report(struct run *run, const struct totals *t, double seconds,
+static void report(struct run *run, const struct workload_result *r,
 		   uint64_t peak)
 {
-	const struct run_options *o = &run->opt;
+	const struct workload_options *o = &run->opt;
 	uint64_t total = o->objects * o->object_size;
 	struct uttm_context_stats cs;
 	struct uttm_monitor_stats ms;
@@ -446,8 +204,8 @@ static void report(struct run *run, const struct totals *t, double seconds,
 		    (double)total / (double)o->budget);
 	figures_add_int(&set, "objects", "objects", "", o->objects);
 	figures_add_int(&set, "threads", "threads", "", o->threads);
-	figures_add(&set, "duration_s", "run time (fill, touches, final check)",
-		    "s", seconds);
+	figures_add(&set, "duration_s", "run time (fill, touches, last pass)",
+		    "s", r->total_seconds);
 	figures_section(&set, "memory");
 	figures_add_int(&set, "peak_resident_bytes",
 			"peak resident memory (VmHWM)", "B", peak);
@@ -462,72 +220,34 @@ static void report(struct run *run, const struct totals *t, double seconds,
 	figures_add_int(&set, "monitor_events", "pressure events heard", "",
 			ms.events);
 	figures_section(&set, "throughput");
-	figures_add_int(&set, "touches", "object touches", "", t->touches);
-	figures_add(&set, "touches_per_s", "touches per second", "/s",
-		    (double)t->touches / seconds);
+	figures_add_int(&set, "touches", "object touches", "", r->touches);
+	figures_add(&set, "touches_per_s", "touches per second (touch phase)",
+		    "/s", r->touches_per_s);
 	figures_add(&set, "verified_gbps", "bytes verified per second", "GB/s",
-		    (double)t->bytes_verified / seconds / 1e9);
-	figures_add_int(&set, "restores", "restores timed", "", t->nr_latency);
+		    r->verified_per_s / 1e9);
+	figures_add(&set, "touch_latency_p50_us", "touch latency p50", "us",
+		    r->touch_p50_us);
+	figures_add(&set, "touch_latency_p99_us", "touch latency p99", "us",
+		    r->touch_p99_us);
+	figures_add_int(&set, "restores", "restores", "", r->restores);
 	figures_add(&set, "restore_latency_p50_us", "restore latency p50", "us",
-		    latency_us(t->latency, t->nr_latency, 0.50));
+		    r->restore_p50_us);
 	figures_add(&set, "restore_latency_p99_us", "restore latency p99", "us",
-		    latency_us(t->latency, t->nr_latency, 0.99));
+		    r->restore_p99_us);
 	figures_section(&set, "data");
 	figures_add_int(&set, "bytes_verified", "bytes verified", "B",
-			t->bytes_verified);
+			r->bytes_verified);
 	figures_add_int(&set, "content_lost_seen",
 			"purged objects found empty and refilled", "",
-			t->content_lost);
-	figures_add_int(&set, "errors", "failed validations", "", t->errors);
+			r->content_lost);
+	figures_add_int(&set, "errors", "failed validations", "", r->errors);
 	figures_add_int(&set, "mismatches", "bytes that differed", "",
-			t->mismatches);
-	if (!o->json)
-		printf("store %s, pressure source %s\n", o->store,
+			r->mismatches);
+	if (!run->json)
+		printf("store %s, pressure source %s\n", run->store,
 		       uttm_pressure_source_name(uttm_monitor_source(run->monitor)));
-	figures_print(&set, stdout, o->json);
+	figures_print(&set, stdout, run->json);
 	figures_fini(&set);
-}
-
-/* The last pass: every object read and checked once more. */
-static void final_check(struct run *run)
-{
-	struct worker *w = &run->workers[0];
-
-	for (unsigned long id = 0; id < run->opt.objects; id++)
-		touch(w, id, true, false);
-}
-
-/* Fill, touch for the duration, check everything once more, report. */
-static int run_job(struct run *run)
-{
-	struct fill_job *jobs = calloc(run->opt.threads, sizeof(*jobs));
-	double start = now_seconds();
-	unsigned int started;
-	struct totals t;
-	int ret = 0;
-
-	if (!jobs)
-		return -ENOMEM;
-	started = start_workers(run, fill_main, jobs);
-	join_workers(run, started);
-	free(jobs);
-	if (started == run->opt.threads) {
-		started = start_workers(run, worker_main, NULL);
-		progress(run, now_seconds());
-		atomic_store(&run->stop, true);
-		join_workers(run, started);
-	}
-	if (started < run->opt.threads)
-		ret = -EAGAIN;
-	if (!ret)
-		final_check(run);
-	sum_workers(run, &t);
-	if (!ret)
-		report(run, &t, now_seconds() - start, status_bytes("VmHWM"));
-	free(t.latency);
-	if (!ret && (t.mismatches || t.errors))
-		ret = -EIO;
-	return ret;
 }
 
 static void run_usage(FILE *out)
@@ -559,7 +279,7 @@ static int parse_share(const char *text, double *share)
 	return *end || end == text || *share < 0 || *share > 1 ? -EINVAL : 0;
 }
 
-static int parse_run_options(int argc, char **argv, struct run_options *o)
+static int parse_run_options(int argc, char **argv, struct run *run)
 {
 	static const struct option longopts[] = {
 		{ "budget", required_argument, NULL, 'b' },
@@ -576,6 +296,7 @@ static int parse_run_options(int argc, char **argv, struct run_options *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct workload_options *o = &run->opt;
 	unsigned long n;
 	char *end;
 	int c, ret = 0;
@@ -593,10 +314,10 @@ static int parse_run_options(int argc, char **argv, struct run_options *o)
 			ret = uttm_parse_size(optarg, &o->object_size);
 			break;
 		case 's':
-			o->store = optarg;
+			run->store = optarg;
 			break;
 		case 'p':
-			o->store_path = optarg;
+			run->store_path = optarg;
 			break;
 		case 't':
 			ret = parse_uint(optarg, 256, &n);
@@ -618,7 +339,7 @@ static int parse_run_options(int argc, char **argv, struct run_options *o)
 			o->seed = n;
 			break;
 		case 'j':
-			o->json = true;
+			run->json = true;
 			break;
 		case 'h':
 			return 1;
@@ -643,37 +364,33 @@ int cmd_run(int argc, char **argv)
 			.seed = 1,
 		},
 	};
-	int ret = parse_run_options(argc, argv, &run.opt);
+	struct workload_result res;
+	int ret = parse_run_options(argc, argv, &run);
 
 	if (ret) {
 		run_usage(ret > 0 ? stdout : stderr);
 		return ret > 0 ? 0 : UTTM_EXIT_USAGE;
 	}
-	if (!run.opt.store)
-		run.opt.store = tool_store_default();
-	run.objects = calloc(run.opt.objects, sizeof(*run.objects));
-	run.workers = calloc(run.opt.threads, sizeof(*run.workers));
-	ret = run.objects && run.workers ? 0 : -ENOMEM;
-	for (unsigned int i = 0; !ret && i < run.opt.threads; i++) {
-		run.workers[i].run = &run;
-		run.workers[i].rng = run.opt.seed * 0x9e3779b97f4a7c15ull + i + 1;
-	}
+	if (!run.store)
+		run.store = tool_store_default();
+	run.opt.progress = !run.json;
+	run.bos = calloc(run.opt.objects, sizeof(*run.bos));
+	ret = run.bos ? run_setup(&run) : -ENOMEM;
 	if (!ret)
-		ret = run_setup(&run);
+		ret = workload_run(&run.opt, &bo_backend, &run, &res);
 	if (!ret)
-		ret = run_job(&run);
+		report(&run, &res, status_bytes("VmHWM"));
 	run_teardown(&run);
-	for (unsigned int i = 0; run.workers && i < run.opt.threads; i++)
-		free(run.workers[i].latency);
-	free(run.workers);
-	free(run.objects);
-	if (ret == -EIO)
+	free(run.bos);
+	if (!ret && (res.mismatches || res.errors)) {
 		fprintf(stderr, "uttm run: data did not check out\n");
-	else if (ret == -E2BIG)
+		return 1;
+	}
+	if (ret == -E2BIG)
 		fprintf(stderr, "uttm run: the budget cannot hold 16 objects "
 			"next to the process itself; raise --budget\n");
 	else if (ret)
 		fprintf(stderr, "uttm run: %s (store %s)\n", strerror(-ret),
-			run.opt.store);
+			run.store);
 	return ret ? 1 : 0;
 }

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The workload of `uttm run`, apart from where its objects live: objects
+ * filled with verifiable content, then touched by worker threads in a
+ * skewed pattern, every byte read checked, and a last pass over all.  A
+ * backend provides the objects: uttm buffer objects in `uttm run`, plain
+ * memory under kernel swap on the other side of `uttm bench e2e`; both
+ * run the very same loop.
+ */
+#ifndef UTTM_WORKLOAD_H
+#define UTTM_WORKLOAD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/**
+ * struct workload_options - the workload
+ * @budget: memory the objects must live in.
+ * @objects: number of objects.
+ * @object_size: bytes of each, a whole number of pages.
+ * @threads: worker threads.
+ * @duration: seconds of the touch phase.
+ * @purgeable: share of objects whose content may be dropped.
+ * @skew: share of touches that go to the hottest fifth of the objects.
+ * @seed: seed of the content and of the access pattern.
+ * @progress: show progress on stderr.
+ */
+struct workload_options {
+	uint64_t budget;
+	unsigned long objects;
+	uint64_t object_size;
+	unsigned int threads;
+	double duration;
+	double purgeable;
+	double skew;
+	uint64_t seed;
+	bool progress;
+};
+
+struct workload;
+
+/**
+ * struct workload_backend - where the objects live
+ * @begin: make object @id usable and keep other workers off it until
+ * @end; set *@restored when it had to come back from somewhere.  Returns
+ * 0, 1 when its content was dropped, or a negative errno.
+ * @page: address of page @index of object @id, between @begin and @end.
+ * @end: let other workers at object @id again.
+ */
+struct workload_backend {
+	int (*begin)(struct workload *wl, unsigned long id, bool *restored);
+	void *(*page)(struct workload *wl, unsigned long id,
+		      unsigned long index);
+	void (*end)(struct workload *wl, unsigned long id);
+};
+
+/**
+ * struct workload_result - what a run did
+ * @touches: object touches, fill and last pass included.
+ * @touch_seconds: length of the touch phase.
+ * @total_seconds: length of the whole run.
+ * @touches_per_s: touches of the touch phase per second.
+ * @verified_per_s: bytes checked per second over the whole run.
+ * @bytes_verified: bytes checked.
+ * @mismatches: bytes that differed from what was written.
+ * @content_lost: touches that found a purgeable object's content dropped.
+ * @errors: touches whose object could not be made usable.
+ * @restores: touches that had to restore their object.
+ * @touch_p50_us: median touch latency, microseconds.
+ * @touch_p99_us: 99th percentile of touch latency.
+ * @restore_p50_us: median latency of a restoring begin.
+ * @restore_p99_us: 99th percentile of it.
+ */
+struct workload_result {
+	unsigned long touches;
+	double touch_seconds;
+	double total_seconds;
+	double touches_per_s;
+	double verified_per_s;
+	uint64_t bytes_verified;
+	uint64_t mismatches;
+	unsigned long content_lost;
+	unsigned long errors;
+	unsigned long restores;
+	double touch_p50_us;
+	double touch_p99_us;
+	double restore_p50_us;
+	double restore_p99_us;
+};
+
+/* Whether object @id is purgeable under @o: every 1/share-th, spread. */
+bool workload_purgeable(const struct workload_options *o, unsigned long id);
+
+/*
+ * Runs the workload on objects from @backend, whose data is @priv.
+ * Returns 0 (look at @res for mismatches), -ENOMEM, -EAGAIN when threads
+ * cannot be started.
+ */
+int workload_run(const struct workload_options *o,
+		 const struct workload_backend *backend, void *priv,
+		 struct workload_result *res);
+
+/* The @priv given to workload_run(). */
+void *workload_priv(struct workload *wl);
+
+#endif /* UTTM_WORKLOAD_H */
