@@ -6,6 +6,7 @@
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <uttm/device.h>
@@ -24,16 +25,26 @@ static const struct {
 	  bench_backup, 1ULL << 30 },
 	{ "shrink", "one shrinker scan over 10,000 objects: walk vs stores",
 	  bench_shrink, 1ULL << 30 },
+	{ "e2e", "uttm run against plain memory under kernel swap (root)",
+	  bench_e2e, 256ULL << 20 },
 };
 
 static void bench_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: uttm bench NAME [--json] [--rounds N] [--size BYTES]\n"
+		"                       [--duration SECONDS] [--store NAME]\n"
 		"\n"
 		"  --json        print one JSON object instead of a table\n"
-		"  --rounds N    repetitions; medians are reported (default 5)\n"
-		"  --size BYTES  data size per round (e.g. 64M)\n"
+		"  --rounds N    repetitions; medians are reported (default 5,\n"
+		"                e2e 3)\n"
+		"  --size BYTES  data size per round (e.g. 64M); for e2e the\n"
+		"                memory budget\n"
+		"  --duration S  e2e: seconds of touches per side and round\n"
+		"                (default 10)\n"
+		"  --store NAME  e2e: the store of the uttm side (default file)\n"
+		"\ne2e exits 3 without root, 4 without memory cgroups, 5 when no\n"
+		"swap file can be enabled.\n"
 		"\nbenchmarks:\n");
 	for (size_t i = 0; i < sizeof(benches) / sizeof(benches[0]); i++)
 		fprintf(out, "  %-8s %s\n", benches[i].name, benches[i].summary);
@@ -45,11 +56,14 @@ int cmd_bench(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "rounds", required_argument, NULL, 'r' },
 		{ "size", required_argument, NULL, 's' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "store", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct bench_options opts = { .rounds = 5 };
+	struct bench_options opts = { .rounds = 5, .duration = 10 };
 	unsigned long rounds;
+	char *end;
 	int c;
 
 	if (argc < 2 || argv[1][0] == '-') {
@@ -62,6 +76,8 @@ int cmd_bench(int argc, char **argv)
 		if (strcmp(argv[1], benches[i].name))
 			continue;
 		opts.bytes = benches[i].default_bytes;
+		if (benches[i].run == bench_e2e)
+			opts.rounds = 3;
 		optind = 2;
 		while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 			switch (c) {
@@ -77,6 +93,14 @@ int cmd_bench(int argc, char **argv)
 				if (uttm_parse_size(optarg, &opts.bytes) ||
 				    opts.bytes < 4096)
 					goto usage;
+				break;
+			case 'd':
+				opts.duration = strtod(optarg, &end);
+				if (*end || end == optarg || opts.duration <= 0)
+					goto usage;
+				break;
+			case 't':
+				opts.store = optarg;
 				break;
 			case 'h':
 				bench_usage(stdout);

@@ -121,7 +121,7 @@ static int page_limit(const struct workload_options *o, uint64_t store_memory,
 			   o->threads * o->object_size + o->budget / 16 +
 			   store_memory;
 
-	if (reserve + 16 * o->object_size > o->budget)
+	if (reserve + 4 * o->object_size > o->budget)
 		return -E2BIG;
 	*limit = o->budget - reserve;
 	return 0;
@@ -185,17 +185,14 @@ static void run_teardown(struct run *run)
 	uttm_arena_destroy(run->arena);
 }
 
-static void report(struct run *run, const struct workload_result *r,
-		   uint64_t peak)
+static void report(const struct workload_options *o, const char *store,
+		   const struct run_summary *sum, bool json)
 {
-	const struct workload_options *o = &run->opt;
+	const struct workload_result *r = &sum->result;
 	uint64_t total = o->objects * o->object_size;
-	struct uttm_context_stats cs;
-	struct uttm_monitor_stats ms;
+	uint64_t peak = sum->peak_resident_bytes;
 	struct figures set;
 
-	uttm_context_stats(run->ctx, &cs);
-	uttm_monitor_stats(run->monitor, &ms);
 	figures_init(&set, "uttm run");
 	figures_section(&set, "workload");
 	figures_add_int(&set, "budget_bytes", "memory budget", "B", o->budget);
@@ -212,13 +209,13 @@ static void report(struct run *run, const struct workload_result *r,
 	figures_add(&set, "peak_vs_budget", "peak resident / budget", "x",
 		    (double)peak / (double)o->budget);
 	figures_add_int(&set, "pages_backed_up", "pages backed up", "",
-			cs.pages_backed_up);
+			sum->pages_backed_up);
 	figures_add_int(&set, "pages_restored", "pages restored", "",
-			cs.pages_restored);
+			sum->pages_restored);
 	figures_add_int(&set, "pages_purged", "pages purged", "",
-			cs.pages_purged);
+			sum->pages_purged);
 	figures_add_int(&set, "monitor_events", "pressure events heard", "",
-			ms.events);
+			sum->monitor_events);
 	figures_section(&set, "throughput");
 	figures_add_int(&set, "touches", "object touches", "", r->touches);
 	figures_add(&set, "touches_per_s", "touches per second (touch phase)",
@@ -243,11 +240,40 @@ static void report(struct run *run, const struct workload_result *r,
 	figures_add_int(&set, "errors", "failed validations", "", r->errors);
 	figures_add_int(&set, "mismatches", "bytes that differed", "",
 			r->mismatches);
-	if (!run->json)
-		printf("store %s, pressure source %s\n", run->store,
-		       uttm_pressure_source_name(uttm_monitor_source(run->monitor)));
-	figures_print(&set, stdout, run->json);
+	if (!json)
+		printf("store %s, pressure source %s\n", store,
+		       uttm_pressure_source_name(sum->monitor_source));
+	figures_print(&set, stdout, json);
 	figures_fini(&set);
+}
+
+int run_uttm(const struct workload_options *opt, const char *store,
+	     const char *store_path, struct run_summary *sum)
+{
+	struct run run = { .opt = *opt, .store = store,
+			   .store_path = store_path };
+	struct uttm_context_stats cs;
+	struct uttm_monitor_stats ms;
+	int ret;
+
+	memset(sum, 0, sizeof(*sum));
+	run.bos = calloc(opt->objects, sizeof(*run.bos));
+	ret = run.bos ? run_setup(&run) : -ENOMEM;
+	if (!ret)
+		ret = workload_run(&run.opt, &bo_backend, &run, &sum->result);
+	if (!ret) {
+		uttm_context_stats(run.ctx, &cs);
+		uttm_monitor_stats(run.monitor, &ms);
+		sum->pages_backed_up = cs.pages_backed_up;
+		sum->pages_restored = cs.pages_restored;
+		sum->pages_purged = cs.pages_purged;
+		sum->monitor_events = ms.events;
+		sum->monitor_source = uttm_monitor_source(run.monitor);
+		sum->peak_resident_bytes = status_bytes("VmHWM");
+	}
+	run_teardown(&run);
+	free(run.bos);
+	return ret;
 }
 
 static void run_usage(FILE *out)
@@ -364,7 +390,7 @@ int cmd_run(int argc, char **argv)
 			.seed = 1,
 		},
 	};
-	struct workload_result res;
+	struct run_summary sum;
 	int ret = parse_run_options(argc, argv, &run);
 
 	if (ret) {
@@ -374,20 +400,15 @@ int cmd_run(int argc, char **argv)
 	if (!run.store)
 		run.store = tool_store_default();
 	run.opt.progress = !run.json;
-	run.bos = calloc(run.opt.objects, sizeof(*run.bos));
-	ret = run.bos ? run_setup(&run) : -ENOMEM;
+	ret = run_uttm(&run.opt, run.store, run.store_path, &sum);
 	if (!ret)
-		ret = workload_run(&run.opt, &bo_backend, &run, &res);
-	if (!ret)
-		report(&run, &res, status_bytes("VmHWM"));
-	run_teardown(&run);
-	free(run.bos);
-	if (!ret && (res.mismatches || res.errors)) {
+		report(&run.opt, run.store, &sum, run.json);
+	if (!ret && (sum.result.mismatches || sum.result.errors)) {
 		fprintf(stderr, "uttm run: data did not check out\n");
 		return 1;
 	}
 	if (ret == -E2BIG)
-		fprintf(stderr, "uttm run: the budget cannot hold 16 objects "
+		fprintf(stderr, "uttm run: the budget cannot hold 4 objects "
 			"next to the process itself; raise --budget\n");
 	else if (ret)
 		fprintf(stderr, "uttm run: %s (store %s)\n", strerror(-ret),

@@ -72,11 +72,13 @@ double median(double *values, unsigned int count);
 
 int parse_uint(const char *text, unsigned long max, unsigned long *value);
 
-/* Options shared by every benchmark. */
+/* Options shared by every benchmark; some use only part of them. */
 struct bench_options {
 	bool json;
 	unsigned int rounds;
 	uint64_t bytes;
+	double duration;
+	const char *store;
 };
 
 int cmd_bench(int argc, char **argv);
@@ -84,5 +86,6 @@ int cmd_run(int argc, char **argv);
 int bench_pool(const struct bench_options *opts);
 int bench_backup(const struct bench_options *opts);
 int bench_shrink(const struct bench_options *opts);
+int bench_e2e(const struct bench_options *opts);
 
 #endif /* UTTM_TOOL_H */

@@ -103,4 +103,33 @@ int workload_run(const struct workload_options *o,
 /* The @priv given to workload_run(). */
 void *workload_priv(struct workload *wl);
 
+/**
+ * struct run_summary - what a workload on uttm objects did
+ * @result: the workload's own figures.
+ * @pages_backed_up: pages the shrinker backed up.
+ * @pages_restored: pages restored.
+ * @pages_purged: pages purged.
+ * @peak_resident_bytes: the process's peak resident memory.
+ * @monitor_events: memory-pressure events the monitor heard.
+ * @monitor_source: where it listened (an enum uttm_pressure_source).
+ */
+struct run_summary {
+	struct workload_result result;
+	uint64_t pages_backed_up;
+	uint64_t pages_restored;
+	uint64_t pages_purged;
+	uint64_t peak_resident_bytes;
+	unsigned long monitor_events;
+	int monitor_source;
+};
+
+/*
+ * Runs the workload on uttm objects (run.c): a context whose page limit
+ * keeps the process under @opt->budget, a device with store @store (file
+ * stores under @store_path), the pressure monitor.  Returns 0 or a
+ * negative errno; -E2BIG when the budget cannot hold the workload.
+ */
+int run_uttm(const struct workload_options *opt, const char *store,
+	     const char *store_path, struct run_summary *sum);
+
 #endif /* UTTM_WORKLOAD_H */

@@ -1,0 +1,407 @@
+// SPDX-License-Identifier: MIT
+/*
+ * `uttm bench e2e`: uttm against what a program would do without it.
+ * The same workload runs twice per round, interleaved: (a) on uttm
+ * objects, as `uttm run` does, and (b) on plain anonymous memory, the
+ * kernel swapping as it likes to a swap file the benchmark makes for the
+ * run.  Each side runs in a child process confined to a memory cgroup
+ * limited to the budget.  A second variant makes a quarter of the objects
+ * purgeable: uttm drops them, plain memory has no way to and swaps them.
+ *
+ * Root is needed for the swap file and the cgroups; without either the
+ * benchmark says which and exits with its own status, leaving nothing
+ * behind, as it does when interrupted.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "swapfile.h"
+#include "uttm.h"
+#include "workload.h"
+
+#define EXIT_NOT_ROOT 3
+#define EXIT_NO_CGROUP 4
+#define EXIT_NO_SWAP 5
+
+#define E2E_OBJECT_SIZE (4ULL << 20)
+#define E2E_OVERSUBSCRIPTION 4
+
+enum side { SIDE_UTTM, SIDE_KERNEL, NR_SIDES };
+
+/* What a child reports through its pipe, and what the parent adds. */
+struct side_result {
+	struct workload_result w;
+	uint64_t store_bytes;	/* written to the store by the shrinker */
+	uint64_t swap_bytes;	/* written to swap while it ran */
+	uint64_t peak_bytes;	/* peak of its cgroup */
+	int error;
+};
+
+struct e2e {
+	const struct bench_options *opts;
+	struct workload_options wl;
+	char swap_path[256];
+	const char *store;
+};
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	interrupted = sig;
+}
+
+/* Plain memory: objects side by side in one anonymous mapping. */
+struct plain {
+	char *mem;
+	uint64_t object_size;
+	pthread_mutex_t *locks;
+};
+
+static int plain_begin(struct workload *wl, unsigned long id, bool *restored)
+{
+	struct plain *p = workload_priv(wl);
+
+	pthread_mutex_lock(&p->locks[id]);
+	return 0;
+}
+
+static void *plain_page(struct workload *wl, unsigned long id,
+			unsigned long index)
+{
+	struct plain *p = workload_priv(wl);
+
+	return p->mem + id * p->object_size + index * 4096;
+}
+
+static void plain_end(struct workload *wl, unsigned long id)
+{
+	struct plain *p = workload_priv(wl);
+
+	pthread_mutex_unlock(&p->locks[id]);
+}
+
+static const struct workload_backend plain_backend = {
+	.begin = plain_begin,
+	.page = plain_page,
+	.end = plain_end,
+};
+
+static int run_plain(const struct workload_options *o, struct side_result *r)
+{
+	uint64_t total = o->objects * o->object_size;
+	struct plain p = { .object_size = o->object_size };
+	int ret = -ENOMEM;
+
+	p.mem = mmap(NULL, total, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	p.locks = calloc(o->objects, sizeof(*p.locks));
+	if (p.mem != MAP_FAILED && p.locks) {
+		for (unsigned long i = 0; i < o->objects; i++)
+			pthread_mutex_init(&p.locks[i], NULL);
+		ret = workload_run(o, &plain_backend, &p, &r->w);
+	}
+	free(p.locks);
+	if (p.mem != MAP_FAILED)
+		munmap(p.mem, total);
+	return ret;
+}
+
+static int run_side(struct e2e *e, enum side side, struct side_result *r)
+{
+	struct run_summary sum;
+	int ret;
+
+	if (side == SIDE_KERNEL)
+		return run_plain(&e->wl, r);
+	ret = run_uttm(&e->wl, e->store, NULL, &sum);
+	r->w = sum.result;
+	r->store_bytes = sum.pages_backed_up * 4096;
+	return ret;
+}
+
+static uint64_t swapped_out_bytes(void)
+{
+	char line[128];
+	unsigned long long pages = 0;
+	FILE *f = fopen("/proc/vmstat", "re");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "pswpout ", 8))
+			pages = strtoull(line + 8, NULL, 10);
+	fclose(f);
+	return pages * 4096;
+}
+
+/* Reads the child's report; a signal makes the child go. */
+static int read_report(int fd, pid_t child, struct side_result *r)
+{
+	size_t got = 0;
+
+	while (got < sizeof(*r)) {
+		ssize_t n = read(fd, (char *)r + got, sizeof(*r) - got);
+
+		if (n > 0) {
+			got += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR && !interrupted)
+			continue;
+		kill(child, SIGKILL);
+		return interrupted ? -EINTR : -EPIPE;
+	}
+	return 0;
+}
+
+/* Runs one side in a child process inside a fresh cgroup. */
+static int measure(struct e2e *e, enum side side, unsigned int round,
+		   struct side_result *r)
+{
+	struct cgroup cg;
+	char name[64];
+	uint64_t swapped;
+	int fds[2], status, ret;
+	pid_t child;
+
+	snprintf(name, sizeof(name), "uttm-e2e-%d-%u-%u", getpid(), side,
+		 round);
+	ret = cgroup_create(&cg, name, e->wl.budget);
+	if (ret)
+		return ret;
+	if (pipe(fds)) {
+		ret = -errno;
+		goto out_cgroup;
+	}
+	swapped = swapped_out_bytes();
+	child = fork();
+	if (!child) {
+		struct side_result mine = { .error = cgroup_enter(&cg) };
+
+		close(fds[0]);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		if (!mine.error)
+			mine.error = run_side(e, side, &mine);
+		_exit(write(fds[1], &mine, sizeof(mine)) == sizeof(mine) ?
+		      0 : 1);
+	}
+	close(fds[1]);
+	ret = child < 0 ? -errno : read_report(fds[0], child, r);
+	close(fds[0]);
+	while (child > 0 && waitpid(child, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!ret)
+		ret = r->error;
+	r->swap_bytes = swapped_out_bytes() - swapped;
+	r->peak_bytes = cgroup_peak(&cg);
+	if (!ret && cgroup_oom_kills(&cg))
+		ret = -ENOMEM;
+out_cgroup:
+	cgroup_remove(&cg);
+	return ret;
+}
+
+/* The figures of one variant: medians per side and of the ratios. */
+struct variant_keys {
+	const char *label;
+	const char *ratio;
+	const char *touches[NR_SIDES];
+	const char *verified[NR_SIDES];
+	const char *p50[NR_SIDES];
+	const char *p99[NR_SIDES];
+	const char *peak[NR_SIDES];
+	const char *written[NR_SIDES];
+	const char *swap[NR_SIDES];
+};
+
+static const struct variant_keys variants[] = {
+	{
+		"no purgeable objects", "run_vs_kernel_swap",
+		{ "uttm_touches_per_s", "kernel_swap_touches_per_s" },
+		{ "uttm_verified_gbps", "kernel_swap_verified_gbps" },
+		{ "uttm_touch_p50_us", "kernel_swap_touch_p50_us" },
+		{ "uttm_touch_p99_us", "kernel_swap_touch_p99_us" },
+		{ "uttm_peak_bytes", "kernel_swap_peak_bytes" },
+		{ "uttm_store_bytes_written", "kernel_swap_store_bytes_written" },
+		{ "uttm_swap_bytes_written", "kernel_swap_swap_bytes_written" },
+	},
+	{
+		"a quarter purgeable", "run_vs_kernel_swap_purgeable",
+		{ "uttm_touches_per_s_purgeable",
+		  "kernel_swap_touches_per_s_purgeable" },
+		{ "uttm_verified_gbps_purgeable",
+		  "kernel_swap_verified_gbps_purgeable" },
+		{ "uttm_touch_p50_us_purgeable",
+		  "kernel_swap_touch_p50_us_purgeable" },
+		{ "uttm_touch_p99_us_purgeable",
+		  "kernel_swap_touch_p99_us_purgeable" },
+		{ "uttm_peak_bytes_purgeable", "kernel_swap_peak_bytes_purgeable" },
+		{ "uttm_store_bytes_written_purgeable",
+		  "kernel_swap_store_bytes_written_purgeable" },
+		{ "uttm_swap_bytes_written_purgeable",
+		  "kernel_swap_swap_bytes_written_purgeable" },
+	},
+};
+
+static const char *const side_names[NR_SIDES] = { "uttm", "kernel swap" };
+
+static void report_variant(struct figures *set, const struct variant_keys *k,
+			   struct side_result (*r)[NR_SIDES], unsigned int n)
+{
+	double ratio[n];
+
+	figures_section(set, k->label);
+	for (unsigned int s = 0; s < NR_SIDES; s++) {
+		double v[n];
+
+/* Median over the rounds of one field of this side. */
+#define SIDE_MEDIAN(field)                                              \
+	({                                                              \
+		for (unsigned int i = 0; i < n; i++)                    \
+			v[i] = (double)r[i][s].field;                   \
+		median(v, n);                                           \
+	})
+		figures_add(set, k->touches[s], side_names[s], "touches/s",
+			    SIDE_MEDIAN(w.touches_per_s));
+		figures_add(set, k->verified[s], "  bytes verified per second",
+			    "GB/s", SIDE_MEDIAN(w.verified_per_s) / 1e9);
+		figures_add(set, k->p50[s], "  touch latency p50", "us",
+			    SIDE_MEDIAN(w.touch_p50_us));
+		figures_add(set, k->p99[s], "  touch latency p99", "us",
+			    SIDE_MEDIAN(w.touch_p99_us));
+		figures_add(set, k->peak[s], "  peak memory of its cgroup", "B",
+			    SIDE_MEDIAN(peak_bytes));
+		figures_add(set, k->written[s], "  bytes written to a store", "B",
+			    SIDE_MEDIAN(store_bytes));
+		figures_add(set, k->swap[s], "  bytes written to swap", "B",
+			    SIDE_MEDIAN(swap_bytes));
+#undef SIDE_MEDIAN
+	}
+	for (unsigned int i = 0; i < n; i++)
+		ratio[i] = r[i][SIDE_UTTM].w.touches_per_s /
+			   r[i][SIDE_KERNEL].w.touches_per_s;
+	figures_add(set, k->ratio, "uttm / kernel swap, median of rounds", "x",
+		    median(ratio, n));
+}
+
+static int run_variant(struct e2e *e, struct side_result (*r)[NR_SIDES])
+{
+	int ret = 0;
+
+	for (unsigned int i = 0; i < e->opts->rounds && !ret; i++) {
+		for (unsigned int s = 0; s < NR_SIDES && !ret; s++) {
+			ret = measure(e, s, i, &r[i][s]);
+			if (!ret && (r[i][s].w.mismatches ||
+				     r[i][s].w.errors))
+				ret = -EIO;
+			if (ret)
+				fprintf(stderr, "uttm bench e2e: %s side, round "
+					"%u: %s\n", side_names[s], i + 1,
+					strerror(-ret));
+		}
+	}
+	return ret;
+}
+
+static int prepare(struct e2e *e)
+{
+	const char *tmp = getenv("TMPDIR");
+	struct cgroup probe;
+	int ret;
+
+	if (geteuid()) {
+		fprintf(stderr, "uttm bench e2e: needs root, to create a swap "
+			"file and memory cgroups\n");
+		return EXIT_NOT_ROOT;
+	}
+	ret = cgroup_create(&probe, "uttm-e2e-probe", e->wl.budget);
+	if (ret) {
+		fprintf(stderr, "uttm bench e2e: cannot create a memory cgroup: "
+			"%s\n", strerror(-ret));
+		return EXIT_NO_CGROUP;
+	}
+	cgroup_remove(&probe);
+	snprintf(e->swap_path, sizeof(e->swap_path), "%s/uttm-e2e-swap-%d",
+		 tmp && *tmp ? tmp : "/tmp", getpid());
+	ret = swapfile_create(e->swap_path,
+			      (E2E_OVERSUBSCRIPTION + 1) * e->wl.budget);
+	if (ret) {
+		fprintf(stderr, "uttm bench e2e: cannot enable a swap file at "
+			"%s: %s\n", e->swap_path, strerror(-ret));
+		return EXIT_NO_SWAP;
+	}
+	return 0;
+}
+
+int bench_e2e(const struct bench_options *opts)
+{
+	struct e2e e = {
+		.opts = opts,
+		.store = opts->store ? opts->store : "file",
+		.wl = {
+			.budget = opts->bytes,
+			.object_size = E2E_OBJECT_SIZE,
+			.objects = (unsigned long)(E2E_OVERSUBSCRIPTION *
+						   opts->bytes / E2E_OBJECT_SIZE),
+			.threads = 2,
+			.duration = opts->duration,
+			.skew = 0.8,
+			.seed = 1,
+		},
+	};
+	struct side_result (*r)[NR_SIDES] = calloc(2 * opts->rounds,
+						   sizeof(*r));
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct figures set;
+	int ret, status;
+
+	if (!r)
+		return 1;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	status = prepare(&e);
+	if (status) {
+		free(r);
+		return status;
+	}
+	ret = run_variant(&e, r);
+	e.wl.purgeable = 0.25;
+	if (!ret)
+		ret = run_variant(&e, r + opts->rounds);
+	if (swapfile_remove(e.swap_path))
+		fprintf(stderr, "uttm bench e2e: could not remove %s\n",
+			e.swap_path);
+	if (!ret) {
+		figures_init(&set, "uttm bench e2e: uttm against kernel swap, "
+			     "same workload (medians)");
+		figures_add_int(&set, "rounds", "rounds (sides interleaved)",
+				"", opts->rounds);
+		figures_add_int(&set, "budget_bytes", "budget, each side's cgroup",
+				"B", e.wl.budget);
+		figures_add(&set, "oversubscription", "object bytes / budget",
+			    "x", E2E_OVERSUBSCRIPTION);
+		figures_add(&set, "duration_s", "touch phase per side", "s",
+			    e.wl.duration);
+		for (unsigned int v = 0; v < 2; v++)
+			report_variant(&set, &variants[v],
+				       r + v * opts->rounds, opts->rounds);
+		if (!opts->json)
+			printf("uttm store: %s\n", e.store);
+		figures_print(&set, stdout, opts->json);
+		figures_fini(&set);
+	}
+	free(r);
+	if (interrupted)
+		return 128 + interrupted;
+	return ret ? 1 : 0;
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Memory cgroups for the benchmarks that confine a process to a budget:
+ * cgroup v2 where its memory controller is available, v1 otherwise.
+ * Creating one needs root.
+ */
+#ifndef UTTM_CGROUP_H
+#define UTTM_CGROUP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/**
+ * struct cgroup - a memory cgroup made by cgroup_create()
+ * @path: its directory.
+ * @v2: whether it is a cgroup v2 one.
+ */
+struct cgroup {
+	char path[256];
+	bool v2;
+};
+
+/*
+ * Creates cgroup @name limited to @limit bytes of memory, swap allowed.
+ * Returns 0, -ENOENT without a memory controller, -EPERM or -EACCES
+ * without privilege.
+ */
+int cgroup_create(struct cgroup *cg, const char *name, uint64_t limit);
+
+/* Moves the calling process into @cg. */
+int cgroup_enter(const struct cgroup *cg);
+
+/* Peak memory use of @cg in bytes, and OOM kills it saw. */
+uint64_t cgroup_peak(const struct cgroup *cg);
+uint64_t cgroup_oom_kills(const struct cgroup *cg);
+
+/* Removes @cg, which must have no process left. */
+int cgroup_remove(const struct cgroup *cg);
+
+#endif /* UTTM_CGROUP_H */
