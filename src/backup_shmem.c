@@ -107,7 +107,7 @@ static void shmem_drop(struct uttm_backup *backup, const unsigned long *handles,
 {
 	struct shmem_store *store = to_shmem(backup);
 
-	slot_io_drop(store->fd, &store->slots, handles, count);
+	slot_io_drop(store->fd, &store->slots, handles, count, true);
 }
 
 static uint64_t shmem_bytes_avail(struct uttm_backup *backup)

@@ -76,11 +76,15 @@ void slot_io_release(int fd, struct slots *slots, unsigned long first,
 }
 
 void slot_io_drop(int fd, struct slots *slots, const unsigned long *handles,
-		  unsigned long count)
+		  unsigned long count, bool punch)
 {
 	for (unsigned long i = 0, run; i < count; i += run) {
+		unsigned long slot = uttm_backup_handle_to_index(handles[i]);
+
 		run = handle_run(handles + i, count - i);
-		slot_io_release(fd, slots, uttm_backup_handle_to_index(handles[i]),
-				run);
+		if (punch)
+			slot_io_release(fd, slots, slot, run);
+		else
+			slots_free(slots, slot, run);
 	}
 }

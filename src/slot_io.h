@@ -42,8 +42,11 @@ long slot_io_transfer(int fd, void *const *bufs, unsigned long count,
 void slot_io_release(int fd, struct slots *slots, unsigned long first,
 		     unsigned long count);
 
-/* Releases the slots of @count handles, one hole per run of neighbours. */
+/*
+ * Frees the slots of @count handles, run by run; with @punch each run is
+ * first punched out of @fd, one hole per run of neighbours.
+ */
 void slot_io_drop(int fd, struct slots *slots, const unsigned long *handles,
-		  unsigned long count);
+		  unsigned long count, bool punch);
 
 #endif /* UTTM_SLOT_IO_H */

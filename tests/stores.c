@@ -20,8 +20,35 @@ static struct uttm_backup *shmem_create(struct uttm_fault *fault,
 	return backup;
 }
 
+static struct uttm_backup *file_store(struct uttm_fault *fault,
+				      uint64_t capacity, unsigned int flags)
+{
+	struct uttm_backup_file_params params = { .max_bytes = capacity,
+						  .flags = flags,
+						  .fault = fault };
+	struct uttm_backup *backup;
+
+	assert_int_equal(uttm_backup_file_create(&params, &backup), 0);
+	return backup;
+}
+
+/* io_uring when the kernel allows it, else the synchronous path. */
+static struct uttm_backup *file_create(struct uttm_fault *fault,
+				       uint64_t capacity)
+{
+	return file_store(fault, capacity, 0);
+}
+
+static struct uttm_backup *file_sync_create(struct uttm_fault *fault,
+					    uint64_t capacity)
+{
+	return file_store(fault, capacity, UTTM_BACKUP_FILE_SYNC);
+}
+
 static const struct store_case store_cases[] = {
 	{ "shmem", shmem_create },
+	{ "file", file_create },
+	{ "file-sync", file_sync_create },
 };
 
 const struct store_case *store_from_args(int argc, char **argv)
