@@ -20,6 +20,7 @@ static const struct {
 	int (*run)(struct backup_bench *bench, struct figures *set);
 } parts[] = {
 	{ "shmem", bench_backup_shmem },
+	{ "file", bench_backup_file },
 };
 
 double gbps(uint64_t bytes, double seconds)
@@ -61,25 +62,36 @@ int bench_check_tt(const struct uttm_tt *tt)
 	return 0;
 }
 
+int bench_timed_backup(struct uttm_tt *tt, bool writeback, double *rate)
+{
+	const struct uttm_backup_flags flags = { .writeback = writeback };
+	double t = now_seconds();
+	long n = uttm_tt_backup(tt, &flags);
+
+	if (n != (long)tt->num_pages)
+		return n < 0 ? (int)n : -ENOSPC;
+	*rate = gbps(tt->num_pages * UTTM_PAGE_SIZE, now_seconds() - t);
+	return 0;
+}
+
+int bench_timed_restore(struct uttm_tt *tt, double *rate)
+{
+	double t = now_seconds();
+	int ret = uttm_tt_populate(tt, &bench_ctx);
+
+	if (ret)
+		return ret;
+	*rate = gbps(tt->num_pages * UTTM_PAGE_SIZE, now_seconds() - t);
+	return bench_check_tt(tt);
+}
+
 /* Backs @tt up and restores it, timing both. */
 int bench_cycle(struct uttm_tt *tt, bool writeback, double *backup,
 		double *restore)
 {
-	const struct uttm_backup_flags flags = { .writeback = writeback };
-	uint64_t bytes = tt->num_pages * UTTM_PAGE_SIZE;
-	double t = now_seconds();
-	long n = uttm_tt_backup(tt, &flags);
-	int ret;
+	int ret = bench_timed_backup(tt, writeback, backup);
 
-	if (n != (long)tt->num_pages)
-		return n < 0 ? (int)n : -ENOSPC;
-	*backup = gbps(bytes, now_seconds() - t);
-	t = now_seconds();
-	ret = uttm_tt_populate(tt, &bench_ctx);
-	if (ret)
-		return ret;
-	*restore = gbps(bytes, now_seconds() - t);
-	return bench_check_tt(tt);
+	return ret ? ret : bench_timed_restore(tt, restore);
 }
 
 /* Fills the pool with as many pages as the vector has. */

@@ -38,6 +38,12 @@ int bench_filled_tt(struct backup_bench *bench, struct uttm_tt *tt,
 /* Whether @tt still holds what bench_filled_tt() wrote; -EIO if not. */
 int bench_check_tt(const struct uttm_tt *tt);
 
+/* Backs every page of @tt up, timing it in GB/s. */
+int bench_timed_backup(struct uttm_tt *tt, bool writeback, double *rate);
+
+/* Restores @tt, timing it in GB/s, then checks its content. */
+int bench_timed_restore(struct uttm_tt *tt, double *rate);
+
 /* Backs @tt up and restores it, timing both in GB/s. */
 int bench_cycle(struct uttm_tt *tt, bool writeback, double *backup,
 		double *restore);
@@ -47,5 +53,6 @@ int bench_fill_pool(struct backup_bench *bench);
 
 /* The parts; each adds its section to @set. */
 int bench_backup_shmem(struct backup_bench *bench, struct figures *set);
+int bench_backup_file(struct backup_bench *bench, struct figures *set);
 
 #endif /* UTTM_BENCH_BACKUP_H */
