@@ -148,13 +148,14 @@ static uint64_t idle_bytes(struct file_store *store)
 	       (uint64_t)st.st_blocks * 512 - used : 0;
 }
 
+/* A file system that counts no blocks at all (ramfs) sets no bound. */
 static uint64_t fs_free_bytes(struct file_store *store)
 {
 	struct statvfs st;
 
 	if (fstatvfs(store->io.fd, &st))
 		return 0;
-	return (uint64_t)st.f_bavail * st.f_frsize;
+	return st.f_blocks ? (uint64_t)st.f_bavail * st.f_frsize : UINT64_MAX;
 }
 
 /*

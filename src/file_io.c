@@ -113,12 +113,13 @@ static int ring_run(struct file_io *io, struct file_req *reqs,
 {
 	struct iovec iov[FILE_IO_BATCH_PAGES];
 	unsigned int next = 0, queued = 0;
+	struct io_uring_cqe *cqe;
 	struct io_uring_sqe *sqe;
 	bool stop = false;
 	int used = 0, ret;
 
 	while (queued || (next < nr && !stop)) {
-		while (next < nr && !stop &&
+		while (next < nr && !stop && queued < RING_ENTRIES &&
 		       (sqe = io_uring_get_sqe(&io->ring))) {
 			int n = slot_io_iov(iov + used, reqs[next].pages,
 					    reqs[next].count);
@@ -130,7 +131,10 @@ static int ring_run(struct file_io *io, struct file_req *reqs,
 			next++;
 			queued++;
 		}
-		ret = io_uring_submit_and_wait(&io->ring, 1);
+		/* Submit and wait apart: a wait cut short must show. */
+		ret = io_uring_submit(&io->ring);
+		if (ret >= 0 || ret == -EAGAIN || ret == -EBUSY)
+			ret = io_uring_wait_cqe(&io->ring, &cqe);
 		if (ret == -EINTR) {
 			stop = intr;
 		} else if (ret < 0 && ret != -EAGAIN && ret != -EBUSY) {

@@ -8,9 +8,9 @@
  * file is unlinked as soon as it is created, so none is left behind.
  *
  * Order-0 vectors are what fragmented memory gives: the arena is
- * fragmented on purpose (fragment_arena()) while the vector is
- * populated, so that each page is a block of its own, none next to
- * another in memory, and the store must gather them into runs of slots.
+ * fragmented on purpose (fragment.h) while the vector is populated, so
+ * that each page is a block of its own, none next to another in memory,
+ * and the store must gather them into runs of slots.
  *
  * A shared disk drifts by tens of percent within seconds, so each store
  * figure is paired with its raw reference in the same round, measured
@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "bench_backup.h"
+#include "fragment.h"
 
 #define RAW_CHUNK (2UL << 20)
 
@@ -83,52 +84,6 @@ static const char *bench_dir(void)
 	const char *dir = getenv("TMPDIR");
 
 	return dir && *dir ? dir : "/tmp";
-}
-
-/**
- * struct spacers - pages that keep an arena fragmented
- * @pages: every other page of the arena, taken.
- * @count: how many.
- */
-struct spacers {
-	struct uttm_page **pages;
-	unsigned long count;
-};
-
-/*
- * Takes every free page of @arena as a block of its own, then gives back
- * those at even page frames: each has its buddy taken, so none can merge
- * and the next allocations get order-0 pages, none next to another.
- */
-static int fragment_arena(struct uttm_arena *arena, struct spacers *sp)
-{
-	struct uttm_arena_stats stats;
-	unsigned long n = 0, max;
-
-	uttm_arena_stats(arena, &stats);
-	max = (unsigned long)(stats.max_bytes / UTTM_PAGE_SIZE);
-	sp->pages = malloc(max * sizeof(*sp->pages));
-	if (!sp->pages)
-		return -ENOMEM;
-	while (n < max && !uttm_alloc_pages(arena, 0, &sp->pages[n]))
-		n++;
-	sp->count = 0;
-	for (unsigned long i = 0; i < n; i++) {
-		struct uttm_page *page = sp->pages[i];
-
-		if (uttm_page_offset(arena, page) / UTTM_PAGE_SIZE % 2) {
-			sp->pages[i] = sp->pages[sp->count];
-			sp->pages[sp->count++] = page;
-		}
-	}
-	uttm_free_pages(arena, sp->pages + sp->count, n - sp->count);
-	return 0;
-}
-
-static void unfragment_arena(struct uttm_arena *arena, struct spacers *sp)
-{
-	uttm_free_pages(arena, sp->pages, sp->count);
-	free(sp->pages);
 }
 
 /* A filled vector of order-0 pages backed by @store. */

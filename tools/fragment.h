@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Fragmented arenas, for the tests and benchmarks that need vectors of
+ * order-0 pages: what populating a vector gives when memory is
+ * fragmented, every page a block of its own, none next to another.
+ */
+#ifndef UTTM_FRAGMENT_H
+#define UTTM_FRAGMENT_H
+
+#include <uttm/page.h>
+
+/**
+ * struct spacers - pages that keep an arena fragmented
+ * @pages: every other page of the arena, taken.
+ * @count: how many.
+ */
+struct spacers {
+	struct uttm_page **pages;
+	unsigned long count;
+};
+
+/*
+ * Takes every free page of @arena as a block of its own, then gives back
+ * those at even page frames: each has its buddy taken, so none can merge
+ * and the next allocations get order-0 pages.  Returns 0 or -ENOMEM.
+ */
+int fragment_arena(struct uttm_arena *arena, struct spacers *sp);
+
+/* Gives the spacers back. */
+void unfragment_arena(struct uttm_arena *arena, struct spacers *sp);
+
+#endif /* UTTM_FRAGMENT_H */
