@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -159,6 +160,20 @@ static struct uttm_backup *file_store(struct file_bench *fb,
 	return uttm_backup_file_create(&params, &store) ? NULL : store;
 }
 
+/* An order-0 vector backed by a new store; the vector holds the store. */
+static int stored_order0_tt(struct file_bench *fb, unsigned int flags,
+			    struct uttm_tt *tt)
+{
+	struct uttm_backup *store = file_store(fb, flags);
+	int ret;
+
+	if (!store)
+		return -ENOMEM;
+	ret = order0_tt(fb->bench, tt, store);
+	uttm_backup_put(store);
+	return ret;
+}
+
 /*
  * The direct I/O cycle and its references, each right after the figure
  * it is the reference of: backup then a raw write, restore into pooled
@@ -166,14 +181,9 @@ static struct uttm_backup *file_store(struct file_bench *fb,
  */
 static int direct_cycle(struct file_bench *fb, struct file_round *r)
 {
-	struct uttm_backup *store = file_store(fb, 0);
 	struct uttm_tt tt;
-	int ret;
+	int ret = stored_order0_tt(fb, 0, &tt);
 
-	if (!store)
-		return -ENOMEM;
-	ret = order0_tt(fb->bench, &tt, store);
-	uttm_backup_put(store);
 	if (ret)
 		return ret;
 	ret = raw_open(fb);
@@ -198,14 +208,9 @@ static int other_cycle(struct file_bench *fb, unsigned int flags,
 		       bool writeback, bool into_order0, double *backup,
 		       double *restore)
 {
-	struct uttm_backup *store = file_store(fb, flags);
 	struct uttm_tt tt;
-	int ret;
+	int ret = stored_order0_tt(fb, flags, &tt);
 
-	if (!store)
-		return -ENOMEM;
-	ret = order0_tt(fb->bench, &tt, store);
-	uttm_backup_put(store);
 	if (ret)
 		return ret;
 	ret = bench_timed_backup(&tt, writeback, backup);
@@ -254,6 +259,57 @@ static int file_round(struct file_bench *fb, struct file_round *r)
 	return ret;
 }
 
+#define RATE(key, label, field) \
+	{ key, label, "GB/s", offsetof(struct file_round, field) }
+#define RATIO(key, label, field) \
+	{ key, label, "x", offsetof(struct file_round, field) }
+#define SECTION(label) { NULL, label, "", 0 }
+
+/* The report: medians of the rounds' fields; no key marks a section. */
+static const struct {
+	const char *key;
+	const char *label;
+	const char *unit;
+	size_t field;
+} file_figures[] = {
+	RATE("file_backup_gbps", "backup", backup),
+	RATE("file_restore_gbps", "restore into pooled pages", restore),
+	RATE("file_writeback_backup_gbps",
+	     "backup with writeback (durable on return)", wb_backup),
+	RATE("file_restore_order0_gbps", "restore into fresh order-0 pages",
+	     restore_order0),
+	RATE("file_sync_backup_gbps", "backup, synchronous path",
+	     sync_backup),
+	RATE("file_sync_restore_gbps",
+	     "restore into pooled pages, synchronous path", sync_restore),
+	RATE("file_buffered_backup_gbps",
+	     "backup, buffered (into the page cache)", buffered_backup),
+	RATE("file_buffered_restore_gbps",
+	     "restore, buffered (from the page cache)", buffered_restore),
+	RATE("order0_purge_gbps",
+	     "purge: only returning the pages to the system", purge),
+	SECTION("reference, same disk, same rounds"),
+	RATE("raw_odirect_write_gbps", "raw O_DIRECT pwrite, 2 MiB chunks",
+	     raw_write),
+	RATE("raw_odirect_read_gbps", "raw O_DIRECT pread, 2 MiB chunks",
+	     raw_read),
+	SECTION("ratios (medians of per-round ratios)"),
+	RATIO("file_backup_vs_raw_odirect_write",
+	      "backup / raw O_DIRECT write", backup_ratio),
+	RATIO("file_restore_vs_raw_odirect_read",
+	      "restore / raw O_DIRECT read", restore_ratio),
+};
+
+static double median_of_field(const struct file_round *rounds,
+			      unsigned int n, size_t field)
+{
+	double values[n];
+
+	for (unsigned int i = 0; i < n; i++)
+		values[i] = *(const double *)((const char *)&rounds[i] + field);
+	return median(values, n);
+}
+
 static void file_report(const struct file_round *rounds, unsigned int n,
 			const struct uttm_backup_file_stats *stats,
 			struct figures *set)
@@ -263,45 +319,16 @@ static void file_report(const struct file_round *rounds, unsigned int n,
 			stats->direct);
 	figures_add_int(set, "file_io_uring", "batches through io_uring", "",
 			stats->io_uring);
-	figures_add(set, "file_backup_gbps", "backup", "GB/s",
-		    MEDIAN_OF(rounds, n, backup));
-	figures_add(set, "file_restore_gbps", "restore into pooled pages",
-		    "GB/s", MEDIAN_OF(rounds, n, restore));
-	figures_add(set, "file_writeback_backup_gbps",
-		    "backup with writeback (durable on return)", "GB/s",
-		    MEDIAN_OF(rounds, n, wb_backup));
-	figures_add(set, "file_restore_order0_gbps",
-		    "restore into fresh order-0 pages", "GB/s",
-		    MEDIAN_OF(rounds, n, restore_order0));
-	figures_add(set, "file_sync_backup_gbps",
-		    "backup, synchronous path", "GB/s",
-		    MEDIAN_OF(rounds, n, sync_backup));
-	figures_add(set, "file_sync_restore_gbps",
-		    "restore into pooled pages, synchronous path", "GB/s",
-		    MEDIAN_OF(rounds, n, sync_restore));
-	figures_add(set, "file_buffered_backup_gbps",
-		    "backup, buffered (into the page cache)", "GB/s",
-		    MEDIAN_OF(rounds, n, buffered_backup));
-	figures_add(set, "file_buffered_restore_gbps",
-		    "restore, buffered (from the page cache)", "GB/s",
-		    MEDIAN_OF(rounds, n, buffered_restore));
-	figures_add(set, "order0_purge_gbps",
-		    "purge: only returning the pages to the system", "GB/s",
-		    MEDIAN_OF(rounds, n, purge));
-	figures_section(set, "reference, same disk, same rounds");
-	figures_add(set, "raw_odirect_write_gbps",
-		    "raw O_DIRECT pwrite, 2 MiB chunks", "GB/s",
-		    MEDIAN_OF(rounds, n, raw_write));
-	figures_add(set, "raw_odirect_read_gbps",
-		    "raw O_DIRECT pread, 2 MiB chunks", "GB/s",
-		    MEDIAN_OF(rounds, n, raw_read));
-	figures_section(set, "ratios (medians of per-round ratios)");
-	figures_add(set, "file_backup_vs_raw_odirect_write",
-		    "backup / raw O_DIRECT write", "x",
-		    MEDIAN_OF(rounds, n, backup_ratio));
-	figures_add(set, "file_restore_vs_raw_odirect_read",
-		    "restore / raw O_DIRECT read", "x",
-		    MEDIAN_OF(rounds, n, restore_ratio));
+	for (size_t i = 0; i < sizeof(file_figures) / sizeof(file_figures[0]);
+	     i++) {
+		if (!file_figures[i].key)
+			figures_section(set, file_figures[i].label);
+		else
+			figures_add(set, file_figures[i].key,
+				    file_figures[i].label, file_figures[i].unit,
+				    median_of_field(rounds, n,
+						    file_figures[i].field));
+	}
 }
 
 /* Resident memory for the raw reference, holding the same pattern. */
