@@ -70,10 +70,16 @@
  * that one store call of the tt layer (256 to 1024 pages) is several
  * requests in flight.
  */
-#ifndef REQ_PAGES
 #define REQ_PAGES 64u
-#endif
 
+/**
+ * struct file_store - a store in a file
+ * @base: what every store shares.
+ * @io: the file and how it is read and written.
+ * @slots: which pages of the file hold live pages.
+ * @direct: the file is open with O_DIRECT.
+ * @syncs: fdatasync() calls made for writeback.
+ */
 struct file_store {
 	struct uttm_backup base;
 	struct file_io io;
@@ -128,12 +134,15 @@ static void commit_batch(struct file_store *store, const struct file_req *reqs,
  * takes the inode's lock exclusively on ext4 and XFS, so the requests of
  * a batch would go one at a time; overwriting allocated blocks runs them
  * in parallel.  Best effort: a write that then lacks space fails on its
- * own, with its real error.
+ * own, with its real error.  Buffered writes allocate at writeback and
+ * gain nothing.
  */
 static void allocate_run(struct file_store *store, unsigned long first,
 			 unsigned long count)
 {
-	fallocate(store->io.fd, 0, slot_offset(first), slot_offset(count));
+	if (store->direct)
+		fallocate(store->io.fd, 0, slot_offset(first),
+			  slot_offset(count));
 }
 
 /* Bytes of disk the file holds beyond its live pages. */

@@ -5,20 +5,25 @@
  * backup midway and everything comes back; write and read errors leave
  * the vector and its handles intact and the restore resumes; order-0
  * pages go out and come back in runs; dropped blocks stay until trimmed;
- * signals stop only interruptible work; no file is ever left behind; bad
- * input gets a clear error.
+ * signals stop only interruptible work; a kernel that refuses io_uring,
+ * at setup or later, gets the synchronous path; no file is ever left
+ * behind; bad input gets a clear error.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -617,6 +622,135 @@ static void unwritable_directory_is_eacces(void **state)
 }
 
 /* Each case once per engine, named after both. */
+/* In a child, where a check that fails prints itself and exits with 1. */
+#define CHILD_CHECK(cond)                                               \
+	do {                                                            \
+		if (!(cond)) {                                          \
+			fprintf(stderr, "%s:%d: %s\n", __FILE__,        \
+				__LINE__, #cond);                       \
+			_exit(1);                                       \
+		}                                                       \
+	} while (0)
+
+/* Makes system call @nr fail with @error in this process from now on. */
+static void refuse_syscall(long nr, int error)
+{
+	struct sock_filter filter[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned int)nr, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO |
+			 ((unsigned int)error & SECCOMP_RET_DATA)),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = ARRAY_SIZE(filter),
+				   .filter = filter };
+
+	CHILD_CHECK(!prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
+	CHILD_CHECK(!prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog));
+}
+
+/* Backs 64 pages up through @backup, reads them back and drops them. */
+static void child_round_trip(struct uttm_backup *backup)
+{
+	const struct uttm_operation_ctx ctx = { .interruptible = false };
+	unsigned long handles[64];
+	void *pages[64];
+	char *mem;
+
+	CHILD_CHECK(!posix_memalign((void **)&mem, UTTM_PAGE_SIZE,
+				    64 * UTTM_PAGE_SIZE));
+	for (unsigned long i = 0; i < 64; i++) {
+		pages[i] = mem + i * UTTM_PAGE_SIZE;
+		fill_page(pages[i], 14, i);
+	}
+	CHILD_CHECK(uttm_backup_backup_pages(backup, pages, 64, false,
+					     handles) == 64);
+	memset(mem, 0, 64 * UTTM_PAGE_SIZE);
+	CHILD_CHECK(uttm_backup_copy_pages(backup, pages, handles, 64,
+					   &ctx) == 64);
+	for (unsigned long i = 0; i < 64; i++)
+		CHILD_CHECK(page_matches(pages[i], 14, i));
+	uttm_backup_drop(backup, handles, 64);
+	free(mem);
+}
+
+static struct uttm_backup *child_store(const char *dir)
+{
+	struct uttm_backup_file_params params = { .path = dir };
+	struct uttm_backup *backup;
+
+	CHILD_CHECK(!uttm_backup_file_create(&params, &backup));
+	return backup;
+}
+
+/* Runs @child in a child process; 77 from it means skip. */
+static void in_child(void (*child)(const char *dir), const char *dir)
+{
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (!pid) {
+		child(dir);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77)
+		skip_because("io_uring unavailable here: nothing to fail later");
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void ring_refused_at_setup(const char *dir)
+{
+	struct uttm_backup_file_stats stats;
+	struct uttm_backup *backup;
+
+	refuse_syscall(__NR_io_uring_setup, EPERM);
+	backup = child_store(dir);
+	CHILD_CHECK(!uttm_backup_file_stats(backup, &stats));
+	CHILD_CHECK(!stats.io_uring && stats.io_uring_error == -EPERM);
+	child_round_trip(backup);
+	uttm_backup_put(backup);
+}
+
+/* As under kernel.io_uring_disabled or a seccomp policy: -EPERM. */
+static void refused_ring_gets_the_synchronous_path(void **state)
+{
+	struct file_env *env = *state;
+
+	in_child(ring_refused_at_setup, env->dir);
+}
+
+static void ring_failing_later(const char *dir)
+{
+	struct uttm_backup *backup = child_store(dir);
+	struct uttm_backup_file_stats stats;
+
+	CHILD_CHECK(!uttm_backup_file_stats(backup, &stats));
+	if (!stats.io_uring)
+		_exit(77);
+	child_round_trip(backup);
+	refuse_syscall(__NR_io_uring_enter, ENXIO);
+	child_round_trip(backup);
+	CHILD_CHECK(!uttm_backup_file_stats(backup, &stats));
+	CHILD_CHECK(!stats.io_uring && stats.io_uring_error == -ENXIO);
+	child_round_trip(backup);
+	uttm_backup_put(backup);
+}
+
+/*
+ * The ring stops working after setup: the batch it could not submit is
+ * done synchronously, and the ring is dropped for good, saying why.
+ */
+static void failing_ring_is_dropped_for_the_synchronous_path(void **state)
+{
+	struct file_env *env = *state;
+
+	in_child(ring_failing_later, env->dir);
+}
+
 #define ENGINE_TEST(test, engine)                                       \
 	{ #engine ": " #test, test, env_setup, env_teardown,            \
 	  (void *)&(engine) }
@@ -639,6 +773,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		ENGINE_TESTS(io_uring_path),
 		ENGINE_TESTS(sync_path),
+		ENGINE_TEST(refused_ring_gets_the_synchronous_path,
+			    io_uring_path),
+		ENGINE_TEST(failing_ring_is_dropped_for_the_synchronous_path,
+			    io_uring_path),
 		cmocka_unit_test(bad_input_gets_a_clear_error),
 		cmocka_unit_test(unwritable_directory_is_eacces),
 	};
