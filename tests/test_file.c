@@ -279,26 +279,29 @@ static void write_error_midway_keeps_the_vector(void **state)
 	store_put(backup);
 }
 
-/* The descriptor of the one file open in @dir: the store's. */
-static int store_fd(const char *dir)
+/*
+ * The descriptor of the one file open in @dir, the store's, with what
+ * /proc says it is in @link; -1 when there is none.
+ */
+static int store_fd(const char *dir, char *link, size_t size)
 {
 	DIR *d = opendir("/proc/self/fd");
 	size_t len = strlen(dir);
-	char link[PATH_MAX];
 	struct dirent *e;
 	int fd = -1;
 
-	assert_non_null(d);
-	while ((e = readdir(d))) {
-		ssize_t n = readlinkat(dirfd(d), e->d_name, link,
-				       sizeof(link) - 1);
+	while (d && (e = readdir(d))) {
+		ssize_t n = readlinkat(dirfd(d), e->d_name, link, size - 1);
 
 		if (n > (ssize_t)len && !strncmp(link, dir, len) &&
-		    link[len] == '/')
+		    link[len] == '/') {
+			link[n] = '\0';
 			fd = atoi(e->d_name);
+			break;
+		}
 	}
-	closedir(d);
-	assert_true(fd >= 0);
+	if (d)
+		closedir(d);
 	return fd;
 }
 
@@ -312,13 +315,15 @@ static void read_error_keeps_handles_and_restore_resumes(void **state)
 	struct file_env *env = *state;
 	struct uttm_backup *backup = env_store(env, 0);
 	size_t bytes = 64 * UTTM_PAGE_SIZE;
+	char link[PATH_MAX];
 	struct uttm_tt tt;
 	void *saved;
 	int fd;
 
 	tt_new(env, &tt, 64, backup, 6);
 	assert_int_equal(uttm_tt_backup(&tt, &backup_flags), 64);
-	fd = store_fd(env->dir);
+	fd = store_fd(env->dir, link, sizeof(link));
+	assert_true(fd >= 0);
 	assert_int_equal(posix_memalign(&saved, UTTM_PAGE_SIZE, bytes), 0);
 	assert_int_equal(pread(fd, saved, bytes, 0), (ssize_t)bytes);
 	assert_int_equal(ftruncate(fd, 20 * UTTM_PAGE_SIZE), 0);
@@ -632,15 +637,24 @@ static void unwritable_directory_is_eacces(void **state)
 		}                                                       \
 	} while (0)
 
-/* Makes system call @nr fail with @error in this process from now on. */
-static void refuse_syscall(long nr, int error)
+/*
+ * Makes system call @nr fail with @error in this process from now on;
+ * with a @mask, only the calls whose argument @arg has one of its bits
+ * set (low 32 bits, little-endian).
+ */
+static void refuse_syscall(long nr, int arg, uint32_t mask, int error)
 {
 	struct sock_filter filter[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 			 offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned int)nr, 0, 1),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)nr, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, args[arg])),
+		mask ? (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K,
+						    mask, 0, 1) :
+		       (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, 0),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO |
-			 ((unsigned int)error & SECCOMP_RET_DATA)),
+			 ((uint32_t)error & SECCOMP_RET_DATA)),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
 	struct sock_fprog prog = { .len = ARRAY_SIZE(filter),
@@ -707,7 +721,7 @@ static void ring_refused_at_setup(const char *dir)
 	struct uttm_backup_file_stats stats;
 	struct uttm_backup *backup;
 
-	refuse_syscall(__NR_io_uring_setup, EPERM);
+	refuse_syscall(__NR_io_uring_setup, 0, 0, EPERM);
 	backup = child_store(dir);
 	CHILD_CHECK(!uttm_backup_file_stats(backup, &stats));
 	CHILD_CHECK(!stats.io_uring && stats.io_uring_error == -EPERM);
@@ -732,7 +746,7 @@ static void ring_failing_later(const char *dir)
 	if (!stats.io_uring)
 		_exit(77);
 	child_round_trip(backup);
-	refuse_syscall(__NR_io_uring_enter, ENXIO);
+	refuse_syscall(__NR_io_uring_enter, 0, 0, ENXIO);
 	child_round_trip(backup);
 	CHILD_CHECK(!uttm_backup_file_stats(backup, &stats));
 	CHILD_CHECK(!stats.io_uring && stats.io_uring_error == -ENXIO);
@@ -749,6 +763,67 @@ static void failing_ring_is_dropped_for_the_synchronous_path(void **state)
 	struct file_env *env = *state;
 
 	in_child(ring_failing_later, env->dir);
+}
+
+static void sync_failing(const char *dir)
+{
+	struct uttm_backup *backup = child_store(dir);
+	struct uttm_backup_file_stats stats;
+	unsigned long handles[64];
+	void *pages[64];
+	char *mem;
+
+	CHILD_CHECK(!posix_memalign((void **)&mem, UTTM_PAGE_SIZE,
+				    64 * UTTM_PAGE_SIZE));
+	for (unsigned long i = 0; i < 64; i++)
+		pages[i] = mem + i * UTTM_PAGE_SIZE;
+	refuse_syscall(__NR_fdatasync, 0, 0, EIO);
+	CHILD_CHECK(uttm_backup_backup_pages(backup, pages, 64, true,
+					     handles) == -EIO);
+	CHILD_CHECK(!uttm_backup_file_stats(backup, &stats));
+	CHILD_CHECK(uttm_backup_handles(backup) == 0 && !stats.slots_used &&
+		    !stats.syncs);
+	child_round_trip(backup);
+	free(mem);
+	uttm_backup_put(backup);
+}
+
+/*
+ * Writeback whose fdatasync() fails: the data may not be on disk, so
+ * nothing of the batch counts as backed up and every slot is free again.
+ */
+static void failed_sync_backs_nothing_up(void **state)
+{
+	struct file_env *env = *state;
+
+	in_child(sync_failing, env->dir);
+}
+
+static void no_tmpfile(const char *dir)
+{
+	struct uttm_backup *backup;
+	char link[PATH_MAX];
+
+	/* O_TMPFILE includes O_DIRECTORY, which opendir() needs. */
+	refuse_syscall(__NR_openat, 2, O_TMPFILE & ~O_DIRECTORY, EOPNOTSUPP);
+	backup = child_store(dir);
+	/* Named by mkostemp(), and already unlinked. */
+	CHILD_CHECK(store_fd(dir, link, sizeof(link)) >= 0);
+	CHILD_CHECK(strstr(link, "/uttm-backup-") &&
+		    strstr(link, " (deleted)"));
+	child_round_trip(backup);
+	uttm_backup_put(backup);
+}
+
+/*
+ * A file system without O_TMPFILE: the file gets a name for a moment
+ * and loses it at once (the teardown finds the directory empty).
+ */
+static void file_system_without_tmpfile_gets_a_named_file(void **state)
+{
+	struct file_env *env = *state;
+
+	in_child(no_tmpfile, env->dir);
 }
 
 #define ENGINE_TEST(test, engine)                                       \
@@ -776,6 +851,9 @@ int main(void)
 		ENGINE_TEST(refused_ring_gets_the_synchronous_path,
 			    io_uring_path),
 		ENGINE_TEST(failing_ring_is_dropped_for_the_synchronous_path,
+			    io_uring_path),
+		ENGINE_TEST(failed_sync_backs_nothing_up, io_uring_path),
+		ENGINE_TEST(file_system_without_tmpfile_gets_a_named_file,
 			    io_uring_path),
 		cmocka_unit_test(bad_input_gets_a_clear_error),
 		cmocka_unit_test(unwritable_directory_is_eacces),
