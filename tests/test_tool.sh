@@ -1,6 +1,6 @@
 #!/bin/sh
-# Golden checks of the uttm tool: help, version, exit codes, and a short
-# `bench pool` whose JSON must parse and carry every documented field.
+# Golden checks of the uttm tool: help, version, exit codes, and short
+# benchmarks whose JSON must parse and carry every documented field.
 set -eu
 uttm=$1
 fail() { echo "FAIL: $*"; exit 1; }
@@ -26,4 +26,16 @@ for k in ("pool_hit_speedup_vs_first_touch", "metadata_bytes_per_page",
 assert d["metadata_bytes_per_page"] <= 16
 assert d["pool_hit_share"] == 1
 ' || fail "bench pool --json"
+# The file part writes only into TMPDIR, and leaves nothing there.
+dir=$(mktemp -d)
+TMPDIR=$dir "$uttm" bench backup --rounds 1 --size 4M --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+for k in ("file_backup_vs_raw_odirect_write", "file_restore_vs_raw_odirect_read",
+          "raw_odirect_write_gbps", "raw_odirect_read_gbps", "file_backup_gbps",
+          "file_restore_gbps", "file_direct", "file_io_uring"):
+    assert k in d, k
+' || fail "bench backup --json"
+[ -z "$(ls -A "$dir")" ] || fail "bench backup left files in TMPDIR"
+rmdir "$dir"
 echo PASS
