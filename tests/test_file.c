@@ -204,16 +204,6 @@ static void no_file_is_left_behind(void **state)
 	store_put(named);
 }
 
-/* Whether no two neighbouring pages of @tt are neighbours in memory. */
-static bool scattered(const struct uttm_tt *tt)
-{
-	for (unsigned long i = 1; i < tt->num_pages; i++)
-		if ((char *)uttm_tt_page_address(tt, i) ==
-		    (char *)uttm_tt_page_address(tt, i - 1) + UTTM_PAGE_SIZE)
-			return false;
-	return true;
-}
-
 static void order0_pages_go_out_and_come_back_in_runs(void **state)
 {
 	struct file_env *env = *state;
@@ -225,7 +215,7 @@ static void order0_pages_go_out_and_come_back_in_runs(void **state)
 	assert_int_equal(fragment_arena(env->fx->arena, &sp), 0);
 	tt_new(env, &tt, 1024, backup, 4);
 	unfragment_arena(env->fx->arena, &sp);
-	assert_true(scattered(&tt));
+	assert_true(tt_scattered(&tt));
 
 	/* One store call of 1024 pages, in requests of 64 pages at least. */
 	assert_int_equal(uttm_tt_backup(&tt, &backup_flags), 1024);
@@ -237,7 +227,7 @@ static void order0_pages_go_out_and_come_back_in_runs(void **state)
 	assert_int_equal(fragment_arena(env->fx->arena, &sp), 0);
 	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
 	unfragment_arena(env->fx->arena, &sp);
-	assert_true(scattered(&tt));
+	assert_true(tt_scattered(&tt));
 	after = stats_of(backup);
 	assert_int_equal(after.batches - before.batches, 4);
 	assert_true(after.requests - before.requests <= 1024 / 64);

@@ -33,7 +33,8 @@ import json, sys
 d = json.load(sys.stdin)
 for k in ("file_backup_vs_raw_odirect_write", "file_restore_vs_raw_odirect_read",
           "raw_odirect_write_gbps", "raw_odirect_read_gbps", "file_backup_gbps",
-          "file_restore_gbps", "file_direct", "file_io_uring"):
+          "file_restore_gbps", "file_tt_backup_gbps", "order0_purge_gbps",
+          "file_direct", "file_io_uring"):
     assert k in d, k
 ' || fail "bench backup --json"
 [ -z "$(ls -A "$dir")" ] || fail "bench backup left files in TMPDIR"

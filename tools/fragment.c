@@ -37,3 +37,12 @@ void unfragment_arena(struct uttm_arena *arena, struct spacers *sp)
 	uttm_free_pages(arena, sp->pages, sp->count);
 	free(sp->pages);
 }
+
+bool tt_scattered(const struct uttm_tt *tt)
+{
+	for (unsigned long i = 1; i < tt->num_pages; i++)
+		if ((char *)uttm_tt_page_address(tt, i) ==
+		    (char *)uttm_tt_page_address(tt, i - 1) + UTTM_PAGE_SIZE)
+			return false;
+	return true;
+}
