@@ -7,15 +7,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <sys/mman.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "uttm/backup.h"
 #include "internal.h"
-#include "slots.h"
+#include "slot_io.h"
 #include "sysmem.h"
 
 /* Slots of a store bounded by swap: 16 TiB of pages. */
@@ -31,44 +29,6 @@ struct shmem_store {
 static struct shmem_store *to_shmem(struct uttm_backup *backup)
 {
 	return container_of(backup, struct shmem_store, base);
-}
-
-static off_t slot_offset(unsigned long slot)
-{
-	return (off_t)slot << UTTM_PAGE_SHIFT;
-}
-
-/*
- * Writes or reads @count pages at @bufs to or from the file from @slot, in
- * as few calls as the kernel allows.  Returns the pages transferred, or a
- * negative errno when none was; -EINTR only if @intr.
- */
-static long transfer(int fd, void *const *bufs, unsigned long count,
-		     unsigned long slot, bool write, bool intr)
-{
-	struct iovec iov[IOV_MAX];
-	unsigned long done = 0;
-
-	while (done < count) {
-		unsigned long n = MIN(count - done, (unsigned long)IOV_MAX);
-		ssize_t ret;
-
-		for (unsigned long i = 0; i < n; i++)
-			iov[i] = (struct iovec){ bufs[done + i], UTTM_PAGE_SIZE };
-		if (write)
-			ret = pwritev(fd, iov, (int)n, slot_offset(slot + done));
-		else
-			ret = preadv(fd, iov, (int)n, slot_offset(slot + done));
-		if (ret < 0 && errno == EINTR && !intr)
-			continue;
-		if (ret < 0)
-			return done ? (long)done : -errno;
-		done += (size_t)ret / UTTM_PAGE_SIZE;
-		/* Nothing moved (end of file) or a page only in part: lost. */
-		if (!ret || (size_t)ret % UTTM_PAGE_SIZE)
-			return done ? (long)done : -EIO;
-	}
-	return (long)done;
 }
 
 /* Asks the kernel to swap @count pages from @slot out now; best effort. */
@@ -100,8 +60,8 @@ static long shmem_backup_pages(struct uttm_backup *backup, void *const *src,
 		first = slots_alloc(&store->slots, count - done, &got);
 		if (first < 0)
 			return done ? (long)done : first;
-		n = transfer(store->fd, src + done, got, (unsigned long)first,
-			     true, false);
+		n = slot_io_transfer(store->fd, src + done, got,
+				     (unsigned long)first, true, false);
 		written = n > 0 ? (unsigned long)n : 0;
 		if (written < got)
 			slots_free(&store->slots, (unsigned long)first + written,
@@ -120,17 +80,6 @@ static long shmem_backup_pages(struct uttm_backup *backup, void *const *src,
 	return (long)done;
 }
 
-/* Pages from @handles[0] on whose handles follow each other. */
-static unsigned long handle_run(const unsigned long *handles,
-				unsigned long count)
-{
-	unsigned long n = 1;
-
-	while (n < count && handles[n] == handles[0] + n)
-		n++;
-	return n;
-}
-
 static long shmem_copy_pages(struct uttm_backup *backup, void *const *dst,
 			     const unsigned long *handles, unsigned long count,
 			     const struct uttm_operation_ctx *ctx)
@@ -140,9 +89,9 @@ static long shmem_copy_pages(struct uttm_backup *backup, void *const *dst,
 
 	while (done < count) {
 		unsigned long run = handle_run(handles + done, count - done);
-		long n = transfer(store->fd, dst + done, run,
-				  uttm_backup_handle_to_index(handles[done]),
-				  false, ctx->interruptible);
+		long n = slot_io_transfer(store->fd, dst + done, run,
+					  uttm_backup_handle_to_index(handles[done]),
+					  false, ctx->interruptible);
 
 		if (n < 0)
 			return done ? (long)done : n;
@@ -158,15 +107,7 @@ static void shmem_drop(struct uttm_backup *backup, const unsigned long *handles,
 {
 	struct shmem_store *store = to_shmem(backup);
 
-	for (unsigned long i = 0, run; i < count; i += run) {
-		unsigned long slot = uttm_backup_handle_to_index(handles[i]);
-
-		run = handle_run(handles + i, count - i);
-		UTTM_WARN_ON(fallocate(store->fd, FALLOC_FL_PUNCH_HOLE |
-				       FALLOC_FL_KEEP_SIZE, slot_offset(slot),
-				       (off_t)(run << UTTM_PAGE_SHIFT)));
-		slots_free(&store->slots, slot, run);
-	}
+	slot_io_drop(store->fd, &store->slots, handles, count, true);
 }
 
 static uint64_t shmem_bytes_avail(struct uttm_backup *backup)

@@ -47,18 +47,37 @@ static unsigned long capacity(const struct slots *slots)
 	return MIN(slots->nr_words * BITS, slots->max);
 }
 
-/* First free slot at or after word @from, or capacity() when none. */
+/* First free slot at or after slot @from, or capacity() when none. */
 static unsigned long find_free(const struct slots *slots, unsigned long from)
 {
-	for (unsigned long w = from; w < slots->nr_words; w++) {
-		if (slots->words[w] != ~0ULL) {
+	for (unsigned long w = from / BITS; w < slots->nr_words; w++) {
+		uint64_t used = slots->words[w];
+
+		/* Slots of the first word before @from count as used. */
+		if (w == from / BITS)
+			used |= (1ULL << (from % BITS)) - 1;
+		if (used != ~0ULL) {
 			unsigned long s = w * BITS +
-				(unsigned long)__builtin_ctzll(~slots->words[w]);
+				(unsigned long)__builtin_ctzll(~used);
 
 			return MIN(s, capacity(slots));
 		}
 	}
 	return capacity(slots);
+}
+
+/* Marks the free run from @first used, @want slots at most; its length. */
+static unsigned long take_run(struct slots *slots, unsigned long first,
+			      unsigned long want)
+{
+	unsigned long n = 0;
+
+	while (n < want && first + n < capacity(slots) &&
+	       !slot_used(slots, first + n))
+		n++;
+	mark(slots, first, n, true);
+	slots->used += n;
+	return n;
 }
 
 static int grow(struct slots *slots)
@@ -81,11 +100,11 @@ static int grow(struct slots *slots)
 
 long slots_alloc(struct slots *slots, unsigned long want, unsigned long *got)
 {
-	unsigned long first, n = 0;
+	unsigned long first, n;
 	long ret;
 
 	pthread_mutex_lock(&slots->lock);
-	first = find_free(slots, slots->hint);
+	first = find_free(slots, slots->hint * BITS);
 	if (first == capacity(slots) && slots->hint)
 		first = find_free(slots, 0);
 	/* Grow only when every slot is taken, so churn reuses slots. */
@@ -97,17 +116,25 @@ long slots_alloc(struct slots *slots, unsigned long want, unsigned long *got)
 			pthread_mutex_unlock(&slots->lock);
 			return ret;
 		}
-		first = find_free(slots, old);
+		first = find_free(slots, old * BITS);
 	}
-	while (n < want && first + n < capacity(slots) &&
-	       !slot_used(slots, first + n))
-		n++;
-	mark(slots, first, n, true);
-	slots->used += n;
+	n = take_run(slots, first, want);
 	slots->hint = (first + n) / BITS;
 	pthread_mutex_unlock(&slots->lock);
 	*got = n;
 	return (long)first;
+}
+
+long slots_take_free(struct slots *slots, unsigned long from,
+		     unsigned long *got)
+{
+	unsigned long first;
+
+	pthread_mutex_lock(&slots->lock);
+	first = find_free(slots, from);
+	*got = first < capacity(slots) ? take_run(slots, first, ~0UL) : 0;
+	pthread_mutex_unlock(&slots->lock);
+	return *got ? (long)first : -ENOSPC;
 }
 
 void slots_free(struct slots *slots, unsigned long first, unsigned long count)

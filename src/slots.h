@@ -38,6 +38,14 @@ void slots_fini(struct slots *slots);
  */
 long slots_alloc(struct slots *slots, unsigned long want, unsigned long *got);
 
+/*
+ * Takes the first run of free slots at or after @from among those the
+ * bitmap has now (it does not grow), however long.  Returns its first
+ * slot with its length in @got, or -ENOSPC when there is none.
+ */
+long slots_take_free(struct slots *slots, unsigned long from,
+		     unsigned long *got);
+
 /* Frees @count slots from @first. */
 void slots_free(struct slots *slots, unsigned long first, unsigned long count);
 

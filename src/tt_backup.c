@@ -26,16 +26,19 @@
  * reads as unpopulated.
  *
  * Restoring allocates new pages for the whole vector from the pool, block
- * by block as any population does, and fills each block before the next:
- * a page that was backed up is copied from the store and its handle
- * dropped at once; a page that was never backed up is copied from the old
- * page, which is then freed.  Copying even the pages that stayed keeps
+ * by block as any population does, and fills them span by span: a span
+ * is as many consecutive blocks as the restore state can remember the
+ * old entries of (1024 pages), so that a store on disk reads long runs
+ * of handles at once even when fragmented memory gives single pages.  A
+ * page that was backed up is copied from the store and its handle
+ * dropped at once; a page that was never backed up is copied from the
+ * old page, which is then freed.  Copying even the pages that stayed keeps
  * one simple rule: after a restore every page came from the pool, in the
  * vector's caching state.
  *
  * struct uttm_tt_restore holds everything needed to resume: the pool's
  * allocation state (where the next block goes, where the caching divide
- * is) and the old entries of the block being filled with how many of
+ * is) and the old entries of the span being filled with how many of
  * them are done.  A restore that fails or is interrupted returns with the
  * state attached to the vector; the next populate call picks it up where
  * it stopped.  The state is freed as soon as the restore completes, so it
@@ -76,15 +79,15 @@
 /**
  * struct uttm_tt_restore - progress of a restore
  * @alloc: where allocation of new pages resumes.
- * @first_page: first vector entry of the block being filled.
- * @block_pages: pages of that block.
- * @restored_pages: pages of that block already filled.
- * @old_pages: the entries the block's new pages replaced.
+ * @first_page: first vector entry of the span being filled.
+ * @span_pages: pages of that span, one or more whole blocks.
+ * @restored_pages: pages of that span already filled.
+ * @old_pages: the entries the span's new pages replaced.
  */
 struct uttm_tt_restore {
 	struct uttm_pool_alloc_state alloc;
 	struct uttm_page **first_page;
-	unsigned long block_pages;
+	unsigned long span_pages;
 	unsigned long restored_pages;
 	struct uttm_page *old_pages[1u << UTTM_MAX_ORDER];
 };
@@ -528,7 +531,7 @@ void __uttm_tt_release_backed_up(struct uttm_tt *tt)
 
 		first = (unsigned long)(restore->alloc.pages - tt->pages);
 		release_entries(tt, restore->old_pages + restore->restored_pages,
-				restore->block_pages - restore->restored_pages);
+				restore->span_pages - restore->restored_pages);
 		uttm_pool_free(tt->pool, tt->pages, dma, divide, tt->caching);
 		uttm_pool_free(tt->pool, tt->pages + divide,
 			       dma ? dma + divide : NULL, first - divide,
@@ -589,16 +592,16 @@ static unsigned long same_kind_run(struct uttm_page *const *entries,
 	return n;
 }
 
-/* Fills the rest of the block being restored. */
-static int restore_block(struct uttm_tt *tt, struct uttm_tt_restore *restore,
+/* Fills the rest of the span being restored. */
+static int restore_span(struct uttm_tt *tt, struct uttm_tt_restore *restore,
 			 const struct uttm_operation_ctx *ctx)
 {
-	while (restore->restored_pages < restore->block_pages) {
+	while (restore->restored_pages < restore->span_pages) {
 		unsigned long k = restore->restored_pages, n, done;
 		struct uttm_page **old = restore->old_pages + k;
 		int ret;
 
-		n = same_kind_run(old, restore->block_pages - k);
+		n = same_kind_run(old, restore->span_pages - k);
 		if (!uttm_backup_page_ptr_is_handle(old[0])) {
 			restore_from_pages(tt, old, restore->first_page + k, n);
 			restore->restored_pages += n;
@@ -613,22 +616,34 @@ static int restore_block(struct uttm_tt *tt, struct uttm_tt_restore *restore,
 	return 0;
 }
 
-/* Allocates the next block and saves the entries it replaces. */
-static int restore_next_block(struct uttm_tt *tt,
-			      struct uttm_tt_restore *restore)
+/*
+ * Allocates the next blocks, as many as @restore->old_pages can hold the
+ * entries of, and saves the entries they replace.  An allocation that
+ * fails after the first block ends the span early; the next span meets
+ * the failure again if it lasts.
+ */
+static int restore_next_span(struct uttm_tt *tt,
+			     struct uttm_tt_restore *restore)
 {
-	struct uttm_page **at = restore->alloc.pages;
-	unsigned long most = 1UL << uttm_pool_alloc_max_order(&restore->alloc);
-	int order;
-
-	memcpy(restore->old_pages, at, most * sizeof(*at));
-	order = uttm_pool_alloc_block(tt->pool, &restore->alloc);
-	if (order < 0)
-		return order;
-	restore->first_page = at;
-	restore->block_pages = 1UL << order;
+	restore->first_page = restore->alloc.pages;
+	restore->span_pages = 0;
 	restore->restored_pages = 0;
-	tt->resident_pages += restore->block_pages;
+	while (restore->alloc.remaining_pages) {
+		struct uttm_page **at = restore->alloc.pages;
+		unsigned long most =
+			1UL << uttm_pool_alloc_max_order(&restore->alloc);
+		int order;
+
+		if (restore->span_pages + most > ARRAY_SIZE(restore->old_pages))
+			break;
+		memcpy(restore->old_pages + restore->span_pages, at,
+		       most * sizeof(*at));
+		order = uttm_pool_alloc_block(tt->pool, &restore->alloc);
+		if (order < 0)
+			return restore->span_pages ? 0 : order;
+		restore->span_pages += 1UL << order;
+		tt->resident_pages += 1UL << order;
+	}
 	return 0;
 }
 
@@ -647,10 +662,10 @@ int __uttm_tt_restore(struct uttm_tt *tt, const struct uttm_operation_ctx *ctx)
 		tt->restore = restore;
 	}
 	for (;;) {
-		ret = restore_block(tt, restore, ctx);
+		ret = restore_span(tt, restore, ctx);
 		if (ret || !restore->alloc.remaining_pages)
 			break;
-		ret = restore_next_block(tt, restore);
+		ret = restore_next_span(tt, restore);
 		if (ret)
 			break;
 	}

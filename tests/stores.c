@@ -61,11 +61,40 @@ static struct uttm_backup *zstd_create(struct uttm_arena *arena,
 	return compressed(UTTM_COMPRESSOR_ZSTD, fault, capacity);
 }
 
+static struct uttm_backup *file_store(struct uttm_fault *fault,
+				      uint64_t capacity, unsigned int flags)
+{
+	struct uttm_backup_file_params params = { .max_bytes = capacity,
+						  .flags = flags,
+						  .fault = fault };
+	struct uttm_backup *backup;
+
+	assert_int_equal(uttm_backup_file_create(&params, &backup), 0);
+	return backup;
+}
+
+/* io_uring when the kernel allows it, else the synchronous path. */
+static struct uttm_backup *file_create(struct uttm_arena *arena,
+				       struct uttm_fault *fault,
+				       uint64_t capacity)
+{
+	return file_store(fault, capacity, 0);
+}
+
+static struct uttm_backup *file_sync_create(struct uttm_arena *arena,
+					    struct uttm_fault *fault,
+					    uint64_t capacity)
+{
+	return file_store(fault, capacity, UTTM_BACKUP_FILE_SYNC);
+}
+
 static const struct store_case store_cases[] = {
 	{ "shmem", shmem_create, false },
 	{ "insert", insert_create, true },
 	{ "compressed", lz4_create, false },
 	{ "compressed-zstd", zstd_create, false },
+	{ "file", file_create, false },
+	{ "file-sync", file_sync_create, false },
 };
 
 const struct store_case *store_by_name(const char *name)

@@ -1,7 +1,6 @@
 #!/bin/sh
-# Golden checks of the uttm tool: help, version, exit codes, and a short
-# `bench pool` and `bench backup` whose JSON must parse and carry every
-# documented field.
+# Golden checks of the uttm tool: help, version, exit codes, and short
+# benchmarks whose JSON must parse and carry every documented field.
 set -eu
 uttm=$1
 fail() { echo "FAIL: $*"; exit 1; }
@@ -64,4 +63,17 @@ assert d["usr_bytes"] == 8 << 20
 assert d["compressed_random_ratio"] <= 1
 assert d["compressed_usr_ratio"] > 1
 ' || fail "bench backup --json (compressed)"
+# The file part writes only into TMPDIR, and leaves nothing there.
+dir=$(mktemp -d)
+TMPDIR=$dir "$uttm" bench backup --rounds 1 --size 4M --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+for k in ("file_backup_vs_raw_odirect_write", "file_restore_vs_raw_odirect_read",
+          "raw_odirect_write_gbps", "raw_odirect_read_gbps", "file_backup_gbps",
+          "file_restore_gbps", "file_tt_backup_gbps", "order0_purge_gbps",
+          "file_direct", "file_io_uring"):
+    assert k in d, k
+' || fail "bench backup --json (file)"
+[ -z "$(ls -A "$dir")" ] || fail "bench backup left files in TMPDIR"
+rmdir "$dir"
 echo PASS

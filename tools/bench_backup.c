@@ -22,6 +22,7 @@ static const struct {
 	{ "shmem", bench_backup_shmem },
 	{ "insert", bench_backup_insert },
 	{ "compressed", bench_backup_compressed },
+	{ "file", bench_backup_file },
 };
 
 double gbps(uint64_t bytes, double seconds)

@@ -58,5 +58,6 @@ int bench_fill_pool(struct backup_bench *bench);
 int bench_backup_shmem(struct backup_bench *bench, struct figures *set);
 int bench_backup_insert(struct backup_bench *bench, struct figures *set);
 int bench_backup_compressed(struct backup_bench *bench, struct figures *set);
+int bench_backup_file(struct backup_bench *bench, struct figures *set);
 
 #endif /* UTTM_BENCH_BACKUP_H */

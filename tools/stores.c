@@ -25,6 +25,15 @@ static int make_insert(const struct store_request *req,
 	return uttm_backup_insert_create(&p, out);
 }
 
+static int make_file(const struct store_request *req,
+		     struct uttm_backup **out)
+{
+	const struct uttm_backup_file_params p = { .path = req->path,
+						   .max_bytes = req->capacity };
+
+	return uttm_backup_file_create(&p, out);
+}
+
 static int make_compressed(const struct store_request *req,
 			   struct uttm_backup **out)
 {
@@ -42,6 +51,7 @@ static const struct {
 } stores[] = {
 	{ "shmem", make_shmem, true, 0 },
 	{ "insert", make_insert, true, 0 },
+	{ "file", make_file, false, 0 },
 	/* Compressed pages stay in memory: a third of the budget. */
 	{ "compressed", make_compressed, false, 3 },
 };
@@ -76,7 +86,7 @@ const char *tool_store_default(void)
 
 const char *tool_store_names(void)
 {
-	return "shmem|insert|compressed";
+	return "shmem|insert|file|compressed";
 }
 
 bool tool_store_needs_swap(const char *name)

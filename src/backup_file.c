@@ -1,0 +1,406 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The file store: backed-up pages live in a file on disk, at the slot
+ * their handle names, and reach it by direct I/O from the pages
+ * themselves.  It is the store for machines without swap, where a memfd
+ * would free nothing.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "uttm/backup.h"
+#include "internal.h"
+#include "file_io.h"
+#include "slot_io.h"
+
+/*
+ * DOC: File store
+ *
+ * One synchronous 4 KiB direct write costs as much as a disk round trip,
+ * while large writes stream at the disk's bandwidth; so the store never
+ * writes a page on its own.  A batch of pages (one store call, at most
+ * FILE_IO_BATCH_PAGES) takes runs of neighbouring slots from the slot
+ * bitmap, which hands out long runs; each run is cut into requests of
+ * REQ_PAGES pages, each one vectored transfer whose iovecs point at the
+ * pages themselves, wherever they are in memory.  Pages of order 0 thus
+ * leave in requests of REQ_PAGES, not one by one.  Restore reads runs of
+ * consecutive handles back the same way.
+ *
+ * The requests of a batch are in flight together through io_uring, so
+ * the disk sees a queue; where the kernel refuses a ring (sysctl
+ * kernel.io_uring_disabled, seccomp, an old kernel) or the caller asked
+ * for UTTM_BACKUP_FILE_SYNC, each is one pwritev() or preadv().
+ *
+ * Direct I/O needs buffers, offsets and lengths aligned to the disk's
+ * logical block; pages and slots are aligned to 4 KiB, enough for every
+ * disk whose blocks are no larger.  A file system that refuses O_DIRECT
+ * altogether gets buffered I/O instead of an error, since the store
+ * still works, only with copies in the page cache; the store's stats say
+ * so (@direct), so a caller who must not cache can check.
+ *
+ * A batch succeeds for a prefix of its pages: the first request that
+ * falls short (-ENOSPC, -EIO, -EFBIG) ends it, and the slots of every
+ * page after it, written or not, are freed.  The tt layer keeps those
+ * pages, so nothing is lost.  A read that fails leaves every handle
+ * valid, so a restore can resume.  Writeback makes a batch durable with
+ * one fdatasync(); if that fails, the whole batch counts as not backed
+ * up.
+ *
+ * Dropping a handle frees its slot at once but leaves its disk blocks in
+ * the file, as a swap file keeps its blocks: the next batch overwrites
+ * them, which is cheaper than writing into a hole, and the restore that
+ * drops handles does not wait for the file system.  Punching a hole on
+ * ext4 costs about 2 ms plus 0.2 ms per MiB, three times the read of a
+ * 1 MiB run, so a punch per dropped run would make restore crawl.
+ * Blocks go back to the file system by trimming, one hole per run of
+ * free slots: on request (uttm_backup_file_trim()), and by itself when
+ * the file system has less free space left than the store keeps idle.
+ */
+
+/* Slots of a store bounded by disk space only: 16 TiB of pages. */
+#define FILE_MAX_SLOTS (1UL << 32)
+/*
+ * Pages per request: large enough for the disk to stream, small enough
+ * that one store call of the tt layer (256 to 1024 pages) is several
+ * requests in flight.
+ */
+#define REQ_PAGES 64u
+
+/**
+ * struct file_store - a store in a file
+ * @base: what every store shares.
+ * @io: the file and how it is read and written.
+ * @slots: which pages of the file hold live pages.
+ * @direct: the file is open with O_DIRECT.
+ * @syncs: fdatasync() calls made for writeback.
+ */
+struct file_store {
+	struct uttm_backup base;
+	struct file_io io;
+	struct slots slots;
+	bool direct;
+	atomic_ulong syncs;
+};
+
+static struct file_store *to_file(struct uttm_backup *backup)
+{
+	return container_of(backup, struct file_store, base);
+}
+
+/* Appends the requests for @count pages going to slots from @slot. */
+static unsigned int add_reqs(struct file_req *reqs, unsigned int nr,
+			     void *const *pages, unsigned long count,
+			     unsigned long slot)
+{
+	for (unsigned long i = 0; i < count; i += REQ_PAGES)
+		reqs[nr++] = (struct file_req){
+			.pages = pages + i,
+			.count = MIN(count - i, (unsigned long)REQ_PAGES),
+			.slot = slot + i,
+		};
+	return nr;
+}
+
+/*
+ * Hands out handles for the first @done pages of a batch and releases
+ * the slots of the others.
+ */
+static void commit_batch(struct file_store *store, const struct file_req *reqs,
+			 unsigned int nr, unsigned long done,
+			 unsigned long *handles)
+{
+	unsigned long k = 0;
+
+	for (unsigned int i = 0; i < nr; i++) {
+		unsigned long keep = MIN(reqs[i].count, done - k);
+
+		for (unsigned long j = 0; j < keep; j++)
+			handles[k++] = uttm_backup_index_to_handle(reqs[i].slot + j);
+		if (keep < reqs[i].count)
+			slots_free(&store->slots, reqs[i].slot + keep,
+				   reqs[i].count - keep);
+	}
+}
+
+/*
+ * Gives the slots of a run disk blocks before they are written.  A
+ * direct write that allocates (into a hole or past the end of the file)
+ * takes the inode's lock exclusively on ext4 and XFS, so the requests of
+ * a batch would go one at a time; overwriting allocated blocks runs them
+ * in parallel.  Best effort: a write that then lacks space fails on its
+ * own, with its real error.  Buffered writes allocate at writeback and
+ * gain nothing.
+ */
+static void allocate_run(struct file_store *store, unsigned long first,
+			 unsigned long count)
+{
+	if (store->direct)
+		fallocate(store->io.fd, 0, slot_offset(first),
+			  slot_offset(count));
+}
+
+/* Bytes of disk the file holds beyond its live pages. */
+static uint64_t idle_bytes(struct file_store *store)
+{
+	uint64_t used = (uint64_t)slots_used(&store->slots) << UTTM_PAGE_SHIFT;
+	struct stat st;
+
+	if (fstat(store->io.fd, &st))
+		return 0;
+	return (uint64_t)st.st_blocks * 512 > used ?
+	       (uint64_t)st.st_blocks * 512 - used : 0;
+}
+
+/* A file system that counts no blocks at all (ramfs) sets no bound. */
+static uint64_t fs_free_bytes(struct file_store *store)
+{
+	struct statvfs st;
+
+	if (fstatvfs(store->io.fd, &st))
+		return 0;
+	return st.f_blocks ? (uint64_t)st.f_bavail * st.f_frsize : UINT64_MAX;
+}
+
+/*
+ * Punches every run of free slots out of the file.  Each run is taken
+ * while it is punched, so that no batch writes there meanwhile.
+ */
+static void file_trim(struct file_store *store)
+{
+	unsigned long pos = 0, got;
+	struct stat st;
+	long first;
+
+	if (fstat(store->io.fd, &st))
+		return;
+	while (slot_offset(pos) < st.st_size &&
+	       (first = slots_take_free(&store->slots, pos, &got)) >= 0) {
+		slot_io_release(store->io.fd, &store->slots,
+				(unsigned long)first, got);
+		pos = (unsigned long)first + got;
+	}
+}
+
+/* The store keeps no more idle disk than the file system has left. */
+static void trim_if_short(struct file_store *store)
+{
+	if (fs_free_bytes(store) < idle_bytes(store))
+		file_trim(store);
+}
+
+static long file_backup_pages(struct uttm_backup *backup, void *const *src,
+			      unsigned long count, bool writeback,
+			      unsigned long *handles)
+{
+	struct file_store *store = to_file(backup);
+	struct file_req reqs[FILE_IO_BATCH_PAGES];
+	unsigned long planned = 0, got;
+	unsigned int nr = 0;
+	long first = 0, n;
+
+	trim_if_short(store);
+	count = MIN(count, (unsigned long)FILE_IO_BATCH_PAGES);
+	while (planned < count) {
+		first = slots_alloc(&store->slots, count - planned, &got);
+		if (first < 0)
+			break;
+		allocate_run(store, (unsigned long)first, got);
+		nr = add_reqs(reqs, nr, src + planned, got, (unsigned long)first);
+		planned += got;
+	}
+	if (!planned)
+		return first;
+	n = file_io_run(&store->io, reqs, nr, true, false);
+	if (n > 0 && writeback) {
+		if (fdatasync(store->io.fd))
+			n = -errno;
+		else
+			atomic_fetch_add(&store->syncs, 1);
+	}
+	commit_batch(store, reqs, nr, n > 0 ? (unsigned long)n : 0, handles);
+	return n;
+}
+
+static long file_copy_pages(struct uttm_backup *backup, void *const *dst,
+			    const unsigned long *handles, unsigned long count,
+			    const struct uttm_operation_ctx *ctx)
+{
+	struct file_store *store = to_file(backup);
+	struct file_req reqs[FILE_IO_BATCH_PAGES];
+	unsigned int nr = 0;
+
+	count = MIN(count, (unsigned long)FILE_IO_BATCH_PAGES);
+	for (unsigned long i = 0, run; i < count; i += run) {
+		run = handle_run(handles + i, count - i);
+		nr = add_reqs(reqs, nr, dst + i, run,
+			      uttm_backup_handle_to_index(handles[i]));
+	}
+	return file_io_run(&store->io, reqs, nr, false, ctx->interruptible);
+}
+
+static void file_drop(struct uttm_backup *backup, const unsigned long *handles,
+		      unsigned long count)
+{
+	struct file_store *store = to_file(backup);
+
+	slot_io_drop(store->io.fd, &store->slots, handles, count, false);
+	trim_if_short(store);
+}
+
+static uint64_t file_bytes_avail(struct uttm_backup *backup)
+{
+	struct file_store *store = to_file(backup);
+	uint64_t slots = store->slots.max - slots_used(&store->slots);
+
+	return MIN(slots << UTTM_PAGE_SHIFT, fs_free_bytes(store));
+}
+
+static void file_fini(struct uttm_backup *backup)
+{
+	struct file_store *store = to_file(backup);
+
+	file_io_fini(&store->io);
+	close(store->io.fd);
+	slots_fini(&store->slots);
+	free(store);
+}
+
+static const struct uttm_backup_ops file_ops = {
+	.backup_pages = file_backup_pages,
+	.copy_pages = file_copy_pages,
+	.drop = file_drop,
+	.bytes_avail = file_bytes_avail,
+	.fini = file_fini,
+};
+
+static const char *temp_dir(void)
+{
+	const char *dir = secure_getenv("TMPDIR");
+
+	return dir && *dir ? dir : "/tmp";
+}
+
+/* A new file at @path, unlinked at once: it must not exist yet. */
+static int create_named(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return -errno;
+	unlink(path);
+	return fd;
+}
+
+/* A file without a name in @dir. */
+static int create_in_dir(const char *dir)
+{
+	char name[PATH_MAX];
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+	if (fd >= 0)
+		return fd;
+	/* File systems (or kernels) without O_TMPFILE: name it briefly. */
+	if (errno != EOPNOTSUPP && errno != EISDIR)
+		return -errno;
+	if (snprintf(name, sizeof(name), "%s/uttm-backup-XXXXXX", dir) >=
+	    (int)sizeof(name))
+		return -ENAMETOOLONG;
+	fd = mkostemp(name, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	unlink(name);
+	return fd;
+}
+
+static int create_unlinked(const char *path)
+{
+	struct stat st;
+
+	if (!stat(path, &st) && S_ISDIR(st.st_mode))
+		return create_in_dir(path);
+	return create_named(path);
+}
+
+/* Whether the file system takes O_DIRECT for @fd; it is then set. */
+static bool enable_direct(int fd)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	return flags >= 0 && !fcntl(fd, F_SETFL, flags | O_DIRECT);
+}
+
+int uttm_backup_file_create(const struct uttm_backup_file_params *params,
+			    struct uttm_backup **out)
+{
+	struct file_store *store;
+	int fd, ret;
+
+	if (UTTM_WARN_ON(!params || !out) ||
+	    UTTM_WARN_ON(params->flags & ~UTTM_BACKUP_FILE_FLAGS) ||
+	    UTTM_WARN_ON(params->max_bytes &&
+			 params->max_bytes < UTTM_PAGE_SIZE))
+		return -EINVAL;
+	store = calloc(1, sizeof(*store));
+	if (!store)
+		return -ENOMEM;
+	fd = create_unlinked(params->path ? params->path : temp_dir());
+	if (fd < 0) {
+		ret = fd;
+		goto error_free_store;
+	}
+	store->direct = !(params->flags & UTTM_BACKUP_FILE_BUFFERED) &&
+			enable_direct(fd);
+	atomic_init(&store->syncs, 0);
+	file_io_init(&store->io, fd, !(params->flags & UTTM_BACKUP_FILE_SYNC));
+	slots_init(&store->slots, params->max_bytes ?
+		   (unsigned long)(params->max_bytes >> UTTM_PAGE_SHIFT) :
+		   FILE_MAX_SLOTS);
+	uttm_backup_init(&store->base, &file_ops, params->fault);
+	*out = &store->base;
+	return 0;
+
+error_free_store:
+	free(store);
+	return ret;
+}
+
+static bool is_file_store(const struct uttm_backup *backup)
+{
+	return backup && backup->ops == &file_ops;
+}
+
+int uttm_backup_file_trim(struct uttm_backup *backup)
+{
+	if (UTTM_WARN_ON(!is_file_store(backup)))
+		return -EINVAL;
+	file_trim(to_file(backup));
+	return 0;
+}
+
+int uttm_backup_file_stats(struct uttm_backup *backup,
+			   struct uttm_backup_file_stats *stats)
+{
+	struct file_store *store;
+
+	if (UTTM_WARN_ON(!is_file_store(backup) || !stats))
+		return -EINVAL;
+	store = to_file(backup);
+	*stats = (struct uttm_backup_file_stats){
+		.direct = store->direct,
+		.io_uring = atomic_load(&store->io.ring_ready),
+		.io_uring_error = atomic_load(&store->io.ring_error),
+		.slots_used = slots_used(&store->slots),
+		.max_slots = store->slots.max,
+		.idle_bytes = idle_bytes(store),
+		.batches = atomic_load(&store->io.batches),
+		.requests = atomic_load(&store->io.requests),
+		.syncs = atomic_load(&store->syncs),
+	};
+	return 0;
+}

@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The file store's I/O engine; see file_io.h.
+ *
+ * The ring does the bulk of a batch and the synchronous path finishes
+ * whatever it left: a short transfer, a request the ring never took, or
+ * one that failed, which the synchronous call then fails again with its
+ * real error.  Without a ring it does the whole batch.  So there is one
+ * place that decides what a batch achieved.
+ *
+ * A ring serves one batch at a time.  A thread that finds it busy does
+ * its batch synchronously instead of queueing behind another thread's
+ * I/O.
+ */
+#include <errno.h>
+#include <unistd.h>
+
+#include "uttm/page.h"
+#include "internal.h"
+#include "file_io.h"
+#include "slot_io.h"
+
+/* Requests in flight at once; more wait for a free entry. */
+#define RING_ENTRIES 64u
+
+void file_io_init(struct file_io *io, int fd, bool use_ring)
+{
+	int ret = -EOPNOTSUPP;
+
+	io->fd = fd;
+	pthread_mutex_init(&io->ring_lock, NULL);
+	atomic_init(&io->batches, 0);
+	atomic_init(&io->requests, 0);
+	/*
+	 * Setup fails with -EPERM when kernel.io_uring_disabled forbids it,
+	 * -ENOSYS on kernels built without it, -ENOMEM under a tight
+	 * RLIMIT_MEMLOCK on old kernels: the synchronous path then serves.
+	 */
+	if (use_ring)
+		ret = io_uring_queue_init(RING_ENTRIES, &io->ring, 0);
+	atomic_init(&io->ring_ready, !ret);
+	atomic_init(&io->ring_error, use_ring ? ret : 0);
+}
+
+void file_io_fini(struct file_io *io)
+{
+	if (atomic_load(&io->ring_ready))
+		io_uring_queue_exit(&io->ring);
+	pthread_mutex_destroy(&io->ring_lock);
+}
+
+/* Records the completions the kernel has posted; returns how many. */
+static unsigned int reap(struct io_uring *ring, struct file_req *reqs)
+{
+	struct io_uring_cqe *cqe;
+	unsigned int n = 0;
+
+	while (!io_uring_peek_cqe(ring, &cqe)) {
+		struct file_req *req = &reqs[io_uring_cqe_get_data64(cqe)];
+
+		if (cqe->res > 0)
+			req->moved = (unsigned long)cqe->res >> UTTM_PAGE_SHIFT;
+		io_uring_cqe_seen(ring, cqe);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * The ring failed in a way retrying cannot mend (a seccomp policy came
+ * into force, the ring is being torn down).  Requests the kernel took
+ * still read or write the caller's pages, so wait for them; those it did
+ * not take must never run, so the ring goes, its error kept for the
+ * store's stats.
+ */
+static void ring_abandon(struct file_io *io, struct file_req *reqs,
+			 unsigned int queued, int error)
+{
+	unsigned int taken = queued - io_uring_sq_ready(&io->ring);
+	struct io_uring_cqe *cqe;
+
+	while (taken) {
+		int ret = io_uring_wait_cqe(&io->ring, &cqe);
+
+		if (ret && ret != -EINTR)
+			break;
+		taken -= reap(&io->ring, reqs);
+	}
+	io_uring_queue_exit(&io->ring);
+	atomic_store(&io->ring_error, error);
+	atomic_store(&io->ring_ready, false);
+}
+
+static void ring_prep(struct file_io *io, struct io_uring_sqe *sqe,
+		      const struct file_req *req, struct iovec *iov, int nr,
+		      bool write)
+{
+	if (write)
+		io_uring_prep_writev(sqe, io->fd, iov, (unsigned int)nr,
+				     (uint64_t)slot_offset(req->slot));
+	else
+		io_uring_prep_readv(sqe, io->fd, iov, (unsigned int)nr,
+				    (uint64_t)slot_offset(req->slot));
+}
+
+/*
+ * Puts the batch through the ring, RING_ENTRIES requests in flight at
+ * most.  A signal never abandons requests in flight, which use the
+ * caller's pages; with @intr it stops new ones from being queued.
+ * Returns -EINTR when it stopped so, else 0.
+ */
+static int ring_run(struct file_io *io, struct file_req *reqs,
+		    unsigned int nr, bool write, bool intr)
+{
+	struct iovec iov[FILE_IO_BATCH_PAGES];
+	unsigned int next = 0, queued = 0;
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe;
+	bool stop = false;
+	int used = 0, ret;
+
+	while (queued || (next < nr && !stop)) {
+		while (next < nr && !stop && queued < RING_ENTRIES &&
+		       (sqe = io_uring_get_sqe(&io->ring))) {
+			int n = slot_io_iov(iov + used, reqs[next].pages,
+					    reqs[next].count);
+
+			ring_prep(io, sqe, &reqs[next], iov + used, n, write);
+			io_uring_sqe_set_data64(sqe, next);
+			atomic_fetch_add(&io->requests, 1);
+			used += n;
+			next++;
+			queued++;
+		}
+		/* Submit and wait apart: a wait cut short must show. */
+		ret = io_uring_submit(&io->ring);
+		if (ret >= 0 || ret == -EAGAIN || ret == -EBUSY)
+			ret = io_uring_wait_cqe(&io->ring, &cqe);
+		if (ret == -EINTR) {
+			stop = intr;
+		} else if (ret < 0 && ret != -EAGAIN && ret != -EBUSY) {
+			ring_abandon(io, reqs, queued, ret);
+			return 0;
+		}
+		queued -= reap(&io->ring, reqs);
+	}
+	return stop && next < nr ? -EINTR : 0;
+}
+
+/* Whether @next carries on where @req ends, in memory order and on disk. */
+static bool continues(const struct file_req *req, const struct file_req *next)
+{
+	return next->pages == req->pages + req->count &&
+	       next->slot == req->slot + req->count;
+}
+
+/*
+ * Transfers synchronously what the ring left of @reqs[0], together with
+ * the requests after it that the ring did not touch and that carry on
+ * its run: one call, which the kernel cuts into concurrent requests
+ * itself.  Returns how many requests it covered; sets @error on failure.
+ */
+static unsigned int finish_run(struct file_io *io, struct file_req *reqs,
+			       unsigned int nr, bool write, bool intr,
+			       int *error)
+{
+	unsigned long count = reqs[0].count - reqs[0].moved;
+	unsigned int j;
+	long n;
+
+	for (j = 1; j < nr && !reqs[0].moved && !reqs[j].moved &&
+	     continues(&reqs[j - 1], &reqs[j]); j++)
+		count += reqs[j].count;
+	if (!count)
+		return j;
+	atomic_fetch_add(&io->requests, 1);
+	n = slot_io_transfer(io->fd, reqs[0].pages + reqs[0].moved, count,
+			     reqs[0].slot + reqs[0].moved, write, intr);
+	if (n < 0)
+		*error = (int)n;
+	for (unsigned int k = 0; k < j && n > 0; k++) {
+		unsigned long more = MIN(reqs[k].count - reqs[k].moved,
+					 (unsigned long)n);
+
+		reqs[k].moved += more;
+		n -= (long)more;
+	}
+	return j;
+}
+
+/* Pages done from the start of a batch, up to its first short request. */
+static unsigned long batch_prefix(const struct file_req *reqs, unsigned int nr)
+{
+	unsigned long done = 0;
+	unsigned int i;
+
+	for (i = 0; i < nr && reqs[i].moved == reqs[i].count; i++)
+		done += reqs[i].count;
+	return i < nr ? done + reqs[i].moved : done;
+}
+
+long file_io_run(struct file_io *io, struct file_req *reqs, unsigned int nr,
+		 bool write, bool intr)
+{
+	unsigned long done;
+	unsigned int i, j;
+	int error = 0;
+
+	for (i = 0; i < nr; i++)
+		reqs[i].moved = 0;
+	atomic_fetch_add(&io->batches, 1);
+	if (atomic_load(&io->ring_ready) &&
+	    !pthread_mutex_trylock(&io->ring_lock)) {
+		if (atomic_load(&io->ring_ready))
+			error = ring_run(io, reqs, nr, write, intr);
+		pthread_mutex_unlock(&io->ring_lock);
+	}
+	/* What the ring did not do is done here, up to a shortfall. */
+	for (i = 0; i < nr && !error; i = j) {
+		j = i + finish_run(io, reqs + i, nr - i, write, intr, &error);
+		if (reqs[j - 1].moved < reqs[j - 1].count)
+			break;
+	}
+	done = batch_prefix(reqs, nr);
+	return done ? (long)done : error;
+}

@@ -1,0 +1,844 @@
+// SPDX-License-Identifier: MIT
+/*
+ * What is particular to the file store, run once per I/O engine (io_uring
+ * and the synchronous path): a tiny cap or a full file system stops a
+ * backup midway and everything comes back; write and read errors leave
+ * the vector and its handles intact and the restore resumes; order-0
+ * pages go out and come back in runs; dropped blocks stay until trimmed;
+ * signals stop only interruptible work; a kernel that refuses io_uring,
+ * at setup or later, gets the synchronous path; no file is ever left
+ * behind; bad input gets a clear error.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <uttm/backup.h>
+
+#include "fragment.h"
+#include "helpers.h"
+
+/* The engines, as the flags that choose them. */
+static const unsigned int io_uring_path = 0;
+static const unsigned int sync_path = UTTM_BACKUP_FILE_SYNC;
+
+struct file_env {
+	struct fixture *fx;
+	const unsigned int *engine;
+	char dir[64];
+};
+
+static const struct uttm_backup_flags backup_flags = { .purge = false };
+
+static int env_setup(void **state)
+{
+	struct file_env *env = calloc(1, sizeof(*env));
+
+	assert_non_null(env);
+	env->fx = fixture_create(64 * MiB, 4096, 0);
+	env->engine = *state;
+	strcpy(env->dir, "/tmp/uttm-test-file-XXXXXX");
+	assert_non_null(mkdtemp(env->dir));
+	*state = env;
+	return 0;
+}
+
+/* Store files are unlinked when created: none may ever show up. */
+static void assert_dir_empty(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			fail_msg("%s/%s was left behind", dir, e->d_name);
+	closedir(d);
+}
+
+static int env_teardown(void **state)
+{
+	struct file_env *env = *state;
+
+	/* A test that stopped early may have left its file system mounted. */
+	umount2(env->dir, MNT_DETACH);
+	assert_dir_empty(env->dir);
+	assert_int_equal(rmdir(env->dir), 0);
+	fixture_destroy(env->fx);
+	*state = (void *)env->engine;
+	free(env);
+	return 0;
+}
+
+static struct uttm_backup_file_stats stats_of(struct uttm_backup *backup)
+{
+	struct uttm_backup_file_stats stats;
+
+	assert_int_equal(uttm_backup_file_stats(backup, &stats), 0);
+	return stats;
+}
+
+/*
+ * A store at @path driven by the environment's engine.  The io_uring row
+ * skips, saying why, where the kernel refuses a ring.
+ */
+static struct uttm_backup *store_at(struct file_env *env, const char *path,
+				    uint64_t max_bytes, unsigned int flags)
+{
+	struct uttm_backup_file_params params = {
+		.path = path, .max_bytes = max_bytes,
+		.flags = *env->engine | flags, .fault = env->fx->fault,
+	};
+	struct uttm_backup_file_stats stats;
+	struct uttm_backup *backup;
+	char why[128];
+
+	assert_int_equal(uttm_backup_file_create(&params, &backup), 0);
+	stats = stats_of(backup);
+	if (params.flags & UTTM_BACKUP_FILE_SYNC) {
+		assert_false(stats.io_uring);
+		assert_int_equal(stats.io_uring_error, 0);
+	} else if (!stats.io_uring) {
+		uttm_backup_put(backup);
+		snprintf(why, sizeof(why), "io_uring unavailable here: %s",
+			 strerror(-stats.io_uring_error));
+		skip_because(why);
+	}
+	return backup;
+}
+
+static struct uttm_backup *env_store(struct file_env *env, uint64_t max_bytes)
+{
+	return store_at(env, env->dir, max_bytes, 0);
+}
+
+/* Drops a store, which must hold nothing any more. */
+static void store_put(struct uttm_backup *backup)
+{
+	assert_int_equal(uttm_backup_handles(backup), 0);
+	assert_int_equal(stats_of(backup).slots_used, 0);
+	uttm_backup_put(backup);
+}
+
+static void tt_new(struct file_env *env, struct uttm_tt *tt,
+		   unsigned long pages, struct uttm_backup *backup,
+		   uint64_t seed)
+{
+	assert_int_equal(uttm_tt_init(tt, &env->fx->pool,
+				      pages * UTTM_PAGE_SIZE, UTTM_PLAIN, 0), 0);
+	assert_int_equal(uttm_tt_set_backup(tt, backup), 0);
+	assert_int_equal(uttm_tt_populate(tt, &test_ctx), 0);
+	fill_tt(tt, seed);
+}
+
+static void backup_stops_at_the_cap_then_restores(void **state)
+{
+	struct file_env *env = *state;
+	struct uttm_backup *backup = env_store(env, 40 * UTTM_PAGE_SIZE);
+	struct uttm_tt tt;
+
+	tt_new(env, &tt, 100, backup, 1);
+	assert_int_equal(uttm_tt_backup(&tt, &backup_flags), 40);
+	assert_true(uttm_tt_is_backed_up(&tt));
+	assert_int_equal(count_handles(&tt), 40);
+	assert_int_equal(tt.resident_pages, 60);
+	assert_int_equal(stats_of(backup).slots_used, 40);
+	assert_int_equal(uttm_backup_bytes_avail(backup), 0);
+	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
+	assert_tt_matches(&tt, 1);
+	assert_int_equal(uttm_backup_bytes_avail(backup), 40 * UTTM_PAGE_SIZE);
+	uttm_tt_fini(&tt);
+	store_put(backup);
+}
+
+static void no_file_is_left_behind(void **state)
+{
+	struct file_env *env = *state;
+	struct uttm_backup *anonymous, *named;
+	struct uttm_tt a, b;
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/backup", env->dir);
+	named = store_at(env, path, 0, 0);
+	/* The name goes as soon as the file exists. */
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(errno, ENOENT);
+	anonymous = env_store(env, 0);
+	tt_new(env, &a, 64, anonymous, 2);
+	tt_new(env, &b, 64, named, 3);
+	assert_int_equal(uttm_tt_backup(&a, &backup_flags), 64);
+	assert_int_equal(uttm_tt_backup(&b, &backup_flags), 64);
+	/* Holding data, and still nothing to see in the directory. */
+	assert_dir_empty(env->dir);
+	assert_int_equal(uttm_tt_populate(&a, &test_ctx), 0);
+	assert_int_equal(uttm_tt_populate(&b, &test_ctx), 0);
+	assert_tt_matches(&a, 2);
+	assert_tt_matches(&b, 3);
+	uttm_tt_fini(&a);
+	uttm_tt_fini(&b);
+	store_put(anonymous);
+	store_put(named);
+}
+
+static void order0_pages_go_out_and_come_back_in_runs(void **state)
+{
+	struct file_env *env = *state;
+	struct uttm_backup *backup = env_store(env, 0);
+	struct uttm_backup_file_stats before, after;
+	struct spacers sp;
+	struct uttm_tt tt;
+
+	assert_int_equal(fragment_arena(env->fx->arena, &sp), 0);
+	tt_new(env, &tt, 1024, backup, 4);
+	unfragment_arena(env->fx->arena, &sp);
+	assert_true(tt_scattered(&tt));
+
+	/* One store call of 1024 pages, in requests of 64 pages at least. */
+	assert_int_equal(uttm_tt_backup(&tt, &backup_flags), 1024);
+	before = stats_of(backup);
+	assert_int_equal(before.batches, 1);
+	assert_true(before.requests <= 1024 / 64);
+
+	/* Into order-0 pages again: calls of 256 handles, not 1024 of one. */
+	assert_int_equal(fragment_arena(env->fx->arena, &sp), 0);
+	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
+	unfragment_arena(env->fx->arena, &sp);
+	assert_true(tt_scattered(&tt));
+	after = stats_of(backup);
+	assert_int_equal(after.batches - before.batches, 4);
+	assert_true(after.requests - before.requests <= 1024 / 64);
+	assert_tt_matches(&tt, 4);
+	uttm_tt_fini(&tt);
+	store_put(backup);
+}
+
+/*
+ * Writes fail past 10 pages of file (RLIMIT_FSIZE: -EFBIG, after a short
+ * write): the backup keeps what was written and the vector the rest.
+ */
+static void write_error_midway_keeps_the_vector(void **state)
+{
+	struct file_env *env = *state;
+	struct uttm_backup *backup = env_store(env, 0);
+	void (*xfsz)(int) = signal(SIGXFSZ, SIG_IGN);
+	struct rlimit old, limit;
+	struct uttm_tt tt;
+	long ret;
+
+	tt_new(env, &tt, 64, backup, 5);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	limit = old;
+	limit.rlim_cur = 10 * UTTM_PAGE_SIZE;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &limit), 0);
+	ret = uttm_tt_backup(&tt, &backup_flags);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, xfsz);
+
+	assert_int_equal(ret, 10);
+	assert_int_equal(count_handles(&tt), 10);
+	assert_int_equal(tt.resident_pages, 54);
+	assert_int_equal(uttm_backup_handles(backup), 10);
+	assert_int_equal(stats_of(backup).slots_used, 10);
+	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
+	assert_tt_matches(&tt, 5);
+	uttm_tt_fini(&tt);
+	store_put(backup);
+}
+
+/*
+ * The descriptor of the one file open in @dir, the store's, with what
+ * /proc says it is in @link; -1 when there is none.
+ */
+static int store_fd(const char *dir, char *link, size_t size)
+{
+	DIR *d = opendir("/proc/self/fd");
+	size_t len = strlen(dir);
+	struct dirent *e;
+	int fd = -1;
+
+	while (d && (e = readdir(d))) {
+		ssize_t n = readlinkat(dirfd(d), e->d_name, link, size - 1);
+
+		if (n > (ssize_t)len && !strncmp(link, dir, len) &&
+		    link[len] == '/') {
+			link[n] = '\0';
+			fd = atoi(e->d_name);
+			break;
+		}
+	}
+	if (d)
+		closedir(d);
+	return fd;
+}
+
+/*
+ * The disk loses the file's tail (it is truncated): the restore fails at
+ * the first page it cannot read, keeping every handle it did not use.
+ * The tail comes back and the same restore resumes and completes.
+ */
+static void read_error_keeps_handles_and_restore_resumes(void **state)
+{
+	struct file_env *env = *state;
+	struct uttm_backup *backup = env_store(env, 0);
+	size_t bytes = 64 * UTTM_PAGE_SIZE;
+	char link[PATH_MAX];
+	struct uttm_tt tt;
+	void *saved;
+	int fd;
+
+	tt_new(env, &tt, 64, backup, 6);
+	assert_int_equal(uttm_tt_backup(&tt, &backup_flags), 64);
+	fd = store_fd(env->dir, link, sizeof(link));
+	assert_true(fd >= 0);
+	assert_int_equal(posix_memalign(&saved, UTTM_PAGE_SIZE, bytes), 0);
+	assert_int_equal(pread(fd, saved, bytes, 0), (ssize_t)bytes);
+	assert_int_equal(ftruncate(fd, 20 * UTTM_PAGE_SIZE), 0);
+
+	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), -EIO);
+	assert_true(uttm_tt_is_backed_up(&tt));
+	assert_non_null(tt.restore);
+	assert_int_equal(uttm_backup_handles(backup), 64 - 20);
+
+	assert_int_equal(pwrite(fd, saved, bytes, 0), (ssize_t)bytes);
+	free(saved);
+	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
+	assert_null(tt.restore);
+	assert_tt_matches(&tt, 6);
+	uttm_tt_fini(&tt);
+	store_put(backup);
+}
+
+static void writeback_makes_each_batch_durable_once(void **state)
+{
+	struct file_env *env = *state;
+	const struct uttm_backup_flags writeback = { .writeback = true };
+	struct uttm_backup *backup = env_store(env, 0);
+	struct uttm_backup_file_stats stats;
+	struct uttm_tt tt;
+
+	tt_new(env, &tt, 2048, backup, 7);
+	assert_int_equal(uttm_tt_backup(&tt, &writeback), 2048);
+	stats = stats_of(backup);
+	/* The tt layer hands 1024 pages over per call. */
+	assert_int_equal(stats.batches, 2);
+	assert_int_equal(stats.syncs, 2);
+	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
+	assert_int_equal(uttm_tt_backup(&tt, &backup_flags), 2048);
+	assert_int_equal(stats_of(backup).syncs, 2);
+	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
+	assert_tt_matches(&tt, 7);
+	uttm_tt_fini(&tt);
+	store_put(backup);
+}
+
+static void dropped_blocks_stay_until_trimmed(void **state)
+{
+	struct file_env *env = *state;
+	struct uttm_backup *backup = env_store(env, 0);
+	struct uttm_tt tt;
+
+	tt_new(env, &tt, 256, backup, 8);
+	assert_int_equal(uttm_tt_backup(&tt, &backup_flags), 256);
+	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
+	/* Every handle dropped, every block kept for the next backup. */
+	assert_true(stats_of(backup).idle_bytes >= 256 * UTTM_PAGE_SIZE);
+	assert_int_equal(uttm_backup_file_trim(backup), 0);
+	assert_int_equal(stats_of(backup).idle_bytes, 0);
+	/* The store works as before. */
+	fill_tt(&tt, 9);
+	assert_int_equal(uttm_tt_backup(&tt, &backup_flags), 256);
+	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
+	assert_tt_matches(&tt, 9);
+	uttm_tt_fini(&tt);
+	store_put(backup);
+}
+
+static void on_signal(int sig)
+{
+}
+
+/*
+ * Signals every 20 us, interrupting system calls (no SA_RESTART), or
+ * none.  The handler stays until the timer has stopped: a late signal
+ * must not meet the default action, which kills.
+ */
+static void signal_storm(bool on)
+{
+	struct sigaction sa = { .sa_handler = on ? on_signal : SIG_DFL };
+	struct itimerval it = { .it_interval.tv_usec = on ? 20 : 0,
+				.it_value.tv_usec = on ? 20 : 0 };
+
+	if (on)
+		assert_int_equal(sigaction(SIGALRM, &sa, NULL), 0);
+	assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
+	if (!on)
+		assert_int_equal(sigaction(SIGALRM, &sa, NULL), 0);
+}
+
+/*
+ * Pages read back through handles in reverse order: a batch of 1024
+ * one-page requests, several waves of the ring.  Under a storm of
+ * signals a patient copy is never cut short; an interruptible one stops
+ * between waves (the store is then called again for the rest) but never
+ * abandons a read in flight.
+ */
+static void signals_stop_only_interruptible_batches(void **state)
+{
+	const struct uttm_operation_ctx patient = { .interruptible = false };
+	const struct uttm_operation_ctx eager = { .interruptible = true };
+	struct file_env *env = *state;
+	struct uttm_backup *backup = env_store(env, 0);
+	unsigned long handles[1024], reversed[1024], calls[2];
+	const struct uttm_operation_ctx *ctx[2] = { &patient, &eager };
+	void *pages[1024];
+	char *mem;
+
+	assert_int_equal(posix_memalign((void **)&mem, UTTM_PAGE_SIZE,
+					1024 * UTTM_PAGE_SIZE), 0);
+	for (unsigned long i = 0; i < 1024; i++) {
+		pages[i] = mem + i * UTTM_PAGE_SIZE;
+		fill_page(pages[i], 10, i);
+	}
+	assert_int_equal(uttm_backup_backup_pages(backup, pages, 1024, false,
+						  handles), 1024);
+	for (unsigned long i = 0; i < 1024; i++)
+		reversed[i] = handles[1023 - i];
+	for (int c = 0; c < 2; c++) {
+		unsigned long batches = stats_of(backup).batches;
+		long ret;
+
+		memset(mem, 0, 1024 * UTTM_PAGE_SIZE);
+		signal_storm(true);
+		ret = uttm_backup_copy_pages(backup, pages, reversed, 1024,
+					     ctx[c]);
+		signal_storm(false);
+		assert_int_equal(ret, 1024);
+		calls[c] = stats_of(backup).batches - batches;
+		for (unsigned long i = 0; i < 1024; i++)
+			assert_true(page_matches(pages[i], 10, 1023 - i));
+	}
+	print_message("store calls: patient %lu, interruptible %lu\n",
+		      calls[0], calls[1]);
+	assert_int_equal(calls[0], 1);
+	/* Reads of regular files ignore signals: only the ring can stop. */
+	if (!(*env->engine & UTTM_BACKUP_FILE_SYNC))
+		assert_true(calls[1] > 1);
+	uttm_backup_drop(backup, handles, 1024);
+	free(mem);
+	store_put(backup);
+}
+
+/*
+ * Mounts @fs on @dir in a mount namespace of the test's own, so nothing
+ * shows outside and nothing outlives the test.  False when the machine
+ * does not allow it (no CAP_SYS_ADMIN).
+ */
+static bool private_mount(const char *dir, const char *fs, const char *opts)
+{
+	static bool unshared;
+
+	if (!unshared && (unshare(CLONE_NEWNS) ||
+			  mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)))
+		return false;
+	unshared = true;
+	return !mount(fs, dir, fs, 0, opts);
+}
+
+/*
+ * A file system of 256 KiB: the backup of 512 KiB stops at -ENOSPC from
+ * the file system itself, everything comes back, and the store then
+ * gives its idle blocks back since the file system has no room left.
+ */
+static void full_file_system_stops_backup_then_store_trims(void **state)
+{
+	struct file_env *env = *state;
+	struct uttm_backup *backup;
+	struct uttm_tt tt;
+	long ret;
+
+	if (!private_mount(env->dir, "tmpfs", "size=256k"))
+		skip_because("mounting a small tmpfs needs CAP_SYS_ADMIN");
+	backup = env_store(env, 0);
+	assert_true(uttm_backup_bytes_avail(backup) <= 256 * 1024);
+	tt_new(env, &tt, 128, backup, 11);
+	ret = uttm_tt_backup(&tt, &backup_flags);
+	assert_true(ret > 0 && ret < 128);
+	assert_int_equal(count_handles(&tt), ret);
+	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
+	assert_tt_matches(&tt, 11);
+	assert_int_equal(stats_of(backup).idle_bytes, 0);
+	uttm_tt_fini(&tt);
+	store_put(backup);
+	assert_int_equal(umount(env->dir), 0);
+}
+
+/*
+ * ramfs takes no O_DIRECT (nor fallocate, nor holes): the store falls
+ * back to buffered I/O, says so, and works.
+ */
+static void file_system_without_direct_io_gets_buffered_io(void **state)
+{
+	struct file_env *env = *state;
+	struct uttm_backup *backup;
+	struct uttm_tt tt;
+
+	if (!private_mount(env->dir, "ramfs", NULL))
+		skip_because("mounting ramfs needs CAP_SYS_ADMIN");
+	backup = env_store(env, 0);
+	assert_false(stats_of(backup).direct);
+	tt_new(env, &tt, 64, backup, 12);
+	assert_int_equal(uttm_tt_backup(&tt, &backup_flags), 64);
+	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
+	assert_int_equal(uttm_backup_file_trim(backup), 0);
+	assert_tt_matches(&tt, 12);
+	uttm_tt_fini(&tt);
+	store_put(backup);
+	assert_int_equal(umount(env->dir), 0);
+}
+
+static void buffered_io_on_request(void **state)
+{
+	struct file_env *env = *state;
+	const struct uttm_backup_flags writeback = { .writeback = true };
+	struct uttm_backup *backup = store_at(env, env->dir, 0,
+					      UTTM_BACKUP_FILE_BUFFERED);
+	struct uttm_tt tt;
+
+	assert_false(stats_of(backup).direct);
+	tt_new(env, &tt, 300, backup, 13);
+	assert_int_equal(uttm_tt_backup(&tt, &writeback), 300);
+	assert_int_equal(stats_of(backup).syncs, 1);
+	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
+	assert_tt_matches(&tt, 13);
+	uttm_tt_fini(&tt);
+	store_put(backup);
+}
+
+static int create(const char *path, uint64_t max_bytes, unsigned int flags)
+{
+	struct uttm_backup_file_params params = { .path = path,
+						  .max_bytes = max_bytes,
+						  .flags = flags };
+	struct uttm_backup *backup;
+	int ret = uttm_backup_file_create(&params, &backup);
+
+	if (!ret)
+		uttm_backup_put(backup);
+	return ret;
+}
+
+static void bad_input_gets_a_clear_error(void **state)
+{
+	struct uttm_backup_file_params params = { .path = NULL };
+	struct uttm_backup_shmem_params shmem = { .capacity = MiB };
+	struct uttm_backup_file_stats stats;
+	struct uttm_backup *backup;
+	char dir[] = "/tmp/uttm-test-file-XXXXXX", path[64];
+	int fd;
+
+	assert_int_equal(uttm_backup_file_create(NULL, &backup), -EINVAL);
+	assert_int_equal(uttm_backup_file_create(&params, NULL), -EINVAL);
+	assert_int_equal(create(NULL, 0, 1u << 7), -EINVAL);
+	assert_int_equal(create(NULL, UTTM_PAGE_SIZE - 1, 0), -EINVAL);
+	assert_int_equal(create("/nonexistent-uttm-dir/backup", 0, 0), -ENOENT);
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/taken", dir);
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	/* Never clobber a file that exists, nor look under one. */
+	assert_int_equal(create(path, 0, 0), -EEXIST);
+	snprintf(path, sizeof(path), "%s/taken/backup", dir);
+	assert_int_equal(create(path, 0, 0), -ENOTDIR);
+	snprintf(path, sizeof(path), "%s/taken", dir);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+
+	/* Stats and trim are for file stores only. */
+	assert_int_equal(uttm_backup_shmem_create(&shmem, &backup), 0);
+	assert_int_equal(uttm_backup_file_stats(backup, &stats), -EINVAL);
+	assert_int_equal(uttm_backup_file_trim(backup), -EINVAL);
+	uttm_backup_put(backup);
+	assert_int_equal(uttm_backup_file_stats(NULL, &stats), -EINVAL);
+	assert_int_equal(uttm_backup_file_trim(NULL), -EINVAL);
+}
+
+/*
+ * A directory the caller may not write to.  Root writes anywhere, so as
+ * root the attempt runs in a child that has become nobody.
+ */
+static void unwritable_directory_is_eacces(void **state)
+{
+	char dir[] = "/tmp/uttm-test-file-XXXXXX";
+	int status;
+	pid_t pid;
+
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(chmod(dir, 0555), 0);
+	if (geteuid()) {
+		assert_int_equal(create(dir, 0, 0), -EACCES);
+	} else {
+		pid = fork();
+		assert_true(pid >= 0);
+		if (!pid)
+			_exit(setgid(65534) || setuid(65534) ? 100 :
+			      -create(dir, 0, 0));
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), EACCES);
+	}
+	assert_dir_empty(dir);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+/* Each case once per engine, named after both. */
+/* In a child, where a check that fails prints itself and exits with 1. */
+#define CHILD_CHECK(cond)                                               \
+	do {                                                            \
+		if (!(cond)) {                                          \
+			fprintf(stderr, "%s:%d: %s\n", __FILE__,        \
+				__LINE__, #cond);                       \
+			_exit(1);                                       \
+		}                                                       \
+	} while (0)
+
+/*
+ * Makes system call @nr fail with @error in this process from now on;
+ * with a @mask, only the calls whose argument @arg has one of its bits
+ * set (low 32 bits, little-endian).
+ */
+static void refuse_syscall(long nr, int arg, uint32_t mask, int error)
+{
+	struct sock_filter filter[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)nr, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, args[arg])),
+		mask ? (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K,
+						    mask, 0, 1) :
+		       (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO |
+			 ((uint32_t)error & SECCOMP_RET_DATA)),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = ARRAY_SIZE(filter),
+				   .filter = filter };
+
+	CHILD_CHECK(!prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
+	CHILD_CHECK(!prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog));
+}
+
+/* Backs 64 pages up through @backup, reads them back and drops them. */
+static void child_round_trip(struct uttm_backup *backup)
+{
+	const struct uttm_operation_ctx ctx = { .interruptible = false };
+	unsigned long handles[64];
+	void *pages[64];
+	char *mem;
+
+	CHILD_CHECK(!posix_memalign((void **)&mem, UTTM_PAGE_SIZE,
+				    64 * UTTM_PAGE_SIZE));
+	for (unsigned long i = 0; i < 64; i++) {
+		pages[i] = mem + i * UTTM_PAGE_SIZE;
+		fill_page(pages[i], 14, i);
+	}
+	CHILD_CHECK(uttm_backup_backup_pages(backup, pages, 64, false,
+					     handles) == 64);
+	memset(mem, 0, 64 * UTTM_PAGE_SIZE);
+	CHILD_CHECK(uttm_backup_copy_pages(backup, pages, handles, 64,
+					   &ctx) == 64);
+	for (unsigned long i = 0; i < 64; i++)
+		CHILD_CHECK(page_matches(pages[i], 14, i));
+	uttm_backup_drop(backup, handles, 64);
+	free(mem);
+}
+
+static struct uttm_backup *child_store(const char *dir)
+{
+	struct uttm_backup_file_params params = { .path = dir };
+	struct uttm_backup *backup;
+
+	CHILD_CHECK(!uttm_backup_file_create(&params, &backup));
+	return backup;
+}
+
+/* Runs @child in a child process; 77 from it means skip. */
+static void in_child(void (*child)(const char *dir), const char *dir)
+{
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (!pid) {
+		child(dir);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77)
+		skip_because("io_uring unavailable here: nothing to fail later");
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void ring_refused_at_setup(const char *dir)
+{
+	struct uttm_backup_file_stats stats;
+	struct uttm_backup *backup;
+
+	refuse_syscall(__NR_io_uring_setup, 0, 0, EPERM);
+	backup = child_store(dir);
+	CHILD_CHECK(!uttm_backup_file_stats(backup, &stats));
+	CHILD_CHECK(!stats.io_uring && stats.io_uring_error == -EPERM);
+	child_round_trip(backup);
+	uttm_backup_put(backup);
+}
+
+/* As under kernel.io_uring_disabled or a seccomp policy: -EPERM. */
+static void refused_ring_gets_the_synchronous_path(void **state)
+{
+	struct file_env *env = *state;
+
+	in_child(ring_refused_at_setup, env->dir);
+}
+
+static void ring_failing_later(const char *dir)
+{
+	struct uttm_backup *backup = child_store(dir);
+	struct uttm_backup_file_stats stats;
+
+	CHILD_CHECK(!uttm_backup_file_stats(backup, &stats));
+	if (!stats.io_uring)
+		_exit(77);
+	child_round_trip(backup);
+	refuse_syscall(__NR_io_uring_enter, 0, 0, ENXIO);
+	child_round_trip(backup);
+	CHILD_CHECK(!uttm_backup_file_stats(backup, &stats));
+	CHILD_CHECK(!stats.io_uring && stats.io_uring_error == -ENXIO);
+	child_round_trip(backup);
+	uttm_backup_put(backup);
+}
+
+/*
+ * The ring stops working after setup: the batch it could not submit is
+ * done synchronously, and the ring is dropped for good, saying why.
+ */
+static void failing_ring_is_dropped_for_the_synchronous_path(void **state)
+{
+	struct file_env *env = *state;
+
+	in_child(ring_failing_later, env->dir);
+}
+
+static void sync_failing(const char *dir)
+{
+	struct uttm_backup *backup = child_store(dir);
+	struct uttm_backup_file_stats stats;
+	unsigned long handles[64];
+	void *pages[64];
+	char *mem;
+
+	CHILD_CHECK(!posix_memalign((void **)&mem, UTTM_PAGE_SIZE,
+				    64 * UTTM_PAGE_SIZE));
+	for (unsigned long i = 0; i < 64; i++)
+		pages[i] = mem + i * UTTM_PAGE_SIZE;
+	refuse_syscall(__NR_fdatasync, 0, 0, EIO);
+	CHILD_CHECK(uttm_backup_backup_pages(backup, pages, 64, true,
+					     handles) == -EIO);
+	CHILD_CHECK(!uttm_backup_file_stats(backup, &stats));
+	CHILD_CHECK(uttm_backup_handles(backup) == 0 && !stats.slots_used &&
+		    !stats.syncs);
+	child_round_trip(backup);
+	free(mem);
+	uttm_backup_put(backup);
+}
+
+/*
+ * Writeback whose fdatasync() fails: the data may not be on disk, so
+ * nothing of the batch counts as backed up and every slot is free again.
+ */
+static void failed_sync_backs_nothing_up(void **state)
+{
+	struct file_env *env = *state;
+
+	in_child(sync_failing, env->dir);
+}
+
+static void no_tmpfile(const char *dir)
+{
+	struct uttm_backup *backup;
+	char link[PATH_MAX];
+
+	/* O_TMPFILE includes O_DIRECTORY, which opendir() needs. */
+	refuse_syscall(__NR_openat, 2, O_TMPFILE & ~O_DIRECTORY, EOPNOTSUPP);
+	backup = child_store(dir);
+	/* Named by mkostemp(), and already unlinked. */
+	CHILD_CHECK(store_fd(dir, link, sizeof(link)) >= 0);
+	CHILD_CHECK(strstr(link, "/uttm-backup-") &&
+		    strstr(link, " (deleted)"));
+	child_round_trip(backup);
+	uttm_backup_put(backup);
+}
+
+/*
+ * A file system without O_TMPFILE: the file gets a name for a moment
+ * and loses it at once (the teardown finds the directory empty).
+ */
+static void file_system_without_tmpfile_gets_a_named_file(void **state)
+{
+	struct file_env *env = *state;
+
+	in_child(no_tmpfile, env->dir);
+}
+
+#define ENGINE_TEST(test, engine)                                       \
+	{ #engine ": " #test, test, env_setup, env_teardown,            \
+	  (void *)&(engine) }
+
+#define ENGINE_TESTS(engine)                                                  \
+	ENGINE_TEST(backup_stops_at_the_cap_then_restores, engine),           \
+	ENGINE_TEST(no_file_is_left_behind, engine),                          \
+	ENGINE_TEST(order0_pages_go_out_and_come_back_in_runs, engine),       \
+	ENGINE_TEST(write_error_midway_keeps_the_vector, engine),             \
+	ENGINE_TEST(read_error_keeps_handles_and_restore_resumes, engine),    \
+	ENGINE_TEST(writeback_makes_each_batch_durable_once, engine),         \
+	ENGINE_TEST(dropped_blocks_stay_until_trimmed, engine),               \
+	ENGINE_TEST(signals_stop_only_interruptible_batches, engine),         \
+	ENGINE_TEST(full_file_system_stops_backup_then_store_trims, engine),  \
+	ENGINE_TEST(file_system_without_direct_io_gets_buffered_io, engine),  \
+	ENGINE_TEST(buffered_io_on_request, engine)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		ENGINE_TESTS(io_uring_path),
+		ENGINE_TESTS(sync_path),
+		ENGINE_TEST(refused_ring_gets_the_synchronous_path,
+			    io_uring_path),
+		ENGINE_TEST(failing_ring_is_dropped_for_the_synchronous_path,
+			    io_uring_path),
+		ENGINE_TEST(failed_sync_backs_nothing_up, io_uring_path),
+		ENGINE_TEST(file_system_without_tmpfile_gets_a_named_file,
+			    io_uring_path),
+		cmocka_unit_test(bad_input_gets_a_clear_error),
+		cmocka_unit_test(unwritable_directory_is_eacces),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
