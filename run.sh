@@ -6,4 +6,4 @@ cd "$(dirname "$0")"
 scripts/deps.sh
 [ -d build ] || meson setup build --buildtype=release >/dev/null
 ninja -C build >/dev/null
-exec build/tools/uttm bench pool "$@"
+exec build/tools/uttm run "$@"
