@@ -126,24 +126,6 @@ unsigned long count_handles(const struct uttm_tt *tt)
 	return n;
 }
 
-uint64_t proc_status_bytes(const char *field)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	size_t len = strlen(field);
-	unsigned long long kib = 0;
-	char line[256];
-
-	assert_non_null(f);
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, field, len) && line[len] == ':') {
-			kib = strtoull(line + len + 1, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return kib * 1024;
-}
-
 uint64_t arena_pages_allocated(const struct uttm_arena *arena)
 {
 	struct uttm_arena_stats stats;

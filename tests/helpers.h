@@ -18,6 +18,7 @@
 
 /* The library's own small macros: MIN, MAX, ARRAY_SIZE, DIV_ROUND_UP. */
 #include "internal.h"
+#include "procfs.h"
 
 #define MiB (1024ULL * 1024)
 
@@ -69,8 +70,6 @@ void assert_tt_matches(const struct uttm_tt *tt, uint64_t seed);
 /* Entries of @tt that hold a backup handle. */
 unsigned long count_handles(const struct uttm_tt *tt);
 
-/* A field of /proc/self/status, in bytes (e.g. "RssShmem", "VmLck"). */
-uint64_t proc_status_bytes(const char *field);
 uint64_t arena_pages_allocated(const struct uttm_arena *arena);
 uint64_t arena_resident(const struct uttm_arena *arena);
 

@@ -476,9 +476,9 @@ static void counters_exact_and_memory_returned_to_the_system(void **state)
 
 	pages_alloc(&p, count);
 	pages_fill(&p, CONTENT_MIXED, 10);
-	before = proc_status_bytes("RssAnon");
+	before = status_bytes("RssAnon");
 	backup_all(backup, &p);
-	stored = proc_status_bytes("RssAnon");
+	stored = status_bytes("RssAnon");
 	s = stats_of(backup);
 	assert_int_equal(s.pages, count);
 	assert_int_equal(s.same_filled_pages, DIV_ROUND_UP(count, 3));
@@ -495,7 +495,7 @@ static void counters_exact_and_memory_returned_to_the_system(void **state)
 			    s.pool_bytes * 17 / 16 + 2 * MiB);
 	}
 	restore_and_drop(backup, &p, 256 * MiB);
-	after = proc_status_bytes("RssAnon");
+	after = status_bytes("RssAnon");
 	if (RSS_MEANINGFUL)
 		assert_true(stored - after >= s.pool_bytes * 15 / 16);
 	pages_free(&p);
@@ -627,7 +627,7 @@ static void in_child(int (*child)(const struct codec *), const struct codec *c)
 /* Forbids the process any more private memory than it maps now. */
 static int limit_data(uint64_t extra)
 {
-	uint64_t now = proc_status_bytes("VmData") + extra;
+	uint64_t now = status_bytes("VmData") + extra;
 	struct rlimit lim = { now, now };
 
 	return setrlimit(RLIMIT_DATA, &lim);

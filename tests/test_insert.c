@@ -66,7 +66,7 @@ static void order9_block_goes_whole_with_one_handle_per_page(void **state)
 	block = tt.pages[0];
 	assert_int_equal(uttm_page_order(block), 9);
 	allocated = arena_pages_allocated(fx->arena);
-	locked = proc_status_bytes("VmLck");
+	locked = status_bytes("VmLck");
 	count_calls(fx, UTTM_FAULT_BACKUP);
 	count_calls(fx, UTTM_FAULT_INSERT);
 
@@ -85,7 +85,7 @@ static void order9_block_goes_whole_with_one_handle_per_page(void **state)
 		assert_true(page_matches(uttm_page_address(fx->arena, block + j),
 					 1, j));
 	/* The block left its state before it changed owner. */
-	assert_int_equal(locked - proc_status_bytes("VmLck"), 2 * MiB);
+	assert_int_equal(locked - status_bytes("VmLck"), 2 * MiB);
 
 	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
 	assert_tt_matches(&tt, 1);
@@ -340,10 +340,10 @@ static void store_refusing_the_first_page_leaves_a_restorable_vector(void **stat
 	assert_false(uttm_tt_is_populated(&tt));
 	assert_int_equal(count_handles(&tt), 0);
 	assert_int_equal(tt.resident_pages, MIXED_PAGES);
-	assert_int_equal(proc_status_bytes("VmLck"), 0);
+	assert_int_equal(status_bytes("VmLck"), 0);
 	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
 	assert_tt_matches(&tt, 21);
-	assert_int_equal(proc_status_bytes("VmLck"), MIXED_BYTES);
+	assert_int_equal(status_bytes("VmLck"), MIXED_BYTES);
 	uttm_tt_fini(&tt);
 	backup->ops = ops;
 	uttm_backup_put(backup);

@@ -21,9 +21,8 @@
 #include <uttm/backup.h>
 #include <uttm/shrinker.h>
 
+#include "cgroup.h"
 #include "helpers.h"
-
-#define CGROUP_V1 "/sys/fs/cgroup/memory"
 
 /* A context with one device and @count purgeable objects of @size, validated. */
 struct scene {
@@ -164,42 +163,20 @@ static void bad_parameters_are_refused(void **state)
 	scene_free(&s);
 }
 
-static int write_file(const char *dir, const char *file, const char *text)
-{
-	char path[512];
-	int fd, ret = 0;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, text, strlen(text)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-static int join_cgroup(const char *dir)
-{
-	char pid[32];
-
-	snprintf(pid, sizeof(pid), "%d", getpid());
-	return write_file(dir, "cgroup.procs", pid);
-}
-
 /*
  * The monitored process: 128 MiB of purgeable objects, a monitor on
  * @source, and a wait until it purged something.  Reports by exit code.
  */
-static int monitored_child(const char *dir, enum uttm_pressure_source source,
-			   int ready_fd)
+static int monitored_child(const struct cgroup *cg,
+			   enum uttm_pressure_source source, int ready_fd)
 {
 	struct uttm_monitor_params p = { .source = source, .poll_ms = 20,
-					 .low_available_bytes = 96 * MiB };
+					 .low_available_bytes = 96 * MiB,
+					 .cgroup_dir = cg->path };
 	struct uttm_monitor *m;
 	struct scene s;
 
-	if (join_cgroup(dir) || scene_new(&s, 32, 4 * MiB))
+	if (cgroup_enter(cg) || scene_new(&s, 32, 4 * MiB))
 		return 2;
 	if (uttm_monitor_start(s.ctx, &p, &m))
 		return 3;
@@ -212,12 +189,12 @@ static int monitored_child(const char *dir, enum uttm_pressure_source source,
 }
 
 /* The other process: takes 192 MiB, a little at a time. */
-static int allocating_child(const char *dir)
+static int allocating_child(const struct cgroup *cg)
 {
 	const size_t step = 4 * MiB, total = 192 * MiB;
 	char *mem;
 
-	if (join_cgroup(dir))
+	if (cgroup_enter(cg))
 		return 2;
 	mem = mmap(NULL, total, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -230,59 +207,89 @@ static int allocating_child(const char *dir)
 	return 0;
 }
 
-static pid_t spawn(int (*fn)(const char *, enum uttm_pressure_source, int),
-		   const char *dir, enum uttm_pressure_source source, int fd)
+/* Runs @fn(@cg, @source, @fd) in a child process. */
+static pid_t spawn(int (*fn)(const struct cgroup *, enum uttm_pressure_source,
+			     int),
+		   const struct cgroup *cg, enum uttm_pressure_source source,
+		   int fd)
 {
 	pid_t pid = fork();
 
 	assert_true(pid >= 0);
 	if (!pid)
-		_exit(fn(dir, source, fd));
+		_exit(fn(cg, source, fd));
 	return pid;
 }
 
-static int allocating_entry(const char *dir, enum uttm_pressure_source source,
-			    int fd)
+static int allocating_entry(const struct cgroup *cg,
+			    enum uttm_pressure_source source, int fd)
 {
-	return allocating_child(dir);
+	return allocating_child(cg);
 }
 
+static void assert_exited_well(pid_t pid)
+{
+	int status;
+
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/*
+ * A 256 MiB cgroup holds the monitored process's 128 MiB of purgeable
+ * objects when another process starts taking 192 MiB.  Tasks over the
+ * limit wait for memory instead of being killed (v1: OOM killer off;
+ * v2: memory.high throttles below a memory.max with room to spare), so
+ * the only way out is the monitor shrinking.
+ */
 static void pressure_from_another_process(enum uttm_pressure_source source)
 {
-	char dir[128], buf;
-	int pipefd[2], status;
+	char name[64], buf;
+	struct cgroup cg;
 	pid_t monitored, allocating;
+	int pipefd[2], ret;
 
-	snprintf(dir, sizeof(dir), CGROUP_V1 "/uttm-test-monitor-%d-%d",
-		 getpid(), source);
-	if (mkdir(dir, 0755)) {
-		print_message("cannot create a memory cgroup under %s: %s\n",
-			      CGROUP_V1, strerror(errno));
-		skip_because("a cgroup v1 memory controller and root are needed");
+	snprintf(name, sizeof(name), "uttm-test-monitor-%d-%d", getpid(),
+		 source);
+	ret = cgroup_create(&cg, name, 512 * MiB);
+	if (ret) {
+		print_message("cannot create a memory cgroup: %s\n",
+			      strerror(-ret));
+		skip_because("a memory cgroup controller and root are needed");
 	}
-	/* Tasks over the limit wait for memory instead of being killed. */
-	assert_int_equal(write_file(dir, "memory.limit_in_bytes", "256M"), 0);
-	assert_int_equal(write_file(dir, "memory.oom_control", "1"), 0);
+	if (cg.v2 != (source != UTTM_PRESSURE_CGROUP_V1) &&
+	    source != UTTM_PRESSURE_POLL) {
+		cgroup_remove(&cg);
+		skip_because("this source belongs to the other cgroup version");
+	}
+	if (cg.v2)
+		ret = cgroup_write(&cg, "memory.high", "256M");
+	else
+		ret = cgroup_write(&cg, "memory.limit_in_bytes", "256M") ?:
+		      cgroup_write(&cg, "memory.oom_control", "1");
+	assert_int_equal(ret, 0);
 	assert_int_equal(pipe(pipefd), 0);
 
-	monitored = spawn(monitored_child, dir, source, pipefd[1]);
+	monitored = spawn(monitored_child, &cg, source, pipefd[1]);
 	assert_int_equal(read(pipefd[0], &buf, 1), 1);
-	allocating = spawn(allocating_entry, dir, source, -1);
-
-	assert_int_equal(waitpid(monitored, &status, 0), monitored);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
-	assert_int_equal(waitpid(allocating, &status, 0), allocating);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	allocating = spawn(allocating_entry, &cg, source, -1);
+	assert_exited_well(monitored);
+	assert_exited_well(allocating);
 	close(pipefd[0]);
 	close(pipefd[1]);
-	assert_int_equal(rmdir(dir), 0);
+	assert_int_equal(cgroup_oom_kills(&cg), 0);
+	assert_int_equal(cgroup_remove(&cg), 0);
 }
 
 static void cgroup_v1_events_make_it_shrink(void **state)
 {
 	pressure_from_another_process(UTTM_PRESSURE_CGROUP_V1);
+}
+
+static void cgroup_psi_makes_it_shrink(void **state)
+{
+	pressure_from_another_process(UTTM_PRESSURE_PSI_CGROUP);
 }
 
 static void polled_cgroup_headroom_makes_it_shrink(void **state)
@@ -297,6 +304,7 @@ int main(void)
 		cmocka_unit_test(polled_shortage_makes_it_purge),
 		cmocka_unit_test(bad_parameters_are_refused),
 		cmocka_unit_test(cgroup_v1_events_make_it_shrink),
+		cmocka_unit_test(cgroup_psi_makes_it_shrink),
 		cmocka_unit_test(polled_cgroup_headroom_makes_it_shrink),
 	};
 

@@ -125,17 +125,17 @@ static void free_returns_memory_to_the_system(void **state)
 {
 	struct uttm_arena *arena = arena_new(64 * MiB, 0);
 	struct uttm_page *blocks[1024];
-	uint64_t rss_before = proc_status_bytes("RssShmem"), rss_full;
+	uint64_t rss_before = status_bytes("RssShmem"), rss_full;
 
 	/* 32 MiB in order-0 pages, so that the frees must be batched. */
 	for (unsigned int i = 0; i < 1024; i++)
 		assert_int_equal(uttm_alloc_pages(arena, i % 4, &blocks[i]), 0);
-	rss_full = proc_status_bytes("RssShmem");
+	rss_full = status_bytes("RssShmem");
 	assert_true(arena_resident(arena) >= (1024 / 4) * 15 * UTTM_PAGE_SIZE);
 	assert_true(rss_full - rss_before >= 4 * MiB);
 	uttm_free_pages(arena, blocks, 1024);
 	assert_int_equal(arena_resident(arena), 0);
-	assert_true(proc_status_bytes("RssShmem") < rss_full - 4 * MiB);
+	assert_true(status_bytes("RssShmem") < rss_full - 4 * MiB);
 	arena_done(arena);
 }
 

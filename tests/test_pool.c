@@ -253,7 +253,7 @@ static void shrinker_and_trim_lower_resident_memory(void **state)
 					 UTTM_PLAIN), 0);
 	uttm_pool_free(&fx->pool, pages, NULL, n, UTTM_PLAIN);
 	assert_int_equal(uttm_pool_shrink_count(&fx->pool), n);
-	rss_pooled = proc_status_bytes("RssShmem");
+	rss_pooled = status_bytes("RssShmem");
 	resident_pooled = arena_resident(fx->arena);
 	assert_true(resident_pooled >= 64 * MiB);
 
@@ -262,7 +262,7 @@ static void shrinker_and_trim_lower_resident_memory(void **state)
 	assert_int_equal(uttm_pool_shrink_count(&fx->pool), n - freed);
 	assert_true(arena_resident(fx->arena) <=
 		    resident_pooled - freed * UTTM_PAGE_SIZE);
-	assert_true(proc_status_bytes("RssShmem") <= rss_pooled - 16 * MiB);
+	assert_true(status_bytes("RssShmem") <= rss_pooled - 16 * MiB);
 
 	assert_int_equal(uttm_pool_trim(&fx->pool, 0), n - freed);
 	assert_int_equal(uttm_pool_shrink_count(&fx->pool), 0);
@@ -280,15 +280,15 @@ static void locked_pages_are_locked_until_released(void **state)
 	uint64_t before;
 
 	uttm_pool_trim(&fx->pool, 0);
-	before = proc_status_bytes("VmLck");
+	before = status_bytes("VmLck");
 	assert_int_equal(uttm_pool_alloc(&fx->pool, pages, NULL, n,
 					 UTTM_LOCKED), 0);
-	assert_int_equal(proc_status_bytes("VmLck") - before, 4 * MiB);
+	assert_int_equal(status_bytes("VmLck") - before, 4 * MiB);
 	uttm_pool_free(&fx->pool, pages, NULL, n, UTTM_LOCKED);
 	/* Pooled locked pages stay locked: that is what the pool saves. */
-	assert_int_equal(proc_status_bytes("VmLck") - before, 4 * MiB);
+	assert_int_equal(status_bytes("VmLck") - before, 4 * MiB);
 	uttm_pool_trim(&fx->pool, 0);
-	assert_int_equal(proc_status_bytes("VmLck"), before);
+	assert_int_equal(status_bytes("VmLck"), before);
 	free(pages);
 }
 

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "procfs.h"
 #include "swapfile.h"
 #include "uttm.h"
 #include "workload.h"
@@ -128,21 +129,6 @@ static int run_side(struct e2e *e, enum side side, struct side_result *r)
 	return ret;
 }
 
-static uint64_t swapped_out_bytes(void)
-{
-	char line[128];
-	unsigned long long pages = 0;
-	FILE *f = fopen("/proc/vmstat", "re");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "pswpout ", 8))
-			pages = strtoull(line + 8, NULL, 10);
-	fclose(f);
-	return pages * 4096;
-}
-
 /* Reads the child's report; a signal makes the child go. */
 static int read_report(int fd, pid_t child, struct side_result *r)
 {
@@ -182,7 +168,7 @@ static int measure(struct e2e *e, enum side side, unsigned int round,
 		ret = -errno;
 		goto out_cgroup;
 	}
-	swapped = swapped_out_bytes();
+	swapped = proc_number("/proc/vmstat", "pswpout ") * 4096;
 	child = fork();
 	if (!child) {
 		struct side_result mine = { .error = cgroup_enter(&cg) };
@@ -202,7 +188,7 @@ static int measure(struct e2e *e, enum side side, unsigned int round,
 		;
 	if (!ret)
 		ret = r->error;
-	r->swap_bytes = swapped_out_bytes() - swapped;
+	r->swap_bytes = proc_number("/proc/vmstat", "pswpout ") * 4096 - swapped;
 	r->peak_bytes = cgroup_peak(&cg);
 	if (!ret && cgroup_oom_kills(&cg))
 		ret = -ENOMEM;

@@ -94,12 +94,17 @@ int cgroup_create(struct cgroup *cg, const char *name, uint64_t limit)
 	return ret;
 }
 
+int cgroup_write(const struct cgroup *cg, const char *file, const char *text)
+{
+	return write_text(cg->path, file, text);
+}
+
 int cgroup_enter(const struct cgroup *cg)
 {
 	char pid[32];
 
 	snprintf(pid, sizeof(pid), "%d", getpid());
-	return write_text(cg->path, "cgroup.procs", pid);
+	return cgroup_write(cg, "cgroup.procs", pid);
 }
 
 uint64_t cgroup_peak(const struct cgroup *cg)

@@ -16,6 +16,7 @@
 
 #include <uttm/shrinker.h>
 
+#include "procfs.h"
 #include "stores.h"
 #include "uttm.h"
 #include "workload.h"
@@ -37,22 +38,6 @@ struct run {
 };
 
 static const struct uttm_operation_ctx op = { .interruptible = false };
-
-static uint64_t status_bytes(const char *field)
-{
-	char line[128];
-	size_t len = strlen(field);
-	unsigned long long kib = 0;
-	FILE *f = fopen("/proc/self/status", "re");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, field, len) && line[len] == ':')
-			kib = strtoull(line + len + 1, NULL, 10);
-	fclose(f);
-	return kib * 1024;
-}
 
 /* Stores that only free memory through swap write pages out at once. */
 static long run_bo_shrink(struct uttm_bo *bo,

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "pattern.h"
+#include "procfs.h"
 #include "uttm.h"
 #include "workload.h"
 
@@ -210,21 +211,6 @@ static void join_workers(struct workload *wl, unsigned int started)
 		pthread_join(wl->workers[i].thread, NULL);
 }
 
-static uint64_t rss_bytes(void)
-{
-	char line[128];
-	unsigned long long kib = 0;
-	FILE *f = fopen("/proc/self/status", "re");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "VmRSS:", 6))
-			kib = strtoull(line + 6, NULL, 10);
-	fclose(f);
-	return kib * 1024;
-}
-
 /* Waits out the touch phase: a bar on a terminal, lines otherwise. */
 static void wait_touch_phase(struct workload *wl)
 {
@@ -234,7 +220,7 @@ static void wait_touch_phase(struct workload *wl)
 
 	while ((now = now_seconds()) < start + o->duration) {
 		double done = (now - start) / o->duration;
-		unsigned long long rss = rss_bytes() >> 20;
+		unsigned long long rss = status_bytes("VmRSS") >> 20;
 		int bar = (int)(done * 30);
 
 		if (o->progress && tty) {

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Figures the kernel publishes in /proc, for the tool and the tests.
+ */
+#ifndef UTTM_PROCFS_H
+#define UTTM_PROCFS_H
+
+#include <stdint.h>
+
+/* The number after @key on the first line of @path starting with it. */
+uint64_t proc_number(const char *path, const char *key);
+
+/* A field of /proc/self/status in bytes, e.g. "VmRSS", "VmHWM", "VmLck". */
+uint64_t status_bytes(const char *field);
+
+#endif /* UTTM_PROCFS_H */
