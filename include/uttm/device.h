@@ -109,6 +109,7 @@ struct uttm_context_stats {
  * optionally followed by "B" or "iB": "8G", "512M", "4096".
  * @bytes: receives the size.
  *
+ * Context: Any thread. Does not sleep.
  * Return: 0, or -EINVAL for anything else or an overflow.
  */
 int uttm_parse_size(const char *text, uint64_t *bytes);
@@ -326,6 +327,7 @@ void uttm_device_stats(struct uttm_device *dev,
  * uttm_device_pool() - the pool of a device
  * @dev: the device.
  *
+ * Context: Any thread. Does not sleep.
  * Return: the pool.
  */
 struct uttm_pool *uttm_device_pool(struct uttm_device *dev);
@@ -334,6 +336,7 @@ struct uttm_pool *uttm_device_pool(struct uttm_device *dev);
  * uttm_device_backup() - the default store of a device
  * @dev: the device.
  *
+ * Context: Any thread. Does not sleep.
  * Return: the store, or NULL.
  */
 struct uttm_backup *uttm_device_backup(struct uttm_device *dev);
@@ -342,6 +345,7 @@ struct uttm_backup *uttm_device_backup(struct uttm_device *dev);
  * uttm_device_priv() - the driver data of a device
  * @dev: the device.
  *
+ * Context: Any thread. Does not sleep.
  * Return: struct uttm_device_params::priv.
  */
 void *uttm_device_priv(const struct uttm_device *dev);
@@ -419,6 +423,8 @@ bool uttm_bo_trylock(struct uttm_bo *bo);
 /**
  * uttm_bo_unlock() - unlock an object
  * @bo: a locked object.
+ *
+ * Context: The thread that locked @bo. Does not sleep.
  */
 void uttm_bo_unlock(struct uttm_bo *bo);
 
@@ -517,6 +523,7 @@ long uttm_bo_shrink(struct uttm_bo *bo, const struct uttm_backup_flags *flags);
  * uttm_bo_size() - size of an object
  * @bo: the object.
  *
+ * Context: Any thread. Does not sleep.
  * Return: its size in bytes, a whole number of pages.
  */
 uint64_t uttm_bo_size(const struct uttm_bo *bo);
@@ -527,6 +534,7 @@ uint64_t uttm_bo_size(const struct uttm_bo *bo);
  *
  * For drivers' callbacks; access the pages only with @bo locked.
  *
+ * Context: Any thread. Does not sleep.
  * Return: the vector, or NULL for a placement without pages.
  */
 struct uttm_tt *uttm_bo_tt(struct uttm_bo *bo);
@@ -535,6 +543,7 @@ struct uttm_tt *uttm_bo_tt(struct uttm_bo *bo);
  * uttm_bo_device() - device of an object
  * @bo: the object.
  *
+ * Context: Any thread. Does not sleep.
  * Return: the device.
  */
 struct uttm_device *uttm_bo_device(const struct uttm_bo *bo);
@@ -543,6 +552,7 @@ struct uttm_device *uttm_bo_device(const struct uttm_bo *bo);
  * uttm_bo_priv() - driver data of an object
  * @bo: the object.
  *
+ * Context: Any thread. Does not sleep.
  * Return: struct uttm_bo_params::priv.
  */
 void *uttm_bo_priv(const struct uttm_bo *bo);

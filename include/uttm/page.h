@@ -241,6 +241,7 @@ uint64_t uttm_page_offset(const struct uttm_arena *arena,
  * The descriptor stays owned by the arena; map it to see pages at a
  * second address.
  *
+ * Context: Any thread. Does not sleep.
  * Return: the file descriptor.
  */
 int uttm_arena_fd(const struct uttm_arena *arena);

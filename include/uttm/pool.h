@@ -342,6 +342,7 @@ void uttm_pool_make_plain(struct uttm_pool *pool, struct uttm_page **pages,
  *
  * UTTM_DEVICE needs the device_enter and device_leave hooks.
  *
+ * Context: Any thread. Does not sleep.
  * Return: true when pages of @pool can be put in @caching.
  */
 bool uttm_pool_caching_supported(const struct uttm_pool *pool,
@@ -423,6 +424,7 @@ int uttm_pool_dump(const struct uttm_pool *pool, FILE *out);
  * uttm_caching_name() - name of a caching state
  * @caching: the state.
  *
+ * Context: Any thread. Does not sleep.
  * Return: "plain", "locked", "device", or "?".
  */
 const char *uttm_caching_name(enum uttm_caching caching);

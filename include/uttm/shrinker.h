@@ -169,6 +169,7 @@ void uttm_monitor_stop(struct uttm_monitor *monitor);
  * uttm_monitor_source() - where a monitor listens
  * @monitor: the monitor.
  *
+ * Context: Any thread. Does not sleep.
  * Return: the source actually used (never UTTM_PRESSURE_AUTO).
  */
 enum uttm_pressure_source uttm_monitor_source(const struct uttm_monitor *monitor);
@@ -177,6 +178,7 @@ enum uttm_pressure_source uttm_monitor_source(const struct uttm_monitor *monitor
  * uttm_pressure_source_name() - name of a source
  * @source: the source.
  *
+ * Context: Any thread. Does not sleep.
  * Return: "auto", "psi-cgroup", "psi-system", "cgroup-v1", "poll" or "?".
  */
 const char *uttm_pressure_source_name(enum uttm_pressure_source source);

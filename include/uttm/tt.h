@@ -309,6 +309,8 @@ struct uttm_backup {
  *
  * The store starts with one reference, owned by its creator, and bound to
  * no arena.  For store implementations.
+ *
+ * Context: Any thread, before the store is shared. Does not sleep.
  */
 void uttm_backup_init(struct uttm_backup *backup,
 		      const struct uttm_backup_ops *ops,
