@@ -23,6 +23,8 @@ assert d["touches"] > d["objects"], d
 
 "$uttm" run --budget 48M --objects 24 --object-size 4M --duration 1 |
 	grep -q "bytes that differed" || fail "uttm run table"
+"$uttm" run --budget 48M --objects 24 --object-size 4M --duration 1 --stats \
+	2>&1 >/dev/null | grep -q "^total  :" || fail "uttm run --stats pool table"
 
 set +e
 "$uttm" run --bogus >/dev/null 2>&1; [ $? -eq 2 ] || fail "unknown option should exit 2"

@@ -123,7 +123,7 @@ static int run_side(struct e2e *e, enum side side, struct side_result *r)
 
 	if (side == SIDE_KERNEL)
 		return run_plain(&e->wl, r);
-	ret = run_uttm(&e->wl, e->store, NULL, &sum);
+	ret = run_uttm(&e->wl, e->store, NULL, NULL, &sum);
 	r->w = sum.result;
 	r->store_bytes = sum.pages_backed_up * 4096;
 	return ret;

@@ -29,6 +29,7 @@ struct run {
 	const char *store;
 	const char *store_path;
 	bool json;
+	FILE *stats;
 	struct uttm_context *ctx;
 	struct uttm_arena *arena;
 	struct uttm_device *dev;
@@ -233,7 +234,7 @@ static void report(const struct workload_options *o, const char *store,
 }
 
 int run_uttm(const struct workload_options *opt, const char *store,
-	     const char *store_path, struct run_summary *sum)
+	     const char *store_path, FILE *stats, struct run_summary *sum)
 {
 	struct run run = { .opt = *opt, .store = store,
 			   .store_path = store_path };
@@ -255,6 +256,8 @@ int run_uttm(const struct workload_options *opt, const char *store,
 		sum->monitor_events = ms.events;
 		sum->monitor_source = uttm_monitor_source(run.monitor);
 		sum->peak_resident_bytes = status_bytes("VmHWM");
+		if (stats)
+			uttm_context_dump(run.ctx, stats);
 	}
 	run_teardown(&run);
 	free(run.bos);
@@ -278,6 +281,8 @@ static void run_usage(FILE *out)
 		"  --skew SHARE         share of touches to the hottest fifth (default 0.8)\n"
 		"  --seed N             content and access seed (default 1)\n"
 		"  --json               one JSON object instead of the report\n"
+		"  --stats              at the end, dump counters, pools and stores\n"
+		"                       to stderr (as TTM's debugfs page_pool file)\n"
 		"\nexit status: 0 when every byte checked out, 1 on a mismatch or a\n"
 		"failure, 2 on a usage error\n",
 		tool_store_names());
@@ -305,6 +310,7 @@ static int parse_run_options(int argc, char **argv, struct run *run)
 		{ "skew", required_argument, NULL, 'k' },
 		{ "seed", required_argument, NULL, 'e' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "stats", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -353,6 +359,9 @@ static int parse_run_options(int argc, char **argv, struct run *run)
 		case 'j':
 			run->json = true;
 			break;
+		case 'S':
+			run->stats = stderr;
+			break;
 		case 'h':
 			return 1;
 		default:
@@ -386,7 +395,7 @@ int cmd_run(int argc, char **argv)
 	if (!run.store)
 		run.store = tool_store_default();
 	run.opt.progress = !run.json;
-	ret = run_uttm(&run.opt, run.store, run.store_path, &sum);
+	ret = run_uttm(&run.opt, run.store, run.store_path, run.stats, &sum);
 	if (!ret)
 		report(&run.opt, run.store, &sum, run.json);
 	if (!ret && (sum.result.mismatches || sum.result.errors)) {

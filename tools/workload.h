@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /**
  * struct workload_options - the workload
@@ -126,10 +127,11 @@ struct run_summary {
 /*
  * Runs the workload on uttm objects (run.c): a context whose page limit
  * keeps the process under @opt->budget, a device with store @store (file
- * stores under @store_path), the pressure monitor.  Returns 0 or a
- * negative errno; -E2BIG when the budget cannot hold the workload.
+ * stores under @store_path), the pressure monitor; dumps the context's
+ * state to @stats at the end unless it is NULL.  Returns 0 or a negative
+ * errno; -E2BIG when the budget cannot hold the workload.
  */
 int run_uttm(const struct workload_options *opt, const char *store,
-	     const char *store_path, struct run_summary *sum);
+	     const char *store_path, FILE *stats, struct run_summary *sum);
 
 #endif /* UTTM_WORKLOAD_H */
