@@ -265,12 +265,12 @@ static void report_variant(struct figures *set, const struct variant_keys *k,
 			    SIDE_MEDIAN(w.touch_p50_us));
 		figures_add(set, k->p99[s], "  touch latency p99", "us",
 			    SIDE_MEDIAN(w.touch_p99_us));
-		figures_add(set, k->peak[s], "  peak memory of its cgroup", "B",
-			    SIDE_MEDIAN(peak_bytes));
-		figures_add(set, k->written[s], "  bytes written to a store", "B",
-			    SIDE_MEDIAN(store_bytes));
-		figures_add(set, k->swap[s], "  bytes written to swap", "B",
-			    SIDE_MEDIAN(swap_bytes));
+		figures_add_int(set, k->peak[s], "  peak memory of its cgroup",
+				"B", (uint64_t)SIDE_MEDIAN(peak_bytes));
+		figures_add_int(set, k->written[s], "  bytes written to a store",
+				"B", (uint64_t)SIDE_MEDIAN(store_bytes));
+		figures_add_int(set, k->swap[s], "  bytes written to swap", "B",
+				(uint64_t)SIDE_MEDIAN(swap_bytes));
 #undef SIDE_MEDIAN
 	}
 	for (unsigned int i = 0; i < n; i++)
