@@ -15,7 +15,7 @@ leftovers() {
 	return 0
 }
 
-out=$("$uttm" bench e2e --size 48M --rounds 1 --duration 1 --json)
+out=$("$uttm" bench e2e --size 96M --rounds 1 --duration 1 --json)
 rc=$?
 case $rc in
 0) ;;

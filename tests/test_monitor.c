@@ -239,8 +239,7 @@ static void assert_exited_well(pid_t pid)
 /*
  * A 256 MiB cgroup holds the monitored process's 128 MiB of purgeable
  * objects when another process starts taking 192 MiB.  Tasks over the
- * limit wait for memory instead of being killed (v1: OOM killer off;
- * v2: memory.high throttles below a memory.max with room to spare), so
+ * limit wait for memory instead of being killed (cgroup_throttle()), so
  * the only way out is the monitor shrinking.
  */
 static void pressure_from_another_process(enum uttm_pressure_source source)
@@ -252,7 +251,7 @@ static void pressure_from_another_process(enum uttm_pressure_source source)
 
 	snprintf(name, sizeof(name), "uttm-test-monitor-%d-%d", getpid(),
 		 source);
-	ret = cgroup_create(&cg, name, 512 * MiB);
+	ret = cgroup_create(&cg, name, 256 * MiB);
 	if (ret) {
 		print_message("cannot create a memory cgroup: %s\n",
 			      strerror(-ret));
@@ -263,12 +262,7 @@ static void pressure_from_another_process(enum uttm_pressure_source source)
 		cgroup_remove(&cg);
 		skip_because("this source belongs to the other cgroup version");
 	}
-	if (cg.v2)
-		ret = cgroup_write(&cg, "memory.high", "256M");
-	else
-		ret = cgroup_write(&cg, "memory.limit_in_bytes", "256M") ?:
-		      cgroup_write(&cg, "memory.oom_control", "1");
-	assert_int_equal(ret, 0);
+	assert_int_equal(cgroup_throttle(&cg), 0);
 	assert_int_equal(pipe(pipefd), 0);
 
 	monitored = spawn(monitored_child, &cg, source, pipefd[1]);

@@ -37,6 +37,8 @@
 
 enum side { SIDE_UTTM, SIDE_KERNEL, NR_SIDES };
 
+static const char *const side_names[NR_SIDES] = { "uttm", "kernel swap" };
+
 /* What a child reports through its pipe, and what the parent adds. */
 struct side_result {
 	struct workload_result w;
@@ -190,8 +192,11 @@ static int measure(struct e2e *e, enum side side, unsigned int round,
 		ret = r->error;
 	r->swap_bytes = proc_number("/proc/vmstat", "pswpout ") * 4096 - swapped;
 	r->peak_bytes = cgroup_peak(&cg);
-	if (!ret && cgroup_oom_kills(&cg))
+	if (cgroup_oom_kills(&cg)) {
+		fprintf(stderr, "uttm bench e2e: the %s side was killed by the "
+			"OOM killer of its cgroup\n", side_names[side]);
 		ret = -ENOMEM;
+	}
 out_cgroup:
 	cgroup_remove(&cg);
 	return ret;
@@ -238,8 +243,6 @@ static const struct variant_keys variants[] = {
 		  "kernel_swap_swap_bytes_written_purgeable" },
 	},
 };
-
-static const char *const side_names[NR_SIDES] = { "uttm", "kernel swap" };
 
 static void report_variant(struct figures *set, const struct variant_keys *k,
 			   struct side_result (*r)[NR_SIDES], unsigned int n)

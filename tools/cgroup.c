@@ -94,6 +94,19 @@ int cgroup_create(struct cgroup *cg, const char *name, uint64_t limit)
 	return ret;
 }
 
+int cgroup_throttle(const struct cgroup *cg)
+{
+	char limit[32];
+	int ret;
+
+	if (!cg->v2)
+		return write_text(cg->path, "memory.oom_control", "1");
+	snprintf(limit, sizeof(limit), "%llu",
+		 (unsigned long long)read_number(cg, "memory.max", NULL));
+	ret = write_text(cg->path, "memory.high", limit);
+	return ret ? ret : write_text(cg->path, "memory.max", "max");
+}
+
 int cgroup_write(const struct cgroup *cg, const char *file, const char *text)
 {
 	return write_text(cg->path, file, text);

@@ -27,6 +27,15 @@ struct cgroup {
  */
 int cgroup_create(struct cgroup *cg, const char *name, uint64_t limit);
 
+/*
+ * Makes tasks of @cg that reach its limit wait for memory to be reclaimed
+ * instead of being killed: v1 turns its OOM killer off, v2 moves the limit
+ * to memory.high, which throttles, and lifts memory.max.  Only where
+ * something else will free memory: with nothing reclaimable in time, a v1
+ * task waits for good.
+ */
+int cgroup_throttle(const struct cgroup *cg);
+
 /* Writes @text to the control file @file of @cg. */
 int cgroup_write(const struct cgroup *cg, const char *file, const char *text);
 
