@@ -261,7 +261,8 @@ static void percentiles(struct workload *wl, size_t offset, double *p50,
 		for (size_t j = 0; j < s->n; j++)
 			sample(&all, s->v[j]);
 	}
-	qsort(all.v, all.n, sizeof(double), cmp_double);
+	if (all.n)
+		qsort(all.v, all.n, sizeof(double), cmp_double);
 	*p50 = all.n ? all.v[(all.n - 1) / 2] * 1e6 : 0;
 	*p99 = all.n ? all.v[(size_t)(0.99 * (double)(all.n - 1))] * 1e6 : 0;
 	if (count)
