@@ -127,17 +127,27 @@ static int plain_memcpy(const struct uttm_tt *tt, double *rate)
 	return 0;
 }
 
-static int shmem_round(struct backup_bench *bench, struct backup_round *r)
+/* A filled vector backed by a fresh shmem store of @capacity bytes. */
+static int shmem_tt(struct backup_bench *bench, struct uttm_tt *tt,
+		    uint64_t capacity)
 {
-	struct uttm_backup *store = shmem_store(2 * bench->bytes);
-	struct uttm_tt tt;
-	double unused;
+	struct uttm_backup *store = shmem_store(capacity);
 	int ret;
 
 	if (!store)
 		return -ENOMEM;
-	ret = bench_filled_tt(bench, &tt, store);
+	ret = bench_filled_tt(bench, tt, store);
 	uttm_backup_put(store);
+	return ret;
+}
+
+static int shmem_round(struct backup_bench *bench, struct backup_round *r)
+{
+	struct uttm_tt tt;
+	double unused;
+	int ret;
+
+	ret = shmem_tt(bench, &tt, 2 * bench->bytes);
 	if (ret)
 		return ret;
 	/* An empty pool: the restore pays for fresh pages. */
@@ -158,11 +168,7 @@ static int shmem_round(struct backup_bench *bench, struct backup_round *r)
 		return ret;
 
 	/* Swap-bound store: with writeback, pages really go to swap. */
-	store = shmem_store(0);
-	if (!store)
-		return -ENOMEM;
-	ret = bench_filled_tt(bench, &tt, store);
-	uttm_backup_put(store);
+	ret = shmem_tt(bench, &tt, 0);
 	if (ret)
 		return ret;
 	ret = bench_cycle(&tt, true, &r->wb_backup, &r->wb_restore);
