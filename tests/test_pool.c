@@ -10,70 +10,17 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "fragment.h"
 #include "helpers.h"
 
-/* A mock device: counts hook calls and hands out fake device addresses. */
-struct mock_device {
-	unsigned long entered, left, mapped, unmapped;
-	int enter_error, map_error;
-	uint64_t next_addr;
-};
-
-static int mock_enter(void *priv, void *vaddr, unsigned long npages)
+/* The fixture's pool, made again with @dev's hooks. */
+static void mock_fixture_pool(struct fixture *fx, struct mock_device *dev,
+			      bool map)
 {
-	struct mock_device *dev = priv;
-
-	if (dev->enter_error)
-		return dev->enter_error;
-	dev->entered += npages;
-	return 0;
-}
-
-static void mock_leave(void *priv, void *vaddr, unsigned long npages)
-{
-	((struct mock_device *)priv)->left += npages;
-}
-
-static int mock_map(void *priv, void *vaddr, unsigned long npages,
-		    uint64_t *dma_addr)
-{
-	struct mock_device *dev = priv;
-
-	if (dev->map_error)
-		return dev->map_error;
-	*dma_addr = dev->next_addr;
-	dev->next_addr += npages * UTTM_PAGE_SIZE + UTTM_PAGE_SIZE;
-	dev->mapped += npages;
-	return 0;
-}
-
-static void mock_unmap(void *priv, uint64_t dma_addr, unsigned long npages)
-{
-	((struct mock_device *)priv)->unmapped += npages;
-}
-
-static const struct uttm_pool_ops mock_ops = {
-	.device_enter = mock_enter,
-	.device_leave = mock_leave,
-	.dma_map = mock_map,
-	.dma_unmap = mock_unmap,
-};
-
-static void mock_pool_init(struct fixture *fx, struct mock_device *dev,
-			   bool map)
-{
-	struct uttm_pool_params pp = {
-		.arena = fx->arena, .max_pages = 4096, .ops = &mock_ops,
-		.priv = dev, .use_dma_map = map,
-	};
-
 	uttm_pool_fini(&fx->pool);
-	memset(dev, 0, sizeof(*dev));
-	dev->next_addr = 1ULL << 40;
-	assert_int_equal(uttm_pool_init(&fx->pool, &pp), 0);
+	mock_pool_init(&fx->pool, fx->arena, dev, 4096, map);
 }
 
 static struct uttm_page **pages_new(unsigned long n)
@@ -89,7 +36,7 @@ static void alloc_each_order_and_caching(void **state)
 	struct fixture *fx = *state;
 	struct mock_device dev;
 
-	mock_pool_init(fx, &dev, false);
+	mock_fixture_pool(fx, &dev, false);
 	for (unsigned int c = 0; c < UTTM_NUM_CACHING; c++) {
 		for (unsigned int order = 0; order <= UTTM_MAX_ORDER; order++) {
 			unsigned long n = 1UL << order;
@@ -204,14 +151,11 @@ static void fini_empties_the_pool(void **state)
 static void order_falls_back_when_large_blocks_are_gone(void **state)
 {
 	struct fixture *fx = fixture_create(4 * MiB, 0, 0);
-	struct uttm_page **all = pages_new(1024), **vec = pages_new(1024);
+	struct uttm_page **vec = pages_new(1024);
+	struct spacers sp;
 
-	/* Fragment the arena: every other page stays allocated. */
-	for (unsigned int i = 0; i < 1024; i++)
-		assert_int_equal(uttm_alloc_pages(fx->arena, 0, &all[i]), 0);
-	for (unsigned int i = 0; i < 1024; i += 2)
-		uttm_free_pages(fx->arena, &all[i], 1);
-
+	assert_int_equal(fragment_arena(fx->arena, &sp), 0);
+	assert_int_equal(sp.count, 512);
 	assert_int_equal(uttm_pool_alloc(&fx->pool, vec, NULL, 256,
 					 UTTM_PLAIN), 0);
 	for (unsigned int i = 0; i < 256; i++)
@@ -221,9 +165,7 @@ static void order_falls_back_when_large_blocks_are_gone(void **state)
 	assert_int_equal(uttm_pool_alloc(&fx->pool, vec, NULL, 256 + 512,
 					 UTTM_PLAIN), -ENOMEM);
 	assert_int_equal(arena_pages_allocated(fx->arena), 512);
-	for (unsigned int i = 1; i < 1024; i += 2)
-		uttm_free_pages(fx->arena, &all[i], 1);
-	free(all);
+	unfragment_arena(fx->arena, &sp);
 	free(vec);
 	fixture_destroy(fx);
 }
@@ -233,12 +175,13 @@ static void pool_limit_sends_the_rest_to_the_system(void **state)
 	struct fixture *fx = fixture_create(16 * MiB, 16, 0);
 	struct uttm_page *pages[64];
 
-	assert_int_equal(uttm_pool_alloc(&fx->pool, pages, NULL, 64,
-					 UTTM_PLAIN), 0);
+	/* 64 blocks of one page each: the first 16 fit in the pool. */
+	for (unsigned int i = 0; i < 64; i++)
+		assert_int_equal(uttm_pool_alloc(&fx->pool, &pages[i], NULL, 1,
+						 UTTM_PLAIN), 0);
 	uttm_pool_free(&fx->pool, pages, NULL, 64, UTTM_PLAIN);
-	assert_true(uttm_pool_shrink_count(&fx->pool) <= 16);
-	assert_int_equal(arena_pages_allocated(fx->arena),
-			 uttm_pool_shrink_count(&fx->pool));
+	assert_int_equal(uttm_pool_shrink_count(&fx->pool), 16);
+	assert_int_equal(arena_pages_allocated(fx->arena), 16);
 	fixture_destroy(fx);
 }
 
@@ -296,7 +239,7 @@ static void locked_pages_are_locked_until_released(void **state)
  * Runs in a child without CAP_IPC_LOCK and with a 64 KiB lock limit; it
  * reports through its exit status, never through cmocka.
  */
-static int locked_alloc_without_privilege(void)
+static int locked_alloc_without_privilege(void *unused)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct data[2];
@@ -309,36 +252,25 @@ static int locked_alloc_without_privilege(void)
 	int ret;
 
 	if (syscall(SYS_capget, &hdr, data))
-		return 100;
+		return CHILD_SKIP;
 	data[0].effective &= ~(1u << CAP_IPC_LOCK);
 	if (syscall(SYS_capset, &hdr, data) || setrlimit(RLIMIT_MEMLOCK, &lim))
-		return 100;
-	if (uttm_arena_create(&ap, &arena))
-		return 2;
+		return CHILD_SKIP;
+	CHILD_CHECK(!uttm_arena_create(&ap, &arena));
 	pp.arena = arena;
-	if (uttm_pool_init(&pool, &pp))
-		return 3;
+	CHILD_CHECK(!uttm_pool_init(&pool, &pp));
 	ret = uttm_pool_alloc(&pool, pages, NULL, 256, UTTM_LOCKED);
 	uttm_pool_fini(&pool);
-	if (arena_pages_allocated(arena))
-		return 4;
+	CHILD_CHECK(!arena_pages_allocated(arena));
 	uttm_arena_destroy(arena);
-	return ret == -ENOMEM || ret == -EPERM ? 0 : 1;
+	CHILD_CHECK(ret == -ENOMEM || ret == -EPERM);
+	return 0;
 }
 
 static void locked_alloc_beyond_memlock_limit_fails_cleanly(void **state)
 {
-	int status;
-	pid_t pid = fork();
-
-	assert_true(pid >= 0);
-	if (!pid)
-		_exit(locked_alloc_without_privilege());
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	if (WEXITSTATUS(status) == 100)
-		skip();
-	assert_int_equal(WEXITSTATUS(status), 0);
+	run_in_child(locked_alloc_without_privilege, NULL,
+		     "CAP_IPC_LOCK cannot be dropped or RLIMIT_MEMLOCK set here");
 }
 
 static void dma_hook_records_per_page_addresses(void **state)
@@ -348,7 +280,7 @@ static void dma_hook_records_per_page_addresses(void **state)
 	uint64_t dma[24];
 	struct mock_device dev;
 
-	mock_pool_init(fx, &dev, true);
+	mock_fixture_pool(fx, &dev, true);
 	assert_int_equal(uttm_pool_alloc(&fx->pool, pages, dma, 24,
 					 UTTM_PLAIN), 0);
 	assert_int_equal(dev.mapped, 24);
@@ -370,20 +302,33 @@ static void hook_failure_leaves_nothing_allocated(void **state)
 {
 	struct fixture *fx = *state;
 	struct uttm_page *pages[24];
-	uint64_t dma[24];
 	struct mock_device dev;
+	struct spacers sp;
+	uint64_t dma[24];
 
-	mock_pool_init(fx, &dev, true);
-	dev.map_error = -EIO;
+	mock_fixture_pool(fx, &dev, true);
+	/* Every page a block and a run of its own. */
+	assert_int_equal(fragment_arena(fx->arena, &sp), 0);
+	dev.error = -EIO;
+	dev.map_fails_at = 5;
 	assert_int_equal(uttm_pool_alloc(&fx->pool, pages, dma, 24,
 					 UTTM_PLAIN), -EIO);
-	dev.map_error = 0;
-	dev.enter_error = -EFAULT;
+	assert_int_equal(dev.mapped, 4);
+	assert_int_equal(dev.unmapped, 4);
+
+	dev.map_fails_at = 0;
+	dev.error = -EFAULT;
+	dev.enter_fails_at = 5;
 	assert_int_equal(uttm_pool_alloc(&fx->pool, pages, dma, 24,
 					 UTTM_DEVICE), -EFAULT);
-	assert_int_equal(dev.entered, dev.left);
+	/* The four runs entered before the failure left again. */
+	assert_int_equal(dev.entered, 4);
+	assert_int_equal(dev.left, 4);
 	assert_int_equal(dev.mapped, dev.unmapped);
+	assert_int_equal(arena_pages_allocated(fx->arena),
+			 sp.count + uttm_pool_shrink_count(&fx->pool));
 	uttm_pool_fini(&fx->pool);
+	unfragment_arena(fx->arena, &sp);
 }
 
 static void dump_lists_types_and_total(void **state)
