@@ -442,6 +442,48 @@ static void backup_leaves_device_state_and_mappings_first(void **state)
 	assert_int_equal(dev.mapped, dev.unmapped);
 }
 
+/*
+ * The restored pages are all fresh, so they enter the device state last,
+ * once the content is in: a device that refuses them then stops the
+ * restore, which resumes, or is released with every page.
+ */
+static void device_refusing_restored_pages_stops_the_restore(void **state)
+{
+	struct backup_env *env = *state;
+	struct mock_device dev;
+	struct uttm_pool pool;
+	struct uttm_tt tt;
+
+	mock_pool_init(&pool, env->fx->arena, &dev, 0, true);
+	for (unsigned int resume = 0; resume <= 1; resume++) {
+		tt_new_backed(&tt, &pool, MIXED_BYTES, UTTM_DEVICE, env->backup,
+			      40 + resume);
+		assert_int_equal(uttm_tt_backup(&tt, &backup_flags),
+				 MIXED_PAGES);
+		dev.error = -EIO;
+		dev.enter_fails_at = dev.enter_calls + 1;
+		assert_int_equal(uttm_tt_populate(&tt, &test_ctx), -EIO);
+		assert_true(uttm_tt_is_backed_up(&tt));
+		assert_non_null(tt.restore);
+		assert_int_equal(uttm_backup_handles(env->backup), 0);
+		assert_int_equal(tt.resident_pages, MIXED_PAGES);
+		assert_int_equal(dev.entered, dev.left);
+		assert_int_equal(dev.mapped - dev.unmapped, MIXED_PAGES);
+		assert_accounting(env, &tt, 1);
+		if (resume) {
+			assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
+			assert_null(tt.restore);
+			assert_int_equal(dev.entered - dev.left, MIXED_PAGES);
+			assert_tt_matches(&tt, 40 + resume);
+		}
+		uttm_tt_fini(&tt);
+		assert_int_equal(dev.entered, dev.left);
+		assert_int_equal(dev.mapped, dev.unmapped);
+		assert_accounting(env, NULL, 0);
+	}
+	uttm_pool_fini(&pool);
+}
+
 static void counters_exact_across_cycles(void **state)
 {
 	struct backup_env *env = *state;
@@ -642,6 +684,9 @@ static void random_sequences_with_faults_lose_nothing(void **state)
 		env_teardown, (void *)(store)),                              \
 	cmocka_unit_test_prestate_setup_teardown(                            \
 		backup_leaves_device_state_and_mappings_first, env_setup,    \
+		env_teardown, (void *)(store)),                              \
+	cmocka_unit_test_prestate_setup_teardown(                            \
+		device_refusing_restored_pages_stops_the_restore, env_setup, \
 		env_teardown, (void *)(store)),                              \
 	cmocka_unit_test_prestate_setup_teardown(                            \
 		counters_exact_across_cycles, env_setup, env_teardown,       \

@@ -185,6 +185,40 @@ static void pool_limit_sends_the_rest_to_the_system(void **state)
 	fixture_destroy(fx);
 }
 
+static void full_arena_takes_pooled_pages_of_another_state(void **state)
+{
+	struct fixture *fx = fixture_create(4 * MiB, 1024, 0);
+	struct uttm_page **pages = pages_new(1024);
+
+	prefill(fx, UTTM_LOCKED, UTTM_MAX_ORDER);
+	/* The arena is all in the pool: the pool gives way. */
+	assert_int_equal(uttm_pool_alloc(&fx->pool, pages, NULL, 1024,
+					 UTTM_PLAIN), 0);
+	assert_int_equal(uttm_page_order(pages[0]), UTTM_MAX_ORDER);
+	assert_int_equal(uttm_pool_type_pages(&fx->pool, UTTM_LOCKED,
+					      UTTM_MAX_ORDER), 0);
+	assert_int_equal(arena_pages_allocated(fx->arena), 1024);
+	uttm_pool_free(&fx->pool, pages, NULL, 1024, UTTM_PLAIN);
+	free(pages);
+	fixture_destroy(fx);
+}
+
+static void injected_allocation_error_is_passed_up_as_it_is(void **state)
+{
+	struct fixture *fx = *state;
+	struct uttm_page *pages[24];
+
+	uttm_pool_trim(&fx->pool, 0);
+	fixture_arm(fx, UTTM_FAULT_PAGE_ALLOC, 2, 1, -EIO);
+	assert_int_equal(uttm_pool_alloc(&fx->pool, pages, NULL, 24,
+					 UTTM_PLAIN), -EIO);
+	/* Not taken for a shortage: no smaller block was tried. */
+	assert_int_equal(uttm_fault_calls(fx->fault, UTTM_FAULT_PAGE_ALLOC), 2);
+	/* The first block went to the pool; the caller holds nothing. */
+	assert_int_equal(uttm_pool_shrink_count(&fx->pool), 16);
+	assert_int_equal(arena_pages_allocated(fx->arena), 16);
+}
+
 static void shrinker_and_trim_lower_resident_memory(void **state)
 {
 	struct fixture *fx = fixture_create(128 * MiB, 1UL << 20, 0);
@@ -331,6 +365,47 @@ static void hook_failure_leaves_nothing_allocated(void **state)
 	unfragment_arena(fx->arena, &sp);
 }
 
+static void pooled_block_whose_catch_up_fails_goes_back_to_the_pool(void **state)
+{
+	struct fixture *fx = *state;
+	struct uttm_page *pages[12];
+	struct mock_device dev;
+
+	mock_fixture_pool(fx, &dev, false);
+	prefill(fx, UTTM_DEVICE, 2);
+	/* A fresh block of 8, then the pooled 4, whose catch-up fails. */
+	dev.error = -EIO;
+	dev.enter_fails_at = dev.enter_calls + 1;
+	assert_int_equal(uttm_pool_alloc(&fx->pool, pages, NULL, 12,
+					 UTTM_DEVICE), -EIO);
+	assert_int_equal(uttm_pool_type_pages(&fx->pool, UTTM_DEVICE, 2), 4);
+	assert_int_equal(uttm_pool_type_pages(&fx->pool, UTTM_PLAIN, 3), 8);
+	assert_int_equal(dev.entered - dev.left, 4);
+	assert_int_equal(arena_pages_allocated(fx->arena), 12);
+	uttm_pool_fini(&fx->pool);
+	assert_int_equal(dev.entered, dev.left);
+}
+
+static void fresh_block_without_room_in_the_pool_goes_to_the_system(void **state)
+{
+	struct fixture *fx = *state;
+	struct uttm_page *pages[24];
+	struct mock_device dev;
+	uint64_t dma[24];
+
+	uttm_pool_fini(&fx->pool);
+	mock_pool_init(&fx->pool, fx->arena, &dev, 0, true);
+	/* Blocks of 16 and 8: the second cannot be mapped. */
+	dev.error = -EIO;
+	dev.map_fails_at = 2;
+	assert_int_equal(uttm_pool_alloc(&fx->pool, pages, dma, 24,
+					 UTTM_PLAIN), -EIO);
+	assert_int_equal(dev.mapped, 16);
+	assert_int_equal(dev.unmapped, 16);
+	assert_int_equal(arena_pages_allocated(fx->arena), 0);
+	uttm_pool_fini(&fx->pool);
+}
+
 static void dump_lists_types_and_total(void **state)
 {
 	struct fixture *fx = *state;
@@ -389,11 +464,15 @@ int main(void)
 		cmocka_unit_test(fini_empties_the_pool),
 		cmocka_unit_test(order_falls_back_when_large_blocks_are_gone),
 		cmocka_unit_test(pool_limit_sends_the_rest_to_the_system),
+		cmocka_unit_test(full_arena_takes_pooled_pages_of_another_state),
+		fixture_test(injected_allocation_error_is_passed_up_as_it_is),
 		cmocka_unit_test(shrinker_and_trim_lower_resident_memory),
 		fixture_test(locked_pages_are_locked_until_released),
 		fixture_test(locked_alloc_beyond_memlock_limit_fails_cleanly),
 		fixture_test(dma_hook_records_per_page_addresses),
 		fixture_test(hook_failure_leaves_nothing_allocated),
+		fixture_test(pooled_block_whose_catch_up_fails_goes_back_to_the_pool),
+		fixture_test(fresh_block_without_room_in_the_pool_goes_to_the_system),
 		fixture_test(dump_lists_types_and_total),
 		fixture_test(bad_input_is_refused),
 	};
