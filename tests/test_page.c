@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "helpers.h"
 
@@ -119,6 +120,37 @@ static void grows_to_max_then_enomem(void **state)
 	uttm_free_pages(arena, &c, 1);
 	uttm_free_pages(arena, &b, 1);
 	arena_done(arena);
+}
+
+/*
+ * Files of the child may not pass 6 MiB: the arena grows to the last
+ * whole 4 MiB block below that and no further, with -ENOMEM and without
+ * the SIGXFSZ that growing the file past the limit would raise.
+ */
+static int grow_under_file_size_limit(void *unused)
+{
+	struct rlimit lim = { 6 * MiB, 6 * MiB };
+	struct uttm_arena_params ap = { .max_bytes = 64 * MiB };
+	struct uttm_arena_stats stats;
+	struct uttm_page *block, *page;
+	struct uttm_arena *arena;
+
+	CHILD_CHECK(!setrlimit(RLIMIT_FSIZE, &lim));
+	CHILD_CHECK(!uttm_arena_create(&ap, &arena));
+	CHILD_CHECK(!uttm_alloc_pages(arena, UTTM_MAX_ORDER, &block));
+	CHILD_CHECK(uttm_alloc_pages(arena, 0, &page) == -ENOMEM);
+	uttm_arena_stats(arena, &stats);
+	CHILD_CHECK(stats.size_bytes == 4 * MiB);
+	uttm_free_pages(arena, &block, 1);
+	CHILD_CHECK(!uttm_alloc_pages(arena, 0, &page));
+	uttm_free_pages(arena, &page, 1);
+	uttm_arena_destroy(arena);
+	return 0;
+}
+
+static void file_size_limit_stops_growth_with_enomem(void **state)
+{
+	run_in_child(grow_under_file_size_limit, NULL, NULL);
 }
 
 static void free_returns_memory_to_the_system(void **state)
@@ -249,6 +281,7 @@ int main(void)
 		cmocka_unit_test(split_block_frees_page_by_page),
 		cmocka_unit_test(pfn_names_a_page_of_one_arena_only),
 		cmocka_unit_test(grows_to_max_then_enomem),
+		cmocka_unit_test(file_size_limit_stops_growth_with_enomem),
 		cmocka_unit_test(free_returns_memory_to_the_system),
 		cmocka_unit_test(freed_buddies_merge),
 		cmocka_unit_test(dma32_pages_lie_below_4g),

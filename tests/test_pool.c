@@ -203,6 +203,45 @@ static void full_arena_takes_pooled_pages_of_another_state(void **state)
 	fixture_destroy(fx);
 }
 
+/*
+ * Files of the child may not pass 4 MiB, so its 64 MiB arena cannot grow
+ * past one 4 MiB block: that is a shortage like any other, so the pool
+ * gives its pages back and tries again, and what cannot be had at all is
+ * -ENOMEM with nothing held.
+ */
+static int pool_under_file_size_limit(void *unused)
+{
+	struct rlimit lim = { 4 * MiB, 4 * MiB };
+	struct uttm_arena_params ap = { .max_bytes = 64 * MiB };
+	struct uttm_pool_params pp = { .max_pages = 1024 };
+	struct uttm_page *pages[1024], *page;
+	struct uttm_arena *arena;
+	struct uttm_pool pool;
+
+	CHILD_CHECK(!setrlimit(RLIMIT_FSIZE, &lim));
+	CHILD_CHECK(!uttm_arena_create(&ap, &arena));
+	pp.arena = arena;
+	CHILD_CHECK(!uttm_pool_init(&pool, &pp));
+	CHILD_CHECK(!uttm_pool_alloc(&pool, pages, NULL, 512, UTTM_PLAIN));
+	uttm_pool_free(&pool, pages, NULL, 512, UTTM_PLAIN);
+	/* A block of 1024 pages needs the pooled half back. */
+	CHILD_CHECK(!uttm_pool_alloc(&pool, pages, NULL, 1024, UTTM_PLAIN));
+	CHILD_CHECK(uttm_page_order(pages[0]) == UTTM_MAX_ORDER);
+	CHILD_CHECK(!uttm_pool_shrink_count(&pool));
+	CHILD_CHECK(uttm_pool_alloc(&pool, &page, NULL, 1, UTTM_PLAIN) ==
+		    -ENOMEM);
+	CHILD_CHECK(arena_pages_allocated(arena) == 1024);
+	uttm_pool_free(&pool, pages, NULL, 1024, UTTM_PLAIN);
+	uttm_pool_fini(&pool);
+	uttm_arena_destroy(arena);
+	return 0;
+}
+
+static void arena_that_cannot_grow_makes_the_pool_give_way(void **state)
+{
+	run_in_child(pool_under_file_size_limit, NULL, NULL);
+}
+
 static void injected_allocation_error_is_passed_up_as_it_is(void **state)
 {
 	struct fixture *fx = *state;
@@ -465,6 +504,7 @@ int main(void)
 		cmocka_unit_test(order_falls_back_when_large_blocks_are_gone),
 		cmocka_unit_test(pool_limit_sends_the_rest_to_the_system),
 		cmocka_unit_test(full_arena_takes_pooled_pages_of_another_state),
+		cmocka_unit_test(arena_that_cannot_grow_makes_the_pool_give_way),
 		fixture_test(injected_allocation_error_is_passed_up_as_it_is),
 		cmocka_unit_test(shrinker_and_trim_lower_resident_memory),
 		fixture_test(locked_pages_are_locked_until_released),
