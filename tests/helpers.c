@@ -319,11 +319,16 @@ pid_t child_start(int (*fn)(void *arg), void *arg)
 	return pid;
 }
 
-void child_assert_passed(pid_t pid, const char *skip_reason)
+int child_wait(pid_t pid)
 {
 	int status;
 
 	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+void child_assert_passed(int status, const char *skip_reason)
+{
 	if (WIFSIGNALED(status))
 		fail_msg("the child was killed by signal %d", WTERMSIG(status));
 	if (WEXITSTATUS(status) == CHILD_SKIP && skip_reason)
@@ -333,7 +338,7 @@ void child_assert_passed(pid_t pid, const char *skip_reason)
 
 void run_in_child(int (*fn)(void *arg), void *arg, const char *skip_reason)
 {
-	child_assert_passed(child_start(fn, arg), skip_reason);
+	child_assert_passed(child_wait(child_start(fn, arg)), skip_reason);
 }
 
 int limit_data(uint64_t extra)

@@ -168,11 +168,13 @@ void mock_pool_init(struct uttm_pool *pool, struct uttm_arena *arena,
 
 /* Starts @fn(@arg) in a child process, which exits with what it returns. */
 pid_t child_start(int (*fn)(void *arg), void *arg);
+/* Waits for child @pid; returns its wait status. */
+int child_wait(pid_t pid);
 /*
- * Waits for child @pid and asserts that it passed; on CHILD_SKIP skips
- * the test with @skip_reason, or fails without one.
+ * Asserts that a child with wait @status passed; on CHILD_SKIP skips the
+ * test with @skip_reason, or fails without one.
  */
-void child_assert_passed(pid_t pid, const char *skip_reason);
+void child_assert_passed(int status, const char *skip_reason);
 /* Both: runs @fn(@arg) in a child and asserts that it passed. */
 void run_in_child(int (*fn)(void *arg), void *arg, const char *skip_reason);
 

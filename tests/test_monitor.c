@@ -296,11 +296,11 @@ static void pressure_from_another_process(enum uttm_pressure_source source)
 	ret = read(pipefd[0], &buf, 1);
 	close(pipefd[0]);
 	if (ret != 1)
-		child_assert_passed(monitored, NULL);
+		child_assert_passed(child_wait(monitored), NULL);
 	assert_int_equal(ret, 1);
 	allocating = child_start(allocating_child, &cg);
-	child_assert_passed(monitored, NULL);
-	child_assert_passed(allocating, NULL);
+	child_assert_passed(child_wait(monitored), NULL);
+	child_assert_passed(child_wait(allocating), NULL);
 	assert_int_equal(cgroup_oom_kills(&cg), 0);
 	assert_int_equal(cgroup_remove(&cg), 0);
 }
