@@ -145,10 +145,13 @@ struct mock_device {
 	int error;
 };
 
-/* Initialises @pool over @arena with @dev's hooks, @dev's counters at 0. */
-void mock_pool_init(struct uttm_pool *pool, struct uttm_arena *arena,
-		    struct mock_device *dev, unsigned long max_pages,
-		    bool use_dma_map);
+/*
+ * Initialises @pool over @arena with @dev's hooks, @dev's counters at 0;
+ * returns uttm_pool_init()'s value (no assertion: children use it too).
+ */
+int mock_pool_init(struct uttm_pool *pool, struct uttm_arena *arena,
+		   struct mock_device *dev, unsigned long max_pages,
+		   bool use_dma_map);
 
 /*
  * Child processes, for what a test must not do to itself (drop a

@@ -406,7 +406,8 @@ static void backup_leaves_device_state_and_mappings_first(void **state)
 	struct uttm_tt tt;
 	long ret;
 
-	mock_pool_init(&pool, env->fx->arena, &dev, 0, true);
+	assert_int_equal(mock_pool_init(&pool, env->fx->arena, &dev, 0, true),
+			 0);
 	for (unsigned long n = 1; n <= MIXED_PAGES + 1; n += 4) {
 		tt_new_backed(&tt, &pool, MIXED_BYTES, UTTM_DEVICE, env->backup,
 			      n);
@@ -454,7 +455,8 @@ static void device_refusing_restored_pages_stops_the_restore(void **state)
 	struct uttm_pool pool;
 	struct uttm_tt tt;
 
-	mock_pool_init(&pool, env->fx->arena, &dev, 0, true);
+	assert_int_equal(mock_pool_init(&pool, env->fx->arena, &dev, 0, true),
+			 0);
 	for (unsigned int resume = 0; resume <= 1; resume++) {
 		tt_new_backed(&tt, &pool, MIXED_BYTES, UTTM_DEVICE, env->backup,
 			      40 + resume);

@@ -20,7 +20,8 @@ static void mock_fixture_pool(struct fixture *fx, struct mock_device *dev,
 			      bool map)
 {
 	uttm_pool_fini(&fx->pool);
-	mock_pool_init(&fx->pool, fx->arena, dev, 4096, map);
+	assert_int_equal(mock_pool_init(&fx->pool, fx->arena, dev, 4096, map),
+			 0);
 }
 
 static struct uttm_page **pages_new(unsigned long n)
@@ -433,7 +434,8 @@ static void fresh_block_without_room_in_the_pool_goes_to_the_system(void **state
 	uint64_t dma[24];
 
 	uttm_pool_fini(&fx->pool);
-	mock_pool_init(&fx->pool, fx->arena, &dev, 0, true);
+	assert_int_equal(mock_pool_init(&fx->pool, fx->arena, &dev, 0, true),
+			 0);
 	/* Blocks of 16 and 8: the second cannot be mapped. */
 	dev.error = -EIO;
 	dev.map_fails_at = 2;
