@@ -273,6 +273,10 @@ static void pressure_from_another_process(enum uttm_pressure_source source)
 	pid_t monitored, allocating;
 	int pipefd[2], ret;
 
+#ifdef __SANITIZE_THREAD__
+	/* Its shadow of the children's memory would not fit in the cgroup. */
+	skip_because("under TSan the cgroup's budget measures TSan");
+#endif
 	snprintf(name, sizeof(name), "uttm-test-monitor-%d-%d", getpid(),
 		 source);
 	ret = cgroup_create(&cg, name, 256 * MiB);
