@@ -297,13 +297,38 @@ static void watermark_shrinks_until_under_the_limit(void **state)
 	world_free(w);
 }
 
-static void watermark_without_anything_to_shrink_is_enomem(void **state)
+/*
+ * An 8 MiB world where @a, 6 MiB filled with the pattern of 1, leaves
+ * no room for @b, 6 MiB as well; @ma is @a's driver state.
+ */
+static struct world *crowded_world(struct uttm_bo **a, struct uttm_bo **b,
+				   struct mock_bo *ma)
 {
 	struct world *w = world_new(8 * MiB, 0);
-	struct uttm_bo *a = bo_new(w->dev, 6 * MiB, false, NULL);
-	struct uttm_bo *b = bo_new(w->dev, 6 * MiB, false, NULL);
 
-	bo_fill(a, 1);
+	*a = bo_new(w->dev, 6 * MiB, false, ma);
+	*b = bo_new(w->dev, 6 * MiB, false, NULL);
+	bo_fill(*a, 1);
+	return w;
+}
+
+/* @b takes @a's place, @a's content comes back whole, and all goes. */
+static void crowded_world_free(struct world *w, struct uttm_bo *a,
+			       struct uttm_bo *b)
+{
+	bo_fill(b, 2);
+	assert_false(is_populated(a));
+	assert_int_equal(bo_check(a, 1), 0);
+	uttm_bo_put(a);
+	uttm_bo_put(b);
+	world_free(w);
+}
+
+static void watermark_without_anything_to_shrink_is_enomem(void **state)
+{
+	struct uttm_bo *a, *b;
+	struct world *w = crowded_world(&a, &b, NULL);
+
 	uttm_bo_lock(a);
 	assert_int_equal(uttm_bo_pin(a), 0);
 	uttm_bo_unlock(a);
@@ -316,50 +341,36 @@ static void watermark_without_anything_to_shrink_is_enomem(void **state)
 	uttm_bo_unpin(a);
 	uttm_bo_unlock(a);
 	/* Unpinned, a can make room. */
-	bo_fill(b, 2);
-	assert_false(is_populated(a));
-	assert_int_equal(bo_check(a, 1), 0);
-	uttm_bo_put(a);
-	uttm_bo_put(b);
-	world_free(w);
+	crowded_world_free(w, a, b);
 }
 
 static void failed_wait_for_a_busy_object_fails_the_validate(void **state)
 {
-	struct world *w = world_new(8 * MiB, 0);
 	struct mock_bo ma = { 0 };
-	struct uttm_bo *a = bo_new(w->dev, 6 * MiB, false, &ma);
-	struct uttm_bo *b = bo_new(w->dev, 6 * MiB, false, NULL);
+	struct uttm_bo *a, *b;
+	struct world *w = crowded_world(&a, &b, &ma);
 
-	bo_fill(a, 1);
 	ma.busy = true;
 	ma.wait_error = -EINTR;
 	uttm_bo_lock(b);
 	/* Making room waits for a, and a signal interrupts the wait. */
 	assert_int_equal(uttm_bo_validate(b, &op), -EINTR);
+	uttm_bo_unlock(b);
 	assert_int_equal(ma.waited, 1);
 	assert_false(is_populated(b));
 	assert_true(is_populated(a));
 	assert_int_equal(allocated(w), 6 * MiB / UTTM_PAGE_SIZE);
 	/* Nothing was left half done: the next validate waits and works. */
 	ma.wait_error = 0;
-	assert_int_equal(uttm_bo_validate(b, &op), 0);
-	uttm_bo_unlock(b);
+	crowded_world_free(w, a, b);
 	assert_int_equal(ma.waited, 2);
-	assert_false(is_populated(a));
-	assert_int_equal(bo_check(a, 1), 0);
-	uttm_bo_put(a);
-	uttm_bo_put(b);
-	world_free(w);
 }
 
 static void object_locked_by_the_caller_is_given_up_on(void **state)
 {
-	struct world *w = world_new(8 * MiB, 0);
-	struct uttm_bo *a = bo_new(w->dev, 6 * MiB, false, NULL);
-	struct uttm_bo *b = bo_new(w->dev, 6 * MiB, false, NULL);
+	struct uttm_bo *a, *b;
+	struct world *w = crowded_world(&a, &b, NULL);
 
-	bo_fill(a, 1);
 	uttm_bo_lock(a);
 	uttm_bo_lock(b);
 	/* Only a could make room, and the caller holds it: no hang. */
@@ -368,12 +379,7 @@ static void object_locked_by_the_caller_is_given_up_on(void **state)
 	uttm_bo_unlock(a);
 	assert_true(is_populated(a));
 	assert_false(is_populated(b));
-	bo_fill(b, 2);
-	assert_false(is_populated(a));
-	assert_int_equal(bo_check(a, 1), 0);
-	uttm_bo_put(a);
-	uttm_bo_put(b);
-	world_free(w);
+	crowded_world_free(w, a, b);
 }
 
 static void *put_object(void *bo)

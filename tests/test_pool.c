@@ -372,6 +372,25 @@ static void dma_hook_records_per_page_addresses(void **state)
 	uttm_pool_fini(&fx->pool);
 }
 
+/*
+ * Allocates 24 plain pages with the @nth map call failing: the @mapped
+ * pages mapped before it are unmapped again.
+ */
+static void map_fails_at(struct fixture *fx, struct mock_device *dev,
+			 unsigned long nth, unsigned long mapped)
+{
+	struct uttm_page *pages[24];
+	uint64_t dma[24];
+
+	dev->error = -EIO;
+	dev->map_fails_at = nth;
+	assert_int_equal(uttm_pool_alloc(&fx->pool, pages, dma, 24,
+					 UTTM_PLAIN), -EIO);
+	assert_int_equal(dev->mapped, mapped);
+	assert_int_equal(dev->unmapped, mapped);
+	dev->map_fails_at = 0;
+}
+
 static void hook_failure_leaves_nothing_allocated(void **state)
 {
 	struct fixture *fx = *state;
@@ -383,14 +402,8 @@ static void hook_failure_leaves_nothing_allocated(void **state)
 	mock_fixture_pool(fx, &dev, true);
 	/* Every page a block and a run of its own. */
 	assert_int_equal(fragment_arena(fx->arena, &sp), 0);
-	dev.error = -EIO;
-	dev.map_fails_at = 5;
-	assert_int_equal(uttm_pool_alloc(&fx->pool, pages, dma, 24,
-					 UTTM_PLAIN), -EIO);
-	assert_int_equal(dev.mapped, 4);
-	assert_int_equal(dev.unmapped, 4);
+	map_fails_at(fx, &dev, 5, 4);
 
-	dev.map_fails_at = 0;
 	dev.error = -EFAULT;
 	dev.enter_fails_at = 5;
 	assert_int_equal(uttm_pool_alloc(&fx->pool, pages, dma, 24,
@@ -429,20 +442,13 @@ static void pooled_block_whose_catch_up_fails_goes_back_to_the_pool(void **state
 static void fresh_block_without_room_in_the_pool_goes_to_the_system(void **state)
 {
 	struct fixture *fx = *state;
-	struct uttm_page *pages[24];
 	struct mock_device dev;
-	uint64_t dma[24];
 
 	uttm_pool_fini(&fx->pool);
 	assert_int_equal(mock_pool_init(&fx->pool, fx->arena, &dev, 0, true),
 			 0);
 	/* Blocks of 16 and 8: the second cannot be mapped. */
-	dev.error = -EIO;
-	dev.map_fails_at = 2;
-	assert_int_equal(uttm_pool_alloc(&fx->pool, pages, dma, 24,
-					 UTTM_PLAIN), -EIO);
-	assert_int_equal(dev.mapped, 16);
-	assert_int_equal(dev.unmapped, 16);
+	map_fails_at(fx, &dev, 2, 16);
 	assert_int_equal(arena_pages_allocated(fx->arena), 0);
 	uttm_pool_fini(&fx->pool);
 }
