@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Shared test helpers: a fixture with an arena and a pool, content
- * patterns that identify every page, and readings of the memory the
- * operating system reports for this process.
+ * patterns that identify every page, readings of the memory the
+ * operating system reports for this process, a mock device behind a
+ * pool's hooks, and child processes for what a test must not do to
+ * itself.
  */
 #ifndef UTTM_TEST_HELPERS_H
 #define UTTM_TEST_HELPERS_H
@@ -178,7 +180,7 @@ int child_wait(pid_t pid);
  * test with @skip_reason, or fails without one.
  */
 void child_assert_passed(int status, const char *skip_reason);
-/* Both: runs @fn(@arg) in a child and asserts that it passed. */
+/* Runs @fn(@arg) in a child and asserts that it passed. */
 void run_in_child(int (*fn)(void *arg), void *arg, const char *skip_reason);
 
 /* Forbids the process more private memory than it maps now and @extra. */
