@@ -31,9 +31,14 @@
 #define MIN_PRESSURE (1.0 / 16)
 /*
  * The monitor's stack, faulted in (and locked, where allowed) up front: a
- * thread that frees memory must not need a new page to do it.
+ * thread that frees memory must not need a new page to do it.  TSan's
+ * runtime refuses a stack given to a thread below about 900 KiB.
  */
+#ifdef __SANITIZE_THREAD__
+#define MONITOR_STACK (2 * 1024 * 1024)
+#else
 #define MONITOR_STACK (512 * 1024)
+#endif
 
 static const char *const v1_levels[] = { "low", "medium", "critical" };
 static const double v1_pressure[] = { 1.0 / 8, 1.0 / 2, 1.0 };

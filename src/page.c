@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -145,27 +146,45 @@ static void free_list_del(struct uttm_arena *arena, uint32_t pfn)
 }
 
 /*
+ * Pages the arena may grow to: its maximum, within RLIMIT_FSIZE, which
+ * the memfd is subject to like any file.  Growing the file past that
+ * limit would raise SIGXFSZ, which kills the process by default.
+ */
+static uint64_t arena_grow_limit(const struct uttm_arena *arena)
+{
+	const uint64_t step = BLOCK_PAGES(UTTM_MAX_ORDER);
+	struct rlimit lim;
+
+	if (getrlimit(RLIMIT_FSIZE, &lim) || lim.rlim_cur == RLIM_INFINITY)
+		return arena->max_pages;
+	return MIN(arena->max_pages,
+		   (lim.rlim_cur >> UTTM_PAGE_SHIFT) & ~(step - 1));
+}
+
+/*
  * Maps more of the file and hands the new range to the free lists, at
  * least doubling the arena so that a growing workload maps rarely.
+ * Whatever stops the growth, the arena has no more memory to give:
+ * -ENOMEM, so that callers shrink their pools or try a smaller block.
  * Called with the arena lock held.
  */
 static int arena_grow(struct uttm_arena *arena)
 {
-	uint64_t old = arena->size_pages, new;
+	uint64_t old = arena->size_pages, limit = arena_grow_limit(arena), new;
 	const uint64_t step = BLOCK_PAGES(UTTM_MAX_ORDER);
 	void *addr;
 
-	if (old == arena->max_pages)
+	if (old >= limit)
 		return -ENOMEM;
-	new = MIN(arena->max_pages, MAX(old + step, 2 * old));
+	new = MIN(limit, MAX(old + step, 2 * old));
 	if (ftruncate(arena->fd, (off_t)(new << UTTM_PAGE_SHIFT)))
-		return -errno;
+		return -ENOMEM;
 	addr = mmap(arena->base + (old << UTTM_PAGE_SHIFT),
 		    (new - old) << UTTM_PAGE_SHIFT, PROT_READ | PROT_WRITE,
 		    MAP_SHARED | MAP_FIXED, arena->fd,
 		    (off_t)(old << UTTM_PAGE_SHIFT));
 	if (addr == MAP_FAILED)
-		return -errno;
+		return -ENOMEM;
 	/* Highest first, so that allocation starts at the bottom. */
 	for (uint64_t pfn = new; pfn > old; pfn -= step)
 		free_list_add(arena, (uint32_t)(pfn - step), UTTM_MAX_ORDER);

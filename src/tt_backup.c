@@ -336,12 +336,6 @@ static void commit_partial_block(struct uttm_tt *tt, unsigned long first,
 	put_handles(tt, first, count, handles);
 }
 
-/* Whole blocks from @first on stay: they become plain and unmapped. */
-static void retain_rest(struct uttm_tt *tt, unsigned long first)
-{
-	leave_state(tt, first, tt->num_pages - first);
-}
-
 /*
  * Backs up the whole blocks from @pos, up to BACKUP_CHUNK pages.  Returns
  * 0, or the store's error once the pages it took are committed.  Either
@@ -481,7 +475,8 @@ long uttm_tt_backup(struct uttm_tt *tt, const struct uttm_backup_flags *flags)
 	/* Not a page left its place: the vector is as it was. */
 	if (!pos)
 		return ret;
-	retain_rest(tt, pos);
+	/* The whole blocks that stay become plain and unmapped. */
+	leave_state(tt, pos, tt->num_pages - pos);
 	tt->page_flags &= ~UTTM_TT_FLAG_PRIV_POPULATED;
 	tt->page_flags |= UTTM_TT_FLAG_PRIV_BACKED_UP | UTTM_TT_FLAG_SWAPPED;
 	return shrunken ? (long)shrunken : ret;

@@ -6,13 +6,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/sysinfo.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "helpers.h"
 #include "swapfile.h"
 
 const struct uttm_operation_ctx test_ctx;
+const struct uttm_backup_flags backup_flags = { .purge = false };
 
 struct fixture *fixture_create(uint64_t arena_bytes, unsigned long pool_pages,
 			       unsigned int arena_flags)
@@ -47,8 +50,23 @@ int fixture_setup(void **state)
 	return 0;
 }
 
+/* The swap file swap_on_or_skip() switched on last, if any. */
+static char swap_path[SWAP_PATH_SIZE];
+
+/*
+ * A test that fails before it switches its swap file off leaves it on;
+ * the teardown, which cmocka runs even then, does it instead.
+ */
+static void swap_leftover_remove(void)
+{
+	if (swap_path[0] && !access(swap_path, F_OK))
+		assert_int_equal(swapfile_remove(swap_path), 0);
+	swap_path[0] = '\0';
+}
+
 int fixture_teardown(void **state)
 {
+	swap_leftover_remove();
 	fixture_destroy(*state);
 	return 0;
 }
@@ -106,15 +124,42 @@ void fill_tt(struct uttm_tt *tt, uint64_t seed)
 		fill_page(uttm_tt_page_address(tt, i), seed, i);
 }
 
-void assert_tt_matches(const struct uttm_tt *tt, uint64_t seed)
+long tt_first_mismatch(const struct uttm_tt *tt, uint64_t seed)
 {
 	for (unsigned long i = 0; i < tt->num_pages; i++) {
-		void *addr = uttm_tt_page_address(tt, i);
+		const void *addr = uttm_tt_page_address(tt, i);
 
-		assert_non_null(addr);
-		if (!page_matches(addr, seed, i))
-			fail_msg("page %lu of %lu differs", i, tt->num_pages);
+		if (!addr || !page_matches(addr, seed, i))
+			return (long)i;
 	}
+	return -1;
+}
+
+void assert_tt_matches(const struct uttm_tt *tt, uint64_t seed)
+{
+	long bad = tt_first_mismatch(tt, seed);
+
+	if (bad >= 0)
+		fail_msg("page %ld of %lu is missing or differs", bad,
+			 tt->num_pages);
+}
+
+void tt_new_backed(struct uttm_tt *tt, struct uttm_pool *pool, uint64_t bytes,
+		   enum uttm_caching caching, struct uttm_backup *backup,
+		   uint64_t seed)
+{
+	assert_int_equal(uttm_tt_init(tt, pool, bytes, caching, 0), 0);
+	assert_int_equal(uttm_tt_set_backup(tt, backup), 0);
+	assert_int_equal(uttm_tt_populate(tt, &test_ctx), 0);
+	fill_tt(tt, seed);
+}
+
+uint64_t rng_next(uint64_t *state)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return *state;
 }
 
 unsigned long count_handles(const struct uttm_tt *tt)
@@ -165,20 +210,18 @@ void swap_on_or_skip(char *path, uint64_t bytes)
 			strerror(-ret));
 		skip_because("a swap file needs root and a file system that holds swap");
 	}
+	snprintf(swap_path, sizeof(swap_path), "%s", path);
 }
 
 void assert_refused_without_swap(struct fixture *fx,
 				 struct uttm_backup *backup)
 {
-	const struct uttm_backup_flags flags = { .purge = false };
 	const struct uttm_backup_flags purge = { .purge = true };
 	struct uttm_tt tt;
 
 	assert_int_equal(uttm_backup_bytes_avail(backup), 0);
-	assert_int_equal(uttm_tt_init(&tt, &fx->pool, MiB, UTTM_PLAIN, 0), 0);
-	assert_int_equal(uttm_tt_set_backup(&tt, backup), 0);
-	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
-	assert_int_equal(uttm_tt_backup(&tt, &flags), -EBUSY);
+	tt_new_backed(&tt, &fx->pool, MiB, UTTM_PLAIN, backup, 1);
+	assert_int_equal(uttm_tt_backup(&tt, &backup_flags), -EBUSY);
 	assert_true(uttm_tt_is_populated(&tt));
 	/* Purging needs no room. */
 	assert_int_equal(uttm_tt_backup(&tt, &purge), 256);
@@ -195,10 +238,7 @@ void assert_writeback_reaches_swap(struct fixture *fx,
 	struct uttm_tt tt;
 
 	assert_true(uttm_backup_bytes_avail(backup) >= 200 * MiB);
-	assert_int_equal(uttm_tt_init(&tt, &fx->pool, 32 * MiB, caching, 0), 0);
-	assert_int_equal(uttm_tt_set_backup(&tt, backup), 0);
-	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
-	fill_tt(&tt, 77);
+	tt_new_backed(&tt, &fx->pool, 32 * MiB, caching, backup, 77);
 	before = swap_free_bytes();
 	assert_int_equal(uttm_tt_backup(&tt, &flags), tt.num_pages);
 	after = swap_free_bytes();
@@ -210,4 +250,101 @@ void assert_writeback_reaches_swap(struct fixture *fx,
 	uttm_tt_fini(&tt);
 	assert_int_equal(uttm_backup_handles(backup), 0);
 	uttm_backup_put(backup);
+}
+
+static bool mock_fails(unsigned long *calls, unsigned long fails_at)
+{
+	return ++*calls == fails_at;
+}
+
+static int mock_enter(void *priv, void *vaddr, unsigned long npages)
+{
+	struct mock_device *dev = priv;
+
+	if (mock_fails(&dev->enter_calls, dev->enter_fails_at))
+		return dev->error;
+	dev->entered += npages;
+	return 0;
+}
+
+static void mock_leave(void *priv, void *vaddr, unsigned long npages)
+{
+	((struct mock_device *)priv)->left += npages;
+}
+
+static int mock_map(void *priv, void *vaddr, unsigned long npages,
+		    uint64_t *dma_addr)
+{
+	struct mock_device *dev = priv;
+
+	if (mock_fails(&dev->map_calls, dev->map_fails_at))
+		return dev->error;
+	*dma_addr = (uintptr_t)vaddr;
+	dev->mapped += npages;
+	return 0;
+}
+
+static void mock_unmap(void *priv, uint64_t dma_addr, unsigned long npages)
+{
+	((struct mock_device *)priv)->unmapped += npages;
+}
+
+static const struct uttm_pool_ops mock_ops = {
+	.device_enter = mock_enter,
+	.device_leave = mock_leave,
+	.dma_map = mock_map,
+	.dma_unmap = mock_unmap,
+};
+
+int mock_pool_init(struct uttm_pool *pool, struct uttm_arena *arena,
+		   struct mock_device *dev, unsigned long max_pages,
+		   bool use_dma_map)
+{
+	struct uttm_pool_params pp = {
+		.arena = arena, .max_pages = max_pages, .ops = &mock_ops,
+		.priv = dev, .use_dma_map = use_dma_map,
+	};
+
+	memset(dev, 0, sizeof(*dev));
+	return uttm_pool_init(pool, &pp);
+}
+
+pid_t child_start(int (*fn)(void *arg), void *arg)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (!pid)
+		_exit(fn(arg));
+	return pid;
+}
+
+int child_wait(pid_t pid)
+{
+	int status;
+
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+void child_assert_passed(int status, const char *skip_reason)
+{
+	if (WIFSIGNALED(status))
+		fail_msg("the child was killed by signal %d", WTERMSIG(status));
+	if (WEXITSTATUS(status) == CHILD_SKIP && skip_reason)
+		skip_because(skip_reason);
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+void run_in_child(int (*fn)(void *arg), void *arg, const char *skip_reason)
+{
+	child_assert_passed(child_wait(child_start(fn, arg)), skip_reason);
+}
+
+int limit_data(uint64_t extra)
+{
+	uint64_t now = status_bytes("VmData") + extra;
+	struct rlimit lim = { now, now };
+
+	return setrlimit(RLIMIT_DATA, &lim);
 }

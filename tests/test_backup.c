@@ -15,10 +15,6 @@
 #include "helpers.h"
 #include "stores.h"
 
-/* 77 pages: blocks of order 6, 3, 2 and 0 from a fresh pool. */
-#define MIXED_PAGES 77
-#define MIXED_BYTES (MIXED_PAGES * UTTM_PAGE_SIZE)
-
 struct backup_env {
 	struct fixture *fx;
 	const struct store_case *store;
@@ -51,17 +47,12 @@ static int env_teardown(void **state)
 	return 0;
 }
 
-/* A populated vector with store, filled with the pattern of @seed. */
+/* A populated vector with the environment's store, filled. */
 static void tt_new(struct backup_env *env, struct uttm_tt *tt, uint64_t bytes,
 		   enum uttm_caching caching, uint64_t seed)
 {
-	assert_int_equal(uttm_tt_init(tt, &env->fx->pool, bytes, caching, 0), 0);
-	assert_int_equal(uttm_tt_set_backup(tt, env->backup), 0);
-	assert_int_equal(uttm_tt_populate(tt, &test_ctx), 0);
-	fill_tt(tt, seed);
+	tt_new_backed(tt, &env->fx->pool, bytes, caching, env->backup, seed);
 }
-
-static const struct uttm_backup_flags backup_flags = { .purge = false };
 
 /*
  * Pages the arena has handed out that nobody but the pool, the vectors
@@ -407,69 +398,40 @@ static void full_store_refuses_and_partial_backup_restores(void **state)
 	uttm_backup_put(small);
 }
 
-/* A mock device that counts state changes and mappings, for backup. */
-struct mock_device {
-	long entered, mapped;
-};
-
-static int mock_enter(void *priv, void *vaddr, unsigned long npages)
-{
-	((struct mock_device *)priv)->entered += (long)npages;
-	return 0;
-}
-
-static void mock_leave(void *priv, void *vaddr, unsigned long npages)
-{
-	((struct mock_device *)priv)->entered -= (long)npages;
-}
-
-static int mock_map(void *priv, void *vaddr, unsigned long npages,
-		    uint64_t *dma_addr)
-{
-	((struct mock_device *)priv)->mapped += (long)npages;
-	*dma_addr = (uintptr_t)vaddr;
-	return 0;
-}
-
-static void mock_unmap(void *priv, uint64_t dma_addr, unsigned long npages)
-{
-	((struct mock_device *)priv)->mapped -= (long)npages;
-}
-
 static void backup_leaves_device_state_and_mappings_first(void **state)
 {
-	static const struct uttm_pool_ops ops = {
-		.device_enter = mock_enter, .device_leave = mock_leave,
-		.dma_map = mock_map, .dma_unmap = mock_unmap,
-	};
 	struct backup_env *env = *state;
-	struct mock_device dev = { 0 };
-	struct uttm_pool_params pp = { .arena = env->fx->arena,
-				       .max_pages = 0, .ops = &ops,
-				       .priv = &dev, .use_dma_map = true };
+	struct mock_device dev;
 	struct uttm_pool pool;
 	struct uttm_tt tt;
+	long ret;
 
-	assert_int_equal(uttm_pool_init(&pool, &pp), 0);
+	assert_int_equal(mock_pool_init(&pool, env->fx->arena, &dev, 0, true),
+			 0);
 	for (unsigned long n = 1; n <= MIXED_PAGES + 1; n += 4) {
-		assert_int_equal(uttm_tt_init(&tt, &pool, MIXED_BYTES,
-					      UTTM_DEVICE, 0), 0);
-		assert_int_equal(uttm_tt_set_backup(&tt, env->backup), 0);
-		assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
-		fill_tt(&tt, n);
-		assert_int_equal(dev.entered, MIXED_PAGES);
-		assert_int_equal(dev.mapped, MIXED_PAGES);
+		tt_new_backed(&tt, &pool, MIXED_BYTES, UTTM_DEVICE, env->backup,
+			      n);
+		assert_int_equal(dev.entered - dev.left, MIXED_PAGES);
+		assert_int_equal(dev.mapped - dev.unmapped, MIXED_PAGES);
 		fixture_arm(env->fx, UTTM_FAULT_BACKUP, n, 1, -ENOSPC);
-		uttm_tt_backup(&tt, &backup_flags);
+		ret = uttm_tt_backup(&tt, &backup_flags);
 		uttm_fault_disarm(env->fx->fault, UTTM_FAULT_BACKUP);
-		if (n > 1) {
+		if (n == 1) {
+			/* Not a page could go: nothing left its state. */
+			assert_int_equal(ret, -ENOSPC);
+			assert_true(uttm_tt_is_populated(&tt));
+			assert_int_equal(dev.entered - dev.left, MIXED_PAGES);
+			assert_int_equal(dev.mapped - dev.unmapped,
+					 MIXED_PAGES);
+		} else {
+			assert_int_equal(ret, MIN(n - 1, MIXED_PAGES));
 			/* Kept pages too: plain and unmapped. */
-			assert_int_equal(dev.entered, 0);
-			assert_int_equal(dev.mapped, 0);
+			assert_int_equal(dev.entered, dev.left);
+			assert_int_equal(dev.mapped, dev.unmapped);
 		}
 		assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
-		assert_int_equal(dev.entered, MIXED_PAGES);
-		assert_int_equal(dev.mapped, MIXED_PAGES);
+		assert_int_equal(dev.entered - dev.left, MIXED_PAGES);
+		assert_int_equal(dev.mapped - dev.unmapped, MIXED_PAGES);
 		assert_tt_matches(&tt, n);
 		for (unsigned long i = 0; i < tt.num_pages; i++)
 			assert_int_equal(tt.dma_address[i],
@@ -477,8 +439,51 @@ static void backup_leaves_device_state_and_mappings_first(void **state)
 		uttm_tt_fini(&tt);
 	}
 	uttm_pool_fini(&pool);
-	assert_int_equal(dev.entered, 0);
-	assert_int_equal(dev.mapped, 0);
+	assert_int_equal(dev.entered, dev.left);
+	assert_int_equal(dev.mapped, dev.unmapped);
+}
+
+/*
+ * The restored pages are all fresh, so they enter the device state last,
+ * once the content is in: a device that refuses them then stops the
+ * restore, which resumes, or is released with every page.
+ */
+static void device_refusing_restored_pages_stops_the_restore(void **state)
+{
+	struct backup_env *env = *state;
+	struct mock_device dev;
+	struct uttm_pool pool;
+	struct uttm_tt tt;
+
+	assert_int_equal(mock_pool_init(&pool, env->fx->arena, &dev, 0, true),
+			 0);
+	for (unsigned int resume = 0; resume <= 1; resume++) {
+		tt_new_backed(&tt, &pool, MIXED_BYTES, UTTM_DEVICE, env->backup,
+			      40 + resume);
+		assert_int_equal(uttm_tt_backup(&tt, &backup_flags),
+				 MIXED_PAGES);
+		dev.error = -EIO;
+		dev.enter_fails_at = dev.enter_calls + 1;
+		assert_int_equal(uttm_tt_populate(&tt, &test_ctx), -EIO);
+		assert_true(uttm_tt_is_backed_up(&tt));
+		assert_non_null(tt.restore);
+		assert_int_equal(uttm_backup_handles(env->backup), 0);
+		assert_int_equal(tt.resident_pages, MIXED_PAGES);
+		assert_int_equal(dev.entered, dev.left);
+		assert_int_equal(dev.mapped - dev.unmapped, MIXED_PAGES);
+		assert_accounting(env, &tt, 1);
+		if (resume) {
+			assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
+			assert_null(tt.restore);
+			assert_int_equal(dev.entered - dev.left, MIXED_PAGES);
+			assert_tt_matches(&tt, 40 + resume);
+		}
+		uttm_tt_fini(&tt);
+		assert_int_equal(dev.entered, dev.left);
+		assert_int_equal(dev.mapped, dev.unmapped);
+		assert_accounting(env, NULL, 0);
+	}
+	uttm_pool_fini(&pool);
 }
 
 static void counters_exact_across_cycles(void **state)
@@ -498,7 +503,7 @@ static void counters_exact_across_cycles(void **state)
 			fixture_arm(env->fx, UTTM_FAULT_BACKUP,
 				    50 + 61 * i + cycle, 1, -ENOSPC);
 			ret = uttm_tt_backup(&tts[i], &backup_flags);
-			assert_true(ret > 0);
+			assert_int_equal(ret, 49 + 61 * i + cycle);
 			handles += (unsigned long)ret;
 			assert_int_equal(uttm_backup_handles(env->backup),
 					 handles);
@@ -529,14 +534,6 @@ struct model_tt {
 	uint64_t seed;		/* content pattern; 0 after a purge */
 	bool live;
 };
-
-static uint64_t rng_next(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
 
 static void model_check(const struct model_tt *m)
 {
@@ -689,6 +686,9 @@ static void random_sequences_with_faults_lose_nothing(void **state)
 		env_teardown, (void *)(store)),                              \
 	cmocka_unit_test_prestate_setup_teardown(                            \
 		backup_leaves_device_state_and_mappings_first, env_setup,    \
+		env_teardown, (void *)(store)),                              \
+	cmocka_unit_test_prestate_setup_teardown(                            \
+		device_refusing_restored_pages_stops_the_restore, env_setup, \
 		env_teardown, (void *)(store)),                              \
 	cmocka_unit_test_prestate_setup_teardown(                            \
 		counters_exact_across_cycles, env_setup, env_teardown,       \

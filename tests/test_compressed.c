@@ -12,8 +12,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <lz4.h>
@@ -608,59 +606,42 @@ static void corrupt_data_is_an_io_error(void **state)
 	zcomp_fini(&comp);
 }
 
-/* Runs @child in a child process; 77 from it is a skip. */
-static void in_child(int (*child)(const struct codec *), const struct codec *c)
+#define NO_DATA_LIMIT "the data limit cannot be set here"
+
+static int reservation_without_address_space(void *arg)
 {
-	int status;
-	pid_t pid = fork();
-
-	assert_true(pid >= 0);
-	if (!pid)
-		_exit(child(c));
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	if (WEXITSTATUS(status) == 77)
-		skip_because("the data limit cannot be set here");
-	assert_int_equal(WEXITSTATUS(status), 0);
-}
-
-/* Forbids the process any more private memory than it maps now. */
-static int limit_data(uint64_t extra)
-{
-	uint64_t now = status_bytes("VmData") + extra;
-	struct rlimit lim = { now, now };
-
-	return setrlimit(RLIMIT_DATA, &lim);
-}
-
-static int reservation_without_address_space(const struct codec *codec)
-{
+	const struct codec *codec = arg;
 	struct uttm_backup_compressed_params params = {
 		.cap = 1ULL << 30, .compressor = codec->compressor,
 	};
 	struct uttm_backup *backup;
 
 	if (limit_data(64 * MiB))
-		return 77;
+		return CHILD_SKIP;
 	return uttm_backup_compressed_create(&params, &backup) == -ENOMEM ?
 	       0 : 1;
 }
 
 static void reservation_failure_is_enomem(void **state)
 {
-	in_child(reservation_without_address_space, *state);
+	run_in_child(reservation_without_address_space, *state, NO_DATA_LIMIT);
 }
 
-static int streams_without_memory(const struct codec *codec)
+static int streams_without_memory(void *arg)
 {
-	struct uttm_backup *backup = store_new(codec, MiB, 0);
+	const struct codec *codec = arg;
+	struct uttm_backup_compressed_params params = {
+		.cap = MiB, .compressor = codec->compressor,
+	};
 	char page[UTTM_PAGE_SIZE] = { 1 };
 	void *src = page, **hog = NULL, **block;
+	struct uttm_backup *backup;
 	unsigned long handle = 1;
 	size_t size = 1 << 20;
 
+	CHILD_CHECK(!uttm_backup_compressed_create(&params, &backup));
 	if (limit_data(0))
-		return 77;
+		return CHILD_SKIP;
 	/* Use up what the heap has left, down to small blocks, kept linked. */
 	for (; size >= 64; size /= 2) {
 		while ((block = malloc(size))) {
@@ -680,7 +661,7 @@ static void stream_allocation_failure_is_enomem(void **state)
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 	skip_because("a sanitizer's allocator aborts instead of failing");
 #endif
-	in_child(streams_without_memory, *state);
+	run_in_child(streams_without_memory, *state, NO_DATA_LIMIT);
 }
 
 /*

@@ -7,9 +7,12 @@
  * delayed destruction, exact counters, and refusal of bad input.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sysinfo.h>
+#include <time.h>
 
 #include <uttm/backup.h>
 #include <uttm/shrinker.h>
@@ -19,16 +22,28 @@
 /* What the mock driver knows of each object. */
 struct mock_bo {
 	bool busy;
+	int wait_error;		/* what waiting for it returns, if not 0 */
+	bool refuse_tt;		/* its vector cannot be made */
+	/* The next busy check, posted on @in_busy, takes 100 ms. */
+	bool slow_busy_check;
+	sem_t in_busy;
 	unsigned int purge_notified;
 	unsigned int move_notified;
 	unsigned int waited;
+	unsigned int released;
 	struct uttm_bo *destroy_during_shrink;
 };
 
 static bool mock_busy(struct uttm_bo *bo)
 {
+	const struct timespec pause = { .tv_nsec = 100 * 1000 * 1000 };
 	struct mock_bo *m = uttm_bo_priv(bo);
 
+	if (m && m->slow_busy_check) {
+		m->slow_busy_check = false;
+		sem_post(&m->in_busy);
+		nanosleep(&pause, NULL);
+	}
 	return m && m->busy;
 }
 
@@ -38,6 +53,8 @@ static int mock_wait_idle(struct uttm_bo *bo,
 	struct mock_bo *m = uttm_bo_priv(bo);
 
 	m->waited++;
+	if (m->wait_error)
+		return m->wait_error;
 	m->busy = false;
 	return 0;
 }
@@ -280,13 +297,38 @@ static void watermark_shrinks_until_under_the_limit(void **state)
 	world_free(w);
 }
 
-static void watermark_without_anything_to_shrink_is_enomem(void **state)
+/*
+ * An 8 MiB world where @a, 6 MiB filled with the pattern of 1, leaves
+ * no room for @b, 6 MiB as well; @ma is @a's driver state.
+ */
+static struct world *crowded_world(struct uttm_bo **a, struct uttm_bo **b,
+				   struct mock_bo *ma)
 {
 	struct world *w = world_new(8 * MiB, 0);
-	struct uttm_bo *a = bo_new(w->dev, 6 * MiB, false, NULL);
-	struct uttm_bo *b = bo_new(w->dev, 6 * MiB, false, NULL);
 
-	bo_fill(a, 1);
+	*a = bo_new(w->dev, 6 * MiB, false, ma);
+	*b = bo_new(w->dev, 6 * MiB, false, NULL);
+	bo_fill(*a, 1);
+	return w;
+}
+
+/* @b takes @a's place, @a's content comes back whole, and all goes. */
+static void crowded_world_free(struct world *w, struct uttm_bo *a,
+			       struct uttm_bo *b)
+{
+	bo_fill(b, 2);
+	assert_false(is_populated(a));
+	assert_int_equal(bo_check(a, 1), 0);
+	uttm_bo_put(a);
+	uttm_bo_put(b);
+	world_free(w);
+}
+
+static void watermark_without_anything_to_shrink_is_enomem(void **state)
+{
+	struct uttm_bo *a, *b;
+	struct world *w = crowded_world(&a, &b, NULL);
+
 	uttm_bo_lock(a);
 	assert_int_equal(uttm_bo_pin(a), 0);
 	uttm_bo_unlock(a);
@@ -299,9 +341,80 @@ static void watermark_without_anything_to_shrink_is_enomem(void **state)
 	uttm_bo_unpin(a);
 	uttm_bo_unlock(a);
 	/* Unpinned, a can make room. */
-	bo_fill(b, 2);
-	assert_false(is_populated(a));
-	assert_int_equal(bo_check(a, 1), 0);
+	crowded_world_free(w, a, b);
+}
+
+static void failed_wait_for_a_busy_object_fails_the_validate(void **state)
+{
+	struct mock_bo ma = { 0 };
+	struct uttm_bo *a, *b;
+	struct world *w = crowded_world(&a, &b, &ma);
+
+	ma.busy = true;
+	ma.wait_error = -EINTR;
+	uttm_bo_lock(b);
+	/* Making room waits for a, and a signal interrupts the wait. */
+	assert_int_equal(uttm_bo_validate(b, &op), -EINTR);
+	uttm_bo_unlock(b);
+	assert_int_equal(ma.waited, 1);
+	assert_false(is_populated(b));
+	assert_true(is_populated(a));
+	assert_int_equal(allocated(w), 6 * MiB / UTTM_PAGE_SIZE);
+	/* Nothing was left half done: the next validate waits and works. */
+	ma.wait_error = 0;
+	crowded_world_free(w, a, b);
+	assert_int_equal(ma.waited, 2);
+}
+
+static void object_locked_by_the_caller_is_given_up_on(void **state)
+{
+	struct uttm_bo *a, *b;
+	struct world *w = crowded_world(&a, &b, NULL);
+
+	uttm_bo_lock(a);
+	uttm_bo_lock(b);
+	/* Only a could make room, and the caller holds it: no hang. */
+	assert_int_equal(uttm_bo_validate(b, &op), -ENOMEM);
+	uttm_bo_unlock(b);
+	uttm_bo_unlock(a);
+	assert_true(is_populated(a));
+	assert_false(is_populated(b));
+	crowded_world_free(w, a, b);
+}
+
+static void *put_object(void *bo)
+{
+	uttm_bo_put(bo);
+	return NULL;
+}
+
+static void watermark_waits_for_an_object_being_freed(void **state)
+{
+	struct world *w = world_new(8 * MiB, 0);
+	struct mock_bo mc = { .slow_busy_check = true };
+	struct uttm_bo *a = bo_new(w->dev, 6 * MiB, false, NULL);
+	struct uttm_bo *b = bo_new(w->dev, 2 * MiB, false, NULL);
+	struct uttm_bo *c = bo_new(w->dev, MiB, false, &mc);
+	pthread_t thread;
+
+	bo_fill(a, 1);
+	uttm_bo_lock(a);
+	assert_int_equal(uttm_bo_pin(a), 0);
+	uttm_bo_unlock(a);
+	bo_fill(c, 3);
+	assert_int_equal(sem_init(&mc.in_busy, 0, 0), 0);
+	assert_int_equal(pthread_create(&thread, NULL, put_object, c), 0);
+	/* c is on its way out: on no LRU, its pages still counted. */
+	assert_int_equal(sem_wait(&mc.in_busy), 0);
+	uttm_bo_lock(b);
+	assert_int_equal(uttm_bo_validate(b, &op), 0);
+	uttm_bo_unlock(b);
+	assert_int_equal(pthread_join(thread, NULL), 0);
+	assert_int_equal(allocated(w), 8 * MiB / UTTM_PAGE_SIZE);
+	sem_destroy(&mc.in_busy);
+	uttm_bo_lock(a);
+	uttm_bo_unpin(a);
+	uttm_bo_unlock(a);
 	uttm_bo_put(a);
 	uttm_bo_put(b);
 	world_free(w);
@@ -551,6 +664,88 @@ static void walk_survives_the_lru_changing_under_it(void **state)
 	uttm_device_destroy(dev);
 }
 
+static void trimming_pools_takes_whole_blocks_device_by_device(void **state)
+{
+	struct world *w = *state;
+	struct uttm_context_stats stats;
+	struct uttm_device *other;
+	struct uttm_bo *a, *b;
+
+	device_new(w, w->arena, NULL, &other);
+	a = bo_new(w->dev, MiB, false, NULL);
+	b = bo_new(other, MiB, false, NULL);
+	bo_fill(a, 1);
+	bo_fill(b, 2);
+	uttm_bo_put(a);
+	uttm_bo_put(b);
+	/* Each pool holds the block of 256 pages of its object. */
+	uttm_context_stats(w->ctx, &stats);
+	assert_int_equal(stats.pool_pages, 512);
+	assert_int_equal(uttm_shrinker_trim_pools(w->ctx, 0), 0);
+	assert_int_equal(uttm_shrinker_trim_pools(w->ctx, 100), 256);
+	assert_int_equal(uttm_pool_shrink_count(uttm_device_pool(w->dev)), 0);
+	assert_int_equal(uttm_pool_shrink_count(uttm_device_pool(other)), 256);
+	assert_int_equal(uttm_shrinker_trim_pools(w->ctx, ~0UL), 256);
+	uttm_context_stats(w->ctx, &stats);
+	assert_int_equal(stats.pool_pages, 0);
+	assert_int_equal(uttm_shrinker_trim_pools(w->ctx, 1), 0);
+	uttm_device_destroy(other);
+}
+
+/* A driver's vector: zeroed pages, no store; refused for marked objects. */
+static int mock_tt_create(struct uttm_bo *bo, struct uttm_tt *tt)
+{
+	struct uttm_pool *pool = uttm_device_pool(uttm_bo_device(bo));
+	struct mock_bo *m = uttm_bo_priv(bo);
+	int ret = uttm_tt_init(tt, pool, uttm_bo_size(bo), UTTM_PLAIN,
+			       UTTM_TT_FLAG_ZERO_ALLOC);
+
+	/* Refused once made: creation must release it. */
+	return !ret && m->refuse_tt ? -ENOSPC : ret;
+}
+
+static void mock_release(struct uttm_bo *bo)
+{
+	struct mock_bo *m = uttm_bo_priv(bo);
+
+	m->released++;
+}
+
+static void driver_makes_vectors_and_sees_releases(void **state)
+{
+	static const struct uttm_device_funcs driver = {
+		.tt_create = mock_tt_create,
+		.release = mock_release,
+	};
+	struct world *w = *state;
+	struct mock_bo m = { .refuse_tt = true };
+	struct uttm_bo_params bp = { .size = MiB, .priv = &m };
+	struct uttm_device_stats ds;
+	struct uttm_device *dev;
+	struct uttm_bo *bo;
+
+	device_new(w, w->arena, &driver, &dev);
+	assert_int_equal(uttm_bo_create(dev, &bp, &bo), -ENOSPC);
+	uttm_device_stats(dev, &ds);
+	assert_int_equal(ds.objects, 0);
+	assert_int_equal(m.released, 0);
+
+	m.refuse_tt = false;
+	assert_int_equal(uttm_bo_create(dev, &bp, &bo), 0);
+	assert_true(uttm_bo_tt(bo)->page_flags & UTTM_TT_FLAG_ZERO_ALLOC);
+	assert_null(uttm_bo_tt(bo)->backup);
+	bo_fill(bo, 1);
+	/* Released with the last reference only. */
+	assert_ptr_equal(uttm_bo_get(bo), bo);
+	uttm_bo_put(bo);
+	assert_int_equal(m.released, 0);
+	uttm_bo_put(bo);
+	assert_int_equal(m.released, 1);
+	uttm_device_stats(dev, &ds);
+	assert_int_equal(ds.objects, 0);
+	uttm_device_destroy(dev);
+}
+
 static void shrinker_count_is_bounded_by_store_room(void **state)
 {
 	struct world *w = *state;
@@ -629,6 +824,10 @@ static void placements_and_bad_input(void **state)
 	/* A device state without device hooks. */
 	assert_int_equal(uttm_device_create(w->ctx, &dp, &dev), -EINVAL);
 	assert_int_equal(uttm_device_create(NULL, &dp, &dev), -EINVAL);
+	/* Device addresses without the hooks that map them: no pool. */
+	dp.caching = UTTM_PLAIN;
+	dp.pool.use_dma_map = true;
+	assert_int_equal(uttm_device_create(w->ctx, &dp, &dev), -EINVAL);
 
 	bo = bo_new(w->dev, MiB, false, NULL);
 	uttm_bo_lock(bo);
@@ -650,6 +849,9 @@ int main(void)
 		world_test(counters_follow_every_operation),
 		cmocka_unit_test(watermark_shrinks_until_under_the_limit),
 		cmocka_unit_test(watermark_without_anything_to_shrink_is_enomem),
+		cmocka_unit_test(failed_wait_for_a_busy_object_fails_the_validate),
+		cmocka_unit_test(object_locked_by_the_caller_is_given_up_on),
+		cmocka_unit_test(watermark_waits_for_an_object_being_freed),
 		world_test(purgeable_objects_go_first_and_owners_learn_it),
 		world_test(purge_reason_leaves_other_objects_alone),
 		world_test(pinned_busy_and_locked_objects_are_skipped),
@@ -657,6 +859,8 @@ int main(void)
 		cmocka_unit_test(dma32_limit_is_enforced_on_its_own),
 		world_test(busy_objects_are_destroyed_once_idle),
 		world_test(walk_survives_the_lru_changing_under_it),
+		world_test(trimming_pools_takes_whole_blocks_device_by_device),
+		world_test(driver_makes_vectors_and_sees_releases),
 		world_test(shrinker_count_is_bounded_by_store_room),
 		world_test(placements_and_bad_input),
 	};

@@ -25,7 +25,6 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <uttm/backup.h>
@@ -42,8 +41,6 @@ struct file_env {
 	const unsigned int *engine;
 	char dir[64];
 };
-
-static const struct uttm_backup_flags backup_flags = { .purge = false };
 
 static int env_setup(void **state)
 {
@@ -135,24 +132,14 @@ static void store_put(struct uttm_backup *backup)
 	uttm_backup_put(backup);
 }
 
-static void tt_new(struct file_env *env, struct uttm_tt *tt,
-		   unsigned long pages, struct uttm_backup *backup,
-		   uint64_t seed)
-{
-	assert_int_equal(uttm_tt_init(tt, &env->fx->pool,
-				      pages * UTTM_PAGE_SIZE, UTTM_PLAIN, 0), 0);
-	assert_int_equal(uttm_tt_set_backup(tt, backup), 0);
-	assert_int_equal(uttm_tt_populate(tt, &test_ctx), 0);
-	fill_tt(tt, seed);
-}
-
 static void backup_stops_at_the_cap_then_restores(void **state)
 {
 	struct file_env *env = *state;
 	struct uttm_backup *backup = env_store(env, 40 * UTTM_PAGE_SIZE);
 	struct uttm_tt tt;
 
-	tt_new(env, &tt, 100, backup, 1);
+	tt_new_backed(&tt, &env->fx->pool, 100 * UTTM_PAGE_SIZE,
+		      UTTM_PLAIN, backup, 1);
 	assert_int_equal(uttm_tt_backup(&tt, &backup_flags), 40);
 	assert_true(uttm_tt_is_backed_up(&tt));
 	assert_int_equal(count_handles(&tt), 40);
@@ -179,8 +166,10 @@ static void no_file_is_left_behind(void **state)
 	assert_int_equal(access(path, F_OK), -1);
 	assert_int_equal(errno, ENOENT);
 	anonymous = env_store(env, 0);
-	tt_new(env, &a, 64, anonymous, 2);
-	tt_new(env, &b, 64, named, 3);
+	tt_new_backed(&a, &env->fx->pool, 64 * UTTM_PAGE_SIZE,
+		      UTTM_PLAIN, anonymous, 2);
+	tt_new_backed(&b, &env->fx->pool, 64 * UTTM_PAGE_SIZE,
+		      UTTM_PLAIN, named, 3);
 	assert_int_equal(uttm_tt_backup(&a, &backup_flags), 64);
 	assert_int_equal(uttm_tt_backup(&b, &backup_flags), 64);
 	/* Holding data, and still nothing to see in the directory. */
@@ -204,7 +193,8 @@ static void order0_pages_go_out_and_come_back_in_runs(void **state)
 	struct uttm_tt tt;
 
 	assert_int_equal(fragment_arena(env->fx->arena, &sp), 0);
-	tt_new(env, &tt, 1024, backup, 4);
+	tt_new_backed(&tt, &env->fx->pool, 1024 * UTTM_PAGE_SIZE,
+		      UTTM_PLAIN, backup, 4);
 	unfragment_arena(env->fx->arena, &sp);
 	assert_true(tt_scattered(&tt));
 
@@ -240,7 +230,8 @@ static void write_error_midway_keeps_the_vector(void **state)
 	struct uttm_tt tt;
 	long ret;
 
-	tt_new(env, &tt, 64, backup, 5);
+	tt_new_backed(&tt, &env->fx->pool, 64 * UTTM_PAGE_SIZE,
+		      UTTM_PLAIN, backup, 5);
 	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
 	limit = old;
 	limit.rlim_cur = 10 * UTTM_PAGE_SIZE;
@@ -301,7 +292,8 @@ static void read_error_keeps_handles_and_restore_resumes(void **state)
 	void *saved;
 	int fd;
 
-	tt_new(env, &tt, 64, backup, 6);
+	tt_new_backed(&tt, &env->fx->pool, 64 * UTTM_PAGE_SIZE,
+		      UTTM_PLAIN, backup, 6);
 	assert_int_equal(uttm_tt_backup(&tt, &backup_flags), 64);
 	fd = store_fd(env->dir, link, sizeof(link));
 	assert_true(fd >= 0);
@@ -331,7 +323,8 @@ static void writeback_makes_each_batch_durable_once(void **state)
 	struct uttm_backup_file_stats stats;
 	struct uttm_tt tt;
 
-	tt_new(env, &tt, 2048, backup, 7);
+	tt_new_backed(&tt, &env->fx->pool, 2048 * UTTM_PAGE_SIZE,
+		      UTTM_PLAIN, backup, 7);
 	assert_int_equal(uttm_tt_backup(&tt, &writeback), 2048);
 	stats = stats_of(backup);
 	/* The tt layer hands 1024 pages over per call. */
@@ -352,7 +345,8 @@ static void dropped_blocks_stay_until_trimmed(void **state)
 	struct uttm_backup *backup = env_store(env, 0);
 	struct uttm_tt tt;
 
-	tt_new(env, &tt, 256, backup, 8);
+	tt_new_backed(&tt, &env->fx->pool, 256 * UTTM_PAGE_SIZE,
+		      UTTM_PLAIN, backup, 8);
 	assert_int_equal(uttm_tt_backup(&tt, &backup_flags), 256);
 	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
 	/* Every handle dropped, every block kept for the next backup. */
@@ -475,7 +469,8 @@ static void full_file_system_stops_backup_then_store_trims(void **state)
 		skip_because("mounting a small tmpfs needs CAP_SYS_ADMIN");
 	backup = env_store(env, 0);
 	assert_true(uttm_backup_bytes_avail(backup) <= 256 * 1024);
-	tt_new(env, &tt, 128, backup, 11);
+	tt_new_backed(&tt, &env->fx->pool, 128 * UTTM_PAGE_SIZE,
+		      UTTM_PLAIN, backup, 11);
 	ret = uttm_tt_backup(&tt, &backup_flags);
 	assert_true(ret > 0 && ret < 128);
 	assert_int_equal(count_handles(&tt), ret);
@@ -501,7 +496,8 @@ static void file_system_without_direct_io_gets_buffered_io(void **state)
 		skip_because("mounting ramfs needs CAP_SYS_ADMIN");
 	backup = env_store(env, 0);
 	assert_false(stats_of(backup).direct);
-	tt_new(env, &tt, 64, backup, 12);
+	tt_new_backed(&tt, &env->fx->pool, 64 * UTTM_PAGE_SIZE,
+		      UTTM_PLAIN, backup, 12);
 	assert_int_equal(uttm_tt_backup(&tt, &backup_flags), 64);
 	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
 	assert_int_equal(uttm_backup_file_trim(backup), 0);
@@ -520,7 +516,8 @@ static void buffered_io_on_request(void **state)
 	struct uttm_tt tt;
 
 	assert_false(stats_of(backup).direct);
-	tt_new(env, &tt, 300, backup, 13);
+	tt_new_backed(&tt, &env->fx->pool, 300 * UTTM_PAGE_SIZE,
+		      UTTM_PLAIN, backup, 13);
 	assert_int_equal(uttm_tt_backup(&tt, &writeback), 300);
 	assert_int_equal(stats_of(backup).syncs, 1);
 	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
@@ -579,6 +576,13 @@ static void bad_input_gets_a_clear_error(void **state)
 	assert_int_equal(uttm_backup_file_trim(NULL), -EINVAL);
 }
 
+static int create_as_nobody(void *dir)
+{
+	CHILD_CHECK(!setgid(65534) && !setuid(65534));
+	CHILD_CHECK(create(dir, 0, 0) == -EACCES);
+	return 0;
+}
+
 /*
  * A directory the caller may not write to.  Root writes anywhere, so as
  * root the attempt runs in a child that has become nobody.
@@ -586,38 +590,18 @@ static void bad_input_gets_a_clear_error(void **state)
 static void unwritable_directory_is_eacces(void **state)
 {
 	char dir[] = "/tmp/uttm-test-file-XXXXXX";
-	int status;
-	pid_t pid;
 
 	assert_non_null(mkdtemp(dir));
 	assert_int_equal(chmod(dir, 0555), 0);
-	if (geteuid()) {
+	if (geteuid())
 		assert_int_equal(create(dir, 0, 0), -EACCES);
-	} else {
-		pid = fork();
-		assert_true(pid >= 0);
-		if (!pid)
-			_exit(setgid(65534) || setuid(65534) ? 100 :
-			      -create(dir, 0, 0));
-		assert_int_equal(waitpid(pid, &status, 0), pid);
-		assert_true(WIFEXITED(status));
-		assert_int_equal(WEXITSTATUS(status), EACCES);
-	}
+	else
+		run_in_child(create_as_nobody, dir, NULL);
 	assert_dir_empty(dir);
 	assert_int_equal(rmdir(dir), 0);
 }
 
 /* Each case once per engine, named after both. */
-/* In a child, where a check that fails prints itself and exits with 1. */
-#define CHILD_CHECK(cond)                                               \
-	do {                                                            \
-		if (!(cond)) {                                          \
-			fprintf(stderr, "%s:%d: %s\n", __FILE__,        \
-				__LINE__, #cond);                       \
-			_exit(1);                                       \
-		}                                                       \
-	} while (0)
-
 /*
  * Makes system call @nr fail with @error in this process from now on;
  * with a @mask, only the calls whose argument @arg has one of its bits
@@ -679,25 +663,7 @@ static struct uttm_backup *child_store(const char *dir)
 	return backup;
 }
 
-/* Runs @child in a child process; 77 from it means skip. */
-static void in_child(void (*child)(const char *dir), const char *dir)
-{
-	int status;
-	pid_t pid = fork();
-
-	assert_true(pid >= 0);
-	if (!pid) {
-		child(dir);
-		_exit(0);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	if (WEXITSTATUS(status) == 77)
-		skip_because("io_uring unavailable here: nothing to fail later");
-	assert_int_equal(WEXITSTATUS(status), 0);
-}
-
-static void ring_refused_at_setup(const char *dir)
+static int ring_refused_at_setup(void *dir)
 {
 	struct uttm_backup_file_stats stats;
 	struct uttm_backup *backup;
@@ -708,6 +674,7 @@ static void ring_refused_at_setup(const char *dir)
 	CHILD_CHECK(!stats.io_uring && stats.io_uring_error == -EPERM);
 	child_round_trip(backup);
 	uttm_backup_put(backup);
+	return 0;
 }
 
 /* As under kernel.io_uring_disabled or a seccomp policy: -EPERM. */
@@ -715,17 +682,17 @@ static void refused_ring_gets_the_synchronous_path(void **state)
 {
 	struct file_env *env = *state;
 
-	in_child(ring_refused_at_setup, env->dir);
+	run_in_child(ring_refused_at_setup, env->dir, NULL);
 }
 
-static void ring_failing_later(const char *dir)
+static int ring_failing_later(void *dir)
 {
 	struct uttm_backup *backup = child_store(dir);
 	struct uttm_backup_file_stats stats;
 
 	CHILD_CHECK(!uttm_backup_file_stats(backup, &stats));
 	if (!stats.io_uring)
-		_exit(77);
+		return CHILD_SKIP;
 	child_round_trip(backup);
 	refuse_syscall(__NR_io_uring_enter, 0, 0, ENXIO);
 	child_round_trip(backup);
@@ -733,6 +700,7 @@ static void ring_failing_later(const char *dir)
 	CHILD_CHECK(!stats.io_uring && stats.io_uring_error == -ENXIO);
 	child_round_trip(backup);
 	uttm_backup_put(backup);
+	return 0;
 }
 
 /*
@@ -743,10 +711,11 @@ static void failing_ring_is_dropped_for_the_synchronous_path(void **state)
 {
 	struct file_env *env = *state;
 
-	in_child(ring_failing_later, env->dir);
+	run_in_child(ring_failing_later, env->dir,
+		     "io_uring unavailable here: nothing to fail later");
 }
 
-static void sync_failing(const char *dir)
+static int sync_failing(void *dir)
 {
 	struct uttm_backup *backup = child_store(dir);
 	struct uttm_backup_file_stats stats;
@@ -767,6 +736,7 @@ static void sync_failing(const char *dir)
 	child_round_trip(backup);
 	free(mem);
 	uttm_backup_put(backup);
+	return 0;
 }
 
 /*
@@ -777,10 +747,10 @@ static void failed_sync_backs_nothing_up(void **state)
 {
 	struct file_env *env = *state;
 
-	in_child(sync_failing, env->dir);
+	run_in_child(sync_failing, env->dir, NULL);
 }
 
-static void no_tmpfile(const char *dir)
+static int no_tmpfile(void *dir)
 {
 	struct uttm_backup *backup;
 	char link[PATH_MAX];
@@ -794,6 +764,7 @@ static void no_tmpfile(const char *dir)
 		    strstr(link, " (deleted)"));
 	child_round_trip(backup);
 	uttm_backup_put(backup);
+	return 0;
 }
 
 /*
@@ -804,7 +775,7 @@ static void file_system_without_tmpfile_gets_a_named_file(void **state)
 {
 	struct file_env *env = *state;
 
-	in_child(no_tmpfile, env->dir);
+	run_in_child(no_tmpfile, env->dir, NULL);
 }
 
 #define ENGINE_TEST(test, engine)                                       \

@@ -5,9 +5,13 @@
  * placement and refusal of bad input.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
+#include "cgroup.h"
+#include "fragment.h"
 #include "helpers.h"
 
 static struct uttm_arena *arena_new(uint64_t bytes, unsigned int flags)
@@ -121,6 +125,112 @@ static void grows_to_max_then_enomem(void **state)
 	arena_done(arena);
 }
 
+/*
+ * Files of the child may not pass 6 MiB: the arena grows to the last
+ * whole 4 MiB block below that and no further, with -ENOMEM and without
+ * the SIGXFSZ that growing the file past the limit would raise.
+ */
+static int grow_under_file_size_limit(void *unused)
+{
+	struct rlimit lim = { 6 * MiB, 6 * MiB };
+	struct uttm_arena_params ap = { .max_bytes = 64 * MiB };
+	struct uttm_arena_stats stats;
+	struct uttm_page *block, *page;
+	struct uttm_arena *arena;
+
+	CHILD_CHECK(!setrlimit(RLIMIT_FSIZE, &lim));
+	CHILD_CHECK(!uttm_arena_create(&ap, &arena));
+	CHILD_CHECK(!uttm_alloc_pages(arena, UTTM_MAX_ORDER, &block));
+	CHILD_CHECK(uttm_alloc_pages(arena, 0, &page) == -ENOMEM);
+	uttm_arena_stats(arena, &stats);
+	CHILD_CHECK(stats.size_bytes == 4 * MiB);
+	uttm_free_pages(arena, &block, 1);
+	CHILD_CHECK(!uttm_alloc_pages(arena, 0, &page));
+	uttm_free_pages(arena, &page, 1);
+	uttm_arena_destroy(arena);
+	return 0;
+}
+
+static void file_size_limit_stops_growth_with_enomem(void **state)
+{
+	run_in_child(grow_under_file_size_limit, NULL, NULL);
+}
+
+/* Faults in the next 256 KiB of stack, so that using them costs no memory. */
+static void __attribute__((noinline)) touch_stack(void)
+{
+	volatile char stack[256 * 1024];
+
+	memset((char *)stack, 0, sizeof(stack));
+}
+
+/* Keeps the OOM killer off the calling process; needs CAP_SYS_RESOURCE. */
+static int oom_immune(void)
+{
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	int ret = fd < 0 || write(fd, "-1000", 5) != 5 ? -1 : 0;
+
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+/*
+ * In a 16 MiB memory cgroup, out of reach of the OOM killer (v1: turned
+ * off; v2: the child may not be chosen), 4 MiB blocks cannot all be
+ * faulted in: the block that finds the cgroup full is -ENOMEM and leaves
+ * neither a count nor memory behind.  What the library touches besides
+ * the blocks (the memmap, the stack) is faulted in before the limit
+ * applies: a fault in a full cgroup that nothing is killed for would wait
+ * for ever.
+ */
+static int populate_beyond_cgroup_limit(void *arg)
+{
+	struct uttm_arena_params ap = { .max_bytes = 32 * MiB };
+	const struct cgroup *cg = arg;
+	struct uttm_page *blocks[8];
+	struct uttm_arena *arena;
+	struct spacers sp;
+	unsigned int n;
+	int ret = 0;
+
+	CHILD_CHECK(!uttm_arena_create(&ap, &arena));
+	CHILD_CHECK(!fragment_arena(arena, &sp));
+	unfragment_arena(arena, &sp);
+	touch_stack();
+	if (cg->v2 && oom_immune())
+		return CHILD_SKIP;
+	CHILD_CHECK(!cgroup_enter(cg));
+	for (n = 0; n < ARRAY_SIZE(blocks) && !ret; n++)
+		ret = uttm_alloc_pages(arena, UTTM_MAX_ORDER, &blocks[n]);
+	CHILD_CHECK(ret == -ENOMEM && n >= 2);
+	n--;
+	CHILD_CHECK(arena_pages_allocated(arena) == n * 1024UL);
+	CHILD_CHECK(arena_resident(arena) == n * 4 * MiB);
+	uttm_free_pages(arena, blocks, n);
+	uttm_arena_destroy(arena);
+	return 0;
+}
+
+static void full_memory_cgroup_is_enomem(void **state)
+{
+	char name[64];
+	struct cgroup cg;
+	int status;
+
+	if (swap_free_bytes())
+		skip_because("with swap, the cgroup's limit is met by swapping");
+	snprintf(name, sizeof(name), "uttm-test-page-%d", getpid());
+	if (cgroup_create(&cg, name, 16 * MiB))
+		skip_because("a memory cgroup controller and root are needed");
+	if (!cg.v2)
+		assert_int_equal(cgroup_throttle(&cg), 0);
+	status = child_wait(child_start(populate_beyond_cgroup_limit, &cg));
+	assert_int_equal(cgroup_remove(&cg), 0);
+	child_assert_passed(status, "cgroup v2 without CAP_SYS_RESOURCE: "
+				    "the OOM killer would kill");
+}
+
 static void free_returns_memory_to_the_system(void **state)
 {
 	struct uttm_arena *arena = arena_new(64 * MiB, 0);
@@ -202,6 +312,53 @@ static void injected_fault_fails_the_nth_allocation(void **state)
 	uttm_fault_destroy(fault);
 }
 
+static void dma32_address_space_runs_out_with_enomem(void **state)
+{
+	struct uttm_arena_params ap = { .max_bytes = 2ULL << 30,
+					.flags = UTTM_ARENA_DMA32 };
+	struct uttm_arena *arenas[3];
+	unsigned int n;
+	int ret = 0;
+
+	/* The 4 GiB below the limit hold one such arena at the most. */
+	for (n = 0; n < ARRAY_SIZE(arenas) && !ret; n++)
+		ret = uttm_arena_create(&ap, &arenas[n]);
+	assert_int_equal(ret, -ENOMEM);
+	assert_true(n <= 2);
+	while (--n)
+		uttm_arena_destroy(arenas[n - 1]);
+}
+
+/* The address space is there, the memmap's private memory is not. */
+static int memmap_beyond_data_limit(void *unused)
+{
+	struct uttm_arena_params ap = { .max_bytes = 1ULL << 40 };
+	struct uttm_arena *arena;
+
+	if (limit_data(256 * MiB))
+		return CHILD_SKIP;
+	CHILD_CHECK(uttm_arena_create(&ap, &arena) == -ENOMEM);
+	return 0;
+}
+
+static int arena_without_file_descriptors(void *unused)
+{
+	struct uttm_arena_params ap = { .max_bytes = 4 * MiB };
+	struct rlimit none = { 0, 0 };
+	struct uttm_arena *arena;
+
+	CHILD_CHECK(!setrlimit(RLIMIT_NOFILE, &none));
+	CHILD_CHECK(uttm_arena_create(&ap, &arena) == -EMFILE);
+	return 0;
+}
+
+static void failed_creation_gives_its_error(void **state)
+{
+	run_in_child(memmap_beyond_data_limit, NULL,
+		     "the data limit cannot be set here");
+	run_in_child(arena_without_file_descriptors, NULL, NULL);
+}
+
 static void bad_input_is_refused(void **state)
 {
 	struct uttm_arena_params ap = { .max_bytes = 0 };
@@ -249,10 +406,14 @@ int main(void)
 		cmocka_unit_test(split_block_frees_page_by_page),
 		cmocka_unit_test(pfn_names_a_page_of_one_arena_only),
 		cmocka_unit_test(grows_to_max_then_enomem),
+		cmocka_unit_test(file_size_limit_stops_growth_with_enomem),
+		cmocka_unit_test(full_memory_cgroup_is_enomem),
 		cmocka_unit_test(free_returns_memory_to_the_system),
 		cmocka_unit_test(freed_buddies_merge),
 		cmocka_unit_test(dma32_pages_lie_below_4g),
 		cmocka_unit_test(injected_fault_fails_the_nth_allocation),
+		cmocka_unit_test(dma32_address_space_runs_out_with_enomem),
+		cmocka_unit_test(failed_creation_gives_its_error),
 		cmocka_unit_test(bad_input_is_refused),
 		cmocka_unit_test(descriptor_fits_in_16_bytes),
 	};

@@ -10,70 +10,18 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "fragment.h"
 #include "helpers.h"
 
-/* A mock device: counts hook calls and hands out fake device addresses. */
-struct mock_device {
-	unsigned long entered, left, mapped, unmapped;
-	int enter_error, map_error;
-	uint64_t next_addr;
-};
-
-static int mock_enter(void *priv, void *vaddr, unsigned long npages)
+/* The fixture's pool, made again with @dev's hooks. */
+static void mock_fixture_pool(struct fixture *fx, struct mock_device *dev,
+			      bool map)
 {
-	struct mock_device *dev = priv;
-
-	if (dev->enter_error)
-		return dev->enter_error;
-	dev->entered += npages;
-	return 0;
-}
-
-static void mock_leave(void *priv, void *vaddr, unsigned long npages)
-{
-	((struct mock_device *)priv)->left += npages;
-}
-
-static int mock_map(void *priv, void *vaddr, unsigned long npages,
-		    uint64_t *dma_addr)
-{
-	struct mock_device *dev = priv;
-
-	if (dev->map_error)
-		return dev->map_error;
-	*dma_addr = dev->next_addr;
-	dev->next_addr += npages * UTTM_PAGE_SIZE + UTTM_PAGE_SIZE;
-	dev->mapped += npages;
-	return 0;
-}
-
-static void mock_unmap(void *priv, uint64_t dma_addr, unsigned long npages)
-{
-	((struct mock_device *)priv)->unmapped += npages;
-}
-
-static const struct uttm_pool_ops mock_ops = {
-	.device_enter = mock_enter,
-	.device_leave = mock_leave,
-	.dma_map = mock_map,
-	.dma_unmap = mock_unmap,
-};
-
-static void mock_pool_init(struct fixture *fx, struct mock_device *dev,
-			   bool map)
-{
-	struct uttm_pool_params pp = {
-		.arena = fx->arena, .max_pages = 4096, .ops = &mock_ops,
-		.priv = dev, .use_dma_map = map,
-	};
-
 	uttm_pool_fini(&fx->pool);
-	memset(dev, 0, sizeof(*dev));
-	dev->next_addr = 1ULL << 40;
-	assert_int_equal(uttm_pool_init(&fx->pool, &pp), 0);
+	assert_int_equal(mock_pool_init(&fx->pool, fx->arena, dev, 4096, map),
+			 0);
 }
 
 static struct uttm_page **pages_new(unsigned long n)
@@ -89,7 +37,7 @@ static void alloc_each_order_and_caching(void **state)
 	struct fixture *fx = *state;
 	struct mock_device dev;
 
-	mock_pool_init(fx, &dev, false);
+	mock_fixture_pool(fx, &dev, false);
 	for (unsigned int c = 0; c < UTTM_NUM_CACHING; c++) {
 		for (unsigned int order = 0; order <= UTTM_MAX_ORDER; order++) {
 			unsigned long n = 1UL << order;
@@ -204,14 +152,11 @@ static void fini_empties_the_pool(void **state)
 static void order_falls_back_when_large_blocks_are_gone(void **state)
 {
 	struct fixture *fx = fixture_create(4 * MiB, 0, 0);
-	struct uttm_page **all = pages_new(1024), **vec = pages_new(1024);
+	struct uttm_page **vec = pages_new(1024);
+	struct spacers sp;
 
-	/* Fragment the arena: every other page stays allocated. */
-	for (unsigned int i = 0; i < 1024; i++)
-		assert_int_equal(uttm_alloc_pages(fx->arena, 0, &all[i]), 0);
-	for (unsigned int i = 0; i < 1024; i += 2)
-		uttm_free_pages(fx->arena, &all[i], 1);
-
+	assert_int_equal(fragment_arena(fx->arena, &sp), 0);
+	assert_int_equal(sp.count, 512);
 	assert_int_equal(uttm_pool_alloc(&fx->pool, vec, NULL, 256,
 					 UTTM_PLAIN), 0);
 	for (unsigned int i = 0; i < 256; i++)
@@ -221,9 +166,7 @@ static void order_falls_back_when_large_blocks_are_gone(void **state)
 	assert_int_equal(uttm_pool_alloc(&fx->pool, vec, NULL, 256 + 512,
 					 UTTM_PLAIN), -ENOMEM);
 	assert_int_equal(arena_pages_allocated(fx->arena), 512);
-	for (unsigned int i = 1; i < 1024; i += 2)
-		uttm_free_pages(fx->arena, &all[i], 1);
-	free(all);
+	unfragment_arena(fx->arena, &sp);
 	free(vec);
 	fixture_destroy(fx);
 }
@@ -233,13 +176,87 @@ static void pool_limit_sends_the_rest_to_the_system(void **state)
 	struct fixture *fx = fixture_create(16 * MiB, 16, 0);
 	struct uttm_page *pages[64];
 
-	assert_int_equal(uttm_pool_alloc(&fx->pool, pages, NULL, 64,
-					 UTTM_PLAIN), 0);
+	/* 64 blocks of one page each: the first 16 fit in the pool. */
+	for (unsigned int i = 0; i < 64; i++)
+		assert_int_equal(uttm_pool_alloc(&fx->pool, &pages[i], NULL, 1,
+						 UTTM_PLAIN), 0);
 	uttm_pool_free(&fx->pool, pages, NULL, 64, UTTM_PLAIN);
-	assert_true(uttm_pool_shrink_count(&fx->pool) <= 16);
-	assert_int_equal(arena_pages_allocated(fx->arena),
-			 uttm_pool_shrink_count(&fx->pool));
+	assert_int_equal(uttm_pool_shrink_count(&fx->pool), 16);
+	assert_int_equal(arena_pages_allocated(fx->arena), 16);
 	fixture_destroy(fx);
+}
+
+static void full_arena_takes_pooled_pages_of_another_state(void **state)
+{
+	struct fixture *fx = fixture_create(4 * MiB, 1024, 0);
+	struct uttm_page **pages = pages_new(1024);
+
+	prefill(fx, UTTM_LOCKED, UTTM_MAX_ORDER);
+	/* The arena is all in the pool: the pool gives way. */
+	assert_int_equal(uttm_pool_alloc(&fx->pool, pages, NULL, 1024,
+					 UTTM_PLAIN), 0);
+	assert_int_equal(uttm_page_order(pages[0]), UTTM_MAX_ORDER);
+	assert_int_equal(uttm_pool_type_pages(&fx->pool, UTTM_LOCKED,
+					      UTTM_MAX_ORDER), 0);
+	assert_int_equal(arena_pages_allocated(fx->arena), 1024);
+	uttm_pool_free(&fx->pool, pages, NULL, 1024, UTTM_PLAIN);
+	free(pages);
+	fixture_destroy(fx);
+}
+
+/*
+ * Files of the child may not pass 4 MiB, so its 64 MiB arena cannot grow
+ * past one 4 MiB block: that is a shortage like any other, so the pool
+ * gives its pages back and tries again, and what cannot be had at all is
+ * -ENOMEM with nothing held.
+ */
+static int pool_under_file_size_limit(void *unused)
+{
+	struct rlimit lim = { 4 * MiB, 4 * MiB };
+	struct uttm_arena_params ap = { .max_bytes = 64 * MiB };
+	struct uttm_pool_params pp = { .max_pages = 1024 };
+	struct uttm_page *pages[1024], *page;
+	struct uttm_arena *arena;
+	struct uttm_pool pool;
+
+	CHILD_CHECK(!setrlimit(RLIMIT_FSIZE, &lim));
+	CHILD_CHECK(!uttm_arena_create(&ap, &arena));
+	pp.arena = arena;
+	CHILD_CHECK(!uttm_pool_init(&pool, &pp));
+	CHILD_CHECK(!uttm_pool_alloc(&pool, pages, NULL, 512, UTTM_PLAIN));
+	uttm_pool_free(&pool, pages, NULL, 512, UTTM_PLAIN);
+	/* A block of 1024 pages needs the pooled half back. */
+	CHILD_CHECK(!uttm_pool_alloc(&pool, pages, NULL, 1024, UTTM_PLAIN));
+	CHILD_CHECK(uttm_page_order(pages[0]) == UTTM_MAX_ORDER);
+	CHILD_CHECK(!uttm_pool_shrink_count(&pool));
+	CHILD_CHECK(uttm_pool_alloc(&pool, &page, NULL, 1, UTTM_PLAIN) ==
+		    -ENOMEM);
+	CHILD_CHECK(arena_pages_allocated(arena) == 1024);
+	uttm_pool_free(&pool, pages, NULL, 1024, UTTM_PLAIN);
+	uttm_pool_fini(&pool);
+	uttm_arena_destroy(arena);
+	return 0;
+}
+
+static void arena_that_cannot_grow_makes_the_pool_give_way(void **state)
+{
+	run_in_child(pool_under_file_size_limit, NULL, NULL);
+}
+
+static void injected_allocation_error_is_passed_up_as_it_is(void **state)
+{
+	struct fixture *fx = *state;
+	struct uttm_page *pages[24];
+
+	uttm_pool_trim(&fx->pool, 0);
+	fixture_arm(fx, UTTM_FAULT_PAGE_ALLOC, 2, 1, -EIO);
+	assert_int_equal(uttm_pool_alloc(&fx->pool, pages, NULL, 24,
+					 UTTM_PLAIN), -EIO);
+	/* Not taken for a shortage: no smaller block was tried. */
+	assert_int_equal(uttm_fault_calls(fx->fault, UTTM_FAULT_PAGE_ALLOC), 2);
+	/* The first block went to the pool; the caller holds nothing. */
+	assert_int_equal(uttm_pool_shrink_count(&fx->pool), 16);
+	assert_int_equal(arena_pages_allocated(fx->arena), 16);
 }
 
 static void shrinker_and_trim_lower_resident_memory(void **state)
@@ -296,7 +313,7 @@ static void locked_pages_are_locked_until_released(void **state)
  * Runs in a child without CAP_IPC_LOCK and with a 64 KiB lock limit; it
  * reports through its exit status, never through cmocka.
  */
-static int locked_alloc_without_privilege(void)
+static int locked_alloc_without_privilege(void *unused)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct data[2];
@@ -309,36 +326,25 @@ static int locked_alloc_without_privilege(void)
 	int ret;
 
 	if (syscall(SYS_capget, &hdr, data))
-		return 100;
+		return CHILD_SKIP;
 	data[0].effective &= ~(1u << CAP_IPC_LOCK);
 	if (syscall(SYS_capset, &hdr, data) || setrlimit(RLIMIT_MEMLOCK, &lim))
-		return 100;
-	if (uttm_arena_create(&ap, &arena))
-		return 2;
+		return CHILD_SKIP;
+	CHILD_CHECK(!uttm_arena_create(&ap, &arena));
 	pp.arena = arena;
-	if (uttm_pool_init(&pool, &pp))
-		return 3;
+	CHILD_CHECK(!uttm_pool_init(&pool, &pp));
 	ret = uttm_pool_alloc(&pool, pages, NULL, 256, UTTM_LOCKED);
 	uttm_pool_fini(&pool);
-	if (arena_pages_allocated(arena))
-		return 4;
+	CHILD_CHECK(!arena_pages_allocated(arena));
 	uttm_arena_destroy(arena);
-	return ret == -ENOMEM || ret == -EPERM ? 0 : 1;
+	CHILD_CHECK(ret == -ENOMEM || ret == -EPERM);
+	return 0;
 }
 
 static void locked_alloc_beyond_memlock_limit_fails_cleanly(void **state)
 {
-	int status;
-	pid_t pid = fork();
-
-	assert_true(pid >= 0);
-	if (!pid)
-		_exit(locked_alloc_without_privilege());
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	if (WEXITSTATUS(status) == 100)
-		skip();
-	assert_int_equal(WEXITSTATUS(status), 0);
+	run_in_child(locked_alloc_without_privilege, NULL,
+		     "CAP_IPC_LOCK cannot be dropped or RLIMIT_MEMLOCK set here");
 }
 
 static void dma_hook_records_per_page_addresses(void **state)
@@ -348,7 +354,7 @@ static void dma_hook_records_per_page_addresses(void **state)
 	uint64_t dma[24];
 	struct mock_device dev;
 
-	mock_pool_init(fx, &dev, true);
+	mock_fixture_pool(fx, &dev, true);
 	assert_int_equal(uttm_pool_alloc(&fx->pool, pages, dma, 24,
 					 UTTM_PLAIN), 0);
 	assert_int_equal(dev.mapped, 24);
@@ -366,23 +372,84 @@ static void dma_hook_records_per_page_addresses(void **state)
 	uttm_pool_fini(&fx->pool);
 }
 
+/*
+ * Allocates 24 plain pages with the @nth map call failing: the @mapped
+ * pages mapped before it are unmapped again.
+ */
+static void map_fails_at(struct fixture *fx, struct mock_device *dev,
+			 unsigned long nth, unsigned long mapped)
+{
+	struct uttm_page *pages[24];
+	uint64_t dma[24];
+
+	dev->error = -EIO;
+	dev->map_fails_at = nth;
+	assert_int_equal(uttm_pool_alloc(&fx->pool, pages, dma, 24,
+					 UTTM_PLAIN), -EIO);
+	assert_int_equal(dev->mapped, mapped);
+	assert_int_equal(dev->unmapped, mapped);
+	dev->map_fails_at = 0;
+}
+
 static void hook_failure_leaves_nothing_allocated(void **state)
 {
 	struct fixture *fx = *state;
 	struct uttm_page *pages[24];
-	uint64_t dma[24];
 	struct mock_device dev;
+	struct spacers sp;
+	uint64_t dma[24];
 
-	mock_pool_init(fx, &dev, true);
-	dev.map_error = -EIO;
-	assert_int_equal(uttm_pool_alloc(&fx->pool, pages, dma, 24,
-					 UTTM_PLAIN), -EIO);
-	dev.map_error = 0;
-	dev.enter_error = -EFAULT;
+	mock_fixture_pool(fx, &dev, true);
+	/* Every page a block and a run of its own. */
+	assert_int_equal(fragment_arena(fx->arena, &sp), 0);
+	map_fails_at(fx, &dev, 5, 4);
+
+	dev.error = -EFAULT;
+	dev.enter_fails_at = 5;
 	assert_int_equal(uttm_pool_alloc(&fx->pool, pages, dma, 24,
 					 UTTM_DEVICE), -EFAULT);
-	assert_int_equal(dev.entered, dev.left);
+	/* The four runs entered before the failure left again. */
+	assert_int_equal(dev.entered, 4);
+	assert_int_equal(dev.left, 4);
 	assert_int_equal(dev.mapped, dev.unmapped);
+	assert_int_equal(arena_pages_allocated(fx->arena),
+			 sp.count + uttm_pool_shrink_count(&fx->pool));
+	uttm_pool_fini(&fx->pool);
+	unfragment_arena(fx->arena, &sp);
+}
+
+static void pooled_block_whose_catch_up_fails_goes_back_to_the_pool(void **state)
+{
+	struct fixture *fx = *state;
+	struct uttm_page *pages[12];
+	struct mock_device dev;
+
+	mock_fixture_pool(fx, &dev, false);
+	prefill(fx, UTTM_DEVICE, 2);
+	/* A fresh block of 8, then the pooled 4, whose catch-up fails. */
+	dev.error = -EIO;
+	dev.enter_fails_at = dev.enter_calls + 1;
+	assert_int_equal(uttm_pool_alloc(&fx->pool, pages, NULL, 12,
+					 UTTM_DEVICE), -EIO);
+	assert_int_equal(uttm_pool_type_pages(&fx->pool, UTTM_DEVICE, 2), 4);
+	assert_int_equal(uttm_pool_type_pages(&fx->pool, UTTM_PLAIN, 3), 8);
+	assert_int_equal(dev.entered - dev.left, 4);
+	assert_int_equal(arena_pages_allocated(fx->arena), 12);
+	uttm_pool_fini(&fx->pool);
+	assert_int_equal(dev.entered, dev.left);
+}
+
+static void fresh_block_without_room_in_the_pool_goes_to_the_system(void **state)
+{
+	struct fixture *fx = *state;
+	struct mock_device dev;
+
+	uttm_pool_fini(&fx->pool);
+	assert_int_equal(mock_pool_init(&fx->pool, fx->arena, &dev, 0, true),
+			 0);
+	/* Blocks of 16 and 8: the second cannot be mapped. */
+	map_fails_at(fx, &dev, 2, 16);
+	assert_int_equal(arena_pages_allocated(fx->arena), 0);
 	uttm_pool_fini(&fx->pool);
 }
 
@@ -444,11 +511,16 @@ int main(void)
 		cmocka_unit_test(fini_empties_the_pool),
 		cmocka_unit_test(order_falls_back_when_large_blocks_are_gone),
 		cmocka_unit_test(pool_limit_sends_the_rest_to_the_system),
+		cmocka_unit_test(full_arena_takes_pooled_pages_of_another_state),
+		cmocka_unit_test(arena_that_cannot_grow_makes_the_pool_give_way),
+		fixture_test(injected_allocation_error_is_passed_up_as_it_is),
 		cmocka_unit_test(shrinker_and_trim_lower_resident_memory),
 		fixture_test(locked_pages_are_locked_until_released),
 		fixture_test(locked_alloc_beyond_memlock_limit_fails_cleanly),
 		fixture_test(dma_hook_records_per_page_addresses),
 		fixture_test(hook_failure_leaves_nothing_allocated),
+		fixture_test(pooled_block_whose_catch_up_fails_goes_back_to_the_pool),
+		fixture_test(fresh_block_without_room_in_the_pool_goes_to_the_system),
 		fixture_test(dump_lists_types_and_total),
 		fixture_test(bad_input_is_refused),
 	};

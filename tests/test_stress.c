@@ -39,80 +39,102 @@ struct worker {
 	struct stress *s;
 	uint64_t rng;
 	unsigned long lost;
+	/* The first failed check: cmocka asserts on the main thread only. */
+	char error[160];
 	struct slot slots[SLOTS];
 };
 
 static const struct uttm_operation_ctx op;
 
-static uint64_t rng_next(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
+/* In a worker: records a failed check and returns -1. */
+#define WORKER_CHECK(w, cond)                                               \
+	do {                                                                \
+		if (!(cond)) {                                              \
+			snprintf((w)->error, sizeof((w)->error), "%s:%d: %s", \
+				 __FILE__, __LINE__, #cond);                \
+			return -1;                                          \
+		}                                                           \
+	} while (0)
 
 /* Validates a locked object and makes its content what the slot says. */
-static void slot_validate(struct worker *w, struct slot *slot)
+static int slot_validate(struct worker *w, struct slot *slot)
 {
 	int ret = uttm_bo_validate(slot->bo, &op);
 
-	assert_true(ret >= 0);
+	WORKER_CHECK(w, ret >= 0);
 	if (ret == UTTM_BO_CONTENT_LOST) {
 		/* Only objects marked purgeable may lose their content. */
-		assert_true(slot->purgeable);
+		WORKER_CHECK(w, slot->purgeable);
 		w->lost++;
 		fill_tt(uttm_bo_tt(slot->bo), slot->seed);
 	}
+	return 0;
 }
 
-static void slot_create(struct worker *w, struct slot *slot)
+static int slot_create(struct worker *w, struct slot *slot)
 {
 	struct uttm_bo_params bp = {
 		.size = (1 + rng_next(&w->rng) % 96) * UTTM_PAGE_SIZE,
 		.purgeable = rng_next(&w->rng) % 3 == 0,
 	};
+	int ret;
 
-	assert_int_equal(uttm_bo_create(w->s->dev, &bp, &slot->bo), 0);
+	WORKER_CHECK(w, !uttm_bo_create(w->s->dev, &bp, &slot->bo));
 	slot->purgeable = bp.purgeable;
 	slot->seed = rng_next(&w->rng);
 	uttm_bo_lock(slot->bo);
-	slot_validate(w, slot);
-	fill_tt(uttm_bo_tt(slot->bo), slot->seed);
+	ret = slot_validate(w, slot);
+	if (!ret)
+		fill_tt(uttm_bo_tt(slot->bo), slot->seed);
 	uttm_bo_unlock(slot->bo);
+	return ret;
 }
 
-static void slot_use(struct worker *w, struct slot *slot)
+/* Validates a locked object and checks every byte of it. */
+static int slot_check(struct worker *w, struct slot *slot)
+{
+	int ret = slot_validate(w, slot);
+
+	if (ret)
+		return ret;
+	WORKER_CHECK(w, tt_first_mismatch(uttm_bo_tt(slot->bo),
+					  slot->seed) < 0);
+	return 0;
+}
+
+static int slot_use(struct worker *w, struct slot *slot)
 {
 	unsigned int op_kind = rng_next(&w->rng) % 4;
+	int ret;
 
 	uttm_bo_lock(slot->bo);
-	slot_validate(w, slot);
-	assert_tt_matches(uttm_bo_tt(slot->bo), slot->seed);
-	if (op_kind == 0) {
+	ret = slot_check(w, slot);
+	if (!ret && op_kind == 0) {
 		slot->seed = rng_next(&w->rng);
 		fill_tt(uttm_bo_tt(slot->bo), slot->seed);
-	} else if (op_kind == 1) {
+	} else if (!ret && op_kind == 1) {
 		slot->purgeable = !slot->purgeable;
 		uttm_bo_set_purgeable(slot->bo, slot->purgeable);
 	}
 	uttm_bo_unlock(slot->bo);
+	return ret;
 }
 
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
+	int ret = 0;
 
-	for (unsigned long i = 0; i < w->s->iterations; i++) {
+	for (unsigned long i = 0; i < w->s->iterations && !ret; i++) {
 		struct slot *slot = &w->slots[rng_next(&w->rng) % SLOTS];
 
 		if (!slot->bo) {
-			slot_create(w, slot);
+			ret = slot_create(w, slot);
 		} else if (rng_next(&w->rng) % 8 == 0) {
 			uttm_bo_put(slot->bo);
 			slot->bo = NULL;
 		} else {
-			slot_use(w, slot);
+			ret = slot_use(w, slot);
 		}
 	}
 	for (unsigned int i = 0; i < SLOTS; i++)
@@ -164,6 +186,8 @@ static void threads_shrink_and_verify_concurrently(void **state)
 	}
 	for (unsigned int i = 0; i < WORKERS; i++) {
 		assert_int_equal(pthread_join(threads[i], NULL), 0);
+		if (workers[i].error[0])
+			fail_msg("worker %u: %s", i, workers[i].error);
 		lost += workers[i].lost;
 	}
 	atomic_store(&s.stop, true);
@@ -177,6 +201,9 @@ static void threads_shrink_and_verify_concurrently(void **state)
 		      (unsigned long long)stats.pages_restored, lost);
 	assert_true(stats.pages_backed_up > 0);
 	assert_true(stats.pages_restored > 0);
+	/* Purged objects were seen as such, each after one purge at least. */
+	assert_true(lost > 0);
+	assert_true(stats.pages_purged >= lost);
 	assert_int_equal(stats.pages_allocated, 0);
 	assert_int_equal(stats.objects, 0);
 	assert_int_equal(uttm_backup_handles(uttm_device_backup(s.dev)), 0);

@@ -7,7 +7,9 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/resource.h>
 
+#include "fragment.h"
 #include "helpers.h"
 
 static void init_rounds_misaligned_size_up(void **state)
@@ -85,28 +87,119 @@ static void unpopulate_returns_pages_to_the_pool(void **state)
 	uttm_tt_fini(&tt);
 }
 
+/* Maps a vector of one run of pages, then of runs of one page each. */
 static void vmap_shows_the_same_bytes_as_each_page(void **state)
 {
 	struct fixture *fx = *state;
+	struct spacers sp;
 	struct uttm_tt tt;
 	char *map, *again;
 
-	assert_int_equal(uttm_tt_init(&tt, &fx->pool, 5 * MiB + UTTM_PAGE_SIZE,
-				      UTTM_PLAIN, 0), 0);
-	assert_int_equal(uttm_tt_vmap(&tt, (void **)&map), -EINVAL);
-	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
-	fill_tt(&tt, 11);
-	assert_int_equal(uttm_tt_vmap(&tt, (void **)&map), 0);
-	for (unsigned long i = 0; i < tt.num_pages; i++)
-		assert_true(page_matches(map + i * UTTM_PAGE_SIZE, 11, i));
-	/* Writes through the mapping land in the pages themselves. */
-	memset(map + 7 * UTTM_PAGE_SIZE, 0x5a, 16);
-	assert_int_equal(*(unsigned char *)uttm_tt_page_address(&tt, 7), 0x5a);
-	assert_int_equal(uttm_tt_vmap(&tt, (void **)&again), 0);
-	assert_ptr_equal(again, map);
-	uttm_tt_vunmap(&tt);
-	uttm_tt_vunmap(&tt);
+	for (int scattered = 0; scattered <= 1; scattered++) {
+		uttm_pool_trim(&fx->pool, 0);
+		if (scattered)
+			assert_int_equal(fragment_arena(fx->arena, &sp), 0);
+		assert_int_equal(uttm_tt_init(&tt, &fx->pool,
+					      5 * MiB + UTTM_PAGE_SIZE,
+					      UTTM_PLAIN, 0), 0);
+		assert_int_equal(uttm_tt_vmap(&tt, (void **)&map), -EINVAL);
+		assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
+		assert_int_equal(tt_scattered(&tt), scattered);
+		fill_tt(&tt, 11);
+		assert_int_equal(uttm_tt_vmap(&tt, (void **)&map), 0);
+		for (unsigned long i = 0; i < tt.num_pages; i++)
+			assert_true(page_matches(map + i * UTTM_PAGE_SIZE, 11,
+						 i));
+		/* Writes through the mapping land in the pages themselves. */
+		memset(map + 7 * UTTM_PAGE_SIZE, 0x5a, 16);
+		assert_int_equal(*(unsigned char *)uttm_tt_page_address(&tt, 7),
+				 0x5a);
+		assert_int_equal(uttm_tt_vmap(&tt, (void **)&again), 0);
+		assert_ptr_equal(again, map);
+		uttm_tt_vunmap(&tt);
+		uttm_tt_vunmap(&tt);
+		uttm_tt_fini(&tt);
+		if (scattered)
+			unfragment_arena(fx->arena, &sp);
+	}
+}
+
+/*
+ * Under a data limit the page arrays of a large vector cannot be had:
+ * -ENOMEM, and nothing is kept, or the last vector would not fit.
+ */
+static int vectors_beyond_data_limit(void *unused)
+{
+	struct uttm_arena_params ap = { .max_bytes = 32ULL << 30 };
+	struct uttm_pool_params pp = { .max_pages = 0 };
+	struct uttm_pool plain, mapped;
+	struct mock_device dev;
+	struct uttm_arena *arena;
+	struct uttm_tt tt;
+
+	CHILD_CHECK(!uttm_arena_create(&ap, &arena));
+	pp.arena = arena;
+	CHILD_CHECK(!uttm_pool_init(&plain, &pp));
+	CHILD_CHECK(!mock_pool_init(&mapped, arena, &dev, 0, true));
+	if (limit_data(48 * MiB))
+		return CHILD_SKIP;
+	/* 64 MiB of page pointers. */
+	CHILD_CHECK(uttm_tt_init(&tt, &plain, 32ULL << 30, UTTM_PLAIN, 0) ==
+		    -ENOMEM);
+	/* 32 MiB of them, and 32 MiB of device addresses. */
+	CHILD_CHECK(uttm_tt_init(&tt, &mapped, 16ULL << 30, UTTM_PLAIN, 0) ==
+		    -ENOMEM);
+	CHILD_CHECK(!uttm_tt_init(&tt, &plain, 16ULL << 30, UTTM_PLAIN, 0));
 	uttm_tt_fini(&tt);
+	return 0;
+}
+
+static void page_array_allocation_failure_is_enomem(void **state)
+{
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+	skip_because("a sanitizer's allocator aborts instead of failing");
+#endif
+	run_in_child(vectors_beyond_data_limit, NULL,
+		     "the data limit cannot be set here");
+}
+
+/*
+ * With no address space left for a second mapping, vmap is -ENOMEM and
+ * leaves nothing behind: with the limit lifted it maps.
+ */
+static int vmap_beyond_address_space_limit(void *unused)
+{
+	struct uttm_arena_params ap = { .max_bytes = 16 * MiB };
+	struct uttm_pool_params pp = { .max_pages = 0 };
+	struct uttm_arena *arena;
+	struct rlimit old, lim;
+	struct uttm_pool pool;
+	struct uttm_tt tt;
+	void *map;
+
+	CHILD_CHECK(!uttm_arena_create(&ap, &arena));
+	pp.arena = arena;
+	CHILD_CHECK(!uttm_pool_init(&pool, &pp));
+	CHILD_CHECK(!uttm_tt_init(&tt, &pool, 4 * MiB, UTTM_PLAIN, 0));
+	CHILD_CHECK(!uttm_tt_populate(&tt, &test_ctx));
+	CHILD_CHECK(!getrlimit(RLIMIT_AS, &old));
+	lim = old;
+	lim.rlim_cur = status_bytes("VmSize") + MiB;
+	if (setrlimit(RLIMIT_AS, &lim))
+		return CHILD_SKIP;
+	CHILD_CHECK(uttm_tt_vmap(&tt, &map) == -ENOMEM);
+	CHILD_CHECK(!setrlimit(RLIMIT_AS, &old));
+	CHILD_CHECK(!uttm_tt_vmap(&tt, &map));
+	uttm_tt_fini(&tt);
+	uttm_pool_fini(&pool);
+	uttm_arena_destroy(arena);
+	return 0;
+}
+
+static void vmap_without_address_space_is_enomem(void **state)
+{
+	run_in_child(vmap_beyond_address_space_limit, NULL,
+		     "the address space limit cannot be set here");
 }
 
 static void purgeable_flag_is_set_and_cleared(void **state)
@@ -185,6 +278,8 @@ int main(void)
 		fixture_test(populate_of_populated_vector_changes_nothing),
 		fixture_test(unpopulate_returns_pages_to_the_pool),
 		fixture_test(vmap_shows_the_same_bytes_as_each_page),
+		cmocka_unit_test(page_array_allocation_failure_is_enomem),
+		cmocka_unit_test(vmap_without_address_space_is_enomem),
 		fixture_test(purgeable_flag_is_set_and_cleared),
 		fixture_test(bad_input_is_refused),
 		cmocka_unit_test(counters_return_to_zero),

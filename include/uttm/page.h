@@ -18,7 +18,8 @@
  * Free blocks hold no memory: a block is hole-punched before it returns to
  * the arena's free lists, and a fresh block is prefaulted when it is
  * handed out, so "allocated" means resident, as it does for the kernel.
- * The arena grows on demand up to its configured maximum.
+ * The arena grows on demand up to its configured maximum and within the
+ * process's RLIMIT_FSIZE, which applies to its memfd as to any file.
  *
  * A DMA32 arena places its whole range below 4 GiB, for devices that can
  * only address 32 bits.
@@ -134,7 +135,8 @@ void uttm_arena_destroy(struct uttm_arena *arena);
  * Context: May sleep (grows the arena, prefaults the block). Takes the
  * arena lock. Safe from the shrinker.
  * Return: 0; -EINVAL for bad arguments; -ENOMEM when no block of @order
- * is free and the arena is at its maximum, or the system is out of memory;
+ * is free and the arena cannot grow (its maximum, RLIMIT_FSIZE, address
+ * space), or the system or the process's memory cgroup is out of memory;
  * an injected error.
  */
 int uttm_alloc_pages(struct uttm_arena *arena, unsigned int order,

@@ -237,7 +237,8 @@ static inline unsigned int uttm_pool_alloc_max_order(const struct uttm_pool_allo
  * shrinker.
  * Return: the order of the block placed; -ENOMEM when not even a page can
  * be had; the error of a driver hook or of mlock() (then nothing was
- * placed); -EINVAL when nothing remains to fill.
+ * placed); another error of uttm_alloc_pages() (an injected one), as it
+ * is; -EINVAL when nothing remains to fill.
  */
 int uttm_pool_alloc_block(struct uttm_pool *pool,
 			  struct uttm_pool_alloc_state *state);
@@ -266,8 +267,8 @@ int uttm_pool_alloc_finish(struct uttm_pool *pool,
  * shrinker.
  * Return: 0; -EINVAL for bad arguments (a device state without hooks);
  * -ENOMEM; a hook's or mlock()'s error (-ENOMEM or -EPERM when
- * RLIMIT_MEMLOCK is too low for UTTM_LOCKED).  On error nothing is
- * allocated.
+ * RLIMIT_MEMLOCK is too low for UTTM_LOCKED); an injected allocation
+ * error.  On error nothing is allocated.
  */
 int uttm_pool_alloc(struct uttm_pool *pool, struct uttm_page **pages,
 		    uint64_t *dma_addr, unsigned long num_pages,
