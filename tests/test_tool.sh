@@ -13,6 +13,8 @@ set +e
 "$uttm" bench nosuch >/dev/null 2>&1; [ $? -eq 2 ] || fail "unknown bench should exit 2"
 "$uttm" bench pool --rounds 0 >/dev/null 2>&1; [ $? -eq 2 ] || fail "--rounds 0 should exit 2"
 "$uttm" bench pool --size 12Q >/dev/null 2>&1; [ $? -eq 2 ] || fail "bad size should exit 2"
+# Before it makes a swap file or a cgroup, whether root or not.
+"$uttm" bench e2e --store nosuch >/dev/null 2>&1; [ $? -eq 2 ] || fail "unknown store should exit 2"
 set -e
 
 "$uttm" bench pool --rounds 1 --size 4M | grep -q "pool hit" || fail "bench pool table"

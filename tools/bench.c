@@ -11,6 +11,7 @@
 
 #include <uttm/device.h>
 
+#include "stores.h"
 #include "uttm.h"
 
 static const struct {
@@ -100,6 +101,11 @@ int cmd_bench(int argc, char **argv)
 					goto usage;
 				break;
 			case 't':
+				if (!tool_store_valid(optarg)) {
+					fprintf(stderr, "uttm bench: unknown store "
+						"'%s'\n", optarg);
+					goto usage;
+				}
 				opts.store = optarg;
 				break;
 			case 'h':

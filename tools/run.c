@@ -333,6 +333,11 @@ static int parse_run_options(int argc, char **argv, struct run *run)
 			break;
 		case 's':
 			run->store = optarg;
+			if (!tool_store_valid(optarg)) {
+				fprintf(stderr, "uttm run: unknown store '%s'\n",
+					optarg);
+				ret = -EINVAL;
+			}
 			break;
 		case 'p':
 			run->store_path = optarg;

@@ -71,6 +71,11 @@ static int store_index(const char *name)
 	return -1;
 }
 
+bool tool_store_valid(const char *name)
+{
+	return store_index(name) >= 0;
+}
+
 int tool_store_create(const char *name, const struct store_request *req,
 		      struct uttm_backup **out)
 {
