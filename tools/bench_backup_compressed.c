@@ -451,18 +451,22 @@ static const char *const side_labels[2][NR_CODECS][3] = {
 	    "store (zstd): input / memory held" } },
 };
 
-/* Medians of one side over the rounds: @store's, or the direct one's. */
+/* One side of a round: @store's, or the direct one's. */
+static const struct side *side_of(const struct compressed_round *round, int s,
+				  int c, bool store)
+{
+	return store ? &round->set[s].store[c] : &round->set[s].direct[c];
+}
+
+/* Medians of one side over the rounds. */
 static struct side side_median(const struct compressed_round *rounds,
 			       unsigned int n, int s, int c, bool store)
 {
-	struct side sides[n];
-
-	for (unsigned int i = 0; i < n; i++)
-		sides[i] = store ? rounds[i].set[s].store[c] :
-				   rounds[i].set[s].direct[c];
-	return (struct side){ MEDIAN_OF(sides, n, backup),
-			      MEDIAN_OF(sides, n, restore),
-			      MEDIAN_OF(sides, n, ratio) };
+	return (struct side){
+		MEDIAN_EXPR(n, i, side_of(&rounds[i], s, c, store)->backup),
+		MEDIAN_EXPR(n, i, side_of(&rounds[i], s, c, store)->restore),
+		MEDIAN_EXPR(n, i, side_of(&rounds[i], s, c, store)->ratio),
+	};
 }
 
 static void side_report(struct figures *set, const struct side_keys *keys,

@@ -370,14 +370,9 @@ static const struct {
 	      "restore / raw O_DIRECT read", restore_ratio),
 };
 
-static double median_of_field(const struct file_round *rounds,
-			      unsigned int n, size_t field)
+static double field_of(const struct file_round *round, size_t field)
 {
-	double values[n];
-
-	for (unsigned int i = 0; i < n; i++)
-		values[i] = *(const double *)((const char *)&rounds[i] + field);
-	return median(values, n);
+	return *(const double *)((const char *)round + field);
 }
 
 static void file_report(const struct file_round *rounds, unsigned int n,
@@ -396,8 +391,8 @@ static void file_report(const struct file_round *rounds, unsigned int n,
 		else
 			figures_add(set, file_figures[i].key,
 				    file_figures[i].label, file_figures[i].unit,
-				    median_of_field(rounds, n,
-						    file_figures[i].field));
+				    MEDIAN_EXPR(n, r, field_of(&rounds[r],
+						file_figures[i].field)));
 	}
 }
 

@@ -247,40 +247,27 @@ static const struct variant_keys variants[] = {
 static void report_variant(struct figures *set, const struct variant_keys *k,
 			   struct side_result (*r)[NR_SIDES], unsigned int n)
 {
-	double ratio[n];
-
 	figures_section(set, k->label);
 	for (unsigned int s = 0; s < NR_SIDES; s++) {
-		double v[n];
-
-/* Median over the rounds of one field of this side. */
-#define SIDE_MEDIAN(field)                                              \
-	({                                                              \
-		for (unsigned int i = 0; i < n; i++)                    \
-			v[i] = (double)r[i][s].field;                   \
-		median(v, n);                                           \
-	})
 		figures_add(set, k->touches[s], side_names[s], "touches/s",
-			    SIDE_MEDIAN(w.touches_per_s));
+			    MEDIAN_EXPR(n, i, r[i][s].w.touches_per_s));
 		figures_add(set, k->verified[s], "  bytes verified per second",
-			    "GB/s", SIDE_MEDIAN(w.verified_per_s) / 1e9);
+			    "GB/s",
+			    MEDIAN_EXPR(n, i, r[i][s].w.verified_per_s) / 1e9);
 		figures_add(set, k->p50[s], "  touch latency p50", "us",
-			    SIDE_MEDIAN(w.touch_p50_us));
+			    MEDIAN_EXPR(n, i, r[i][s].w.touch_p50_us));
 		figures_add(set, k->p99[s], "  touch latency p99", "us",
-			    SIDE_MEDIAN(w.touch_p99_us));
+			    MEDIAN_EXPR(n, i, r[i][s].w.touch_p99_us));
 		figures_add_int(set, k->peak[s], "  peak memory of its cgroup",
-				"B", (uint64_t)SIDE_MEDIAN(peak_bytes));
+				"B", MEDIAN_EXPR(n, i, r[i][s].peak_bytes));
 		figures_add_int(set, k->written[s], "  bytes written to a store",
-				"B", (uint64_t)SIDE_MEDIAN(store_bytes));
+				"B", MEDIAN_EXPR(n, i, r[i][s].store_bytes));
 		figures_add_int(set, k->swap[s], "  bytes written to swap", "B",
-				(uint64_t)SIDE_MEDIAN(swap_bytes));
-#undef SIDE_MEDIAN
+				MEDIAN_EXPR(n, i, r[i][s].swap_bytes));
 	}
-	for (unsigned int i = 0; i < n; i++)
-		ratio[i] = r[i][SIDE_UTTM].w.touches_per_s /
-			   r[i][SIDE_KERNEL].w.touches_per_s;
 	figures_add(set, k->ratio, "uttm / kernel swap, median of rounds", "x",
-		    median(ratio, n));
+		    MEDIAN_EXPR(n, i, r[i][SIDE_UTTM].w.touches_per_s /
+				      r[i][SIDE_KERNEL].w.touches_per_s));
 }
 
 static int run_variant(struct e2e *e, struct side_result (*r)[NR_SIDES])

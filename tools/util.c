@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * Small helpers of the tool: clocks, medians and argument parsing.
+ * Small helpers of the tool: clocks, medians and percentiles, argument
+ * parsing.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -31,15 +32,24 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Sorts @values in place. */
-double median(double *values, unsigned int count)
+double percentile(double *values, size_t count, double p)
 {
+	double pos;
+	size_t lo;
+
 	if (!count)
 		return 0;
 	qsort(values, count, sizeof(*values), cmp_double);
-	if (count % 2)
-		return values[count / 2];
-	return (values[count / 2 - 1] + values[count / 2]) / 2;
+	pos = p * (double)(count - 1);
+	lo = (size_t)pos;
+	if (lo + 1 >= count)
+		return values[count - 1];
+	return values[lo] + (pos - (double)lo) * (values[lo + 1] - values[lo]);
+}
+
+double median(double *values, size_t count)
+{
+	return percentile(values, count, 0.5);
 }
 
 int parse_uint(const char *text, unsigned long max, unsigned long *value)

@@ -241,13 +241,6 @@ static void wait_touch_phase(struct workload *wl)
 		fputc('\n', stderr);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 /* Percentiles of the samples of all workers, in microseconds. */
 static void percentiles(struct workload *wl, size_t offset, double *p50,
 			double *p99, unsigned long *count)
@@ -261,10 +254,8 @@ static void percentiles(struct workload *wl, size_t offset, double *p50,
 		for (size_t j = 0; j < s->n; j++)
 			sample(&all, s->v[j]);
 	}
-	if (all.n)
-		qsort(all.v, all.n, sizeof(double), cmp_double);
-	*p50 = all.n ? all.v[(all.n - 1) / 2] * 1e6 : 0;
-	*p99 = all.n ? all.v[(size_t)(0.99 * (double)(all.n - 1))] * 1e6 : 0;
+	*p50 = percentile(all.v, all.n, 0.5) * 1e6;
+	*p99 = percentile(all.v, all.n, 0.99) * 1e6;
 	if (count)
 		*count = all.n;
 	free(all.v);
