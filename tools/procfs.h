@@ -7,7 +7,10 @@
 
 #include <stdint.h>
 
-/* The number after @key on the first line of @path starting with it. */
+/*
+ * The number after @key on the first line of @path starting with it; with
+ * @key "", the number on the first line.  0 when there is none.
+ */
 uint64_t proc_number(const char *path, const char *key);
 
 /* A field of /proc/self/status in bytes, e.g. "VmRSS", "VmHWM", "VmLck". */
