@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/sysinfo.h>
 
 #include "bench_backup.h"
+#include "procfs.h"
 
 const struct uttm_operation_ctx bench_ctx;
 
@@ -134,11 +134,9 @@ int bench_backup(const struct bench_options *opts)
 	struct backup_bench bench = { .bytes = opts->bytes,
 				      .rounds = opts->rounds };
 	struct figures set;
-	struct sysinfo si;
 	int ret;
 
-	bench.swap = !sysinfo(&si) &&
-		     (uint64_t)si.freeswap * si.mem_unit >= opts->bytes;
+	bench.swap = swap_free_bytes() >= opts->bytes;
 	figures_init(&set, "uttm bench backup: backup and restore (medians)");
 	figures_add_int(&set, "rounds", "rounds", "", opts->rounds);
 	figures_add_int(&set, "bytes", "bytes per round", "B", opts->bytes);

@@ -16,4 +16,7 @@ uint64_t proc_number(const char *path, const char *key);
 /* A field of /proc/self/status in bytes, e.g. "VmRSS", "VmHWM", "VmLck". */
 uint64_t status_bytes(const char *field);
 
+/* Free swap of the whole system, in bytes. */
+uint64_t swap_free_bytes(void);
+
 #endif /* UTTM_PROCFS_H */

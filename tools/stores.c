@@ -4,8 +4,8 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <sys/sysinfo.h>
 
+#include "procfs.h"
 #include "stores.h"
 
 static int make_shmem(const struct store_request *req,
@@ -56,13 +56,6 @@ static const struct {
 	{ "compressed", make_compressed, false, 3 },
 };
 
-static bool has_swap(void)
-{
-	struct sysinfo si;
-
-	return !sysinfo(&si) && si.freeswap;
-}
-
 static int store_index(const char *name)
 {
 	for (size_t i = 0; i < sizeof(stores) / sizeof(stores[0]); i++)
@@ -86,7 +79,7 @@ int tool_store_create(const char *name, const struct store_request *req,
 
 const char *tool_store_default(void)
 {
-	return has_swap() ? "shmem" : "file";
+	return swap_free_bytes() ? "shmem" : "file";
 }
 
 const char *tool_store_names(void)
