@@ -86,13 +86,6 @@ struct file_bench {
 	uint64_t raw_bytes;
 };
 
-static const char *bench_dir(void)
-{
-	const char *dir = getenv("TMPDIR");
-
-	return dir && *dir ? dir : "/tmp";
-}
-
 /*
  * Fragments the arena for what follows.  The pool would serve its blocks
  * (earlier vectors' pages) first, so it goes.
@@ -426,7 +419,7 @@ static int file_stats(struct file_bench *fb,
 int bench_backup_file(struct backup_bench *bench, struct figures *set)
 {
 	struct file_round *rounds = calloc(bench->rounds, sizeof(*rounds));
-	struct file_bench fb = { .bench = bench, .dir = bench_dir() };
+	struct file_bench fb = { .bench = bench, .dir = tool_tmpdir() };
 	struct uttm_backup_file_stats stats;
 	int ret = rounds ? raw_setup(&fb) : -ENOMEM;
 

@@ -291,7 +291,6 @@ static int run_variant(struct e2e *e, struct side_result (*r)[NR_SIDES])
 
 static int prepare(struct e2e *e)
 {
-	const char *tmp = getenv("TMPDIR");
 	struct cgroup probe;
 	int ret;
 
@@ -308,7 +307,7 @@ static int prepare(struct e2e *e)
 	}
 	cgroup_remove(&probe);
 	snprintf(e->swap_path, sizeof(e->swap_path), "%s/uttm-e2e-swap-%d",
-		 tmp && *tmp ? tmp : "/tmp", getpid());
+		 tool_tmpdir(), getpid());
 	ret = swapfile_create(e->swap_path,
 			      (E2E_OVERSUBSCRIPTION + 1) * e->wl.budget);
 	if (ret) {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * Small helpers of the tool: clocks, medians and percentiles, argument
- * parsing.
+ * Small helpers of the tool: clocks, medians and percentiles, the
+ * temporary directory, argument parsing.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -50,6 +50,13 @@ double percentile(double *values, size_t count, double p)
 double median(double *values, size_t count)
 {
 	return percentile(values, count, 0.5);
+}
+
+const char *tool_tmpdir(void)
+{
+	const char *dir = getenv("TMPDIR");
+
+	return dir && *dir ? dir : "/tmp";
 }
 
 int parse_uint(const char *text, unsigned long max, unsigned long *value)

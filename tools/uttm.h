@@ -83,6 +83,9 @@ double median(double *values, size_t count);
 #define MIN_UL(a, b) ((unsigned long)(a) < (unsigned long)(b) ? \
 		      (unsigned long)(a) : (unsigned long)(b))
 
+/* Where temporary files go: $TMPDIR, or /tmp. */
+const char *tool_tmpdir(void);
+
 int parse_uint(const char *text, unsigned long max, unsigned long *value);
 
 /* Options shared by every benchmark; some use only part of them. */
