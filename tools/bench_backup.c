@@ -30,13 +30,7 @@ double gbps(uint64_t bytes, double seconds)
 	return (double)bytes / seconds / 1e9;
 }
 
-int bench_filled_tt(struct backup_bench *bench, struct uttm_tt *tt,
-		    struct uttm_backup *backup)
-{
-	return bench_filled_tt_of(bench, tt, backup, bench->bytes);
-}
-
-int bench_filled_tt_of(struct backup_bench *bench, struct uttm_tt *tt,
+int bench_populated_tt(struct backup_bench *bench, struct uttm_tt *tt,
 		       struct uttm_backup *backup, uint64_t bytes)
 {
 	int ret = uttm_tt_init(tt, &bench->pool, bytes, UTTM_PLAIN, 0);
@@ -46,14 +40,20 @@ int bench_filled_tt_of(struct backup_bench *bench, struct uttm_tt *tt,
 	ret = uttm_tt_set_backup(tt, backup);
 	if (!ret)
 		ret = uttm_tt_populate(tt, &bench_ctx);
-	if (ret) {
+	if (ret)
 		uttm_tt_fini(tt);
-		return ret;
-	}
-	for (unsigned long i = 0; i < tt->num_pages; i++)
+	return ret;
+}
+
+int bench_filled_tt(struct backup_bench *bench, struct uttm_tt *tt,
+		    struct uttm_backup *backup, uint64_t bytes)
+{
+	int ret = bench_populated_tt(bench, tt, backup, bytes);
+
+	for (unsigned long i = 0; !ret && i < tt->num_pages; i++)
 		memset(uttm_tt_page_address(tt, i), (int)(i * 7 + 1),
 		       UTTM_PAGE_SIZE);
-	return 0;
+	return ret;
 }
 
 int bench_check_tt(const struct uttm_tt *tt)
@@ -104,11 +104,10 @@ int bench_cycle(struct uttm_tt *tt, bool writeback, double *backup,
 int bench_fill_pool(struct backup_bench *bench)
 {
 	struct uttm_tt tt;
-	int ret = uttm_tt_init(&tt, &bench->pool, bench->bytes, UTTM_PLAIN, 0);
+	int ret = bench_populated_tt(bench, &tt, NULL, bench->bytes);
 
 	if (!ret)
-		ret = uttm_tt_populate(&tt, &bench_ctx);
-	uttm_tt_fini(&tt);
+		uttm_tt_fini(&tt);
 	return ret;
 }
 

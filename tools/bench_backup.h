@@ -31,12 +31,16 @@ extern const struct uttm_operation_ctx bench_ctx;
 
 double gbps(uint64_t bytes, double seconds);
 
-/* A populated vector backed by @backup whose pages each start with their index. */
-int bench_filled_tt(struct backup_bench *bench, struct uttm_tt *tt,
-		    struct uttm_backup *backup);
-/* The same, of @bytes instead of the benchmark's size. */
-int bench_filled_tt_of(struct backup_bench *bench, struct uttm_tt *tt,
+/*
+ * A populated vector of @bytes backed by @backup (or none), from the
+ * benchmark's pool; nothing is left on failure.
+ */
+int bench_populated_tt(struct backup_bench *bench, struct uttm_tt *tt,
 		       struct uttm_backup *backup, uint64_t bytes);
+
+/* The same, every page filled with a byte of its own. */
+int bench_filled_tt(struct backup_bench *bench, struct uttm_tt *tt,
+		    struct uttm_backup *backup, uint64_t bytes);
 
 /* Whether @tt still holds what bench_filled_tt() wrote; -EIO if not. */
 int bench_check_tt(const struct uttm_tt *tt);

@@ -215,19 +215,12 @@ static void datasets_free(struct dataset *sets, uint64_t bytes)
 static int tt_load(struct backup_bench *bench, struct uttm_tt *tt,
 		   const struct dataset *data)
 {
-	int ret = uttm_tt_init(tt, &bench->pool, data->bytes, UTTM_PLAIN, 0);
+	int ret = bench_populated_tt(bench, tt, NULL, data->bytes);
 
-	if (ret)
-		return ret;
-	ret = uttm_tt_populate(tt, &bench_ctx);
-	if (ret) {
-		uttm_tt_fini(tt);
-		return ret;
-	}
-	for (unsigned long i = 0; i < tt->num_pages; i++)
+	for (unsigned long i = 0; !ret && i < tt->num_pages; i++)
 		memcpy(uttm_tt_page_address(tt, i),
 		       data->mem + i * UTTM_PAGE_SIZE, UTTM_PAGE_SIZE);
-	return 0;
+	return ret;
 }
 
 static int tt_equals(const struct uttm_tt *tt, const char *mem)
@@ -416,13 +409,9 @@ static int zero_round(struct backup_bench *bench, uint64_t bytes,
 
 	if (!store)
 		return -ENOMEM;
-	ret = uttm_tt_init(&tt, &bench->pool, bytes, UTTM_PLAIN, 0);
+	ret = bench_populated_tt(bench, &tt, store, bytes);
 	if (!ret) {
-		ret = uttm_tt_set_backup(&tt, store);
-		if (!ret)
-			ret = uttm_tt_populate(&tt, &bench_ctx);
-		if (!ret)
-			ret = bench_timed_backup(&tt, false, &unused);
+		ret = bench_timed_backup(&tt, false, &unused);
 		if (!ret)
 			ret = uttm_backup_compressed_stats(store, &stats);
 		if (!ret)

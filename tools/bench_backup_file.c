@@ -108,7 +108,7 @@ static int order0_tt(struct backup_bench *bench, struct uttm_tt *tt,
 
 	if (ret)
 		return ret;
-	ret = bench_filled_tt(bench, tt, store);
+	ret = bench_filled_tt(bench, tt, store, bench->bytes);
 	unfragment_arena(bench->arena, &sp);
 	if (!ret && !tt_scattered(tt)) {
 		uttm_tt_fini(tt);

@@ -136,7 +136,7 @@ static int shmem_tt(struct backup_bench *bench, struct uttm_tt *tt,
 
 	if (!store)
 		return -ENOMEM;
-	ret = bench_filled_tt(bench, tt, store);
+	ret = bench_filled_tt(bench, tt, store, bench->bytes);
 	uttm_backup_put(store);
 	return ret;
 }
