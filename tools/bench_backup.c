@@ -111,16 +111,23 @@ int bench_fill_pool(struct backup_bench *bench)
 	return ret;
 }
 
+void *bench_touched_map(uint64_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
 /*
  * Memory a virtual machine has never touched costs a fault in the host
  * too; touch some first so that no side of the comparison pays for it.
  */
 static void warm_up(uint64_t bytes)
 {
-	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	void *p = bench_touched_map(bytes);
 
-	if (p != MAP_FAILED)
+	if (p)
 		munmap(p, bytes);
 }
 

@@ -58,6 +58,12 @@ int bench_cycle(struct uttm_tt *tt, bool writeback, double *backup,
 /* Fills the pool with as many pages as a vector has. */
 int bench_fill_pool(struct backup_bench *bench);
 
+/*
+ * @bytes of anonymous memory, every page touched already, so that no side
+ * of a comparison pays its first faults; NULL on failure.  munmap() it.
+ */
+void *bench_touched_map(uint64_t bytes);
+
 /* The parts; each adds its section to @set. */
 int bench_backup_shmem(struct backup_bench *bench, struct figures *set);
 int bench_backup_insert(struct backup_bench *bench, struct figures *set);

@@ -114,15 +114,6 @@ static const struct set_keys {
 	},
 };
 
-/* Anonymous memory, touched already, so no side pays its first faults. */
-static char *touched_map(uint64_t bytes)
-{
-	char *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-
-	return p == MAP_FAILED ? NULL : p;
-}
-
 static void random_fill(struct dataset *data)
 {
 	uint64_t *w = (uint64_t *)data->mem, s = 0x9e3779b97f4a7c15ull;
@@ -196,7 +187,7 @@ static int datasets_load(struct dataset *sets, uint64_t bytes)
 {
 	for (int s = 0; s < NR_SETS; s++) {
 		sets[s].bytes = bytes;
-		sets[s].mem = touched_map(bytes);
+		sets[s].mem = bench_touched_map(bytes);
 		if (!sets[s].mem)
 			return -ENOMEM;
 	}
@@ -291,7 +282,7 @@ static int direct_round(const struct uttm_tt *tt, int codec, struct side *out,
 	size_t packed_bytes = tt->num_pages * PAGE_BOUND;
 	char *packed = mmap(NULL, packed_bytes, PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	char *plain = touched_map(bytes);
+	char *plain = bench_touched_map(bytes);
 	size_t *len = calloc(tt->num_pages, sizeof(*len));
 	ZSTD_CCtx *cctx = ZSTD_createCCtx();
 	ZSTD_DCtx *dctx = ZSTD_createDCtx();

@@ -393,9 +393,8 @@ static void file_report(const struct file_round *rounds, unsigned int n,
 static int raw_setup(struct file_bench *fb)
 {
 	fb->raw_bytes = (fb->bench->bytes + RAW_CHUNK - 1) / RAW_CHUNK * RAW_CHUNK;
-	fb->raw_buf = mmap(NULL, fb->raw_bytes, PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	if (fb->raw_buf == MAP_FAILED)
+	fb->raw_buf = bench_touched_map(fb->raw_bytes);
+	if (!fb->raw_buf)
 		return -ENOMEM;
 	for (uint64_t off = 0; off < fb->raw_bytes; off += UTTM_PAGE_SIZE)
 		memset(fb->raw_buf + off, (int)(off / UTTM_PAGE_SIZE * 7 + 1),
@@ -429,7 +428,7 @@ int bench_backup_file(struct backup_bench *bench, struct figures *set)
 		ret = file_stats(&fb, &stats);
 	if (!ret)
 		file_report(rounds, bench->rounds, &stats, set);
-	if (fb.raw_buf && fb.raw_buf != MAP_FAILED)
+	if (fb.raw_buf)
 		munmap(fb.raw_buf, fb.raw_bytes);
 	free(rounds);
 	return ret;

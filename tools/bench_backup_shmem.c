@@ -112,11 +112,10 @@ static int raw_memfd(const struct uttm_tt *tt, double *write_gbps,
 static int plain_memcpy(const struct uttm_tt *tt, double *rate)
 {
 	uint64_t bytes = tt->num_pages * UTTM_PAGE_SIZE;
-	char *dst = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	char *dst = bench_touched_map(bytes);
 	double t;
 
-	if (dst == MAP_FAILED)
+	if (!dst)
 		return -ENOMEM;
 	t = now_seconds();
 	for (unsigned long i = 0; i < tt->num_pages; i++)
