@@ -51,7 +51,7 @@ int bench_filled_tt(struct backup_bench *bench, struct uttm_tt *tt,
 	int ret = bench_populated_tt(bench, tt, backup, bytes);
 
 	for (unsigned long i = 0; !ret && i < tt->num_pages; i++)
-		memset(uttm_tt_page_address(tt, i), (int)(i * 7 + 1),
+		memset(uttm_tt_page_address(tt, i), bench_page_byte(i),
 		       UTTM_PAGE_SIZE);
 	return ret;
 }
@@ -61,7 +61,7 @@ int bench_check_tt(const struct uttm_tt *tt)
 	for (unsigned long i = 0; i < tt->num_pages; i += 97) {
 		const unsigned char *p = uttm_tt_page_address(tt, i);
 
-		if (p[0] != (unsigned char)(i * 7 + 1) ||
+		if (p[0] != bench_page_byte(i) ||
 		    p[UTTM_PAGE_SIZE - 1] != p[0])
 			return -EIO;
 	}

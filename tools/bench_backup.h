@@ -31,6 +31,12 @@ extern const struct uttm_operation_ctx bench_ctx;
 
 double gbps(uint64_t bytes, double seconds);
 
+/* The byte page @index of a filled vector is full of. */
+static inline unsigned char bench_page_byte(unsigned long index)
+{
+	return (unsigned char)(index * 7 + 1);
+}
+
 /*
  * A populated vector of @bytes backed by @backup (or none), from the
  * benchmark's pool; nothing is left on failure.
@@ -38,7 +44,7 @@ double gbps(uint64_t bytes, double seconds);
 int bench_populated_tt(struct backup_bench *bench, struct uttm_tt *tt,
 		       struct uttm_backup *backup, uint64_t bytes);
 
-/* The same, every page filled with a byte of its own. */
+/* The same, every page full of bench_page_byte() of its index. */
 int bench_filled_tt(struct backup_bench *bench, struct uttm_tt *tt,
 		    struct uttm_backup *backup, uint64_t bytes);
 

@@ -397,7 +397,7 @@ static int raw_setup(struct file_bench *fb)
 	if (!fb->raw_buf)
 		return -ENOMEM;
 	for (uint64_t off = 0; off < fb->raw_bytes; off += UTTM_PAGE_SIZE)
-		memset(fb->raw_buf + off, (int)(off / UTTM_PAGE_SIZE * 7 + 1),
+		memset(fb->raw_buf + off, bench_page_byte(off / UTTM_PAGE_SIZE),
 		       UTTM_PAGE_SIZE);
 	return 0;
 }
