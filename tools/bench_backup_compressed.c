@@ -24,6 +24,7 @@
 #include <zstd.h>
 
 #include "bench_backup.h"
+#include "pattern.h"
 
 /* The realistic data set: this much of /usr, unless --size is smaller. */
 #define USR_BYTES (256ULL << 20)
@@ -114,16 +115,11 @@ static const struct set_keys {
 	},
 };
 
+/* Random bytes: the workload's pseudo-random page content (pattern.h). */
 static void random_fill(struct dataset *data)
 {
-	uint64_t *w = (uint64_t *)data->mem, s = 0x9e3779b97f4a7c15ull;
-
-	for (uint64_t i = 0; i < data->bytes / sizeof(*w); i++) {
-		s ^= s << 13;
-		s ^= s >> 7;
-		s ^= s << 17;
-		w[i] = s;
-	}
+	for (uint64_t i = 0; i < data->bytes / UTTM_PAGE_SIZE; i++)
+		pattern_fill(data->mem + i * UTTM_PAGE_SIZE, 1, 0, 0, i);
 }
 
 static int name_cmp(const struct dirent **a, const struct dirent **b)
