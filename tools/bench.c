@@ -4,6 +4,7 @@
  * reference side by side in one run, repeats the measurement and reports
  * medians, because these machines are noisy.
  */
+#include <float.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,7 +65,6 @@ int cmd_bench(int argc, char **argv)
 	};
 	struct bench_options opts = { .rounds = 5, .duration = 10 };
 	unsigned long rounds;
-	char *end;
 	int c;
 
 	if (argc < 2 || argv[1][0] == '-') {
@@ -96,8 +96,8 @@ int cmd_bench(int argc, char **argv)
 					goto usage;
 				break;
 			case 'd':
-				opts.duration = strtod(optarg, &end);
-				if (*end || end == optarg || opts.duration <= 0)
+				if (parse_double(optarg, 0, DBL_MAX,
+						 &opts.duration) || !opts.duration)
 					goto usage;
 				break;
 			case 't':

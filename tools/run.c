@@ -9,6 +9,7 @@
  * used at the peak and whether anything was lost.
  */
 #include <errno.h>
+#include <float.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -288,14 +289,6 @@ static void run_usage(FILE *out)
 		tool_store_names());
 }
 
-static int parse_share(const char *text, double *share)
-{
-	char *end;
-
-	*share = strtod(text, &end);
-	return *end || end == text || *share < 0 || *share > 1 ? -EINVAL : 0;
-}
-
 static int parse_run_options(int argc, char **argv, struct run *run)
 {
 	static const struct option longopts[] = {
@@ -316,7 +309,6 @@ static int parse_run_options(int argc, char **argv, struct run *run)
 	};
 	struct workload_options *o = &run->opt;
 	unsigned long n;
-	char *end;
 	int c, ret = 0;
 
 	optind = 1;
@@ -344,22 +336,22 @@ static int parse_run_options(int argc, char **argv, struct run *run)
 			break;
 		case 't':
 			ret = parse_uint(optarg, 256, &n);
-			o->threads = (unsigned int)n;
+			if (!ret)
+				o->threads = (unsigned int)n;
 			break;
 		case 'd':
-			o->duration = strtod(optarg, &end);
-			ret = *end || end == optarg || o->duration < 0 ?
-			      -EINVAL : 0;
+			ret = parse_double(optarg, 0, DBL_MAX, &o->duration);
 			break;
 		case 'g':
-			ret = parse_share(optarg, &o->purgeable);
+			ret = parse_double(optarg, 0, 1, &o->purgeable);
 			break;
 		case 'k':
-			ret = parse_share(optarg, &o->skew);
+			ret = parse_double(optarg, 0, 1, &o->skew);
 			break;
 		case 'e':
 			ret = parse_uint(optarg, ~0UL, &n);
-			o->seed = n;
+			if (!ret)
+				o->seed = n;
 			break;
 		case 'j':
 			run->json = true;

@@ -73,3 +73,19 @@ int parse_uint(const char *text, unsigned long max, unsigned long *value)
 	*value = n;
 	return 0;
 }
+
+int parse_double(const char *text, double min, double max, double *value)
+{
+	double v;
+	char *end;
+
+	if (!text)
+		return -EINVAL;
+	errno = 0;
+	v = strtod(text, &end);
+	/* Written so that NaN fails too. */
+	if (errno || *end || end == text || !(v >= min && v <= max))
+		return -EINVAL;
+	*value = v;
+	return 0;
+}

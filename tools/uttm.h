@@ -86,7 +86,12 @@ double median(double *values, size_t count);
 /* Where temporary files go: $TMPDIR, or /tmp. */
 const char *tool_tmpdir(void);
 
+/*
+ * Parse a whole argument as a number in [0, @max] or [@min, @max]; -EINVAL,
+ * leaving *@value alone, if it is not one.
+ */
 int parse_uint(const char *text, unsigned long max, unsigned long *value);
+int parse_double(const char *text, double min, double max, double *value);
 
 /* Options shared by every benchmark; some use only part of them. */
 struct bench_options {
