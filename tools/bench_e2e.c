@@ -151,6 +151,16 @@ static int read_report(int fd, pid_t child, struct side_result *r)
 	return 0;
 }
 
+/* Removes @cg, warning when it cannot: a cgroup left behind is said. */
+static void remove_cgroup(const struct cgroup *cg)
+{
+	int ret = cgroup_remove(cg);
+
+	if (ret)
+		fprintf(stderr, "uttm bench e2e: could not remove %s: %s\n",
+			cg->path, strerror(-ret));
+}
+
 /* Runs one side in a child process inside a fresh cgroup. */
 static int measure(struct e2e *e, enum side side, unsigned int round,
 		   struct side_result *r)
@@ -198,7 +208,7 @@ static int measure(struct e2e *e, enum side side, unsigned int round,
 		ret = -ENOMEM;
 	}
 out_cgroup:
-	cgroup_remove(&cg);
+	remove_cgroup(&cg);
 	return ret;
 }
 
@@ -292,6 +302,7 @@ static int run_variant(struct e2e *e, struct side_result (*r)[NR_SIDES])
 static int prepare(struct e2e *e)
 {
 	struct cgroup probe;
+	char name[64];
 	int ret;
 
 	if (geteuid()) {
@@ -299,13 +310,15 @@ static int prepare(struct e2e *e)
 			"file and memory cgroups\n");
 		return EXIT_NOT_ROOT;
 	}
-	ret = cgroup_create(&probe, "uttm-e2e-probe", e->wl.budget);
+	/* Named after the process, so that a concurrent run cannot clash. */
+	snprintf(name, sizeof(name), "uttm-e2e-probe-%d", getpid());
+	ret = cgroup_create(&probe, name, e->wl.budget);
 	if (ret) {
 		fprintf(stderr, "uttm bench e2e: cannot create a memory cgroup: "
 			"%s\n", strerror(-ret));
 		return EXIT_NO_CGROUP;
 	}
-	cgroup_remove(&probe);
+	remove_cgroup(&probe);
 	snprintf(e->swap_path, sizeof(e->swap_path), "%s/uttm-e2e-swap-%d",
 		 tool_tmpdir(), getpid());
 	ret = swapfile_create(e->swap_path,
