@@ -131,24 +131,26 @@ static int run_side(struct e2e *e, enum side side, struct side_result *r)
 	return ret;
 }
 
-/* Reads the child's report; a signal makes the child go. */
+/*
+ * Reads the child's report; a signal makes the child go, also one that
+ * came before the read began.
+ */
 static int read_report(int fd, pid_t child, struct side_result *r)
 {
 	size_t got = 0;
 
-	while (got < sizeof(*r)) {
+	while (got < sizeof(*r) && !interrupted) {
 		ssize_t n = read(fd, (char *)r + got, sizeof(*r) - got);
 
-		if (n > 0) {
+		if (n > 0)
 			got += (size_t)n;
-			continue;
-		}
-		if (n < 0 && errno == EINTR && !interrupted)
-			continue;
-		kill(child, SIGKILL);
-		return interrupted ? -EINTR : -EPIPE;
+		else if (n == 0 || errno != EINTR)
+			break;
 	}
-	return 0;
+	if (got == sizeof(*r))
+		return 0;
+	kill(child, SIGKILL);
+	return interrupted ? -EINTR : -EPIPE;
 }
 
 /* Removes @cg, warning when it cannot: a cgroup left behind is said. */
@@ -280,23 +282,30 @@ static void report_variant(struct figures *set, const struct variant_keys *k,
 				      r[i][SIDE_KERNEL].w.touches_per_s));
 }
 
+/* One side, one round, its data checked; a failure is said. */
+static int measure_checked(struct e2e *e, enum side side, unsigned int round,
+			   struct side_result *r)
+{
+	int ret = measure(e, side, round, r);
+
+	if (!ret && (r->w.mismatches || r->w.errors))
+		ret = -EIO;
+	if (ret)
+		fprintf(stderr, "uttm bench e2e: %s side, round %u: %s\n",
+			side_names[side], round + 1, strerror(-ret));
+	return ret;
+}
+
+/* The rounds of one variant; a signal stops them between any two steps. */
 static int run_variant(struct e2e *e, struct side_result (*r)[NR_SIDES])
 {
+	unsigned int rounds = e->opts->rounds;
 	int ret = 0;
 
-	for (unsigned int i = 0; i < e->opts->rounds && !ret; i++) {
-		for (unsigned int s = 0; s < NR_SIDES && !ret; s++) {
-			ret = measure(e, s, i, &r[i][s]);
-			if (!ret && (r[i][s].w.mismatches ||
-				     r[i][s].w.errors))
-				ret = -EIO;
-			if (ret)
-				fprintf(stderr, "uttm bench e2e: %s side, round "
-					"%u: %s\n", side_names[s], i + 1,
-					strerror(-ret));
-		}
-	}
-	return ret;
+	for (unsigned int i = 0; i < rounds && !ret && !interrupted; i++)
+		for (int s = 0; s < NR_SIDES && !ret && !interrupted; s++)
+			ret = measure_checked(e, s, i, &r[i][s]);
+	return ret ? ret : interrupted ? -EINTR : 0;
 }
 
 static int prepare(struct e2e *e)
