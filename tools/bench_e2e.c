@@ -45,6 +45,7 @@ struct side_result {
 	uint64_t store_bytes;	/* written to the store by the shrinker */
 	uint64_t swap_bytes;	/* written to swap while it ran */
 	uint64_t peak_bytes;	/* peak of its cgroup */
+	uint64_t oom_kills;	/* OOM kills its cgroup saw */
 	int error;
 };
 
@@ -204,11 +205,9 @@ static int measure(struct e2e *e, enum side side, unsigned int round,
 		ret = r->error;
 	r->swap_bytes = proc_number("/proc/vmstat", "pswpout ") * 4096 - swapped;
 	r->peak_bytes = cgroup_peak(&cg);
-	if (cgroup_oom_kills(&cg)) {
-		fprintf(stderr, "uttm bench e2e: the %s side was killed by the "
-			"OOM killer of its cgroup\n", side_names[side]);
+	r->oom_kills = cgroup_oom_kills(&cg);
+	if (r->oom_kills)
 		ret = -ENOMEM;
-	}
 out_cgroup:
 	remove_cgroup(&cg);
 	return ret;
@@ -292,7 +291,9 @@ static int measure_checked(struct e2e *e, enum side side, unsigned int round,
 		ret = -EIO;
 	if (ret)
 		fprintf(stderr, "uttm bench e2e: %s side, round %u: %s\n",
-			side_names[side], round + 1, strerror(-ret));
+			side_names[side], round + 1, r->oom_kills ?
+			"killed by the OOM killer of its cgroup" :
+			strerror(-ret));
 	return ret;
 }
 
