@@ -196,8 +196,10 @@ static int measure(struct e2e *e, enum side side, unsigned int round,
 		_exit(write(fds[1], &mine, sizeof(mine)) == sizeof(mine) ?
 		      0 : 1);
 	}
+	ret = child < 0 ? -errno : 0;	/* before close() may change errno */
 	close(fds[1]);
-	ret = child < 0 ? -errno : read_report(fds[0], child, r);
+	if (!ret)
+		ret = read_report(fds[0], child, r);
 	close(fds[0]);
 	while (child > 0 && waitpid(child, &status, 0) < 0 && errno == EINTR)
 		;
