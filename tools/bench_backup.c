@@ -6,7 +6,6 @@
  * measures its store and its references side by side in the same run.
  */
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 

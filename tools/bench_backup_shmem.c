@@ -7,7 +7,6 @@
  * limit of any copy).  With swap, writeback is timed too.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>

@@ -42,7 +42,7 @@ static const char *const side_names[NR_SIDES] = { "uttm", "kernel swap" };
 /* What a child reports through its pipe, and what the parent adds. */
 struct side_result {
 	struct workload_result w;
-	uint64_t store_bytes;	/* written to the store by the shrinker */
+	uint64_t store_bytes;	/* uttm: written to the store by the shrinker */
 	uint64_t swap_bytes;	/* written to swap while it ran */
 	uint64_t peak_bytes;	/* peak of its cgroup */
 	uint64_t oom_kills;	/* OOM kills its cgroup saw */
@@ -224,7 +224,7 @@ struct variant_keys {
 	const char *p50[NR_SIDES];
 	const char *p99[NR_SIDES];
 	const char *peak[NR_SIDES];
-	const char *written[NR_SIDES];
+	const char *written;
 	const char *swap[NR_SIDES];
 };
 
@@ -236,7 +236,7 @@ static const struct variant_keys variants[] = {
 		{ "uttm_touch_p50_us", "kernel_swap_touch_p50_us" },
 		{ "uttm_touch_p99_us", "kernel_swap_touch_p99_us" },
 		{ "uttm_peak_bytes", "kernel_swap_peak_bytes" },
-		{ "uttm_store_bytes_written", "kernel_swap_store_bytes_written" },
+		"uttm_store_bytes_written",
 		{ "uttm_swap_bytes_written", "kernel_swap_swap_bytes_written" },
 	},
 	{
@@ -250,8 +250,7 @@ static const struct variant_keys variants[] = {
 		{ "uttm_touch_p99_us_purgeable",
 		  "kernel_swap_touch_p99_us_purgeable" },
 		{ "uttm_peak_bytes_purgeable", "kernel_swap_peak_bytes_purgeable" },
-		{ "uttm_store_bytes_written_purgeable",
-		  "kernel_swap_store_bytes_written_purgeable" },
+		"uttm_store_bytes_written_purgeable",
 		{ "uttm_swap_bytes_written_purgeable",
 		  "kernel_swap_swap_bytes_written_purgeable" },
 	},
@@ -273,8 +272,11 @@ static void report_variant(struct figures *set, const struct variant_keys *k,
 			    MEDIAN_EXPR(n, i, r[i][s].w.touch_p99_us));
 		figures_add_int(set, k->peak[s], "  peak memory of its cgroup",
 				"B", MEDIAN_EXPR(n, i, r[i][s].peak_bytes));
-		figures_add_int(set, k->written[s], "  bytes written to a store",
-				"B", MEDIAN_EXPR(n, i, r[i][s].store_bytes));
+		/* Plain memory has no store. */
+		if (s == SIDE_UTTM)
+			figures_add_int(set, k->written,
+					"  bytes written to a store", "B",
+					MEDIAN_EXPR(n, i, r[i][s].store_bytes));
 		figures_add_int(set, k->swap[s], "  bytes written to swap", "B",
 				MEDIAN_EXPR(n, i, r[i][s].swap_bytes));
 	}

@@ -301,9 +301,8 @@ static int run_phases(struct workload *wl, struct workload_result *res)
 	wait_touch_phase(wl);
 	atomic_store(&wl->stop, true);
 	join_workers(wl, started);
-	res->touch_seconds = now_seconds() - t;
 	res->touches_per_s = (double)(atomic_load(&wl->touches) - before) /
-			     res->touch_seconds;
+			     (now_seconds() - t);
 	if (started < wl->opt->threads)
 		return -EAGAIN;
 
