@@ -20,15 +20,17 @@ static const struct {
 	const char *summary;
 	int (*run)(const struct bench_options *opts);
 	uint64_t default_bytes;
+	unsigned int default_rounds;
 } benches[] = {
 	{ "pool", "pool-hit vs fresh-block vs mmap+first-touch allocation",
-	  bench_pool, 64ULL << 20 },
+	  bench_pool, 64ULL << 20, 5 },
 	{ "backup", "backup/restore through stores vs raw memfd I/O and memcpy",
-	  bench_backup, 1ULL << 30 },
+	  bench_backup, 1ULL << 30, 5 },
 	{ "shrink", "one shrinker scan over 10,000 objects: walk vs stores",
-	  bench_shrink, 1ULL << 30 },
+	  bench_shrink, 1ULL << 30, 5 },
+	/* Each round runs both sides for the duration, twice. */
 	{ "e2e", "uttm run against plain memory under kernel swap (root)",
-	  bench_e2e, 256ULL << 20 },
+	  bench_e2e, 256ULL << 20, 3 },
 };
 
 static void bench_usage(FILE *out)
@@ -63,7 +65,7 @@ int cmd_bench(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct bench_options opts = { .rounds = 5, .duration = 10 };
+	struct bench_options opts = { .duration = 10 };
 	unsigned long rounds;
 	int c;
 
@@ -77,8 +79,7 @@ int cmd_bench(int argc, char **argv)
 		if (strcmp(argv[1], benches[i].name))
 			continue;
 		opts.bytes = benches[i].default_bytes;
-		if (benches[i].run == bench_e2e)
-			opts.rounds = 3;
+		opts.rounds = benches[i].default_rounds;
 		optind = 2;
 		while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 			switch (c) {

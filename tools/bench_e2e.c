@@ -215,8 +215,12 @@ out_cgroup:
 	return ret;
 }
 
-/* The figures of one variant: medians per side and of the ratios. */
-struct variant_keys {
+/*
+ * One variant of the workload, and its figures: medians per side and of
+ * the ratios.
+ */
+struct variant {
+	double purgeable;	/* share of purgeable objects */
 	const char *label;
 	const char *ratio;
 	const char *touches[NR_SIDES];
@@ -228,9 +232,9 @@ struct variant_keys {
 	const char *swap[NR_SIDES];
 };
 
-static const struct variant_keys variants[] = {
+static const struct variant variants[] = {
 	{
-		"no purgeable objects", "run_vs_kernel_swap",
+		0, "no purgeable objects", "run_vs_kernel_swap",
 		{ "uttm_touches_per_s", "kernel_swap_touches_per_s" },
 		{ "uttm_verified_gbps", "kernel_swap_verified_gbps" },
 		{ "uttm_touch_p50_us", "kernel_swap_touch_p50_us" },
@@ -240,7 +244,7 @@ static const struct variant_keys variants[] = {
 		{ "uttm_swap_bytes_written", "kernel_swap_swap_bytes_written" },
 	},
 	{
-		"a quarter purgeable", "run_vs_kernel_swap_purgeable",
+		0.25, "a quarter purgeable", "run_vs_kernel_swap_purgeable",
 		{ "uttm_touches_per_s_purgeable",
 		  "kernel_swap_touches_per_s_purgeable" },
 		{ "uttm_verified_gbps_purgeable",
@@ -256,7 +260,9 @@ static const struct variant_keys variants[] = {
 	},
 };
 
-static void report_variant(struct figures *set, const struct variant_keys *k,
+#define NR_VARIANTS (sizeof(variants) / sizeof(variants[0]))
+
+static void report_variant(struct figures *set, const struct variant *k,
 			   struct side_result (*r)[NR_SIDES], unsigned int n)
 {
 	figures_section(set, k->label);
@@ -345,6 +351,28 @@ static int prepare(struct e2e *e)
 	return 0;
 }
 
+static void report(const struct e2e *e, struct side_result (*r)[NR_SIDES])
+{
+	unsigned int n = e->opts->rounds;
+	struct figures set;
+
+	figures_init(&set, "uttm bench e2e: uttm against kernel swap, "
+		     "same workload (medians)");
+	figures_add_int(&set, "rounds", "rounds (sides interleaved)", "", n);
+	figures_add_int(&set, "budget_bytes", "budget, each side's cgroup",
+			"B", e->wl.budget);
+	figures_add(&set, "oversubscription", "object bytes / budget", "x",
+		    E2E_OVERSUBSCRIPTION);
+	figures_add(&set, "duration_s", "touch phase per side", "s",
+		    e->wl.duration);
+	for (size_t v = 0; v < NR_VARIANTS; v++)
+		report_variant(&set, &variants[v], r + v * n, n);
+	if (!e->opts->json)
+		printf("uttm store: %s\n", e->store);
+	figures_print(&set, stdout, e->opts->json);
+	figures_fini(&set);
+}
+
 int bench_e2e(const struct bench_options *opts)
 {
 	struct e2e e = {
@@ -361,11 +389,10 @@ int bench_e2e(const struct bench_options *opts)
 			.seed = 1,
 		},
 	};
-	struct side_result (*r)[NR_SIDES] = calloc(2 * opts->rounds,
+	struct side_result (*r)[NR_SIDES] = calloc(NR_VARIANTS * opts->rounds,
 						   sizeof(*r));
 	struct sigaction sa = { .sa_handler = on_signal };
-	struct figures set;
-	int ret, status;
+	int ret = 0, status;
 
 	if (!r)
 		return 1;
@@ -376,32 +403,15 @@ int bench_e2e(const struct bench_options *opts)
 		free(r);
 		return status;
 	}
-	ret = run_variant(&e, r);
-	e.wl.purgeable = 0.25;
-	if (!ret)
-		ret = run_variant(&e, r + opts->rounds);
+	for (size_t v = 0; v < NR_VARIANTS && !ret; v++) {
+		e.wl.purgeable = variants[v].purgeable;
+		ret = run_variant(&e, r + v * opts->rounds);
+	}
 	if (swapfile_remove(e.swap_path))
 		fprintf(stderr, "uttm bench e2e: could not remove %s\n",
 			e.swap_path);
-	if (!ret) {
-		figures_init(&set, "uttm bench e2e: uttm against kernel swap, "
-			     "same workload (medians)");
-		figures_add_int(&set, "rounds", "rounds (sides interleaved)",
-				"", opts->rounds);
-		figures_add_int(&set, "budget_bytes", "budget, each side's cgroup",
-				"B", e.wl.budget);
-		figures_add(&set, "oversubscription", "object bytes / budget",
-			    "x", E2E_OVERSUBSCRIPTION);
-		figures_add(&set, "duration_s", "touch phase per side", "s",
-			    e.wl.duration);
-		for (unsigned int v = 0; v < 2; v++)
-			report_variant(&set, &variants[v],
-				       r + v * opts->rounds, opts->rounds);
-		if (!opts->json)
-			printf("uttm store: %s\n", e.store);
-		figures_print(&set, stdout, opts->json);
-		figures_fini(&set);
-	}
+	if (!ret)
+		report(&e, r);
 	free(r);
 	if (interrupted)
 		return 128 + interrupted;
