@@ -93,7 +93,7 @@ int cmd_bench(int argc, char **argv)
 				break;
 			case 's':
 				if (uttm_parse_size(optarg, &opts.bytes) ||
-				    opts.bytes < 4096)
+				    opts.bytes < UTTM_PAGE_SIZE)
 					goto usage;
 				break;
 			case 'd':

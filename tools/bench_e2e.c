@@ -22,6 +22,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <uttm/page.h>
+
 #include "cgroup.h"
 #include "procfs.h"
 #include "swapfile.h"
@@ -83,7 +85,7 @@ static void *plain_page(struct workload *wl, unsigned long id,
 {
 	struct plain *p = workload_priv(wl);
 
-	return p->mem + id * p->object_size + index * 4096;
+	return p->mem + id * p->object_size + index * UTTM_PAGE_SIZE;
 }
 
 static void plain_end(struct workload *wl, unsigned long id)
@@ -128,8 +130,15 @@ static int run_side(struct e2e *e, enum side side, struct side_result *r)
 		return run_plain(&e->wl, r);
 	ret = run_uttm(&e->wl, e->store, NULL, NULL, &sum);
 	r->w = sum.result;
-	r->store_bytes = sum.pages_backed_up * 4096;
+	r->store_bytes = sum.pages_backed_up * UTTM_PAGE_SIZE;
 	return ret;
+}
+
+/* Bytes the system wrote to swap since boot: pswpout counts its pages. */
+static uint64_t swapped_out_bytes(void)
+{
+	return proc_number("/proc/vmstat", "pswpout ") *
+	       (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
 /*
@@ -183,7 +192,7 @@ static int measure(struct e2e *e, enum side side, unsigned int round,
 		ret = -errno;
 		goto out_cgroup;
 	}
-	swapped = proc_number("/proc/vmstat", "pswpout ") * 4096;
+	swapped = swapped_out_bytes();
 	child = fork();
 	if (!child) {
 		struct side_result mine = { .error = cgroup_enter(&cg) };
@@ -205,7 +214,7 @@ static int measure(struct e2e *e, enum side side, unsigned int round,
 		;
 	if (!ret)
 		ret = r->error;
-	r->swap_bytes = proc_number("/proc/vmstat", "pswpout ") * 4096 - swapped;
+	r->swap_bytes = swapped_out_bytes() - swapped;
 	r->peak_bytes = cgroup_peak(&cg);
 	r->oom_kills = cgroup_oom_kills(&cg);
 	if (r->oom_kills)

@@ -12,12 +12,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <uttm/page.h>
+
 #include "pattern.h"
 #include "procfs.h"
 #include "uttm.h"
 #include "workload.h"
 
-#define PAGE 4096
 /* Share of the touches that also rewrite the object, per mille. */
 #define WRITE_PERMILLE 100
 
@@ -93,7 +94,7 @@ static void sample(struct samples *s, double seconds)
 
 static unsigned long object_pages(const struct workload *wl)
 {
-	return (unsigned long)(wl->opt->object_size / PAGE);
+	return (unsigned long)(wl->opt->object_size / UTTM_PAGE_SIZE);
 }
 
 static void object_fill(struct workload *wl, unsigned long id)
