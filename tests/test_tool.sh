@@ -6,6 +6,9 @@ uttm=$1
 fail() { echo "FAIL: $*"; exit 1; }
 
 "$uttm" --help | grep -q "usage: uttm" || fail "--help"
+for cmd in "" run bench "bench pool"; do
+	"$uttm" $cmd -h | grep -q "usage: uttm" || fail "uttm $cmd -h"
+done
 "$uttm" --version | grep -Eq "^uttm [0-9]+\.[0-9]+\.[0-9]+$" || fail "--version"
 set +e
 "$uttm" >/dev/null 2>&1; [ $? -eq 2 ] || fail "no command should exit 2"
@@ -41,7 +44,7 @@ assert not missing, missing
 "$uttm" bench shrink --rounds 1 --size 64M --json | check_json \
 	walk_overhead_share pages_per_s pages_freed || fail "bench shrink --json"
 set +e
-"$uttm" bench shrink --size 1M >/dev/null 2>&1; [ $? -eq 1 ] || fail "bench shrink with too few pages should fail"
+"$uttm" bench shrink --size 1M >/dev/null 2>&1; [ $? -eq 2 ] || fail "bench shrink with too few pages should exit 2"
 set -e
 # bench backup runs every part (shmem, insert, compressed, file), so it
 # runs twice only: a table, then one JSON object carrying every part's

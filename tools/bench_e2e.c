@@ -34,7 +34,6 @@
 #define EXIT_NO_CGROUP 4
 #define EXIT_NO_SWAP 5
 
-#define E2E_OBJECT_SIZE (4ULL << 20)
 #define E2E_OVERSUBSCRIPTION 4
 
 enum side { SIDE_UTTM, SIDE_KERNEL, NR_SIDES };

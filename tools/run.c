@@ -318,7 +318,7 @@ static int parse_run_options(int argc, char **argv, struct workload_options *o,
 	int c, ret = 0;
 
 	optind = 1;
-	while (!ret && (c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	while (!ret && (c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
 			ret = uttm_parse_size(optarg, &o->budget);

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "uttm.h"
@@ -57,6 +58,11 @@ const char *tool_tmpdir(void)
 	const char *dir = getenv("TMPDIR");
 
 	return dir && *dir ? dir : "/tmp";
+}
+
+bool is_help_option(const char *arg)
+{
+	return !strcmp(arg, "-h") || !strcmp(arg, "--help");
 }
 
 int parse_uint(const char *text, unsigned long max, unsigned long *value)

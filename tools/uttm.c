@@ -39,7 +39,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return UTTM_EXIT_USAGE;
 	}
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+	if (is_help_option(argv[1])) {
 		usage(stdout);
 		return 0;
 	}

@@ -102,6 +102,14 @@ struct bench_options {
 	const char *store;
 };
 
+/* Whether @arg asks for help: -h or --help. */
+bool is_help_option(const char *arg);
+
+/* bench shrink's data spreads over this many objects, a page each at least. */
+#define SHRINK_OBJECTS 10000
+/* The size of bench e2e's objects; its budget holds one at least. */
+#define E2E_OBJECT_SIZE (4ULL << 20)
+
 int cmd_bench(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int bench_pool(const struct bench_options *opts);
