@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * uttm: the command-line face of libuttm.  Subcommands run the main
- * workload, the benchmarks and the statistics dumps.
+ * workload (whose --stats dumps the context at the end) and the
+ * benchmarks.
  */
 #include <stdio.h>
 #include <string.h>
