@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/sysinfo.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -185,14 +184,6 @@ uint64_t arena_resident(const struct uttm_arena *arena)
 
 	uttm_arena_stats(arena, &stats);
 	return stats.resident_bytes;
-}
-
-uint64_t swap_free_bytes(void)
-{
-	struct sysinfo si;
-
-	assert_int_equal(sysinfo(&si), 0);
-	return (uint64_t)si.freeswap * si.mem_unit;
 }
 
 void swap_on_or_skip(char *path, uint64_t bytes)

@@ -101,9 +101,6 @@ unsigned long count_handles(const struct uttm_tt *tt);
 uint64_t arena_pages_allocated(const struct uttm_arena *arena);
 uint64_t arena_resident(const struct uttm_arena *arena);
 
-/* Free swap of the whole system, in bytes. */
-uint64_t swap_free_bytes(void);
-
 /*
  * Switches a swap file of @bytes on under /tmp and writes its path to
  * @path (SWAP_PATH_SIZE bytes); skips the running test, saying why, when

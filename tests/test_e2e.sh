@@ -7,16 +7,30 @@ set -u
 uttm=$1
 fail() { echo "FAIL: $*"; exit 1; }
 
+# What the run of pid $1 made and did not remove.  Only this script's runs
+# count: others may be going on beside it (their names carry their pid,
+# their processes do not carry this mark).
+export UTTM_E2E_TEST=$$
 leftovers() {
-	grep -q uttm-e2e /proc/swaps && echo "swap file still on"
-	ls -d /sys/fs/cgroup/uttm-e2e-* /sys/fs/cgroup/memory/uttm-e2e-* 2>/dev/null
-	ls -d "${TMPDIR:-/tmp}"/uttm-e2e-swap-* 2>/dev/null
-	pgrep -f "uttm bench e2e" >/dev/null && echo "a process is left"
+	grep -q "uttm-e2e-swap-$1" /proc/swaps && echo "swap file still on"
+	for root in /sys/fs/cgroup /sys/fs/cgroup/memory; do
+		ls -d "$root/uttm-e2e-$1-"* "$root/uttm-e2e-probe-$1" 2>/dev/null
+	done
+	ls -d "${TMPDIR:-/tmp}/uttm-e2e-swap-$1" 2>/dev/null
+	for p in $(pgrep -f "uttm bench e2e"); do
+		tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null |
+			grep -qx "UTTM_E2E_TEST=$$" && echo "process $p is left"
+	done
 	return 0
 }
 
-out=$("$uttm" bench e2e --size 96M --rounds 1 --duration 1 --json)
+json=$(mktemp)
+trap 'rm -f "$json"' EXIT
+"$uttm" bench e2e --size 96M --rounds 1 --duration 1 --json >"$json" &
+pid=$!
+wait $pid
 rc=$?
+out=$(cat "$json")
 case $rc in
 0) ;;
 3) echo "SKIP: needs root"; exit 77 ;;
@@ -34,7 +48,7 @@ for k in ("run_vs_kernel_swap", "run_vs_kernel_swap_purgeable",
     assert k in d, k
 assert d["uttm_touches_per_s"] > 0 and d["kernel_swap_touches_per_s"] > 0
 ' || fail "bench e2e --json"
-[ -z "$(leftovers)" ] || fail "left behind: $(leftovers)"
+[ -z "$(leftovers $pid)" ] || fail "left behind: $(leftovers $pid)"
 
 # Interrupted halfway: the same clean slate, and 128 + SIGINT.
 "$uttm" bench e2e --size 48M --rounds 1 --duration 30 >/dev/null 2>&1 &
@@ -44,7 +58,7 @@ kill -INT $pid
 wait $pid
 rc=$?
 [ $rc -eq 130 ] || fail "interrupted bench e2e exited $rc, not 130"
-[ -z "$(leftovers)" ] || fail "left behind after SIGINT: $(leftovers)"
+[ -z "$(leftovers $pid)" ] || fail "left behind after SIGINT: $(leftovers $pid)"
 
 # Without root it says so and exits 3, before touching anything.
 if command -v setpriv >/dev/null; then

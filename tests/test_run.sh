@@ -30,9 +30,9 @@ set +e
 "$uttm" run --bogus >/dev/null 2>&1; [ $? -eq 2 ] || fail "unknown option should exit 2"
 "$uttm" run --purgeable 2 >/dev/null 2>&1; [ $? -eq 2 ] || fail "share above 1 should exit 2"
 "$uttm" run --threads 0 >/dev/null 2>&1; [ $? -eq 2 ] || fail "0 threads should exit 2"
-"$uttm" run --store nosuch --duration 0 >/dev/null 2>&1; [ $? -eq 1 ] || fail "unknown store should exit 1"
+"$uttm" run --store nosuch --duration 0 >/dev/null 2>&1; [ $? -eq 2 ] || fail "unknown store should exit 2"
 "$uttm" run --budget 1M >/dev/null 2>&1; [ $? -eq 2 ] || fail "tiny budget should exit 2"
-"$uttm" run --budget 8M --object-size 4M --duration 0 >/dev/null 2>&1; [ $? -eq 1 ] || fail "budget below 16 objects should exit 1"
+"$uttm" run --budget 8M --object-size 4M --duration 0 >/dev/null 2>&1; [ $? -eq 1 ] || fail "budget that cannot hold 4 objects should exit 1"
 "$uttm" run --help | grep -q -- "--budget" || fail "run --help"
 set -e
 echo PASS

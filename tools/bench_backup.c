@@ -6,12 +6,11 @@
  * measures its store and its references side by side in the same run.
  */
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/sysinfo.h>
 
 #include "bench_backup.h"
+#include "procfs.h"
 
 const struct uttm_operation_ctx bench_ctx;
 
@@ -30,13 +29,7 @@ double gbps(uint64_t bytes, double seconds)
 	return (double)bytes / seconds / 1e9;
 }
 
-int bench_filled_tt(struct backup_bench *bench, struct uttm_tt *tt,
-		    struct uttm_backup *backup)
-{
-	return bench_filled_tt_of(bench, tt, backup, bench->bytes);
-}
-
-int bench_filled_tt_of(struct backup_bench *bench, struct uttm_tt *tt,
+int bench_populated_tt(struct backup_bench *bench, struct uttm_tt *tt,
 		       struct uttm_backup *backup, uint64_t bytes)
 {
 	int ret = uttm_tt_init(tt, &bench->pool, bytes, UTTM_PLAIN, 0);
@@ -46,14 +39,20 @@ int bench_filled_tt_of(struct backup_bench *bench, struct uttm_tt *tt,
 	ret = uttm_tt_set_backup(tt, backup);
 	if (!ret)
 		ret = uttm_tt_populate(tt, &bench_ctx);
-	if (ret) {
+	if (ret)
 		uttm_tt_fini(tt);
-		return ret;
-	}
-	for (unsigned long i = 0; i < tt->num_pages; i++)
-		memset(uttm_tt_page_address(tt, i), (int)(i * 7 + 1),
+	return ret;
+}
+
+int bench_filled_tt(struct backup_bench *bench, struct uttm_tt *tt,
+		    struct uttm_backup *backup, uint64_t bytes)
+{
+	int ret = bench_populated_tt(bench, tt, backup, bytes);
+
+	for (unsigned long i = 0; !ret && i < tt->num_pages; i++)
+		memset(uttm_tt_page_address(tt, i), bench_page_byte(i),
 		       UTTM_PAGE_SIZE);
-	return 0;
+	return ret;
 }
 
 int bench_check_tt(const struct uttm_tt *tt)
@@ -61,7 +60,7 @@ int bench_check_tt(const struct uttm_tt *tt)
 	for (unsigned long i = 0; i < tt->num_pages; i += 97) {
 		const unsigned char *p = uttm_tt_page_address(tt, i);
 
-		if (p[0] != (unsigned char)(i * 7 + 1) ||
+		if (p[0] != bench_page_byte(i) ||
 		    p[UTTM_PAGE_SIZE - 1] != p[0])
 			return -EIO;
 	}
@@ -104,12 +103,19 @@ int bench_cycle(struct uttm_tt *tt, bool writeback, double *backup,
 int bench_fill_pool(struct backup_bench *bench)
 {
 	struct uttm_tt tt;
-	int ret = uttm_tt_init(&tt, &bench->pool, bench->bytes, UTTM_PLAIN, 0);
+	int ret = bench_populated_tt(bench, &tt, NULL, bench->bytes);
 
 	if (!ret)
-		ret = uttm_tt_populate(&tt, &bench_ctx);
-	uttm_tt_fini(&tt);
+		uttm_tt_fini(&tt);
 	return ret;
+}
+
+void *bench_touched_map(uint64_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
 }
 
 /*
@@ -118,10 +124,9 @@ int bench_fill_pool(struct backup_bench *bench)
  */
 static void warm_up(uint64_t bytes)
 {
-	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	void *p = bench_touched_map(bytes);
 
-	if (p != MAP_FAILED)
+	if (p)
 		munmap(p, bytes);
 }
 
@@ -134,11 +139,9 @@ int bench_backup(const struct bench_options *opts)
 	struct backup_bench bench = { .bytes = opts->bytes,
 				      .rounds = opts->rounds };
 	struct figures set;
-	struct sysinfo si;
 	int ret;
 
-	bench.swap = !sysinfo(&si) &&
-		     (uint64_t)si.freeswap * si.mem_unit >= opts->bytes;
+	bench.swap = swap_free_bytes() >= opts->bytes;
 	figures_init(&set, "uttm bench backup: backup and restore (medians)");
 	figures_add_int(&set, "rounds", "rounds", "", opts->rounds);
 	figures_add_int(&set, "bytes", "bytes per round", "B", opts->bytes);

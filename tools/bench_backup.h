@@ -31,12 +31,22 @@ extern const struct uttm_operation_ctx bench_ctx;
 
 double gbps(uint64_t bytes, double seconds);
 
-/* A populated vector backed by @backup whose pages each start with their index. */
-int bench_filled_tt(struct backup_bench *bench, struct uttm_tt *tt,
-		    struct uttm_backup *backup);
-/* The same, of @bytes instead of the benchmark's size. */
-int bench_filled_tt_of(struct backup_bench *bench, struct uttm_tt *tt,
+/* The byte page @index of a filled vector is full of. */
+static inline unsigned char bench_page_byte(unsigned long index)
+{
+	return (unsigned char)(index * 7 + 1);
+}
+
+/*
+ * A populated vector of @bytes backed by @backup (or none), from the
+ * benchmark's pool; nothing is left on failure.
+ */
+int bench_populated_tt(struct backup_bench *bench, struct uttm_tt *tt,
 		       struct uttm_backup *backup, uint64_t bytes);
+
+/* The same, every page full of bench_page_byte() of its index. */
+int bench_filled_tt(struct backup_bench *bench, struct uttm_tt *tt,
+		    struct uttm_backup *backup, uint64_t bytes);
 
 /* Whether @tt still holds what bench_filled_tt() wrote; -EIO if not. */
 int bench_check_tt(const struct uttm_tt *tt);
@@ -53,6 +63,12 @@ int bench_cycle(struct uttm_tt *tt, bool writeback, double *backup,
 
 /* Fills the pool with as many pages as a vector has. */
 int bench_fill_pool(struct backup_bench *bench);
+
+/*
+ * @bytes of anonymous memory, every page touched already, so that no side
+ * of a comparison pays its first faults; NULL on failure.  munmap() it.
+ */
+void *bench_touched_map(uint64_t bytes);
 
 /* The parts; each adds its section to @set. */
 int bench_backup_shmem(struct backup_bench *bench, struct figures *set);

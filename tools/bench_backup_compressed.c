@@ -24,6 +24,7 @@
 #include <zstd.h>
 
 #include "bench_backup.h"
+#include "pattern.h"
 
 /* The realistic data set: this much of /usr, unless --size is smaller. */
 #define USR_BYTES (256ULL << 20)
@@ -114,25 +115,11 @@ static const struct set_keys {
 	},
 };
 
-/* Anonymous memory, touched already, so no side pays its first faults. */
-static char *touched_map(uint64_t bytes)
-{
-	char *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-
-	return p == MAP_FAILED ? NULL : p;
-}
-
+/* Random bytes: the workload's pseudo-random page content (pattern.h). */
 static void random_fill(struct dataset *data)
 {
-	uint64_t *w = (uint64_t *)data->mem, s = 0x9e3779b97f4a7c15ull;
-
-	for (uint64_t i = 0; i < data->bytes / sizeof(*w); i++) {
-		s ^= s << 13;
-		s ^= s >> 7;
-		s ^= s << 17;
-		w[i] = s;
-	}
+	for (uint64_t i = 0; i < data->bytes / UTTM_PAGE_SIZE; i++)
+		pattern_fill(data->mem + i * UTTM_PAGE_SIZE, 1, 0, 0, i);
 }
 
 static int name_cmp(const struct dirent **a, const struct dirent **b)
@@ -196,7 +183,7 @@ static int datasets_load(struct dataset *sets, uint64_t bytes)
 {
 	for (int s = 0; s < NR_SETS; s++) {
 		sets[s].bytes = bytes;
-		sets[s].mem = touched_map(bytes);
+		sets[s].mem = bench_touched_map(bytes);
 		if (!sets[s].mem)
 			return -ENOMEM;
 	}
@@ -215,19 +202,12 @@ static void datasets_free(struct dataset *sets, uint64_t bytes)
 static int tt_load(struct backup_bench *bench, struct uttm_tt *tt,
 		   const struct dataset *data)
 {
-	int ret = uttm_tt_init(tt, &bench->pool, data->bytes, UTTM_PLAIN, 0);
+	int ret = bench_populated_tt(bench, tt, NULL, data->bytes);
 
-	if (ret)
-		return ret;
-	ret = uttm_tt_populate(tt, &bench_ctx);
-	if (ret) {
-		uttm_tt_fini(tt);
-		return ret;
-	}
-	for (unsigned long i = 0; i < tt->num_pages; i++)
+	for (unsigned long i = 0; !ret && i < tt->num_pages; i++)
 		memcpy(uttm_tt_page_address(tt, i),
 		       data->mem + i * UTTM_PAGE_SIZE, UTTM_PAGE_SIZE);
-	return 0;
+	return ret;
 }
 
 static int tt_equals(const struct uttm_tt *tt, const char *mem)
@@ -298,7 +278,7 @@ static int direct_round(const struct uttm_tt *tt, int codec, struct side *out,
 	size_t packed_bytes = tt->num_pages * PAGE_BOUND;
 	char *packed = mmap(NULL, packed_bytes, PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	char *plain = touched_map(bytes);
+	char *plain = bench_touched_map(bytes);
 	size_t *len = calloc(tt->num_pages, sizeof(*len));
 	ZSTD_CCtx *cctx = ZSTD_createCCtx();
 	ZSTD_DCtx *dctx = ZSTD_createDCtx();
@@ -416,13 +396,9 @@ static int zero_round(struct backup_bench *bench, uint64_t bytes,
 
 	if (!store)
 		return -ENOMEM;
-	ret = uttm_tt_init(&tt, &bench->pool, bytes, UTTM_PLAIN, 0);
+	ret = bench_populated_tt(bench, &tt, store, bytes);
 	if (!ret) {
-		ret = uttm_tt_set_backup(&tt, store);
-		if (!ret)
-			ret = uttm_tt_populate(&tt, &bench_ctx);
-		if (!ret)
-			ret = bench_timed_backup(&tt, false, &unused);
+		ret = bench_timed_backup(&tt, false, &unused);
 		if (!ret)
 			ret = uttm_backup_compressed_stats(store, &stats);
 		if (!ret)
@@ -451,18 +427,22 @@ static const char *const side_labels[2][NR_CODECS][3] = {
 	    "store (zstd): input / memory held" } },
 };
 
-/* Medians of one side over the rounds: @store's, or the direct one's. */
+/* One side of a round: @store's, or the direct one's. */
+static const struct side *side_of(const struct compressed_round *round, int s,
+				  int c, bool store)
+{
+	return store ? &round->set[s].store[c] : &round->set[s].direct[c];
+}
+
+/* Medians of one side over the rounds. */
 static struct side side_median(const struct compressed_round *rounds,
 			       unsigned int n, int s, int c, bool store)
 {
-	struct side sides[n];
-
-	for (unsigned int i = 0; i < n; i++)
-		sides[i] = store ? rounds[i].set[s].store[c] :
-				   rounds[i].set[s].direct[c];
-	return (struct side){ MEDIAN_OF(sides, n, backup),
-			      MEDIAN_OF(sides, n, restore),
-			      MEDIAN_OF(sides, n, ratio) };
+	return (struct side){
+		MEDIAN_EXPR(n, i, side_of(&rounds[i], s, c, store)->backup),
+		MEDIAN_EXPR(n, i, side_of(&rounds[i], s, c, store)->restore),
+		MEDIAN_EXPR(n, i, side_of(&rounds[i], s, c, store)->ratio),
+	};
 }
 
 static void side_report(struct figures *set, const struct side_keys *keys,

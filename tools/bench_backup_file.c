@@ -86,13 +86,6 @@ struct file_bench {
 	uint64_t raw_bytes;
 };
 
-static const char *bench_dir(void)
-{
-	const char *dir = getenv("TMPDIR");
-
-	return dir && *dir ? dir : "/tmp";
-}
-
 /*
  * Fragments the arena for what follows.  The pool would serve its blocks
  * (earlier vectors' pages) first, so it goes.
@@ -115,7 +108,7 @@ static int order0_tt(struct backup_bench *bench, struct uttm_tt *tt,
 
 	if (ret)
 		return ret;
-	ret = bench_filled_tt(bench, tt, store);
+	ret = bench_filled_tt(bench, tt, store, bench->bytes);
 	unfragment_arena(bench->arena, &sp);
 	if (!ret && !tt_scattered(tt)) {
 		uttm_tt_fini(tt);
@@ -370,14 +363,9 @@ static const struct {
 	      "restore / raw O_DIRECT read", restore_ratio),
 };
 
-static double median_of_field(const struct file_round *rounds,
-			      unsigned int n, size_t field)
+static double field_of(const struct file_round *round, size_t field)
 {
-	double values[n];
-
-	for (unsigned int i = 0; i < n; i++)
-		values[i] = *(const double *)((const char *)&rounds[i] + field);
-	return median(values, n);
+	return *(const double *)((const char *)round + field);
 }
 
 static void file_report(const struct file_round *rounds, unsigned int n,
@@ -396,8 +384,8 @@ static void file_report(const struct file_round *rounds, unsigned int n,
 		else
 			figures_add(set, file_figures[i].key,
 				    file_figures[i].label, file_figures[i].unit,
-				    median_of_field(rounds, n,
-						    file_figures[i].field));
+				    MEDIAN_EXPR(n, r, field_of(&rounds[r],
+						file_figures[i].field)));
 	}
 }
 
@@ -405,12 +393,11 @@ static void file_report(const struct file_round *rounds, unsigned int n,
 static int raw_setup(struct file_bench *fb)
 {
 	fb->raw_bytes = (fb->bench->bytes + RAW_CHUNK - 1) / RAW_CHUNK * RAW_CHUNK;
-	fb->raw_buf = mmap(NULL, fb->raw_bytes, PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	if (fb->raw_buf == MAP_FAILED)
+	fb->raw_buf = bench_touched_map(fb->raw_bytes);
+	if (!fb->raw_buf)
 		return -ENOMEM;
 	for (uint64_t off = 0; off < fb->raw_bytes; off += UTTM_PAGE_SIZE)
-		memset(fb->raw_buf + off, (int)(off / UTTM_PAGE_SIZE * 7 + 1),
+		memset(fb->raw_buf + off, bench_page_byte(off / UTTM_PAGE_SIZE),
 		       UTTM_PAGE_SIZE);
 	return 0;
 }
@@ -431,7 +418,7 @@ static int file_stats(struct file_bench *fb,
 int bench_backup_file(struct backup_bench *bench, struct figures *set)
 {
 	struct file_round *rounds = calloc(bench->rounds, sizeof(*rounds));
-	struct file_bench fb = { .bench = bench, .dir = bench_dir() };
+	struct file_bench fb = { .bench = bench, .dir = tool_tmpdir() };
 	struct uttm_backup_file_stats stats;
 	int ret = rounds ? raw_setup(&fb) : -ENOMEM;
 
@@ -441,7 +428,7 @@ int bench_backup_file(struct backup_bench *bench, struct figures *set)
 		ret = file_stats(&fb, &stats);
 	if (!ret)
 		file_report(rounds, bench->rounds, &stats, set);
-	if (fb.raw_buf && fb.raw_buf != MAP_FAILED)
+	if (fb.raw_buf)
 		munmap(fb.raw_buf, fb.raw_bytes);
 	free(rounds);
 	return ret;

@@ -106,8 +106,7 @@ static int insert_round(struct backup_bench *bench, struct insert_round *r)
 	/* Fresh blocks, as the shmem part's restore gets fresh pages. */
 	uttm_pool_trim(&bench->pool, 0);
 	while (made < count && !ret) {
-		ret = bench_filled_tt_of(bench, &tts[made], insert,
-					 BLOCK_BYTES);
+		ret = bench_filled_tt(bench, &tts[made], insert, BLOCK_BYTES);
 		made += !ret;
 	}
 	if (!ret)

@@ -7,7 +7,6 @@
  * limit of any copy).  With swap, writeback is timed too.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,11 +111,10 @@ static int raw_memfd(const struct uttm_tt *tt, double *write_gbps,
 static int plain_memcpy(const struct uttm_tt *tt, double *rate)
 {
 	uint64_t bytes = tt->num_pages * UTTM_PAGE_SIZE;
-	char *dst = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	char *dst = bench_touched_map(bytes);
 	double t;
 
-	if (dst == MAP_FAILED)
+	if (!dst)
 		return -ENOMEM;
 	t = now_seconds();
 	for (unsigned long i = 0; i < tt->num_pages; i++)
@@ -136,7 +134,7 @@ static int shmem_tt(struct backup_bench *bench, struct uttm_tt *tt,
 
 	if (!store)
 		return -ENOMEM;
-	ret = bench_filled_tt(bench, tt, store);
+	ret = bench_filled_tt(bench, tt, store, bench->bytes);
 	uttm_backup_put(store);
 	return ret;
 }

@@ -22,6 +22,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <uttm/page.h>
+
 #include "cgroup.h"
 #include "procfs.h"
 #include "swapfile.h"
@@ -32,7 +34,6 @@
 #define EXIT_NO_CGROUP 4
 #define EXIT_NO_SWAP 5
 
-#define E2E_OBJECT_SIZE (4ULL << 20)
 #define E2E_OVERSUBSCRIPTION 4
 
 enum side { SIDE_UTTM, SIDE_KERNEL, NR_SIDES };
@@ -42,9 +43,10 @@ static const char *const side_names[NR_SIDES] = { "uttm", "kernel swap" };
 /* What a child reports through its pipe, and what the parent adds. */
 struct side_result {
 	struct workload_result w;
-	uint64_t store_bytes;	/* written to the store by the shrinker */
+	uint64_t store_bytes;	/* uttm: written to the store by the shrinker */
 	uint64_t swap_bytes;	/* written to swap while it ran */
 	uint64_t peak_bytes;	/* peak of its cgroup */
+	uint64_t oom_kills;	/* OOM kills its cgroup saw */
 	int error;
 };
 
@@ -82,7 +84,7 @@ static void *plain_page(struct workload *wl, unsigned long id,
 {
 	struct plain *p = workload_priv(wl);
 
-	return p->mem + id * p->object_size + index * 4096;
+	return p->mem + id * p->object_size + index * UTTM_PAGE_SIZE;
 }
 
 static void plain_end(struct workload *wl, unsigned long id)
@@ -127,28 +129,47 @@ static int run_side(struct e2e *e, enum side side, struct side_result *r)
 		return run_plain(&e->wl, r);
 	ret = run_uttm(&e->wl, e->store, NULL, NULL, &sum);
 	r->w = sum.result;
-	r->store_bytes = sum.pages_backed_up * 4096;
+	r->store_bytes = sum.pages_backed_up * UTTM_PAGE_SIZE;
 	return ret;
 }
 
-/* Reads the child's report; a signal makes the child go. */
+/* Bytes the system wrote to swap since boot: pswpout counts its pages. */
+static uint64_t swapped_out_bytes(void)
+{
+	return proc_number("/proc/vmstat", "pswpout ") *
+	       (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/*
+ * Reads the child's report; a signal makes the child go, also one that
+ * came before the read began.
+ */
 static int read_report(int fd, pid_t child, struct side_result *r)
 {
 	size_t got = 0;
 
-	while (got < sizeof(*r)) {
+	while (got < sizeof(*r) && !interrupted) {
 		ssize_t n = read(fd, (char *)r + got, sizeof(*r) - got);
 
-		if (n > 0) {
+		if (n > 0)
 			got += (size_t)n;
-			continue;
-		}
-		if (n < 0 && errno == EINTR && !interrupted)
-			continue;
-		kill(child, SIGKILL);
-		return interrupted ? -EINTR : -EPIPE;
+		else if (n == 0 || errno != EINTR)
+			break;
 	}
-	return 0;
+	if (got == sizeof(*r))
+		return 0;
+	kill(child, SIGKILL);
+	return interrupted ? -EINTR : -EPIPE;
+}
+
+/* Removes @cg, warning when it cannot: a cgroup left behind is said. */
+static void remove_cgroup(const struct cgroup *cg)
+{
+	int ret = cgroup_remove(cg);
+
+	if (ret)
+		fprintf(stderr, "uttm bench e2e: could not remove %s: %s\n",
+			cg->path, strerror(-ret));
 }
 
 /* Runs one side in a child process inside a fresh cgroup. */
@@ -170,7 +191,7 @@ static int measure(struct e2e *e, enum side side, unsigned int round,
 		ret = -errno;
 		goto out_cgroup;
 	}
-	swapped = proc_number("/proc/vmstat", "pswpout ") * 4096;
+	swapped = swapped_out_bytes();
 	child = fork();
 	if (!child) {
 		struct side_result mine = { .error = cgroup_enter(&cg) };
@@ -183,27 +204,31 @@ static int measure(struct e2e *e, enum side side, unsigned int round,
 		_exit(write(fds[1], &mine, sizeof(mine)) == sizeof(mine) ?
 		      0 : 1);
 	}
+	ret = child < 0 ? -errno : 0;	/* before close() may change errno */
 	close(fds[1]);
-	ret = child < 0 ? -errno : read_report(fds[0], child, r);
+	if (!ret)
+		ret = read_report(fds[0], child, r);
 	close(fds[0]);
 	while (child > 0 && waitpid(child, &status, 0) < 0 && errno == EINTR)
 		;
 	if (!ret)
 		ret = r->error;
-	r->swap_bytes = proc_number("/proc/vmstat", "pswpout ") * 4096 - swapped;
+	r->swap_bytes = swapped_out_bytes() - swapped;
 	r->peak_bytes = cgroup_peak(&cg);
-	if (cgroup_oom_kills(&cg)) {
-		fprintf(stderr, "uttm bench e2e: the %s side was killed by the "
-			"OOM killer of its cgroup\n", side_names[side]);
+	r->oom_kills = cgroup_oom_kills(&cg);
+	if (r->oom_kills)
 		ret = -ENOMEM;
-	}
 out_cgroup:
-	cgroup_remove(&cg);
+	remove_cgroup(&cg);
 	return ret;
 }
 
-/* The figures of one variant: medians per side and of the ratios. */
-struct variant_keys {
+/*
+ * One variant of the workload, and its figures: medians per side and of
+ * the ratios.
+ */
+struct variant {
+	double purgeable;	/* share of purgeable objects */
 	const char *label;
 	const char *ratio;
 	const char *touches[NR_SIDES];
@@ -211,23 +236,23 @@ struct variant_keys {
 	const char *p50[NR_SIDES];
 	const char *p99[NR_SIDES];
 	const char *peak[NR_SIDES];
-	const char *written[NR_SIDES];
+	const char *written;
 	const char *swap[NR_SIDES];
 };
 
-static const struct variant_keys variants[] = {
+static const struct variant variants[] = {
 	{
-		"no purgeable objects", "run_vs_kernel_swap",
+		0, "no purgeable objects", "run_vs_kernel_swap",
 		{ "uttm_touches_per_s", "kernel_swap_touches_per_s" },
 		{ "uttm_verified_gbps", "kernel_swap_verified_gbps" },
 		{ "uttm_touch_p50_us", "kernel_swap_touch_p50_us" },
 		{ "uttm_touch_p99_us", "kernel_swap_touch_p99_us" },
 		{ "uttm_peak_bytes", "kernel_swap_peak_bytes" },
-		{ "uttm_store_bytes_written", "kernel_swap_store_bytes_written" },
+		"uttm_store_bytes_written",
 		{ "uttm_swap_bytes_written", "kernel_swap_swap_bytes_written" },
 	},
 	{
-		"a quarter purgeable", "run_vs_kernel_swap_purgeable",
+		0.25, "a quarter purgeable", "run_vs_kernel_swap_purgeable",
 		{ "uttm_touches_per_s_purgeable",
 		  "kernel_swap_touches_per_s_purgeable" },
 		{ "uttm_verified_gbps_purgeable",
@@ -237,75 +262,75 @@ static const struct variant_keys variants[] = {
 		{ "uttm_touch_p99_us_purgeable",
 		  "kernel_swap_touch_p99_us_purgeable" },
 		{ "uttm_peak_bytes_purgeable", "kernel_swap_peak_bytes_purgeable" },
-		{ "uttm_store_bytes_written_purgeable",
-		  "kernel_swap_store_bytes_written_purgeable" },
+		"uttm_store_bytes_written_purgeable",
 		{ "uttm_swap_bytes_written_purgeable",
 		  "kernel_swap_swap_bytes_written_purgeable" },
 	},
 };
 
-static void report_variant(struct figures *set, const struct variant_keys *k,
+#define NR_VARIANTS (sizeof(variants) / sizeof(variants[0]))
+
+static void report_variant(struct figures *set, const struct variant *k,
 			   struct side_result (*r)[NR_SIDES], unsigned int n)
 {
-	double ratio[n];
-
 	figures_section(set, k->label);
 	for (unsigned int s = 0; s < NR_SIDES; s++) {
-		double v[n];
-
-/* Median over the rounds of one field of this side. */
-#define SIDE_MEDIAN(field)                                              \
-	({                                                              \
-		for (unsigned int i = 0; i < n; i++)                    \
-			v[i] = (double)r[i][s].field;                   \
-		median(v, n);                                           \
-	})
 		figures_add(set, k->touches[s], side_names[s], "touches/s",
-			    SIDE_MEDIAN(w.touches_per_s));
+			    MEDIAN_EXPR(n, i, r[i][s].w.touches_per_s));
 		figures_add(set, k->verified[s], "  bytes verified per second",
-			    "GB/s", SIDE_MEDIAN(w.verified_per_s) / 1e9);
+			    "GB/s",
+			    MEDIAN_EXPR(n, i, r[i][s].w.verified_per_s) / 1e9);
 		figures_add(set, k->p50[s], "  touch latency p50", "us",
-			    SIDE_MEDIAN(w.touch_p50_us));
+			    MEDIAN_EXPR(n, i, r[i][s].w.touch_p50_us));
 		figures_add(set, k->p99[s], "  touch latency p99", "us",
-			    SIDE_MEDIAN(w.touch_p99_us));
+			    MEDIAN_EXPR(n, i, r[i][s].w.touch_p99_us));
 		figures_add_int(set, k->peak[s], "  peak memory of its cgroup",
-				"B", (uint64_t)SIDE_MEDIAN(peak_bytes));
-		figures_add_int(set, k->written[s], "  bytes written to a store",
-				"B", (uint64_t)SIDE_MEDIAN(store_bytes));
+				"B", MEDIAN_EXPR(n, i, r[i][s].peak_bytes));
+		/* Plain memory has no store. */
+		if (s == SIDE_UTTM)
+			figures_add_int(set, k->written,
+					"  bytes written to a store", "B",
+					MEDIAN_EXPR(n, i, r[i][s].store_bytes));
 		figures_add_int(set, k->swap[s], "  bytes written to swap", "B",
-				(uint64_t)SIDE_MEDIAN(swap_bytes));
-#undef SIDE_MEDIAN
+				MEDIAN_EXPR(n, i, r[i][s].swap_bytes));
 	}
-	for (unsigned int i = 0; i < n; i++)
-		ratio[i] = r[i][SIDE_UTTM].w.touches_per_s /
-			   r[i][SIDE_KERNEL].w.touches_per_s;
 	figures_add(set, k->ratio, "uttm / kernel swap, median of rounds", "x",
-		    median(ratio, n));
+		    MEDIAN_EXPR(n, i, r[i][SIDE_UTTM].w.touches_per_s /
+				      r[i][SIDE_KERNEL].w.touches_per_s));
 }
 
+/* One side, one round, its data checked; a failure is said. */
+static int measure_checked(struct e2e *e, enum side side, unsigned int round,
+			   struct side_result *r)
+{
+	int ret = measure(e, side, round, r);
+
+	if (!ret && (r->w.mismatches || r->w.errors))
+		ret = -EIO;
+	if (ret)
+		fprintf(stderr, "uttm bench e2e: %s side, round %u: %s\n",
+			side_names[side], round + 1, r->oom_kills ?
+			"killed by the OOM killer of its cgroup" :
+			strerror(-ret));
+	return ret;
+}
+
+/* The rounds of one variant; a signal stops them between any two steps. */
 static int run_variant(struct e2e *e, struct side_result (*r)[NR_SIDES])
 {
+	unsigned int rounds = e->opts->rounds;
 	int ret = 0;
 
-	for (unsigned int i = 0; i < e->opts->rounds && !ret; i++) {
-		for (unsigned int s = 0; s < NR_SIDES && !ret; s++) {
-			ret = measure(e, s, i, &r[i][s]);
-			if (!ret && (r[i][s].w.mismatches ||
-				     r[i][s].w.errors))
-				ret = -EIO;
-			if (ret)
-				fprintf(stderr, "uttm bench e2e: %s side, round "
-					"%u: %s\n", side_names[s], i + 1,
-					strerror(-ret));
-		}
-	}
-	return ret;
+	for (unsigned int i = 0; i < rounds && !ret && !interrupted; i++)
+		for (int s = 0; s < NR_SIDES && !ret && !interrupted; s++)
+			ret = measure_checked(e, s, i, &r[i][s]);
+	return ret ? ret : interrupted ? -EINTR : 0;
 }
 
 static int prepare(struct e2e *e)
 {
-	const char *tmp = getenv("TMPDIR");
 	struct cgroup probe;
+	char name[64];
 	int ret;
 
 	if (geteuid()) {
@@ -313,15 +338,17 @@ static int prepare(struct e2e *e)
 			"file and memory cgroups\n");
 		return EXIT_NOT_ROOT;
 	}
-	ret = cgroup_create(&probe, "uttm-e2e-probe", e->wl.budget);
+	/* Named after the process, so that a concurrent run cannot clash. */
+	snprintf(name, sizeof(name), "uttm-e2e-probe-%d", getpid());
+	ret = cgroup_create(&probe, name, e->wl.budget);
 	if (ret) {
 		fprintf(stderr, "uttm bench e2e: cannot create a memory cgroup: "
 			"%s\n", strerror(-ret));
 		return EXIT_NO_CGROUP;
 	}
-	cgroup_remove(&probe);
+	remove_cgroup(&probe);
 	snprintf(e->swap_path, sizeof(e->swap_path), "%s/uttm-e2e-swap-%d",
-		 tmp && *tmp ? tmp : "/tmp", getpid());
+		 tool_tmpdir(), getpid());
 	ret = swapfile_create(e->swap_path,
 			      (E2E_OVERSUBSCRIPTION + 1) * e->wl.budget);
 	if (ret) {
@@ -330,6 +357,28 @@ static int prepare(struct e2e *e)
 		return EXIT_NO_SWAP;
 	}
 	return 0;
+}
+
+static void report(const struct e2e *e, struct side_result (*r)[NR_SIDES])
+{
+	unsigned int n = e->opts->rounds;
+	struct figures set;
+
+	figures_init(&set, "uttm bench e2e: uttm against kernel swap, "
+		     "same workload (medians)");
+	figures_add_int(&set, "rounds", "rounds (sides interleaved)", "", n);
+	figures_add_int(&set, "budget_bytes", "budget, each side's cgroup",
+			"B", e->wl.budget);
+	figures_add(&set, "oversubscription", "object bytes / budget", "x",
+		    E2E_OVERSUBSCRIPTION);
+	figures_add(&set, "duration_s", "touch phase per side", "s",
+		    e->wl.duration);
+	for (size_t v = 0; v < NR_VARIANTS; v++)
+		report_variant(&set, &variants[v], r + v * n, n);
+	if (!e->opts->json)
+		printf("uttm store: %s\n", e->store);
+	figures_print(&set, stdout, e->opts->json);
+	figures_fini(&set);
 }
 
 int bench_e2e(const struct bench_options *opts)
@@ -348,11 +397,10 @@ int bench_e2e(const struct bench_options *opts)
 			.seed = 1,
 		},
 	};
-	struct side_result (*r)[NR_SIDES] = calloc(2 * opts->rounds,
+	struct side_result (*r)[NR_SIDES] = calloc(NR_VARIANTS * opts->rounds,
 						   sizeof(*r));
 	struct sigaction sa = { .sa_handler = on_signal };
-	struct figures set;
-	int ret, status;
+	int ret = 0, status;
 
 	if (!r)
 		return 1;
@@ -363,32 +411,15 @@ int bench_e2e(const struct bench_options *opts)
 		free(r);
 		return status;
 	}
-	ret = run_variant(&e, r);
-	e.wl.purgeable = 0.25;
-	if (!ret)
-		ret = run_variant(&e, r + opts->rounds);
+	for (size_t v = 0; v < NR_VARIANTS && !ret; v++) {
+		e.wl.purgeable = variants[v].purgeable;
+		ret = run_variant(&e, r + v * opts->rounds);
+	}
 	if (swapfile_remove(e.swap_path))
 		fprintf(stderr, "uttm bench e2e: could not remove %s\n",
 			e.swap_path);
-	if (!ret) {
-		figures_init(&set, "uttm bench e2e: uttm against kernel swap, "
-			     "same workload (medians)");
-		figures_add_int(&set, "rounds", "rounds (sides interleaved)",
-				"", opts->rounds);
-		figures_add_int(&set, "budget_bytes", "budget, each side's cgroup",
-				"B", e.wl.budget);
-		figures_add(&set, "oversubscription", "object bytes / budget",
-			    "x", E2E_OVERSUBSCRIPTION);
-		figures_add(&set, "duration_s", "touch phase per side", "s",
-			    e.wl.duration);
-		for (unsigned int v = 0; v < 2; v++)
-			report_variant(&set, &variants[v],
-				       r + v * opts->rounds, opts->rounds);
-		if (!opts->json)
-			printf("uttm store: %s\n", e.store);
-		figures_print(&set, stdout, opts->json);
-		figures_fini(&set);
-	}
+	if (!ret)
+		report(&e, r);
 	free(r);
 	if (interrupted)
 		return 128 + interrupted;

@@ -5,12 +5,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "procfs.h"
 
 #define V2_ROOT "/sys/fs/cgroup"
 #define V1_ROOT "/sys/fs/cgroup/memory"
@@ -30,28 +30,14 @@ static int write_text(const char *dir, const char *file, const char *text)
 	return ret;
 }
 
+/* The number after @key in control file @file of @cg; "" for the first line. */
 static uint64_t read_number(const struct cgroup *cg, const char *file,
 			    const char *key)
 {
-	char path[320], line[256];
-	unsigned long long n = 0;
-	size_t len = key ? strlen(key) : 0;
-	FILE *f;
+	char path[320];
 
 	snprintf(path, sizeof(path), "%s/%s", cg->path, file);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		if (!key) {
-			n = strtoull(line, NULL, 10);
-			break;
-		}
-		if (!strncmp(line, key, len) && line[len] == ' ')
-			n = strtoull(line + len + 1, NULL, 10);
-	}
-	fclose(f);
-	return n;
+	return proc_number(path, key);
 }
 
 static bool v2_has_memory(void)
@@ -102,14 +88,9 @@ int cgroup_throttle(const struct cgroup *cg)
 	if (!cg->v2)
 		return write_text(cg->path, "memory.oom_control", "1");
 	snprintf(limit, sizeof(limit), "%llu",
-		 (unsigned long long)read_number(cg, "memory.max", NULL));
+		 (unsigned long long)read_number(cg, "memory.max", ""));
 	ret = write_text(cg->path, "memory.high", limit);
 	return ret ? ret : write_text(cg->path, "memory.max", "max");
-}
-
-int cgroup_write(const struct cgroup *cg, const char *file, const char *text)
-{
-	return write_text(cg->path, file, text);
 }
 
 int cgroup_enter(const struct cgroup *cg)
@@ -117,19 +98,19 @@ int cgroup_enter(const struct cgroup *cg)
 	char pid[32];
 
 	snprintf(pid, sizeof(pid), "%d", getpid());
-	return cgroup_write(cg, "cgroup.procs", pid);
+	return write_text(cg->path, "cgroup.procs", pid);
 }
 
 uint64_t cgroup_peak(const struct cgroup *cg)
 {
 	return read_number(cg, cg->v2 ? "memory.peak" :
-				 "memory.max_usage_in_bytes", NULL);
+				 "memory.max_usage_in_bytes", "");
 }
 
 uint64_t cgroup_oom_kills(const struct cgroup *cg)
 {
 	return read_number(cg, cg->v2 ? "memory.events" : "memory.oom_control",
-			   "oom_kill");
+			   "oom_kill ");
 }
 
 int cgroup_remove(const struct cgroup *cg)

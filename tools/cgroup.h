@@ -36,9 +36,6 @@ int cgroup_create(struct cgroup *cg, const char *name, uint64_t limit);
  */
 int cgroup_throttle(const struct cgroup *cg);
 
-/* Writes @text to the control file @file of @cg. */
-int cgroup_write(const struct cgroup *cg, const char *file, const char *text);
-
 /* Moves the calling process into @cg. */
 int cgroup_enter(const struct cgroup *cg);
 

@@ -3,9 +3,11 @@
  * Verifiable page content; see pattern.h.  xorshift64* is fast enough to
  * check memory at several GB/s.
  */
+#include <uttm/page.h>
+
 #include "pattern.h"
 
-#define WORDS (4096 / sizeof(uint64_t))
+#define WORDS (UTTM_PAGE_SIZE / sizeof(uint64_t))
 
 static uint64_t page_seed(uint64_t seed, uint64_t object, uint32_t version,
 			  uint64_t index)

@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-/* Fills the 4 KiB page @page of object @object, version @version. */
+/* Fills page @page (UTTM_PAGE_SIZE bytes) of @object, version @version. */
 void pattern_fill(void *page, uint64_t seed, uint64_t object,
 		  uint32_t version, uint64_t index);
 

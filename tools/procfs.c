@@ -34,3 +34,8 @@ uint64_t status_bytes(const char *field)
 	snprintf(key, sizeof(key), "%s:", field);
 	return proc_number("/proc/self/status", key) * 1024;
 }
+
+uint64_t swap_free_bytes(void)
+{
+	return proc_number("/proc/meminfo", "SwapFree:") * 1024;
+}

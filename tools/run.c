@@ -9,10 +9,10 @@
  * used at the peak and whether anything was lost.
  */
 #include <errno.h>
+#include <float.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <uttm/shrinker.h>
 
@@ -24,12 +24,19 @@
 /* Share of the budget the pool may keep. */
 #define POOL_SHARE 32
 
-struct run {
-	struct workload_options opt;
+/* What `uttm run` takes besides the workload. */
+struct run_options {
 	const char *store;
 	const char *store_path;
 	bool json;
 	FILE *stats;
+};
+
+/* A workload on uttm objects at work. */
+struct run {
+	const struct workload_options *opt;
+	const char *store;
+	const char *store_path;
 	struct uttm_context *ctx;
 	struct uttm_arena *arena;
 	struct uttm_device *dev;
@@ -115,7 +122,7 @@ static int page_limit(const struct workload_options *o, uint64_t store_memory,
 
 static int run_setup(struct run *run)
 {
-	const struct workload_options *o = &run->opt;
+	const struct workload_options *o = run->opt;
 	unsigned int share = tool_store_memory_share(run->store);
 	struct uttm_context_params cp = { .page_limit = 0 };
 	struct uttm_arena_params ap = { .max_bytes = 2 * o->budget };
@@ -164,7 +171,7 @@ static int run_setup(struct run *run)
 static void run_teardown(struct run *run)
 {
 	uttm_monitor_stop(run->monitor);
-	for (unsigned long i = 0; run->bos && i < run->opt.objects; i++)
+	for (unsigned long i = 0; run->bos && i < run->opt->objects; i++)
 		uttm_bo_put(run->bos[i]);
 	uttm_device_destroy(run->dev);
 	uttm_context_destroy(run->ctx);
@@ -236,7 +243,7 @@ static void report(const struct workload_options *o, const char *store,
 int run_uttm(const struct workload_options *opt, const char *store,
 	     const char *store_path, FILE *stats, struct run_summary *sum)
 {
-	struct run run = { .opt = *opt, .store = store,
+	struct run run = { .opt = opt, .store = store,
 			   .store_path = store_path };
 	struct uttm_context_stats cs;
 	struct uttm_monitor_stats ms;
@@ -246,7 +253,7 @@ int run_uttm(const struct workload_options *opt, const char *store,
 	run.bos = calloc(opt->objects, sizeof(*run.bos));
 	ret = run.bos ? run_setup(&run) : -ENOMEM;
 	if (!ret)
-		ret = workload_run(&run.opt, &bo_backend, &run, &sum->result);
+		ret = workload_run(opt, &bo_backend, &run, &sum->result);
 	if (!ret) {
 		uttm_context_stats(run.ctx, &cs);
 		uttm_monitor_stats(run.monitor, &ms);
@@ -288,15 +295,8 @@ static void run_usage(FILE *out)
 		tool_store_names());
 }
 
-static int parse_share(const char *text, double *share)
-{
-	char *end;
-
-	*share = strtod(text, &end);
-	return *end || end == text || *share < 0 || *share > 1 ? -EINVAL : 0;
-}
-
-static int parse_run_options(int argc, char **argv, struct run *run)
+static int parse_run_options(int argc, char **argv, struct workload_options *o,
+			     struct run_options *ro)
 {
 	static const struct option longopts[] = {
 		{ "budget", required_argument, NULL, 'b' },
@@ -314,13 +314,11 @@ static int parse_run_options(int argc, char **argv, struct run *run)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct workload_options *o = &run->opt;
 	unsigned long n;
-	char *end;
 	int c, ret = 0;
 
 	optind = 1;
-	while (!ret && (c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	while (!ret && (c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
 			ret = uttm_parse_size(optarg, &o->budget);
@@ -332,35 +330,40 @@ static int parse_run_options(int argc, char **argv, struct run *run)
 			ret = uttm_parse_size(optarg, &o->object_size);
 			break;
 		case 's':
-			run->store = optarg;
+			ro->store = optarg;
+			if (!tool_store_valid(optarg)) {
+				fprintf(stderr, "uttm run: unknown store '%s'\n",
+					optarg);
+				ret = -EINVAL;
+			}
 			break;
 		case 'p':
-			run->store_path = optarg;
+			ro->store_path = optarg;
 			break;
 		case 't':
 			ret = parse_uint(optarg, 256, &n);
-			o->threads = (unsigned int)n;
+			if (!ret)
+				o->threads = (unsigned int)n;
 			break;
 		case 'd':
-			o->duration = strtod(optarg, &end);
-			ret = *end || end == optarg || o->duration < 0 ?
-			      -EINVAL : 0;
+			ret = parse_double(optarg, 0, DBL_MAX, &o->duration);
 			break;
 		case 'g':
-			ret = parse_share(optarg, &o->purgeable);
+			ret = parse_double(optarg, 0, 1, &o->purgeable);
 			break;
 		case 'k':
-			ret = parse_share(optarg, &o->skew);
+			ret = parse_double(optarg, 0, 1, &o->skew);
 			break;
 		case 'e':
 			ret = parse_uint(optarg, ~0UL, &n);
-			o->seed = n;
+			if (!ret)
+				o->seed = n;
 			break;
 		case 'j':
-			run->json = true;
+			ro->json = true;
 			break;
 		case 'S':
-			run->stats = stderr;
+			ro->stats = stderr;
 			break;
 		case 'h':
 			return 1;
@@ -377,27 +380,26 @@ static int parse_run_options(int argc, char **argv, struct run *run)
 
 int cmd_run(int argc, char **argv)
 {
-	struct run run = {
-		.opt = {
-			.budget = 256ULL << 20, .objects = 320,
-			.object_size = 4ULL << 20, .threads = 2,
-			.duration = 20, .purgeable = 0.25, .skew = 0.8,
-			.seed = 1,
-		},
+	struct workload_options opt = {
+		.budget = 256ULL << 20, .objects = 320,
+		.object_size = 4ULL << 20, .threads = 2,
+		.duration = 20, .purgeable = 0.25, .skew = 0.8,
+		.seed = 1,
 	};
+	struct run_options ro = { .store = NULL };
 	struct run_summary sum;
-	int ret = parse_run_options(argc, argv, &run);
+	int ret = parse_run_options(argc, argv, &opt, &ro);
 
 	if (ret) {
 		run_usage(ret > 0 ? stdout : stderr);
 		return ret > 0 ? 0 : UTTM_EXIT_USAGE;
 	}
-	if (!run.store)
-		run.store = tool_store_default();
-	run.opt.progress = !run.json;
-	ret = run_uttm(&run.opt, run.store, run.store_path, run.stats, &sum);
+	if (!ro.store)
+		ro.store = tool_store_default();
+	opt.progress = !ro.json;
+	ret = run_uttm(&opt, ro.store, ro.store_path, ro.stats, &sum);
 	if (!ret)
-		report(&run.opt, run.store, &sum, run.json);
+		report(&opt, ro.store, &sum, ro.json);
 	if (!ret && (sum.result.mismatches || sum.result.errors)) {
 		fprintf(stderr, "uttm run: data did not check out\n");
 		return 1;
@@ -407,6 +409,6 @@ int cmd_run(int argc, char **argv)
 			"next to the process itself; raise --budget\n");
 	else if (ret)
 		fprintf(stderr, "uttm run: %s (store %s)\n", strerror(-ret),
-			run.store);
+			ro.store);
 	return ret ? 1 : 0;
 }

@@ -4,8 +4,8 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <sys/sysinfo.h>
 
+#include "procfs.h"
 #include "stores.h"
 
 static int make_shmem(const struct store_request *req,
@@ -56,19 +56,17 @@ static const struct {
 	{ "compressed", make_compressed, false, 3 },
 };
 
-static bool has_swap(void)
-{
-	struct sysinfo si;
-
-	return !sysinfo(&si) && si.freeswap;
-}
-
 static int store_index(const char *name)
 {
 	for (size_t i = 0; i < sizeof(stores) / sizeof(stores[0]); i++)
 		if (!strcmp(name, stores[i].name))
 			return (int)i;
 	return -1;
+}
+
+bool tool_store_valid(const char *name)
+{
+	return store_index(name) >= 0;
 }
 
 int tool_store_create(const char *name, const struct store_request *req,
@@ -81,7 +79,7 @@ int tool_store_create(const char *name, const struct store_request *req,
 
 const char *tool_store_default(void)
 {
-	return has_swap() ? "shmem" : "file";
+	return swap_free_bytes() ? "shmem" : "file";
 }
 
 const char *tool_store_names(void)

@@ -23,6 +23,9 @@ struct store_request {
 	const char *path;
 };
 
+/* Whether @name is the name of a store, for checking options early. */
+bool tool_store_valid(const char *name);
+
 /* Creates the store called @name; -ENOENT for an unknown name. */
 int tool_store_create(const char *name, const struct store_request *req,
 		      struct uttm_backup **out);

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
- * Small helpers of the tool: clocks, medians and argument parsing.
+ * Small helpers of the tool: clocks, medians and percentiles, the
+ * temporary directory, argument parsing.
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "uttm.h"
@@ -31,15 +33,36 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Sorts @values in place. */
-double median(double *values, unsigned int count)
+double percentile(double *values, size_t count, double p)
 {
+	double pos;
+	size_t lo;
+
 	if (!count)
 		return 0;
 	qsort(values, count, sizeof(*values), cmp_double);
-	if (count % 2)
-		return values[count / 2];
-	return (values[count / 2 - 1] + values[count / 2]) / 2;
+	pos = p * (double)(count - 1);
+	lo = (size_t)pos;
+	if (lo + 1 >= count)
+		return values[count - 1];
+	return values[lo] + (pos - (double)lo) * (values[lo + 1] - values[lo]);
+}
+
+double median(double *values, size_t count)
+{
+	return percentile(values, count, 0.5);
+}
+
+const char *tool_tmpdir(void)
+{
+	const char *dir = getenv("TMPDIR");
+
+	return dir && *dir ? dir : "/tmp";
+}
+
+bool is_help_option(const char *arg)
+{
+	return !strcmp(arg, "-h") || !strcmp(arg, "--help");
 }
 
 int parse_uint(const char *text, unsigned long max, unsigned long *value)
@@ -54,5 +77,21 @@ int parse_uint(const char *text, unsigned long max, unsigned long *value)
 	if (errno || *end || n > max)
 		return -EINVAL;
 	*value = n;
+	return 0;
+}
+
+int parse_double(const char *text, double min, double max, double *value)
+{
+	double v;
+	char *end;
+
+	if (!text)
+		return -EINVAL;
+	errno = 0;
+	v = strtod(text, &end);
+	/* Written so that NaN fails too. */
+	if (errno || *end || end == text || !(v >= min && v <= max))
+		return -EINVAL;
+	*value = v;
 	return 0;
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * uttm: the command-line face of libuttm.  Subcommands run the main
- * workload, the benchmarks and the statistics dumps.
+ * workload (whose --stats dumps the context at the end) and the
+ * benchmarks.
  */
 #include <stdio.h>
 #include <string.h>
@@ -39,7 +40,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return UTTM_EXIT_USAGE;
 	}
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+	if (is_help_option(argv[1])) {
 		usage(stdout);
 		return 0;
 	}

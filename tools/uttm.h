@@ -8,6 +8,7 @@
 #define UTTM_TOOL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -56,21 +57,41 @@ void figures_print(const struct figures *set, FILE *out, bool json);
 double now_seconds(void);
 double cpu_seconds(void);
 
-double median(double *values, unsigned int count);
+/*
+ * The @p-th quantile (0 to 1) of @count values, interpolated between
+ * neighbours as most statistics packages do; 0 without values.  Sorts
+ * @values in place.  median() is the 0.5-th.
+ */
+double percentile(double *values, size_t count, double p);
+double median(double *values, size_t count);
 
-/* Median of @field over the first @n elements of the array @rounds. */
-#define MEDIAN_OF(rounds, n, field)                                     \
+/*
+ * Median over @i = 0 .. @n - 1 of @expr, an expression of @i, e.g.
+ * MEDIAN_EXPR(n, i, rounds[i][side].backup).
+ */
+#define MEDIAN_EXPR(n, i, expr)                                         \
 	({                                                              \
 		double __v[n];                                          \
-		for (unsigned int __i = 0; __i < (n); __i++)            \
-			__v[__i] = (rounds)[__i].field;                 \
+		for (unsigned int i = 0; i < (n); i++)                  \
+			__v[i] = (double)(expr);                        \
 		median(__v, (n));                                       \
 	})
+
+/* Median of @field over the first @n elements of the array @rounds. */
+#define MEDIAN_OF(rounds, n, field) MEDIAN_EXPR(n, __i, (rounds)[__i].field)
 
 #define MIN_UL(a, b) ((unsigned long)(a) < (unsigned long)(b) ? \
 		      (unsigned long)(a) : (unsigned long)(b))
 
+/* Where temporary files go: $TMPDIR, or /tmp. */
+const char *tool_tmpdir(void);
+
+/*
+ * Parse a whole argument as a number in [0, @max] or [@min, @max]; -EINVAL,
+ * leaving *@value alone, if it is not one.
+ */
 int parse_uint(const char *text, unsigned long max, unsigned long *value);
+int parse_double(const char *text, double min, double max, double *value);
 
 /* Options shared by every benchmark; some use only part of them. */
 struct bench_options {
@@ -80,6 +101,14 @@ struct bench_options {
 	double duration;
 	const char *store;
 };
+
+/* Whether @arg asks for help: -h or --help. */
+bool is_help_option(const char *arg);
+
+/* bench shrink's data spreads over this many objects, a page each at least. */
+#define SHRINK_OBJECTS 10000
+/* The size of bench e2e's objects; its budget holds one at least. */
+#define E2E_OBJECT_SIZE (4ULL << 20)
 
 int cmd_bench(int argc, char **argv);
 int cmd_run(int argc, char **argv);

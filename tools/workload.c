@@ -12,12 +12,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <uttm/page.h>
+
 #include "pattern.h"
 #include "procfs.h"
 #include "uttm.h"
 #include "workload.h"
 
-#define PAGE 4096
 /* Share of the touches that also rewrite the object, per mille. */
 #define WRITE_PERMILLE 100
 
@@ -93,7 +94,7 @@ static void sample(struct samples *s, double seconds)
 
 static unsigned long object_pages(const struct workload *wl)
 {
-	return (unsigned long)(wl->opt->object_size / PAGE);
+	return (unsigned long)(wl->opt->object_size / UTTM_PAGE_SIZE);
 }
 
 static void object_fill(struct workload *wl, unsigned long id)
@@ -241,13 +242,6 @@ static void wait_touch_phase(struct workload *wl)
 		fputc('\n', stderr);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 /* Percentiles of the samples of all workers, in microseconds. */
 static void percentiles(struct workload *wl, size_t offset, double *p50,
 			double *p99, unsigned long *count)
@@ -261,10 +255,8 @@ static void percentiles(struct workload *wl, size_t offset, double *p50,
 		for (size_t j = 0; j < s->n; j++)
 			sample(&all, s->v[j]);
 	}
-	if (all.n)
-		qsort(all.v, all.n, sizeof(double), cmp_double);
-	*p50 = all.n ? all.v[(all.n - 1) / 2] * 1e6 : 0;
-	*p99 = all.n ? all.v[(size_t)(0.99 * (double)(all.n - 1))] * 1e6 : 0;
+	*p50 = percentile(all.v, all.n, 0.5) * 1e6;
+	*p99 = percentile(all.v, all.n, 0.99) * 1e6;
 	if (count)
 		*count = all.n;
 	free(all.v);
@@ -310,9 +302,8 @@ static int run_phases(struct workload *wl, struct workload_result *res)
 	wait_touch_phase(wl);
 	atomic_store(&wl->stop, true);
 	join_workers(wl, started);
-	res->touch_seconds = now_seconds() - t;
 	res->touches_per_s = (double)(atomic_load(&wl->touches) - before) /
-			     res->touch_seconds;
+			     (now_seconds() - t);
 	if (started < wl->opt->threads)
 		return -EAGAIN;
 

@@ -58,7 +58,6 @@ struct workload_backend {
 /**
  * struct workload_result - what a run did
  * @touches: object touches, fill and last pass included.
- * @touch_seconds: length of the touch phase.
  * @total_seconds: length of the whole run.
  * @touches_per_s: touches of the touch phase per second.
  * @verified_per_s: bytes checked per second over the whole run.
@@ -74,7 +73,6 @@ struct workload_backend {
  */
 struct workload_result {
 	unsigned long touches;
-	double touch_seconds;
 	double total_seconds;
 	double touches_per_s;
 	double verified_per_s;
