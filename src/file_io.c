@@ -13,6 +13,7 @@
  * I/O.
  */
 #include <errno.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "uttm/page.h"
@@ -22,6 +23,11 @@
 
 /* Requests in flight at once; more wait for a free entry. */
 #define RING_ENTRIES 64u
+/*
+ * Submissions in a row the kernel may refuse for want of memory, 1 ms
+ * apart, before the synchronous path takes over for good.
+ */
+#define RING_RETRIES 10u
 
 void file_io_init(struct file_io *io, int fd, bool use_ring)
 {
@@ -104,6 +110,36 @@ static void ring_prep(struct file_io *io, struct io_uring_sqe *sqe,
 }
 
 /*
+ * Submits what is queued and waits for a completion, @queued requests
+ * being queued or in flight.  A kernel short of memory takes nothing
+ * (-EAGAIN, -EBUSY); a wait with nothing in flight would then never
+ * return, so it backs off instead and has the caller submit again, up to
+ * RING_RETRIES times in a row (@tries).  Returns 0, -EINTR, or the error
+ * that makes the ring unusable.
+ */
+static int ring_submit_wait(struct io_uring *ring, unsigned int queued,
+			    unsigned int *tries)
+{
+	const struct timespec backoff = { .tv_nsec = 1000 * 1000 };
+	struct io_uring_cqe *cqe;
+	int ret = io_uring_submit(ring);
+
+	if ((ret == -EAGAIN || ret == -EBUSY) &&
+	    queued == io_uring_sq_ready(ring)) {
+		if (++*tries > RING_RETRIES)
+			return ret;
+		nanosleep(&backoff, NULL);
+		return 0;
+	}
+	if (ret < 0 && ret != -EAGAIN && ret != -EBUSY)
+		return ret;
+	*tries = 0;
+	/* Submit and wait apart: a wait cut short must show. */
+	ret = io_uring_wait_cqe(ring, &cqe);
+	return ret == -EAGAIN || ret == -EBUSY ? 0 : ret;
+}
+
+/*
  * Puts the batch through the ring, RING_ENTRIES requests in flight at
  * most.  A signal never abandons requests in flight, which use the
  * caller's pages; with @intr it stops new ones from being queued.
@@ -113,8 +149,7 @@ static int ring_run(struct file_io *io, struct file_req *reqs,
 		    unsigned int nr, bool write, bool intr)
 {
 	struct iovec iov[FILE_IO_BATCH_PAGES];
-	unsigned int next = 0, queued = 0;
-	struct io_uring_cqe *cqe;
+	unsigned int next = 0, queued = 0, tries = 0;
 	struct io_uring_sqe *sqe;
 	bool stop = false;
 	int used = 0, ret;
@@ -132,13 +167,10 @@ static int ring_run(struct file_io *io, struct file_req *reqs,
 			next++;
 			queued++;
 		}
-		/* Submit and wait apart: a wait cut short must show. */
-		ret = io_uring_submit(&io->ring);
-		if (ret >= 0 || ret == -EAGAIN || ret == -EBUSY)
-			ret = io_uring_wait_cqe(&io->ring, &cqe);
+		ret = ring_submit_wait(&io->ring, queued, &tries);
 		if (ret == -EINTR) {
 			stop = intr;
-		} else if (ret < 0 && ret != -EAGAIN && ret != -EBUSY) {
+		} else if (ret < 0) {
 			ring_abandon(io, reqs, queued, ret);
 			return 0;
 		}

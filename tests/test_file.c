@@ -746,6 +746,39 @@ static void failing_ring_is_dropped_for_the_synchronous_path(void **state)
 	in_child(ring_failing_later, env->dir);
 }
 
+static void ring_short_of_memory(const char *dir)
+{
+	struct uttm_backup *backup = child_store(dir);
+	struct uttm_backup_file_stats stats;
+
+	CHILD_CHECK(!uttm_backup_file_stats(backup, &stats));
+	if (!stats.io_uring)
+		_exit(77);
+	/* A hang shows as death by SIGALRM. */
+	alarm(20);
+	/* Every submission refused; waiting alone still allowed. */
+	refuse_syscall(__NR_io_uring_enter, 1, UINT32_MAX, EAGAIN);
+	child_round_trip(backup);
+	CHILD_CHECK(!uttm_backup_file_stats(backup, &stats));
+	CHILD_CHECK(!stats.io_uring && stats.io_uring_error == -EAGAIN);
+	child_round_trip(backup);
+	alarm(0);
+	uttm_backup_put(backup);
+}
+
+/*
+ * The kernel keeps refusing submissions for want of memory (-EAGAIN):
+ * with nothing in flight the store must not wait for a completion that
+ * cannot come; it retries a while, then drops the ring for the
+ * synchronous path.
+ */
+static void ring_refusing_submissions_is_dropped_not_waited_on(void **state)
+{
+	struct file_env *env = *state;
+
+	in_child(ring_short_of_memory, env->dir);
+}
+
 static void sync_failing(const char *dir)
 {
 	struct uttm_backup *backup = child_store(dir);
@@ -832,6 +865,8 @@ int main(void)
 		ENGINE_TEST(refused_ring_gets_the_synchronous_path,
 			    io_uring_path),
 		ENGINE_TEST(failing_ring_is_dropped_for_the_synchronous_path,
+			    io_uring_path),
+		ENGINE_TEST(ring_refusing_submissions_is_dropped_not_waited_on,
 			    io_uring_path),
 		ENGINE_TEST(failed_sync_backs_nothing_up, io_uring_path),
 		ENGINE_TEST(file_system_without_tmpfile_gets_a_named_file,
