@@ -74,24 +74,28 @@ static unsigned int reap(struct io_uring *ring, struct file_req *reqs)
 
 /*
  * The ring failed in a way retrying cannot mend (a seccomp policy came
- * into force, the ring is being torn down).  Requests the kernel took
- * still read or write the caller's pages, so wait for them; those it did
- * not take must never run, so the ring goes, its error kept for the
- * store's stats.
+ * into force, the kernel stays short of memory, the ring is being torn
+ * down).  Requests the kernel took still read or write the caller's
+ * pages, and the synchronous path must neither redo them nor return
+ * before they end, so they are reaped to the last; waiting through the
+ * ring may be what fails, so this polls.  Those the kernel did not take
+ * must never run, so the ring goes, its error kept for the store's stats.
  */
 static void ring_abandon(struct file_io *io, struct file_req *reqs,
 			 unsigned int queued, int error)
 {
+	const struct timespec tick = { .tv_nsec = 100 * 1000 };
 	unsigned int taken = queued - io_uring_sq_ready(&io->ring);
-	struct io_uring_cqe *cqe;
 
 	while (taken) {
-		int ret = io_uring_wait_cqe(&io->ring, &cqe);
+		unsigned int n = reap(&io->ring, reqs);
 
-		if (ret && ret != -EINTR)
-			break;
-		taken -= reap(&io->ring, reqs);
+		taken -= n;
+		if (taken && !n)
+			nanosleep(&tick, NULL);
 	}
+	/* Requests never taken were never issued. */
+	atomic_fetch_sub(&io->requests, io_uring_sq_ready(&io->ring));
 	io_uring_queue_exit(&io->ring);
 	atomic_store(&io->ring_error, error);
 	atomic_store(&io->ring_ready, false);

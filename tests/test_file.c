@@ -30,6 +30,7 @@
 
 #include <uttm/backup.h>
 
+#include "file_io.h"
 #include "fragment.h"
 #include "helpers.h"
 
@@ -779,6 +780,56 @@ static void ring_refusing_submissions_is_dropped_not_waited_on(void **state)
 	in_child(ring_short_of_memory, env->dir);
 }
 
+static void ring_wait_failing(const char *dir)
+{
+	struct file_req req = { .count = 1, .slot = 0 };
+	struct file_io io;
+	void *page;
+	int pipe_fds[2];
+	pid_t writer;
+
+	CHILD_CHECK(!pipe(pipe_fds));
+	file_io_init(&io, pipe_fds[0], true);
+	if (!atomic_load(&io.ring_ready))
+		_exit(77);
+	CHILD_CHECK(!posix_memalign(&page, UTTM_PAGE_SIZE, UTTM_PAGE_SIZE));
+	req.pages = &page;
+	writer = fork();
+	CHILD_CHECK(writer >= 0);
+	if (!writer) {
+		/* Once the ring's read is in flight and its wait failed. */
+		usleep(200 * 1000);
+		fill_page(page, 15, 0);
+		_exit(write(pipe_fds[1], page, UTTM_PAGE_SIZE) !=
+		      UTTM_PAGE_SIZE);
+	}
+	alarm(20);
+	refuse_syscall(__NR_io_uring_enter, 3, IORING_ENTER_GETEVENTS, ENXIO);
+	/* Taken by the ring, so read by the ring, and waited for. */
+	CHILD_CHECK(file_io_run(&io, &req, 1, false, false) == 1);
+	CHILD_CHECK(page_matches(page, 15, 0));
+	CHILD_CHECK(!atomic_load(&io.ring_ready) &&
+		    atomic_load(&io.ring_error) == -ENXIO);
+	alarm(0);
+	CHILD_CHECK(waitpid(writer, NULL, 0) == writer);
+	file_io_fini(&io);
+	free(page);
+}
+
+/*
+ * Waiting through the ring fails while a request the kernel took is in
+ * flight (a read of an empty pipe, until a writer fills it).  The ring is
+ * dropped, but only once that request has ended: it uses the caller's
+ * page, and the synchronous path must neither redo it (a pipe cannot be
+ * read at an offset: -ESPIPE) nor return while it may still land.
+ */
+static void failing_ring_waits_for_requests_in_flight(void **state)
+{
+	struct file_env *env = *state;
+
+	in_child(ring_wait_failing, env->dir);
+}
+
 static void sync_failing(const char *dir)
 {
 	struct uttm_backup *backup = child_store(dir);
@@ -867,6 +918,8 @@ int main(void)
 		ENGINE_TEST(failing_ring_is_dropped_for_the_synchronous_path,
 			    io_uring_path),
 		ENGINE_TEST(ring_refusing_submissions_is_dropped_not_waited_on,
+			    io_uring_path),
+		ENGINE_TEST(failing_ring_waits_for_requests_in_flight,
 			    io_uring_path),
 		ENGINE_TEST(failed_sync_backs_nothing_up, io_uring_path),
 		ENGINE_TEST(file_system_without_tmpfile_gets_a_named_file,
