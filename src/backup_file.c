@@ -27,10 +27,10 @@
  * writes a page on its own.  A batch of pages (one store call, at most
  * FILE_IO_BATCH_PAGES) takes runs of neighbouring slots from the slot
  * bitmap, which hands out long runs; each run is cut into requests of
- * REQ_PAGES pages, each one vectored transfer whose iovecs point at the
- * pages themselves, wherever they are in memory.  Pages of order 0 thus
- * leave in requests of REQ_PAGES, not one by one.  Restore reads runs of
- * consecutive handles back the same way.
+ * 64 pages (slot_io.c), each one vectored transfer whose iovecs point at
+ * the pages themselves, wherever they are in memory.  Pages of order 0
+ * thus leave in requests of 64 pages, not one by one.  Restore reads
+ * runs of consecutive handles back the same way.
  *
  * The requests of a batch are in flight together through io_uring, so
  * the disk sees a queue; where the kernel refuses a ring (sysctl
@@ -63,15 +63,6 @@
  * the file system has less free space left than the store keeps idle.
  */
 
-/* Slots of a store bounded by disk space only: 16 TiB of pages. */
-#define FILE_MAX_SLOTS (1UL << 32)
-/*
- * Pages per request: large enough for the disk to stream, small enough
- * that one store call of the tt layer (256 to 1024 pages) is several
- * requests in flight.
- */
-#define REQ_PAGES 64u
-
 /**
  * struct file_store - a store in a file
  * @base: what every store shares.
@@ -93,41 +84,6 @@ static struct file_store *to_file(struct uttm_backup *backup)
 	return container_of(backup, struct file_store, base);
 }
 
-/* Appends the requests for @count pages going to slots from @slot. */
-static unsigned int add_reqs(struct file_req *reqs, unsigned int nr,
-			     void *const *pages, unsigned long count,
-			     unsigned long slot)
-{
-	for (unsigned long i = 0; i < count; i += REQ_PAGES)
-		reqs[nr++] = (struct file_req){
-			.pages = pages + i,
-			.count = MIN(count - i, (unsigned long)REQ_PAGES),
-			.slot = slot + i,
-		};
-	return nr;
-}
-
-/*
- * Hands out handles for the first @done pages of a batch and releases
- * the slots of the others.
- */
-static void commit_batch(struct file_store *store, const struct file_req *reqs,
-			 unsigned int nr, unsigned long done,
-			 unsigned long *handles)
-{
-	unsigned long k = 0;
-
-	for (unsigned int i = 0; i < nr; i++) {
-		unsigned long keep = MIN(reqs[i].count, done - k);
-
-		for (unsigned long j = 0; j < keep; j++)
-			handles[k++] = uttm_backup_index_to_handle(reqs[i].slot + j);
-		if (keep < reqs[i].count)
-			slots_free(&store->slots, reqs[i].slot + keep,
-				   reqs[i].count - keep);
-	}
-}
-
 /*
  * Gives the slots of a run disk blocks before they are written.  A
  * direct write that allocates (into a hole or past the end of the file)
@@ -143,6 +99,20 @@ static void allocate_run(struct file_store *store, unsigned long first,
 	if (store->direct)
 		fallocate(store->io.fd, 0, slot_offset(first),
 			  slot_offset(count));
+}
+
+/* Allocates the slots of @batch, run by run: its requests cut runs up. */
+static void allocate_batch(struct file_store *store,
+			   const struct slot_batch *batch)
+{
+	for (unsigned int i = 0, j; i < batch->nr; i = j) {
+		unsigned long first = batch->reqs[i].slot;
+		unsigned long end = first + batch->reqs[i].count;
+
+		for (j = i + 1; j < batch->nr && batch->reqs[j].slot == end; j++)
+			end += batch->reqs[j].count;
+		allocate_run(store, first, end - first);
+	}
 }
 
 /* Bytes of disk the file holds beyond its live pages. */
@@ -199,31 +169,22 @@ static long file_backup_pages(struct uttm_backup *backup, void *const *src,
 			      unsigned long *handles)
 {
 	struct file_store *store = to_file(backup);
-	struct file_req reqs[FILE_IO_BATCH_PAGES];
-	unsigned long planned = 0, got;
-	unsigned int nr = 0;
-	long first = 0, n;
+	struct slot_batch batch;
+	long n;
 
 	trim_if_short(store);
-	count = MIN(count, (unsigned long)FILE_IO_BATCH_PAGES);
-	while (planned < count) {
-		first = slots_alloc(&store->slots, count - planned, &got);
-		if (first < 0)
-			break;
-		allocate_run(store, (unsigned long)first, got);
-		nr = add_reqs(reqs, nr, src + planned, got, (unsigned long)first);
-		planned += got;
-	}
-	if (!planned)
-		return first;
-	n = file_io_run(&store->io, reqs, nr, true, false);
+	n = slot_batch_take(&batch, &store->slots, src, count);
+	if (n < 0)
+		return n;
+	allocate_batch(store, &batch);
+	n = file_io_run(&store->io, batch.reqs, batch.nr, true, false);
 	if (n > 0 && writeback) {
 		if (fdatasync(store->io.fd))
 			n = -errno;
 		else
 			atomic_fetch_add(&store->syncs, 1);
 	}
-	commit_batch(store, reqs, nr, n > 0 ? (unsigned long)n : 0, handles);
+	slot_batch_commit(&batch, &store->slots, n, handles);
 	return n;
 }
 
@@ -231,17 +192,8 @@ static long file_copy_pages(struct uttm_backup *backup, void *const *dst,
 			    const unsigned long *handles, unsigned long count,
 			    const struct uttm_operation_ctx *ctx)
 {
-	struct file_store *store = to_file(backup);
-	struct file_req reqs[FILE_IO_BATCH_PAGES];
-	unsigned int nr = 0;
-
-	count = MIN(count, (unsigned long)FILE_IO_BATCH_PAGES);
-	for (unsigned long i = 0, run; i < count; i += run) {
-		run = handle_run(handles + i, count - i);
-		nr = add_reqs(reqs, nr, dst + i, run,
-			      uttm_backup_handle_to_index(handles[i]));
-	}
-	return file_io_run(&store->io, reqs, nr, false, ctx->interruptible);
+	return slot_io_read(&to_file(backup)->io, dst, handles, count,
+			    ctx->interruptible);
 }
 
 static void file_drop(struct uttm_backup *backup, const unsigned long *handles,
@@ -249,7 +201,7 @@ static void file_drop(struct uttm_backup *backup, const unsigned long *handles,
 {
 	struct file_store *store = to_file(backup);
 
-	slot_io_drop(store->io.fd, &store->slots, handles, count, false);
+	slot_io_free(&store->slots, handles, count);
 	trim_if_short(store);
 }
 
@@ -360,7 +312,7 @@ int uttm_backup_file_create(const struct uttm_backup_file_params *params,
 	file_io_init(&store->io, fd, !(params->flags & UTTM_BACKUP_FILE_SYNC));
 	slots_init(&store->slots, params->max_bytes ?
 		   (unsigned long)(params->max_bytes >> UTTM_PAGE_SHIFT) :
-		   FILE_MAX_SLOTS);
+		   SLOT_IO_MAX_SLOTS);
 	uttm_backup_init(&store->base, &file_ops, params->fault);
 	*out = &store->base;
 	return 0;

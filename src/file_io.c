@@ -13,13 +13,13 @@
  * I/O.
  */
 #include <errno.h>
+#include <limits.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "uttm/page.h"
 #include "internal.h"
 #include "file_io.h"
-#include "slot_io.h"
 
 /* Requests in flight at once; more wait for a free entry. */
 #define RING_ENTRIES 64u
@@ -53,6 +53,60 @@ void file_io_fini(struct file_io *io)
 	if (atomic_load(&io->ring_ready))
 		io_uring_queue_exit(&io->ring);
 	pthread_mutex_destroy(&io->ring_lock);
+}
+
+/*
+ * Describes @count pages at @bufs in @iov, one entry per run of pages
+ * that are neighbours in memory.  Returns the number of entries.
+ */
+static int pages_iov(struct iovec *iov, void *const *bufs, unsigned long count)
+{
+	int nr = 0;
+
+	for (unsigned long i = 0; i < count; i++) {
+		if (nr && (char *)iov[nr - 1].iov_base + iov[nr - 1].iov_len ==
+			  (char *)bufs[i]) {
+			iov[nr - 1].iov_len += UTTM_PAGE_SIZE;
+			continue;
+		}
+		iov[nr++] = (struct iovec){ bufs[i], UTTM_PAGE_SIZE };
+	}
+	return nr;
+}
+
+/*
+ * Writes or reads @count pages at @bufs to or from the slots from @slot,
+ * in as few pwritev() or preadv() calls as IOV_MAX allows, going on after
+ * short transfers.  Returns the pages transferred, or a negative errno
+ * when none was; -EINTR only if @intr.
+ */
+static long sync_transfer(struct file_io *io, void *const *bufs,
+			  unsigned long count, unsigned long slot, bool write,
+			  bool intr)
+{
+	struct iovec iov[IOV_MAX];
+	unsigned long done = 0;
+
+	while (done < count) {
+		unsigned long n = MIN(count - done, (unsigned long)IOV_MAX);
+		int nr = pages_iov(iov, bufs + done, n);
+		ssize_t ret;
+
+		atomic_fetch_add(&io->requests, 1);
+		if (write)
+			ret = pwritev(io->fd, iov, nr, slot_offset(slot + done));
+		else
+			ret = preadv(io->fd, iov, nr, slot_offset(slot + done));
+		if (ret < 0 && errno == EINTR && !intr)
+			continue;
+		if (ret < 0)
+			return done ? (long)done : -errno;
+		done += (size_t)ret / UTTM_PAGE_SIZE;
+		/* Nothing moved (end of file) or a page only in part: lost. */
+		if (!ret || (size_t)ret % UTTM_PAGE_SIZE)
+			return done ? (long)done : -EIO;
+	}
+	return (long)done;
 }
 
 /* Records the completions the kernel has posted; returns how many. */
@@ -161,8 +215,8 @@ static int ring_run(struct file_io *io, struct file_req *reqs,
 	while (queued || (next < nr && !stop)) {
 		while (next < nr && !stop && queued < RING_ENTRIES &&
 		       (sqe = io_uring_get_sqe(&io->ring))) {
-			int n = slot_io_iov(iov + used, reqs[next].pages,
-					    reqs[next].count);
+			int n = pages_iov(iov + used, reqs[next].pages,
+					  reqs[next].count);
 
 			ring_prep(io, sqe, &reqs[next], iov + used, n, write);
 			io_uring_sqe_set_data64(sqe, next);
@@ -193,8 +247,9 @@ static bool continues(const struct file_req *req, const struct file_req *next)
 /*
  * Transfers synchronously what the ring left of @reqs[0], together with
  * the requests after it that the ring did not touch and that carry on
- * its run: one call, which the kernel cuts into concurrent requests
- * itself.  Returns how many requests it covered; sets @error on failure.
+ * its run: one call (more only past IOV_MAX pages), which the kernel
+ * cuts into concurrent requests itself.  Returns how many requests it
+ * covered; sets @error on failure.
  */
 static unsigned int finish_run(struct file_io *io, struct file_req *reqs,
 			       unsigned int nr, bool write, bool intr,
@@ -209,9 +264,8 @@ static unsigned int finish_run(struct file_io *io, struct file_req *reqs,
 		count += reqs[j].count;
 	if (!count)
 		return j;
-	atomic_fetch_add(&io->requests, 1);
-	n = slot_io_transfer(io->fd, reqs[0].pages + reqs[0].moved, count,
-			     reqs[0].slot + reqs[0].moved, write, intr);
+	n = sync_transfer(io, reqs[0].pages + reqs[0].moved, count,
+			  reqs[0].slot + reqs[0].moved, write, intr);
 	if (n < 0)
 		*error = (int)n;
 	for (unsigned int k = 0; k < j && n > 0; k++) {
