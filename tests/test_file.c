@@ -33,6 +33,7 @@
 #include "file_io.h"
 #include "fragment.h"
 #include "helpers.h"
+#include "store_faults.h"
 
 /* The engines, as the flags that choose them. */
 static const unsigned int io_uring_path = 0;
@@ -228,99 +229,36 @@ static void order0_pages_go_out_and_come_back_in_runs(void **state)
 	store_put(backup);
 }
 
-/*
- * Writes fail past 10 pages of file (RLIMIT_FSIZE: -EFBIG, after a short
- * write): the backup keeps what was written and the vector the rest.
- */
+static unsigned long file_slots_used(struct uttm_backup *backup)
+{
+	return stats_of(backup).slots_used;
+}
+
 static void write_error_midway_keeps_the_vector(void **state)
 {
 	struct file_env *env = *state;
 	struct uttm_backup *backup = env_store(env, 0);
-	void (*xfsz)(int) = signal(SIGXFSZ, SIG_IGN);
-	struct rlimit old, limit;
-	struct uttm_tt tt;
-	long ret;
 
-	tt_new(env, &tt, 64, backup, 5);
-	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
-	limit = old;
-	limit.rlim_cur = 10 * UTTM_PAGE_SIZE;
-	assert_int_equal(setrlimit(RLIMIT_FSIZE, &limit), 0);
-	ret = uttm_tt_backup(&tt, &backup_flags);
-	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
-	signal(SIGXFSZ, xfsz);
-
-	assert_int_equal(ret, 10);
-	assert_int_equal(count_handles(&tt), 10);
-	assert_int_equal(tt.resident_pages, 54);
-	assert_int_equal(uttm_backup_handles(backup), 10);
-	assert_int_equal(stats_of(backup).slots_used, 10);
-	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
-	assert_tt_matches(&tt, 5);
-	uttm_tt_fini(&tt);
+	assert_write_error_midway_keeps_the_vector(env->fx, backup,
+						   file_slots_used);
 	store_put(backup);
 }
 
-/*
- * The descriptor of the one file open in @dir, the store's, with what
- * /proc says it is in @link; -1 when there is none.
- */
-static int store_fd(const char *dir, char *link, size_t size)
+/* The prefix of the /proc link of a store's file in @dir. */
+static void file_link_prefix(char *prefix, size_t size, const char *dir)
 {
-	DIR *d = opendir("/proc/self/fd");
-	size_t len = strlen(dir);
-	struct dirent *e;
-	int fd = -1;
-
-	while (d && (e = readdir(d))) {
-		ssize_t n = readlinkat(dirfd(d), e->d_name, link, size - 1);
-
-		if (n > (ssize_t)len && !strncmp(link, dir, len) &&
-		    link[len] == '/') {
-			link[n] = '\0';
-			fd = atoi(e->d_name);
-			break;
-		}
-	}
-	if (d)
-		closedir(d);
-	return fd;
+	snprintf(prefix, size, "%s/", dir);
 }
 
-/*
- * The disk loses the file's tail (it is truncated): the restore fails at
- * the first page it cannot read, keeping every handle it did not use.
- * The tail comes back and the same restore resumes and completes.
- */
 static void read_error_keeps_handles_and_restore_resumes(void **state)
 {
 	struct file_env *env = *state;
 	struct uttm_backup *backup = env_store(env, 0);
-	size_t bytes = 64 * UTTM_PAGE_SIZE;
-	char link[PATH_MAX];
-	struct uttm_tt tt;
-	void *saved;
-	int fd;
+	char prefix[PATH_MAX];
 
-	tt_new(env, &tt, 64, backup, 6);
-	assert_int_equal(uttm_tt_backup(&tt, &backup_flags), 64);
-	fd = store_fd(env->dir, link, sizeof(link));
-	assert_true(fd >= 0);
-	assert_int_equal(posix_memalign(&saved, UTTM_PAGE_SIZE, bytes), 0);
-	assert_int_equal(pread(fd, saved, bytes, 0), (ssize_t)bytes);
-	assert_int_equal(ftruncate(fd, 20 * UTTM_PAGE_SIZE), 0);
-
-	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), -EIO);
-	assert_true(uttm_tt_is_backed_up(&tt));
-	assert_non_null(tt.restore);
-	assert_int_equal(uttm_backup_handles(backup), 64 - 20);
-
-	assert_int_equal(pwrite(fd, saved, bytes, 0), (ssize_t)bytes);
-	free(saved);
-	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
-	assert_null(tt.restore);
-	assert_tt_matches(&tt, 6);
-	uttm_tt_fini(&tt);
+	file_link_prefix(prefix, sizeof(prefix), env->dir);
+	assert_read_error_keeps_handles_and_restore_resumes(env->fx, backup,
+							    prefix);
 	store_put(backup);
 }
 
@@ -608,44 +546,6 @@ static void unwritable_directory_is_eacces(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
-/* Each case once per engine, named after both. */
-/* In a child, where a check that fails prints itself and exits with 1. */
-#define CHILD_CHECK(cond)                                               \
-	do {                                                            \
-		if (!(cond)) {                                          \
-			fprintf(stderr, "%s:%d: %s\n", __FILE__,        \
-				__LINE__, #cond);                       \
-			_exit(1);                                       \
-		}                                                       \
-	} while (0)
-
-/*
- * Makes system call @nr fail with @error in this process from now on;
- * with a @mask, only the calls whose argument @arg has one of its bits
- * set (low 32 bits, little-endian).
- */
-static void refuse_syscall(long nr, int arg, uint32_t mask, int error)
-{
-	struct sock_filter filter[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-			 offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)nr, 0, 3),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-			 offsetof(struct seccomp_data, args[arg])),
-		mask ? (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K,
-						    mask, 0, 1) :
-		       (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO |
-			 ((uint32_t)error & SECCOMP_RET_DATA)),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog prog = { .len = ARRAY_SIZE(filter),
-				   .filter = filter };
-
-	CHILD_CHECK(!prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
-	CHILD_CHECK(!prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog));
-}
-
 /* Backs 64 pages up through @backup, reads them back and drops them. */
 static void child_round_trip(struct uttm_backup *backup)
 {
@@ -680,33 +580,40 @@ static struct uttm_backup *child_store(const char *dir)
 	return backup;
 }
 
-/* Runs @child in a child process; 77 from it means skip. */
+/* A store in @dir with a ring; the child skips where the kernel refuses one. */
+static struct uttm_backup *child_ring_store(const char *dir)
+{
+	struct uttm_backup *backup = child_store(dir);
+	struct uttm_backup_file_stats stats;
+
+	CHILD_CHECK(!uttm_backup_file_stats(backup, &stats));
+	if (!stats.io_uring)
+		_exit(77);
+	return backup;
+}
+
+/* @backup has no ring, because of @error. */
+static void child_check_no_ring(struct uttm_backup *backup, int error)
+{
+	struct uttm_backup_file_stats stats;
+
+	CHILD_CHECK(!uttm_backup_file_stats(backup, &stats));
+	CHILD_CHECK(!stats.io_uring && stats.io_uring_error == error);
+}
+
+/* Runs @child in a child process, which exits 77 to skip. */
 static void in_child(void (*child)(const char *dir), const char *dir)
 {
-	int status;
-	pid_t pid = fork();
-
-	assert_true(pid >= 0);
-	if (!pid) {
-		child(dir);
-		_exit(0);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	if (WEXITSTATUS(status) == 77)
-		skip_because("io_uring unavailable here: nothing to fail later");
-	assert_int_equal(WEXITSTATUS(status), 0);
+	run_child(child, dir, "io_uring unavailable here: nothing to fail later");
 }
 
 static void ring_refused_at_setup(const char *dir)
 {
-	struct uttm_backup_file_stats stats;
 	struct uttm_backup *backup;
 
 	refuse_syscall(__NR_io_uring_setup, 0, 0, EPERM);
 	backup = child_store(dir);
-	CHILD_CHECK(!uttm_backup_file_stats(backup, &stats));
-	CHILD_CHECK(!stats.io_uring && stats.io_uring_error == -EPERM);
+	child_check_no_ring(backup, -EPERM);
 	child_round_trip(backup);
 	uttm_backup_put(backup);
 }
@@ -721,17 +628,12 @@ static void refused_ring_gets_the_synchronous_path(void **state)
 
 static void ring_failing_later(const char *dir)
 {
-	struct uttm_backup *backup = child_store(dir);
-	struct uttm_backup_file_stats stats;
+	struct uttm_backup *backup = child_ring_store(dir);
 
-	CHILD_CHECK(!uttm_backup_file_stats(backup, &stats));
-	if (!stats.io_uring)
-		_exit(77);
 	child_round_trip(backup);
 	refuse_syscall(__NR_io_uring_enter, 0, 0, ENXIO);
 	child_round_trip(backup);
-	CHILD_CHECK(!uttm_backup_file_stats(backup, &stats));
-	CHILD_CHECK(!stats.io_uring && stats.io_uring_error == -ENXIO);
+	child_check_no_ring(backup, -ENXIO);
 	child_round_trip(backup);
 	uttm_backup_put(backup);
 }
@@ -749,19 +651,14 @@ static void failing_ring_is_dropped_for_the_synchronous_path(void **state)
 
 static void ring_short_of_memory(const char *dir)
 {
-	struct uttm_backup *backup = child_store(dir);
-	struct uttm_backup_file_stats stats;
+	struct uttm_backup *backup = child_ring_store(dir);
 
-	CHILD_CHECK(!uttm_backup_file_stats(backup, &stats));
-	if (!stats.io_uring)
-		_exit(77);
 	/* A hang shows as death by SIGALRM. */
 	alarm(20);
 	/* Every submission refused; waiting alone still allowed. */
 	refuse_syscall(__NR_io_uring_enter, 1, UINT32_MAX, EAGAIN);
 	child_round_trip(backup);
-	CHILD_CHECK(!uttm_backup_file_stats(backup, &stats));
-	CHILD_CHECK(!stats.io_uring && stats.io_uring_error == -EAGAIN);
+	child_check_no_ring(backup, -EAGAIN);
 	child_round_trip(backup);
 	alarm(0);
 	uttm_backup_put(backup);
@@ -867,13 +764,14 @@ static void failed_sync_backs_nothing_up(void **state)
 static void no_tmpfile(const char *dir)
 {
 	struct uttm_backup *backup;
-	char link[PATH_MAX];
+	char link[PATH_MAX], prefix[PATH_MAX];
 
 	/* O_TMPFILE includes O_DIRECTORY, which opendir() needs. */
 	refuse_syscall(__NR_openat, 2, O_TMPFILE & ~O_DIRECTORY, EOPNOTSUPP);
 	backup = child_store(dir);
 	/* Named by mkostemp(), and already unlinked. */
-	CHILD_CHECK(store_fd(dir, link, sizeof(link)) >= 0);
+	file_link_prefix(prefix, sizeof(prefix), dir);
+	CHILD_CHECK(fd_by_link(prefix, link, sizeof(link)) >= 0);
 	CHILD_CHECK(strstr(link, "/uttm-backup-") &&
 		    strstr(link, " (deleted)"));
 	child_round_trip(backup);
@@ -891,6 +789,7 @@ static void file_system_without_tmpfile_gets_a_named_file(void **state)
 	in_child(no_tmpfile, env->dir);
 }
 
+/* Each case once per engine, named after both. */
 #define ENGINE_TEST(test, engine)                                       \
 	{ #engine ": " #test, test, env_setup, env_teardown,            \
 	  (void *)&(engine) }
