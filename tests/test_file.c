@@ -307,6 +307,38 @@ static void dropped_blocks_stay_until_trimmed(void **state)
 	store_put(backup);
 }
 
+/*
+ * A handle dropped twice, or one naming a slot the store never had, is
+ * misuse the store survives: its slot count stays exact.
+ */
+static void handles_dropped_twice_count_once(void **state)
+{
+	struct file_env *env = *state;
+	struct uttm_backup *backup = env_store(env, 0);
+	const unsigned long forged = uttm_backup_index_to_handle(1UL << 40);
+	unsigned long handles[4];
+	void *pages[4];
+	char *mem;
+
+	assert_int_equal(posix_memalign((void **)&mem, UTTM_PAGE_SIZE,
+					4 * UTTM_PAGE_SIZE), 0);
+	for (unsigned long i = 0; i < 4; i++) {
+		pages[i] = mem + i * UTTM_PAGE_SIZE;
+		fill_page(pages[i], 16, i);
+	}
+	assert_int_equal(uttm_backup_backup_pages(backup, pages, 4, false,
+						  handles), 4);
+	uttm_backup_drop(backup, handles, 2);
+	/* Straight to the store: the tt layer's handle count would underflow. */
+	backup->ops->drop(backup, handles, 2);
+	assert_int_equal(stats_of(backup).slots_used, 2);
+	backup->ops->drop(backup, &forged, 1);
+	assert_int_equal(stats_of(backup).slots_used, 2);
+	uttm_backup_drop(backup, handles + 2, 2);
+	free(mem);
+	store_put(backup);
+}
+
 static void on_signal(int sig)
 {
 }
@@ -812,6 +844,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		ENGINE_TESTS(io_uring_path),
 		ENGINE_TESTS(sync_path),
+		ENGINE_TEST(handles_dropped_twice_count_once, sync_path),
 		ENGINE_TEST(refused_ring_gets_the_synchronous_path,
 			    io_uring_path),
 		ENGINE_TEST(failing_ring_is_dropped_for_the_synchronous_path,

@@ -62,7 +62,8 @@ struct uttm_backup_shmem_params {
  * the file.
  *
  * Context: May sleep. No locks.
- * Return: 0; -EINVAL for NULL arguments; the error of memfd_create().
+ * Return: 0; -EINVAL for NULL arguments; -ENOMEM; the error of
+ * memfd_create().
  */
 int uttm_backup_shmem_create(const struct uttm_backup_shmem_params *params,
 			     struct uttm_backup **out);
