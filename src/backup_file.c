@@ -69,6 +69,12 @@
  * @io: the file and how it is read and written.
  * @slots: which pages of the file hold live pages.
  * @direct: the file is open with O_DIRECT.
+ * @allocated: every slot below this one has disk blocks, but those a
+ * trim is punching; it only grows by runs that start below it.
+ * @trim_due: slots were freed, or a write fell short, since the store
+ * last compared the disk it keeps idle with the file system's free space.
+ * @can_punch: the file system punches holes; without, trimming gives
+ * nothing back and is not tried again.
  * @syncs: fdatasync() calls made for writeback.
  */
 struct file_store {
@@ -76,6 +82,9 @@ struct file_store {
 	struct file_io io;
 	struct slots slots;
 	bool direct;
+	atomic_ulong allocated;
+	atomic_bool trim_due;
+	atomic_bool can_punch;
 	atomic_ulong syncs;
 };
 
@@ -85,20 +94,32 @@ static struct file_store *to_file(struct uttm_backup *backup)
 }
 
 /*
- * Gives the slots of a run disk blocks before they are written.  A
- * direct write that allocates (into a hole or past the end of the file)
- * takes the inode's lock exclusively on ext4 and XFS, so the requests of
- * a batch would go one at a time; overwriting allocated blocks runs them
- * in parallel.  Best effort: a write that then lacks space fails on its
- * own, with its real error.  Buffered writes allocate at writeback and
- * gain nothing.
+ * Gives the slots from @first to @end disk blocks before they are
+ * written.  A direct write that allocates (into a hole or past the end of
+ * the file) takes the inode's lock exclusively on ext4 and XFS, so the
+ * requests of a batch would go one at a time; overwriting allocated
+ * blocks runs them in parallel.  fallocate() itself takes that lock and
+ * waits for all direct I/O in flight, so it is called only for slots past
+ * @allocated, which dropped handles leave allocated: in steady state not
+ * at all.  A run that starts past @allocated leaves a gap of unknown
+ * slots and does not move it.  Best effort: a write that then lacks space
+ * fails on its own, with its real error.  Buffered writes allocate at
+ * writeback and gain nothing.
  */
 static void allocate_run(struct file_store *store, unsigned long first,
-			 unsigned long count)
+			 unsigned long end)
 {
-	if (store->direct)
-		fallocate(store->io.fd, 0, slot_offset(first),
-			  slot_offset(count));
+	unsigned long mark = atomic_load(&store->allocated);
+	unsigned long from = MAX(first, mark);
+
+	if (!store->direct || end <= mark ||
+	    fallocate(store->io.fd, 0, slot_offset(from),
+		      slot_offset(end - from)))
+		return;
+	/* Unless a trim lowered the mark below @first meanwhile. */
+	while (first <= mark && mark < end &&
+	       !atomic_compare_exchange_weak(&store->allocated, &mark, end))
+		;
 }
 
 /* Allocates the slots of @batch, run by run: its requests cut runs up. */
@@ -111,7 +132,7 @@ static void allocate_batch(struct file_store *store,
 
 		for (j = i + 1; j < batch->nr && batch->reqs[j].slot == end; j++)
 			end += batch->reqs[j].count;
-		allocate_run(store, first, end - first);
+		allocate_run(store, first, end);
 	}
 }
 
@@ -137,9 +158,21 @@ static uint64_t fs_free_bytes(struct file_store *store)
 	return st.f_blocks ? (uint64_t)st.f_bavail * st.f_frsize : UINT64_MAX;
 }
 
+/* Slots from @first on may be holes from now on. */
+static void lower_allocated(struct file_store *store, unsigned long first)
+{
+	unsigned long mark = atomic_load(&store->allocated);
+
+	while (first < mark &&
+	       !atomic_compare_exchange_weak(&store->allocated, &mark, first))
+		;
+}
+
 /*
  * Punches every run of free slots out of the file.  Each run is taken
- * while it is punched, so that no batch writes there meanwhile.
+ * while it is punched, so that no batch writes there meanwhile, and
+ * @allocated is lowered before the punch, so that no batch counts on its
+ * blocks after it.
  */
 static void file_trim(struct file_store *store)
 {
@@ -147,20 +180,31 @@ static void file_trim(struct file_store *store)
 	struct stat st;
 	long first;
 
-	if (fstat(store->io.fd, &st))
+	if (!atomic_load(&store->can_punch) || fstat(store->io.fd, &st))
 		return;
 	while (slot_offset(pos) < st.st_size &&
 	       (first = slots_take_free(&store->slots, pos, &got)) >= 0) {
-		slot_io_release(store->io.fd, &store->slots,
-				(unsigned long)first, got);
+		lower_allocated(store, (unsigned long)first);
+		if (slot_io_release(store->io.fd, &store->slots,
+				    (unsigned long)first, got)) {
+			atomic_store(&store->can_punch, false);
+			return;
+		}
 		pos = (unsigned long)first + got;
 	}
 }
 
-/* The store keeps no more idle disk than the file system has left. */
+/*
+ * The store keeps no more idle disk than the file system has left.  Idle
+ * disk grows only when slots are freed, and a write that fell short may
+ * have met a full file system, so the two are compared only then: not on
+ * every batch.
+ */
 static void trim_if_short(struct file_store *store)
 {
-	if (fs_free_bytes(store) < idle_bytes(store))
+	if (atomic_load(&store->can_punch) &&
+	    atomic_exchange(&store->trim_due, false) &&
+	    fs_free_bytes(store) < idle_bytes(store))
 		file_trim(store);
 }
 
@@ -170,12 +214,12 @@ static long file_backup_pages(struct uttm_backup *backup, void *const *src,
 {
 	struct file_store *store = to_file(backup);
 	struct slot_batch batch;
-	long n;
+	long planned, n;
 
 	trim_if_short(store);
-	n = slot_batch_take(&batch, &store->slots, src, count);
-	if (n < 0)
-		return n;
+	planned = slot_batch_take(&batch, &store->slots, src, count);
+	if (planned < 0)
+		return planned;
 	allocate_batch(store, &batch);
 	n = file_io_run(&store->io, batch.reqs, batch.nr, true, false);
 	if (n > 0 && writeback) {
@@ -185,6 +229,8 @@ static long file_backup_pages(struct uttm_backup *backup, void *const *src,
 			atomic_fetch_add(&store->syncs, 1);
 	}
 	slot_batch_commit(&batch, &store->slots, n, handles);
+	if (n < planned)
+		atomic_store(&store->trim_due, true);
 	return n;
 }
 
@@ -202,6 +248,7 @@ static void file_drop(struct uttm_backup *backup, const unsigned long *handles,
 	struct file_store *store = to_file(backup);
 
 	slot_io_free(&store->slots, handles, count);
+	atomic_store(&store->trim_due, true);
 	trim_if_short(store);
 }
 
@@ -308,6 +355,9 @@ int uttm_backup_file_create(const struct uttm_backup_file_params *params,
 	}
 	store->direct = !(params->flags & UTTM_BACKUP_FILE_BUFFERED) &&
 			enable_direct(fd);
+	atomic_init(&store->allocated, 0);
+	atomic_init(&store->trim_due, false);
+	atomic_init(&store->can_punch, true);
 	atomic_init(&store->syncs, 0);
 	file_io_init(&store->io, fd, !(params->flags & UTTM_BACKUP_FILE_SYNC));
 	slots_init(&store->slots, params->max_bytes ?
