@@ -47,6 +47,12 @@ static unsigned int class_index(unsigned int size)
 	return (size - 1) >> ZPOOL_ALIGN_SHIFT;
 }
 
+/* Size of the objects of class @index, a multiple of ZPOOL_ALIGN. */
+static unsigned int class_size(unsigned int index)
+{
+	return (index + 1) << ZPOOL_ALIGN_SHIFT;
+}
+
 static unsigned long chunk_index(const struct zpool *pool,
 				 const struct zpool_chunk *chunk)
 {
@@ -64,9 +70,10 @@ static uint64_t touched_bytes(uint32_t top)
 	return (uint64_t)DIV_ROUND_UP(top, UTTM_PAGE_SIZE) << UTTM_PAGE_SHIFT;
 }
 
-static bool chunk_has_room(const struct zpool_chunk *chunk, unsigned int size)
+static bool chunk_has_room(const struct zpool_chunk *chunk)
 {
-	return chunk->free != OBJ_NONE || chunk->top + size <= ZPOOL_CHUNK_SIZE;
+	return chunk->free != OBJ_NONE ||
+	       chunk->top + class_size(chunk->class) <= ZPOOL_CHUNK_SIZE;
 }
 
 static void partial_add(struct zpool_class *class, struct zpool_chunk *chunk)
@@ -134,10 +141,8 @@ int zpool_init(struct zpool *pool, uint64_t limit)
 	pool->limit = limit;
 	atomic_init(&pool->used, 0);
 	atomic_init(&pool->chunks_used, 0);
-	for (unsigned int i = 0; i < ZPOOL_NR_CLASSES; i++) {
+	for (unsigned int i = 0; i < ZPOOL_NR_CLASSES; i++)
 		pthread_mutex_init(&pool->classes[i].lock, NULL);
-		pool->classes[i].size = (i + 1) << ZPOOL_ALIGN_SHIFT;
-	}
 	return 0;
 }
 
@@ -187,6 +192,7 @@ static void chunk_release(struct zpool *pool, struct zpool_chunk *chunk,
 static int chunk_take(struct zpool *pool, struct zpool_class *class,
 		      struct zpool_chunk *chunk, uint32_t *off)
 {
+	unsigned int size = class_size(chunk->class);
 	char *base = chunk_base(pool, chunk);
 	int ret;
 
@@ -194,44 +200,61 @@ static int chunk_take(struct zpool *pool, struct zpool_class *class,
 		*off = chunk->free;
 		memcpy(&chunk->free, base + *off, sizeof(chunk->free));
 	} else {
-		ret = charge(pool, touched_bytes(chunk->top + class->size) -
+		ret = charge(pool, touched_bytes(chunk->top + size) -
 				   touched_bytes(chunk->top));
 		if (ret)
 			return ret;
 		*off = chunk->top;
-		chunk->top += class->size;
+		chunk->top += size;
 	}
 	chunk->inuse++;
-	if (!chunk_has_room(chunk, class->size))
+	if (!chunk_has_room(chunk))
 		partial_del(class, chunk);
 	return 0;
+}
+
+/* A chunk of @class with a freed object, which takes no charge; or NULL. */
+static struct zpool_chunk *chunk_with_free(struct zpool_class *class)
+{
+	struct zpool_chunk *chunk = class->partial;
+
+	while (chunk && chunk->free == OBJ_NONE)
+		chunk = chunk->next;
+	return chunk;
 }
 
 int zpool_alloc(struct zpool *pool, unsigned int size, uint64_t *obj)
 {
 	unsigned int index = class_index(size);
 	struct zpool_class *class = &pool->classes[index];
-	struct zpool_chunk *chunk;
+	struct zpool_chunk *chunk, *fresh = NULL;
 	uint32_t off, top = 0;
-	bool empty = false;
-	int ret = 0;
+	int ret;
 
 	pthread_mutex_lock(&class->lock);
 	chunk = class->partial;
-	if (!chunk)
-		ret = chunk_new(pool, index, &chunk);
-	if (!ret) {
+	if (chunk) {
 		ret = chunk_take(pool, class, chunk, &off);
+		/*
+		 * Growing the chunk that served last needs a page the limit
+		 * refuses; a freed object further down needs none.
+		 */
+		if (ret && (chunk = chunk_with_free(class)))
+			ret = chunk_take(pool, class, chunk, &off);
+	} else {
+		ret = chunk_new(pool, index, &fresh);
+		chunk = fresh;
+		if (!ret)
+			ret = chunk_take(pool, class, chunk, &off);
 		/* A new chunk the limit left no room for goes at once. */
-		empty = ret && !chunk->inuse;
-		if (empty) {
-			partial_del(class, chunk);
-			top = chunk->top;
+		if (ret && fresh) {
+			partial_del(class, fresh);
+			top = fresh->top;
 		}
 	}
 	pthread_mutex_unlock(&class->lock);
-	if (empty)
-		chunk_release(pool, chunk, top);
+	if (ret && fresh)
+		chunk_release(pool, fresh, top);
 	if (ret)
 		return ret;
 	*obj = ((uint64_t)chunk_index(pool, chunk) << ZPOOL_CHUNK_SHIFT) + off;
@@ -255,11 +278,11 @@ int zpool_free(struct zpool *pool, uint64_t obj, unsigned int size)
 	bool empty;
 
 	pthread_mutex_lock(&class->lock);
-	if (UTTM_WARN_ON(!chunk_holds(chunk, index, off, class->size))) {
+	if (UTTM_WARN_ON(!chunk_holds(chunk, index, off, class_size(index)))) {
 		pthread_mutex_unlock(&class->lock);
 		return -EINVAL;
 	}
-	if (chunk_has_room(chunk, class->size))
+	if (chunk_has_room(chunk))
 		partial_del(class, chunk);
 	memcpy(zpool_obj_addr(pool, obj), &chunk->free, sizeof(chunk->free));
 	chunk->free = off;
@@ -283,8 +306,7 @@ bool zpool_obj_valid(const struct zpool *pool, uint64_t obj,
 	return size && size <= UTTM_PAGE_SIZE &&
 	       obj >> ZPOOL_CHUNK_SHIFT < pool->nr_chunks &&
 	       !(obj % ZPOOL_ALIGN) &&
-	       off + ((class_index(size) + 1) << ZPOOL_ALIGN_SHIFT) <=
-	       ZPOOL_CHUNK_SIZE;
+	       off + class_size(class_index(size)) <= ZPOOL_CHUNK_SIZE;
 }
 
 uint64_t zpool_used_bytes(const struct zpool *pool)

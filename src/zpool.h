@@ -27,15 +27,14 @@
 struct zpool_chunk;
 
 /**
- * struct zpool_class - the chunks serving one object size
+ * struct zpool_class - the chunks serving one object size, (index + 1)
+ * times ZPOOL_ALIGN
  * @lock: protects @partial and the chunks on it.
- * @size: object size, a multiple of ZPOOL_ALIGN.
  * @partial: chunks that can still hand out an object, most recently
  * freed into first.
  */
 struct zpool_class {
 	pthread_mutex_t lock;
-	unsigned int size;
 	struct zpool_chunk *partial;
 };
 

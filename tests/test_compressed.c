@@ -434,6 +434,66 @@ static void full_store_refuses_with_enospc(void **state)
 	uttm_backup_put(backup);
 }
 
+/*
+ * A page of a new class when the cap is reached: the chunk taken for it
+ * cannot have its first page charged, and goes again at once.
+ */
+static void new_chunk_without_room_is_given_back(void **state)
+{
+	struct uttm_backup *backup = store_new(*state, UTTM_PAGE_SIZE, 0);
+	struct uttm_backup_compressed_stats s;
+	struct pages raw, text;
+
+	pages_alloc(&raw, 1);
+	pages_fill(&raw, CONTENT_RANDOM, 16);
+	pages_alloc(&text, 1);
+	pages_fill(&text, CONTENT_TEXT, 16);
+	backup_all(backup, &raw);
+	assert_int_equal(uttm_backup_backup_pages(backup, text.addr, 1, false,
+						  text.handles), -ENOSPC);
+	s = stats_of(backup);
+	assert_int_equal(s.pages, 1);
+	assert_int_equal(s.metadata_bytes, 32);
+	assert_int_equal(s.pool_bytes, UTTM_PAGE_SIZE);
+	restore_and_drop(backup, &raw, UTTM_PAGE_SIZE);
+	pages_free(&text);
+	pages_free(&raw);
+	uttm_backup_put(backup);
+}
+
+/*
+ * The cap is reached and the chunk that served last has no freed object,
+ * but one further down its class has: that one serves, needing no page.
+ * Raw pages, 64 to a chunk: 66 fill one chunk and start a second.
+ */
+static void freed_object_further_down_serves_at_the_cap(void **state)
+{
+	static const unsigned long again[] = { 65, 0 };
+	const uint64_t cap = 66 * UTTM_PAGE_SIZE;
+	struct uttm_backup *backup = store_new(*state, cap, 0);
+	struct pages p;
+
+	pages_alloc(&p, 66);
+	pages_fill(&p, CONTENT_RANDOM, 17);
+	backup_all(backup, &p);
+	assert_int_equal(uttm_backup_bytes_avail(backup), 0);
+	/* A freed object in each chunk, the second chunk's on top. */
+	uttm_backup_drop(backup, &p.handles[0], 1);
+	uttm_backup_drop(backup, &p.handles[65], 1);
+	/* The second chunk's freed object serves, then the first chunk's. */
+	for (size_t i = 0; i < ARRAY_SIZE(again); i++)
+		assert_int_equal(uttm_backup_backup_pages(backup,
+							  &p.addr[again[i]], 1,
+							  false,
+							  &p.handles[again[i]]),
+				 1);
+	assert_int_equal(stats_of(backup).pool_bytes, cap);
+	assert_int_equal(stats_of(backup).metadata_bytes, 64);
+	restore_and_drop(backup, &p, cap);
+	pages_free(&p);
+	uttm_backup_put(backup);
+}
+
 static void freed_objects_are_reused_before_memory_grows(void **state)
 {
 	struct uttm_backup *backup = store_new(*state, 64 * MiB, 0);
@@ -775,6 +835,8 @@ static void threads_share_one_store(void **state)
 	CODEC_TEST(cap_reached_mid_object_then_full_restore, codec),         \
 	CODEC_TEST(full_store_refuses_with_enospc, codec),                   \
 	CODEC_TEST(freed_objects_are_reused_before_memory_grows, codec),     \
+	CODEC_TEST(new_chunk_without_room_is_given_back, codec),             \
+	CODEC_TEST(freed_object_further_down_serves_at_the_cap, codec),      \
 	CODEC_TEST(counters_exact_and_memory_returned_to_the_system, codec), \
 	CODEC_TEST(corrupt_data_is_an_io_error, codec),                      \
 	CODEC_TEST(reservation_failure_is_enomem, codec),                    \
