@@ -12,6 +12,14 @@
  * chunk goes, its pages are dropped (MADV_DONTNEED) and the chunk is free
  * for any class.  The descriptors live outside the chunks, so a class of
  * whole pages packs them with no waste at all.
+ *
+ * The reservation, four times the limit, is inaccessible (PROT_NONE) and
+ * made writable as chunks are first used: a writable private mapping is
+ * committed memory, which vm.overcommit_memory=2 charges in full whatever
+ * MAP_NORESERVE says.  The bitmap hands chunks out in order and grows
+ * only when all it has are taken, so the writable part is one prefix, one
+ * mapping, within twice the most chunks ever in use (or the bitmap's
+ * first 1024); it never shrinks, emptied chunks only drop their pages.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -129,7 +137,7 @@ int zpool_init(struct zpool *pool, uint64_t limit)
 	pool->chunks = calloc(pool->nr_chunks, sizeof(*pool->chunks));
 	if (!pool->chunks)
 		return -ENOMEM;
-	pool->base = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+	pool->base = mmap(NULL, bytes, PROT_NONE,
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (pool->base == MAP_FAILED) {
 		free(pool->chunks);
@@ -138,6 +146,8 @@ int zpool_init(struct zpool *pool, uint64_t limit)
 	/* A huge page would hold memory no object has reached. */
 	madvise(pool->base, bytes, MADV_NOHUGEPAGE);
 	slots_init(&pool->free_chunks, pool->nr_chunks);
+	pthread_mutex_init(&pool->map_lock, NULL);
+	atomic_init(&pool->nr_mapped, 0);
 	pool->limit = limit;
 	atomic_init(&pool->used, 0);
 	atomic_init(&pool->chunks_used, 0);
@@ -151,8 +161,31 @@ void zpool_fini(struct zpool *pool)
 	for (unsigned int i = 0; i < ZPOOL_NR_CLASSES; i++)
 		pthread_mutex_destroy(&pool->classes[i].lock);
 	slots_fini(&pool->free_chunks);
+	pthread_mutex_destroy(&pool->map_lock);
 	munmap(pool->base, pool->nr_chunks << ZPOOL_CHUNK_SHIFT);
 	free(pool->chunks);
+}
+
+/* Makes the chunks below @nr readable and writable; 0 or -ENOMEM. */
+static int map_chunks(struct zpool *pool, unsigned long nr)
+{
+	unsigned long mapped;
+	int ret = 0;
+
+	if (nr <= atomic_load(&pool->nr_mapped))
+		return 0;
+	pthread_mutex_lock(&pool->map_lock);
+	mapped = atomic_load(&pool->nr_mapped);
+	if (nr > mapped) {
+		if (mprotect(pool->base + (mapped << ZPOOL_CHUNK_SHIFT),
+			     (nr - mapped) << ZPOOL_CHUNK_SHIFT,
+			     PROT_READ | PROT_WRITE))
+			ret = -ENOMEM;
+		else
+			atomic_store(&pool->nr_mapped, nr);
+	}
+	pthread_mutex_unlock(&pool->map_lock);
+	return ret;
 }
 
 static int chunk_new(struct zpool *pool, unsigned int index,
@@ -161,10 +194,16 @@ static int chunk_new(struct zpool *pool, unsigned int index,
 	struct zpool_chunk *chunk;
 	unsigned long got;
 	long first;
+	int ret;
 
 	first = slots_alloc(&pool->free_chunks, 1, &got);
 	if (first < 0)
 		return (int)first;
+	ret = map_chunks(pool, (unsigned long)first + 1);
+	if (ret) {
+		slots_free(&pool->free_chunks, (unsigned long)first, 1);
+		return ret;
+	}
 	chunk = &pool->chunks[first];
 	*chunk = (struct zpool_chunk){ .free = OBJ_NONE, .class = index };
 	partial_add(&pool->classes[index], chunk);
@@ -304,7 +343,7 @@ bool zpool_obj_valid(const struct zpool *pool, uint64_t obj,
 	uint64_t off = obj & (ZPOOL_CHUNK_SIZE - 1);
 
 	return size && size <= UTTM_PAGE_SIZE &&
-	       obj >> ZPOOL_CHUNK_SHIFT < pool->nr_chunks &&
+	       obj >> ZPOOL_CHUNK_SHIFT < atomic_load(&pool->nr_mapped) &&
 	       !(obj % ZPOOL_ALIGN) &&
 	       off + class_size(class_index(size)) <= ZPOOL_CHUNK_SIZE;
 }

@@ -40,8 +40,11 @@ struct zpool_class {
 
 /**
  * struct zpool - the allocator
- * @base: address space reserved for every chunk the pool may have.
+ * @base: address space reserved for every chunk the pool may have,
+ * inaccessible past @nr_mapped chunks.
  * @nr_chunks: chunks @base has room for.
+ * @map_lock: serialises growing @nr_mapped.
+ * @nr_mapped: chunks from @base on that are readable and writable.
  * @chunks: one descriptor per chunk, in address order.
  * @free_chunks: which chunks are in use.
  * @limit: bytes of touched pages the pool may hold.
@@ -52,6 +55,8 @@ struct zpool_class {
 struct zpool {
 	char *base;
 	unsigned long nr_chunks;
+	pthread_mutex_t map_lock;
+	atomic_ulong nr_mapped;
 	struct zpool_chunk *chunks;
 	struct slots free_chunks;
 	uint64_t limit;
@@ -69,7 +74,8 @@ void zpool_fini(struct zpool *pool);
 
 /*
  * Allocates an object of @size bytes (1 to a page) and returns its offset
- * in @obj.  Returns 0, -ENOSPC when the limit or the chunks run out.
+ * in @obj.  Returns 0, -ENOSPC when the limit or the chunks run out, or
+ * -ENOMEM when the system refuses to commit memory for a new chunk.
  */
 int zpool_alloc(struct zpool *pool, unsigned int size, uint64_t *obj);
 
@@ -79,7 +85,7 @@ int zpool_alloc(struct zpool *pool, unsigned int size, uint64_t *obj);
  */
 int zpool_free(struct zpool *pool, uint64_t obj, unsigned int size);
 
-/* Whether @obj can name an object of @size in @pool. */
+/* Whether @obj can name an object of @size in @pool, in memory it uses. */
 bool zpool_obj_valid(const struct zpool *pool, uint64_t obj,
 		     unsigned int size);
 

@@ -575,6 +575,9 @@ static void bad_input_is_refused(void **state)
 		uttm_backup_index_to_handle(1UL << 60 | 1UL << 12),
 		uttm_backup_index_to_handle(2UL << 60 | 7),
 		uttm_backup_index_to_handle(3UL << 60 | 0xffffffffffffUL << 12 | 5),
+		/* In a chunk the pool has never used. */
+		uttm_backup_index_to_handle(3UL << 60 |
+					    (ZPOOL_CHUNK_SIZE >> 4) << 12 | 5),
 	};
 	char page[UTTM_PAGE_SIZE];
 	void *dst = page;
@@ -610,7 +613,8 @@ static void bad_input_is_refused(void **state)
 	uttm_backup_put(shmem);
 
 	/* Handles the store never made are refused, and dropping them is a no-op. */
-	memset(page, 0x11, sizeof(page));
+	/* Kept raw: the first object of the pool's first chunk. */
+	fill_page(page, 13, 0);
 	backup_all(backup, &(struct pages){ .addr = &dst, .handles = &handle,
 					    .count = 1 });
 	for (size_t i = 0; i < ARRAY_SIZE(bogus); i++) {
@@ -618,8 +622,9 @@ static void bad_input_is_refused(void **state)
 							1, &test_ctx), -EINVAL);
 		backup->ops->drop(backup, &bogus[i], 1);
 	}
-	/* A place the pool could hold, but holds nothing at. */
-	handle_forged = uttm_backup_index_to_handle(3UL << 60 | 1UL << 12 | 5);
+	/* A place the pool could hold, but holds nothing at: past that one. */
+	handle_forged = uttm_backup_index_to_handle(3UL << 60 |
+						    (8192UL >> 4) << 12 | 5);
 	assert_int_equal(uttm_backup_copy_pages(backup, &dst, &handle_forged,
 						1, &test_ctx), -EIO);
 	backup->ops->drop(backup, &handle_forged, 1);
@@ -684,13 +689,22 @@ static void in_child(int (*child)(const struct codec *), const struct codec *c)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/*
+ * Forbids the process more than @extra bytes beyond what it has now of
+ * @resource, as /proc/self/status reports it in @field.
+ */
+static int limit_to(int resource, const char *field, uint64_t extra)
+{
+	uint64_t now = status_bytes(field) + extra;
+	struct rlimit lim = { now, now };
+
+	return setrlimit(resource, &lim);
+}
+
 /* Forbids the process any more private memory than it maps now. */
 static int limit_data(uint64_t extra)
 {
-	uint64_t now = status_bytes("VmData") + extra;
-	struct rlimit lim = { now, now };
-
-	return setrlimit(RLIMIT_DATA, &lim);
+	return limit_to(RLIMIT_DATA, "VmData", extra);
 }
 
 static int reservation_without_address_space(const struct codec *codec)
@@ -700,7 +714,7 @@ static int reservation_without_address_space(const struct codec *codec)
 	};
 	struct uttm_backup *backup;
 
-	if (limit_data(64 * MiB))
+	if (limit_to(RLIMIT_AS, "VmSize", 64 * MiB))
 		return 77;
 	return uttm_backup_compressed_create(&params, &backup) == -ENOMEM ?
 	       0 : 1;
@@ -709,6 +723,43 @@ static int reservation_without_address_space(const struct codec *codec)
 static void reservation_failure_is_enomem(void **state)
 {
 	in_child(reservation_without_address_space, *state);
+}
+
+/* In a child: no cmocka assertion, a code per failed step. */
+static int reservation_without_commit(const struct codec *codec)
+{
+	struct uttm_backup_compressed_params params = {
+		.cap = 1ULL << 30, .compressor = codec->compressor,
+	};
+	const struct uttm_operation_ctx ctx = { .interruptible = false };
+	char page[UTTM_PAGE_SIZE], out[UTTM_PAGE_SIZE];
+	void *src = page, *dst = out;
+	struct uttm_backup *backup;
+	unsigned long handle;
+
+	fill_text(page, 15, 0);
+	if (limit_data(64 * MiB))
+		return 77;
+	if (uttm_backup_compressed_create(&params, &backup))
+		return 1;
+	if (uttm_backup_backup_pages(backup, &src, 1, false, &handle) != 1)
+		return 2;
+	if (uttm_backup_copy_pages(backup, &dst, &handle, 1, &ctx) != 1 ||
+	    memcmp(page, out, UTTM_PAGE_SIZE))
+		return 3;
+	uttm_backup_drop(backup, &handle, 1);
+	uttm_backup_put(backup);
+	return 0;
+}
+
+/*
+ * RLIMIT_DATA bounds writable private memory, as vm.overcommit_memory=2
+ * bounds committed memory: the 4 GiB reservation of a 1 GiB store must
+ * not count, only the chunks in use.
+ */
+static void reservation_commits_only_chunks_in_use(void **state)
+{
+	in_child(reservation_without_commit, *state);
 }
 
 static int streams_without_memory(const struct codec *codec)
@@ -840,6 +891,7 @@ static void threads_share_one_store(void **state)
 	CODEC_TEST(counters_exact_and_memory_returned_to_the_system, codec), \
 	CODEC_TEST(corrupt_data_is_an_io_error, codec),                      \
 	CODEC_TEST(reservation_failure_is_enomem, codec),                    \
+	CODEC_TEST(reservation_commits_only_chunks_in_use, codec),           \
 	CODEC_TEST(stream_allocation_failure_is_enomem, codec),              \
 	CODEC_TEST(threads_share_one_store, codec)
 
