@@ -765,8 +765,8 @@ static void reservation_commits_only_chunks_in_use(void **state)
 static int streams_without_memory(const struct codec *codec)
 {
 	struct uttm_backup *backup = store_new(codec, MiB, 0);
-	char page[UTTM_PAGE_SIZE] = { 1 };
-	void *src = page, **hog = NULL, **block;
+	char page[UTTM_PAGE_SIZE] = { 1 }, zero[UTTM_PAGE_SIZE] = { 0 };
+	void *src = page, *same = zero, **hog = NULL, **block;
 	unsigned long handle = 1;
 	size_t size = 1 << 20;
 
@@ -779,11 +779,19 @@ static int streams_without_memory(const struct codec *codec)
 			hog = block;
 		}
 	}
+	/* A page to compress needs a stream, and none can be made. */
 	if (uttm_backup_backup_pages(backup, &src, 1, false, &handle) !=
 	    -ENOMEM)
 		return 1;
-	return uttm_backup_copy_pages(backup, &src, &handle, 1, &test_ctx) ==
-	       -ENOMEM ? 0 : 2;
+	/* A same-filled page needs none, neither way. */
+	if (uttm_backup_backup_pages(backup, &same, 1, false, &handle) != 1)
+		return 2;
+	memset(zero, 0xee, sizeof(zero));
+	if (uttm_backup_copy_pages(backup, &same, &handle, 1, &test_ctx) != 1 ||
+	    !page_is_zero(zero))
+		return 3;
+	uttm_backup_drop(backup, &handle, 1);
+	return 0;
 }
 
 static void stream_allocation_failure_is_enomem(void **state)
@@ -792,6 +800,32 @@ static void stream_allocation_failure_is_enomem(void **state)
 	skip_because("a sanitizer's allocator aborts instead of failing");
 #endif
 	in_child(streams_without_memory, *state);
+}
+
+/* LZ4 decompresses with no state: a restore then takes no stream. */
+static void only_zstd_decompression_needs_a_stream(void **state)
+{
+	const struct codec *codec = *state;
+	char page[UTTM_PAGE_SIZE], out[UTTM_PAGE_SIZE];
+	struct zcomp_stream *stream;
+	struct zcomp comp;
+	unsigned int len;
+
+	assert_int_equal(zcomp_init(&comp, codec->compressor, 0), 0);
+	assert_int_equal(zcomp_decompress_needs_stream(&comp),
+			 codec->compressor == UTTM_COMPRESSOR_ZSTD);
+	stream = zcomp_stream_get(&comp);
+	assert_non_null(stream);
+	fill_text(page, 19, 0);
+	len = zcomp_compress(&comp, stream, page, UTTM_PAGE_SIZE - 1);
+	assert_true(len > 0);
+	assert_int_equal(zcomp_decompress(&comp,
+					  zcomp_decompress_needs_stream(&comp) ?
+					  stream : NULL,
+					  stream->buf, len, out), 0);
+	assert_memory_equal(out, page, UTTM_PAGE_SIZE);
+	zcomp_stream_put(&comp, stream);
+	zcomp_fini(&comp);
 }
 
 /*
@@ -893,6 +927,7 @@ static void threads_share_one_store(void **state)
 	CODEC_TEST(reservation_failure_is_enomem, codec),                    \
 	CODEC_TEST(reservation_commits_only_chunks_in_use, codec),           \
 	CODEC_TEST(stream_allocation_failure_is_enomem, codec),              \
+	CODEC_TEST(only_zstd_decompression_needs_a_stream, codec),           \
 	CODEC_TEST(threads_share_one_store, codec)
 
 int main(void)
