@@ -645,21 +645,35 @@ static void default_cap_is_physical_memory(void **state)
 	uttm_backup_put(backup);
 }
 
+/*
+ * Sets @comp up for @codec, takes a stream from it and compresses a page
+ * of text from @seed, kept in @page, into the stream's buffer; returns the
+ * stream, with the length in @len.
+ */
+static struct zcomp_stream *compress_text(const struct codec *codec,
+					  struct zcomp *comp, char *page,
+					  uint64_t seed, unsigned int *len)
+{
+	struct zcomp_stream *stream;
+
+	assert_int_equal(zcomp_init(comp, codec->compressor, 0), 0);
+	stream = zcomp_stream_get(comp);
+	assert_non_null(stream);
+	fill_text(page, seed, 0);
+	*len = zcomp_compress(comp, stream, page, UTTM_PAGE_SIZE - 1);
+	assert_true(*len > 0);
+	return stream;
+}
+
 /* Bytes that are no valid compressed page, for either algorithm. */
 static void corrupt_data_is_an_io_error(void **state)
 {
-	const struct codec *codec = *state;
 	char page[UTTM_PAGE_SIZE], out[UTTM_PAGE_SIZE];
 	struct zcomp_stream *stream;
 	struct zcomp comp;
 	unsigned int len;
 
-	assert_int_equal(zcomp_init(&comp, codec->compressor, 0), 0);
-	stream = zcomp_stream_get(&comp);
-	assert_non_null(stream);
-	fill_text(page, 11, 0);
-	len = zcomp_compress(&comp, stream, page, UTTM_PAGE_SIZE - 1);
-	assert_true(len > 0);
+	stream = compress_text(*state, &comp, page, 11, &len);
 	assert_int_equal(zcomp_decompress(&comp, stream, stream->buf, len, out),
 			 0);
 	assert_memory_equal(out, page, UTTM_PAGE_SIZE);
@@ -811,14 +825,9 @@ static void only_zstd_decompression_needs_a_stream(void **state)
 	struct zcomp comp;
 	unsigned int len;
 
-	assert_int_equal(zcomp_init(&comp, codec->compressor, 0), 0);
+	stream = compress_text(codec, &comp, page, 19, &len);
 	assert_int_equal(zcomp_decompress_needs_stream(&comp),
 			 codec->compressor == UTTM_COMPRESSOR_ZSTD);
-	stream = zcomp_stream_get(&comp);
-	assert_non_null(stream);
-	fill_text(page, 19, 0);
-	len = zcomp_compress(&comp, stream, page, UTTM_PAGE_SIZE - 1);
-	assert_true(len > 0);
 	assert_int_equal(zcomp_decompress(&comp,
 					  zcomp_decompress_needs_stream(&comp) ?
 					  stream : NULL,

@@ -308,6 +308,23 @@ static void dropped_blocks_stay_until_trimmed(void **state)
 }
 
 /*
+ * @count pages in one aligned buffer, which it returns, filled from
+ * @seed, with their addresses in @pages.
+ */
+static char *pages_new(void **pages, unsigned long count, uint64_t seed)
+{
+	char *mem;
+
+	assert_int_equal(posix_memalign((void **)&mem, UTTM_PAGE_SIZE,
+					count * UTTM_PAGE_SIZE), 0);
+	for (unsigned long i = 0; i < count; i++) {
+		pages[i] = mem + i * UTTM_PAGE_SIZE;
+		fill_page(pages[i], seed, i);
+	}
+	return mem;
+}
+
+/*
  * A handle dropped twice, or one naming a slot the store never had, is
  * misuse the store survives: its slot count stays exact.
  */
@@ -318,14 +335,8 @@ static void handles_dropped_twice_count_once(void **state)
 	const unsigned long forged = uttm_backup_index_to_handle(1UL << 40);
 	unsigned long handles[4];
 	void *pages[4];
-	char *mem;
+	char *mem = pages_new(pages, 4, 16);
 
-	assert_int_equal(posix_memalign((void **)&mem, UTTM_PAGE_SIZE,
-					4 * UTTM_PAGE_SIZE), 0);
-	for (unsigned long i = 0; i < 4; i++) {
-		pages[i] = mem + i * UTTM_PAGE_SIZE;
-		fill_page(pages[i], 16, i);
-	}
 	assert_int_equal(uttm_backup_backup_pages(backup, pages, 4, false,
 						  handles), 4);
 	uttm_backup_drop(backup, handles, 2);
@@ -377,14 +388,8 @@ static void signals_stop_only_interruptible_batches(void **state)
 	unsigned long handles[1024], reversed[1024], calls[2];
 	const struct uttm_operation_ctx *ctx[2] = { &patient, &eager };
 	void *pages[1024];
-	char *mem;
+	char *mem = pages_new(pages, 1024, 10);
 
-	assert_int_equal(posix_memalign((void **)&mem, UTTM_PAGE_SIZE,
-					1024 * UTTM_PAGE_SIZE), 0);
-	for (unsigned long i = 0; i < 1024; i++) {
-		pages[i] = mem + i * UTTM_PAGE_SIZE;
-		fill_page(pages[i], 10, i);
-	}
 	assert_int_equal(uttm_backup_backup_pages(backup, pages, 1024, false,
 						  handles), 1024);
 	for (unsigned long i = 0; i < 1024; i++)
