@@ -34,10 +34,10 @@
  * Bits 63-62 stay clear: the page vector shifts a handle left and tags
  * it.  A same-filled page thus costs no memory at all, and a restore
  * finds its object without a lookup.  Objects never move while their
- * handle lives, so restoring takes no lock; allocating and freeing take
- * the lock of one size class.  The price is that the pool cannot be
- * compacted, as zsmalloc compacts through handles that point to a slot:
- * a chunk's memory goes back only when its last object goes.
+ * handle lives, so restoring takes no lock of the pool; allocating and
+ * freeing take the lock of one size class.  The price is that the pool
+ * cannot be compacted, as zsmalloc compacts through handles that point to
+ * a slot: a chunk's memory goes back only when its last object goes.
  */
 
 #define KIND_SHIFT 60
@@ -75,8 +75,6 @@ struct compressed_store {
 	atomic_ulong pages[KIND_NR];
 	_Atomic uint64_t compressed_bytes;
 };
-
-static const struct uttm_backup_ops compressed_ops;
 
 static struct compressed_store *to_compressed(struct uttm_backup *backup)
 {
@@ -153,7 +151,16 @@ static void account(struct compressed_store *cs, enum page_kind kind,
 	}
 }
 
-static int store_page(struct compressed_store *cs, struct zcomp_stream *stream,
+/* The stream of a batch, taken at the first page that needs one; or NULL. */
+static struct zcomp_stream *batch_stream(struct compressed_store *cs,
+					 struct zcomp_stream **stream)
+{
+	if (!*stream)
+		*stream = zcomp_stream_get(&cs->comp);
+	return *stream;
+}
+
+static int store_page(struct compressed_store *cs, struct zcomp_stream **stream,
 		      void *src, unsigned long unused, unsigned long *handle)
 {
 	enum page_kind kind = KIND_COMPRESSED;
@@ -167,7 +174,9 @@ static int store_page(struct compressed_store *cs, struct zcomp_stream *stream,
 		*handle = record_handle(KIND_SAME, 0, fill);
 		return 0;
 	}
-	len = zcomp_compress(&cs->comp, stream, src, cs->max_compressed);
+	if (!batch_stream(cs, stream))
+		return -ENOMEM;
+	len = zcomp_compress(&cs->comp, *stream, src, cs->max_compressed);
 	if (!len) {
 		kind = KIND_RAW;
 		len = UTTM_PAGE_SIZE;
@@ -176,13 +185,13 @@ static int store_page(struct compressed_store *cs, struct zcomp_stream *stream,
 	if (ret)
 		return ret;
 	memcpy(zpool_obj_addr(&cs->pool, obj),
-	       kind == KIND_RAW ? src : stream->buf, len);
+	       kind == KIND_RAW ? src : (*stream)->buf, len);
 	account(cs, kind, len, true);
 	*handle = record_handle(kind, obj, kind == KIND_RAW ? 0 : len);
 	return 0;
 }
 
-static int load_page(struct compressed_store *cs, struct zcomp_stream *stream,
+static int load_page(struct compressed_store *cs, struct zcomp_stream **stream,
 		     void *dst, unsigned long handle, unsigned long *unused)
 {
 	struct record rec;
@@ -201,35 +210,39 @@ static int load_page(struct compressed_store *cs, struct zcomp_stream *stream,
 		memcpy(dst, src, UTTM_PAGE_SIZE);
 		return 0;
 	default:
-		return zcomp_decompress(&cs->comp, stream, src, rec.size, dst);
+		if (zcomp_decompress_needs_stream(&cs->comp) &&
+		    !batch_stream(cs, stream))
+			return -ENOMEM;
+		return zcomp_decompress(&cs->comp, *stream, src, rec.size, dst);
 	}
 }
 
 typedef int (*page_fn)(struct compressed_store *cs,
-		       struct zcomp_stream *stream, void *page,
+		       struct zcomp_stream **stream, void *page,
 		       unsigned long in, unsigned long *out);
 
 /*
- * Runs @fn on @count pages in order, with one stream, until one fails;
- * handles come from @in or go to @out.  Returns the pages done, or the
+ * Runs @fn on @count pages in order, until one fails; handles come from
+ * @in or go to @out.  A stream, which may mean allocating one, is taken
+ * only for a page that needs it (not a same-filled or raw page, nor an
+ * LZ4 decompression), once per batch.  Returns the pages done, or the
  * error when none was.
  */
 static long page_batch(struct compressed_store *cs, page_fn fn,
 		       void *const *pages, const unsigned long *in,
 		       unsigned long *out, unsigned long count)
 {
-	struct zcomp_stream *stream = zcomp_stream_get(&cs->comp);
+	struct zcomp_stream *stream = NULL;
 	unsigned long done = 0;
 	int ret = 0;
 
-	if (!stream)
-		return -ENOMEM;
 	while (done < count && !ret) {
-		ret = fn(cs, stream, pages[done], in ? in[done] : 0,
+		ret = fn(cs, &stream, pages[done], in ? in[done] : 0,
 			 out ? &out[done] : NULL);
 		done += !ret;
 	}
-	zcomp_stream_put(&cs->comp, stream);
+	if (stream)
+		zcomp_stream_put(&cs->comp, stream);
 	return done ? (long)done : ret;
 }
 

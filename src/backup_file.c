@@ -27,10 +27,10 @@
  * writes a page on its own.  A batch of pages (one store call, at most
  * FILE_IO_BATCH_PAGES) takes runs of neighbouring slots from the slot
  * bitmap, which hands out long runs; each run is cut into requests of
- * REQ_PAGES pages, each one vectored transfer whose iovecs point at the
- * pages themselves, wherever they are in memory.  Pages of order 0 thus
- * leave in requests of REQ_PAGES, not one by one.  Restore reads runs of
- * consecutive handles back the same way.
+ * 64 pages (slot_io.c), each one vectored transfer whose iovecs point at
+ * the pages themselves, wherever they are in memory.  Pages of order 0
+ * thus leave in requests of 64 pages, not one by one.  Restore reads
+ * runs of consecutive handles back the same way.
  *
  * The requests of a batch are in flight together through io_uring, so
  * the disk sees a queue; where the kernel refuses a ring (sysctl
@@ -63,21 +63,18 @@
  * the file system has less free space left than the store keeps idle.
  */
 
-/* Slots of a store bounded by disk space only: 16 TiB of pages. */
-#define FILE_MAX_SLOTS (1UL << 32)
-/*
- * Pages per request: large enough for the disk to stream, small enough
- * that one store call of the tt layer (256 to 1024 pages) is several
- * requests in flight.
- */
-#define REQ_PAGES 64u
-
 /**
  * struct file_store - a store in a file
  * @base: what every store shares.
  * @io: the file and how it is read and written.
  * @slots: which pages of the file hold live pages.
  * @direct: the file is open with O_DIRECT.
+ * @allocated: every slot below this one has disk blocks, but those a
+ * trim is punching; it only grows by runs that start below it.
+ * @trim_due: slots were freed, or a write fell short, since the store
+ * last compared the disk it keeps idle with the file system's free space.
+ * @can_punch: the file system punches holes; without, trimming gives
+ * nothing back and is not tried again.
  * @syncs: fdatasync() calls made for writeback.
  */
 struct file_store {
@@ -85,6 +82,9 @@ struct file_store {
 	struct file_io io;
 	struct slots slots;
 	bool direct;
+	atomic_ulong allocated;
+	atomic_bool trim_due;
+	atomic_bool can_punch;
 	atomic_ulong syncs;
 };
 
@@ -93,56 +93,47 @@ static struct file_store *to_file(struct uttm_backup *backup)
 	return container_of(backup, struct file_store, base);
 }
 
-/* Appends the requests for @count pages going to slots from @slot. */
-static unsigned int add_reqs(struct file_req *reqs, unsigned int nr,
-			     void *const *pages, unsigned long count,
-			     unsigned long slot)
-{
-	for (unsigned long i = 0; i < count; i += REQ_PAGES)
-		reqs[nr++] = (struct file_req){
-			.pages = pages + i,
-			.count = MIN(count - i, (unsigned long)REQ_PAGES),
-			.slot = slot + i,
-		};
-	return nr;
-}
-
 /*
- * Hands out handles for the first @done pages of a batch and releases
- * the slots of the others.
- */
-static void commit_batch(struct file_store *store, const struct file_req *reqs,
-			 unsigned int nr, unsigned long done,
-			 unsigned long *handles)
-{
-	unsigned long k = 0;
-
-	for (unsigned int i = 0; i < nr; i++) {
-		unsigned long keep = MIN(reqs[i].count, done - k);
-
-		for (unsigned long j = 0; j < keep; j++)
-			handles[k++] = uttm_backup_index_to_handle(reqs[i].slot + j);
-		if (keep < reqs[i].count)
-			slots_free(&store->slots, reqs[i].slot + keep,
-				   reqs[i].count - keep);
-	}
-}
-
-/*
- * Gives the slots of a run disk blocks before they are written.  A
- * direct write that allocates (into a hole or past the end of the file)
- * takes the inode's lock exclusively on ext4 and XFS, so the requests of
- * a batch would go one at a time; overwriting allocated blocks runs them
- * in parallel.  Best effort: a write that then lacks space fails on its
- * own, with its real error.  Buffered writes allocate at writeback and
- * gain nothing.
+ * Gives the slots from @first to @end disk blocks before they are
+ * written.  A direct write that allocates (into a hole or past the end of
+ * the file) takes the inode's lock exclusively on ext4 and XFS, so the
+ * requests of a batch would go one at a time; overwriting allocated
+ * blocks runs them in parallel.  fallocate() itself takes that lock and
+ * waits for all direct I/O in flight, so it is called only for slots past
+ * @allocated, which dropped handles leave allocated: in steady state not
+ * at all.  A run that starts past @allocated leaves a gap of unknown
+ * slots and does not move it.  Best effort: a write that then lacks space
+ * fails on its own, with its real error.  Buffered writes allocate at
+ * writeback and gain nothing.
  */
 static void allocate_run(struct file_store *store, unsigned long first,
-			 unsigned long count)
+			 unsigned long end)
 {
-	if (store->direct)
-		fallocate(store->io.fd, 0, slot_offset(first),
-			  slot_offset(count));
+	unsigned long mark = atomic_load(&store->allocated);
+	unsigned long from = MAX(first, mark);
+
+	if (!store->direct || end <= mark ||
+	    fallocate(store->io.fd, 0, slot_offset(from),
+		      slot_offset(end - from)))
+		return;
+	/* Unless a trim lowered the mark below @first meanwhile. */
+	while (first <= mark && mark < end &&
+	       !atomic_compare_exchange_weak(&store->allocated, &mark, end))
+		;
+}
+
+/* Allocates the slots of @batch, run by run: its requests cut runs up. */
+static void allocate_batch(struct file_store *store,
+			   const struct slot_batch *batch)
+{
+	for (unsigned int i = 0, j; i < batch->nr; i = j) {
+		unsigned long first = batch->reqs[i].slot;
+		unsigned long end = first + batch->reqs[i].count;
+
+		for (j = i + 1; j < batch->nr && batch->reqs[j].slot == end; j++)
+			end += batch->reqs[j].count;
+		allocate_run(store, first, end);
+	}
 }
 
 /* Bytes of disk the file holds beyond its live pages. */
@@ -167,9 +158,21 @@ static uint64_t fs_free_bytes(struct file_store *store)
 	return st.f_blocks ? (uint64_t)st.f_bavail * st.f_frsize : UINT64_MAX;
 }
 
+/* Slots from @first on may be holes from now on. */
+static void lower_allocated(struct file_store *store, unsigned long first)
+{
+	unsigned long mark = atomic_load(&store->allocated);
+
+	while (first < mark &&
+	       !atomic_compare_exchange_weak(&store->allocated, &mark, first))
+		;
+}
+
 /*
  * Punches every run of free slots out of the file.  Each run is taken
- * while it is punched, so that no batch writes there meanwhile.
+ * while it is punched, so that no batch writes there meanwhile, and
+ * @allocated is lowered before the punch, so that no batch counts on its
+ * blocks after it.
  */
 static void file_trim(struct file_store *store)
 {
@@ -177,20 +180,31 @@ static void file_trim(struct file_store *store)
 	struct stat st;
 	long first;
 
-	if (fstat(store->io.fd, &st))
+	if (!atomic_load(&store->can_punch) || fstat(store->io.fd, &st))
 		return;
 	while (slot_offset(pos) < st.st_size &&
 	       (first = slots_take_free(&store->slots, pos, &got)) >= 0) {
-		slot_io_release(store->io.fd, &store->slots,
-				(unsigned long)first, got);
+		lower_allocated(store, (unsigned long)first);
+		if (slot_io_release(store->io.fd, &store->slots,
+				    (unsigned long)first, got)) {
+			atomic_store(&store->can_punch, false);
+			return;
+		}
 		pos = (unsigned long)first + got;
 	}
 }
 
-/* The store keeps no more idle disk than the file system has left. */
+/*
+ * The store keeps no more idle disk than the file system has left.  Idle
+ * disk grows only when slots are freed, and a write that fell short may
+ * have met a full file system, so the two are compared only then: not on
+ * every batch.
+ */
 static void trim_if_short(struct file_store *store)
 {
-	if (fs_free_bytes(store) < idle_bytes(store))
+	if (atomic_load(&store->can_punch) &&
+	    atomic_exchange(&store->trim_due, false) &&
+	    fs_free_bytes(store) < idle_bytes(store))
 		file_trim(store);
 }
 
@@ -199,31 +213,24 @@ static long file_backup_pages(struct uttm_backup *backup, void *const *src,
 			      unsigned long *handles)
 {
 	struct file_store *store = to_file(backup);
-	struct file_req reqs[FILE_IO_BATCH_PAGES];
-	unsigned long planned = 0, got;
-	unsigned int nr = 0;
-	long first = 0, n;
+	struct slot_batch batch;
+	long planned, n;
 
 	trim_if_short(store);
-	count = MIN(count, (unsigned long)FILE_IO_BATCH_PAGES);
-	while (planned < count) {
-		first = slots_alloc(&store->slots, count - planned, &got);
-		if (first < 0)
-			break;
-		allocate_run(store, (unsigned long)first, got);
-		nr = add_reqs(reqs, nr, src + planned, got, (unsigned long)first);
-		planned += got;
-	}
-	if (!planned)
-		return first;
-	n = file_io_run(&store->io, reqs, nr, true, false);
+	planned = slot_batch_take(&batch, &store->slots, src, count);
+	if (planned < 0)
+		return planned;
+	allocate_batch(store, &batch);
+	n = file_io_run(&store->io, batch.reqs, batch.nr, true, false);
 	if (n > 0 && writeback) {
 		if (fdatasync(store->io.fd))
 			n = -errno;
 		else
 			atomic_fetch_add(&store->syncs, 1);
 	}
-	commit_batch(store, reqs, nr, n > 0 ? (unsigned long)n : 0, handles);
+	slot_batch_commit(&batch, &store->slots, n, handles);
+	if (n < planned)
+		atomic_store(&store->trim_due, true);
 	return n;
 }
 
@@ -231,17 +238,8 @@ static long file_copy_pages(struct uttm_backup *backup, void *const *dst,
 			    const unsigned long *handles, unsigned long count,
 			    const struct uttm_operation_ctx *ctx)
 {
-	struct file_store *store = to_file(backup);
-	struct file_req reqs[FILE_IO_BATCH_PAGES];
-	unsigned int nr = 0;
-
-	count = MIN(count, (unsigned long)FILE_IO_BATCH_PAGES);
-	for (unsigned long i = 0, run; i < count; i += run) {
-		run = handle_run(handles + i, count - i);
-		nr = add_reqs(reqs, nr, dst + i, run,
-			      uttm_backup_handle_to_index(handles[i]));
-	}
-	return file_io_run(&store->io, reqs, nr, false, ctx->interruptible);
+	return slot_io_read(&to_file(backup)->io, dst, handles, count,
+			    ctx->interruptible);
 }
 
 static void file_drop(struct uttm_backup *backup, const unsigned long *handles,
@@ -249,7 +247,8 @@ static void file_drop(struct uttm_backup *backup, const unsigned long *handles,
 {
 	struct file_store *store = to_file(backup);
 
-	slot_io_drop(store->io.fd, &store->slots, handles, count, false);
+	slot_io_free(&store->slots, handles, count);
+	atomic_store(&store->trim_due, true);
 	trim_if_short(store);
 }
 
@@ -356,11 +355,14 @@ int uttm_backup_file_create(const struct uttm_backup_file_params *params,
 	}
 	store->direct = !(params->flags & UTTM_BACKUP_FILE_BUFFERED) &&
 			enable_direct(fd);
+	atomic_init(&store->allocated, 0);
+	atomic_init(&store->trim_due, false);
+	atomic_init(&store->can_punch, true);
 	atomic_init(&store->syncs, 0);
 	file_io_init(&store->io, fd, !(params->flags & UTTM_BACKUP_FILE_SYNC));
 	slots_init(&store->slots, params->max_bytes ?
 		   (unsigned long)(params->max_bytes >> UTTM_PAGE_SHIFT) :
-		   FILE_MAX_SLOTS);
+		   SLOT_IO_MAX_SLOTS);
 	uttm_backup_init(&store->base, &file_ops, params->fault);
 	*out = &store->base;
 	return 0;

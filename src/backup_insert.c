@@ -24,6 +24,7 @@
  * struct insert_store - a store that holds blocks of its arena
  * @base: the shared part; @base.arena is the store's arena.
  * @capacity: bytes the store may hold, or 0 to be bounded by swap.
+ * @max_pfn: frames the arena may ever have; no handle names one beyond.
  * @held: pages held.  It equals the handle count once inserts settle,
  * but is taken before a block is, so that two inserts racing for the
  * last room cannot both have it.
@@ -31,6 +32,7 @@
 struct insert_store {
 	struct uttm_backup base;
 	uint64_t capacity;
+	unsigned long max_pfn;
 	atomic_ulong held;
 };
 
@@ -39,11 +41,19 @@ static struct insert_store *to_insert(struct uttm_backup *backup)
 	return container_of(backup, struct insert_store, base);
 }
 
-static struct uttm_page *handle_page(struct uttm_backup *backup,
+/* The page @handle names; NULL, with a warning, when it names none. */
+static struct uttm_page *handle_page(struct insert_store *store,
 				     unsigned long handle)
 {
-	return uttm_pfn_to_page(backup->arena,
-				uttm_backup_handle_to_index(handle));
+	struct uttm_arena *arena = store->base.arena;
+	unsigned long pfn = uttm_backup_handle_to_index(handle);
+
+	/* Within the memmap before it is indexed, then within the arena. */
+	if (UTTM_WARN_ON(pfn >= store->max_pfn) ||
+	    UTTM_WARN_ON(!uttm_page_in_arena(arena,
+					     uttm_pfn_to_page(arena, pfn))))
+		return NULL;
+	return uttm_pfn_to_page(arena, pfn);
 }
 
 /* Takes room for @nr more pages, unless the capacity forbids it. */
@@ -86,25 +96,39 @@ static long insert_copy_pages(struct uttm_backup *backup, void *const *dst,
 			      const unsigned long *handles, unsigned long count,
 			      const struct uttm_operation_ctx *ctx)
 {
-	for (unsigned long i = 0; i < count; i++)
-		memcpy(dst[i], uttm_page_address(backup->arena,
-						 handle_page(backup, handles[i])),
+	struct insert_store *store = to_insert(backup);
+
+	for (unsigned long i = 0; i < count; i++) {
+		struct uttm_page *page = handle_page(store, handles[i]);
+
+		if (!page)
+			return i ? (long)i : -EINVAL;
+		memcpy(dst[i], uttm_page_address(backup->arena, page),
 		       UTTM_PAGE_SIZE);
+	}
 	return (long)count;
 }
 
+/* Handles that name no page of the arena are skipped. */
 static void insert_drop(struct uttm_backup *backup,
 			const unsigned long *handles, unsigned long count)
 {
+	struct insert_store *store = to_insert(backup);
 	struct uttm_page *pages[DROP_BATCH];
+	unsigned long dropped = 0;
 
 	for (unsigned long i = 0, n; i < count; i += n) {
+		unsigned long nr = 0;
+
 		n = MIN(count - i, DROP_BATCH);
-		for (unsigned long j = 0; j < n; j++)
-			pages[j] = handle_page(backup, handles[i + j]);
-		uttm_free_pages(backup->arena, pages, n);
+		for (unsigned long j = 0; j < n; j++) {
+			pages[nr] = handle_page(store, handles[i + j]);
+			nr += !!pages[nr];
+		}
+		uttm_free_pages(backup->arena, pages, nr);
+		dropped += nr;
 	}
-	atomic_fetch_sub(&to_insert(backup)->held, count);
+	atomic_fetch_sub(&store->held, dropped);
 }
 
 static uint64_t insert_bytes_avail(struct uttm_backup *backup)
@@ -132,9 +156,10 @@ static const struct uttm_backup_ops insert_ops = {
 int uttm_backup_insert_create(const struct uttm_backup_insert_params *params,
 			      struct uttm_backup **out)
 {
+	struct uttm_arena_stats arena;
 	struct insert_store *store;
 
-	if (!params || !params->arena || !out)
+	if (UTTM_WARN_ON(!params || !params->arena || !out))
 		return -EINVAL;
 	store = calloc(1, sizeof(*store));
 	if (!store)
@@ -142,6 +167,8 @@ int uttm_backup_insert_create(const struct uttm_backup_insert_params *params,
 	uttm_backup_init(&store->base, &insert_ops, params->fault);
 	store->base.arena = params->arena;
 	store->capacity = params->capacity;
+	uttm_arena_stats(params->arena, &arena);
+	store->max_pfn = (unsigned long)(arena.max_bytes >> UTTM_PAGE_SHIFT);
 	atomic_init(&store->held, 0);
 	*out = &store->base;
 	return 0;

@@ -2,8 +2,8 @@
 /*
  * The shmem store: backed-up pages live in a memfd, at the slot their
  * handle names, until the kernel swaps them out.  Batches of pages are
- * written to runs of neighbouring slots with one pwritev() and read back
- * with one preadv() per run.
+ * written to runs of neighbouring slots and read back by runs of
+ * handles, one pwritev() or preadv() per run (slot_io.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,12 +16,17 @@
 #include "slot_io.h"
 #include "sysmem.h"
 
-/* Slots of a store bounded by swap: 16 TiB of pages. */
-#define SHMEM_MAX_SLOTS (1UL << 32)
-
+/**
+ * struct shmem_store - a store in a memfd
+ * @base: what every store shares.
+ * @io: the memfd, without a ring: writing a memfd is a memory copy with
+ * nothing to wait for.
+ * @capacity: bytes the store may hold, or 0 to be bounded by swap.
+ * @slots: which pages of the memfd hold live pages.
+ */
 struct shmem_store {
 	struct uttm_backup base;
-	int fd;
+	struct file_io io;
 	uint64_t capacity;
 	struct slots slots;
 };
@@ -31,21 +36,28 @@ static struct shmem_store *to_shmem(struct uttm_backup *backup)
 	return container_of(backup, struct shmem_store, base);
 }
 
-/* Asks the kernel to swap @count pages from @slot out now; best effort. */
-static void page_out(struct shmem_store *store, unsigned long slot,
+/*
+ * Asks the kernel to swap the pages of @count handles out now, a run of
+ * neighbouring slots at a time; best effort.
+ */
+static void page_out(struct shmem_store *store, const unsigned long *handles,
 		     unsigned long count)
 {
-	size_t len = count << UTTM_PAGE_SHIFT;
-	void *map;
+	for (unsigned long i = 0, run; i < count; i += run) {
+		size_t len;
+		void *map;
 
-	map = mmap(NULL, len, PROT_READ, MAP_SHARED, store->fd,
-		   slot_offset(slot));
-	if (map == MAP_FAILED)
-		return;
-	/* MADV_PAGEOUT only reclaims pages mapped in this range. */
-	if (!madvise(map, len, MADV_POPULATE_READ))
-		madvise(map, len, MADV_PAGEOUT);
-	munmap(map, len);
+		run = handle_run(handles + i, count - i);
+		len = run << UTTM_PAGE_SHIFT;
+		map = mmap(NULL, len, PROT_READ, MAP_SHARED, store->io.fd,
+			   slot_offset(uttm_backup_handle_to_index(handles[i])));
+		if (map == MAP_FAILED)
+			continue;
+		/* MADV_PAGEOUT only reclaims pages mapped in this range. */
+		if (!madvise(map, len, MADV_POPULATE_READ))
+			madvise(map, len, MADV_PAGEOUT);
+		munmap(map, len);
+	}
 }
 
 static long shmem_backup_pages(struct uttm_backup *backup, void *const *src,
@@ -53,61 +65,37 @@ static long shmem_backup_pages(struct uttm_backup *backup, void *const *src,
 			       unsigned long *handles)
 {
 	struct shmem_store *store = to_shmem(backup);
-	unsigned long done = 0, got, written;
-	long first, n;
+	struct slot_batch batch;
+	long n;
 
-	while (done < count) {
-		first = slots_alloc(&store->slots, count - done, &got);
-		if (first < 0)
-			return done ? (long)done : first;
-		n = slot_io_transfer(store->fd, src + done, got,
-				     (unsigned long)first, true, false);
-		written = n > 0 ? (unsigned long)n : 0;
-		if (written < got)
-			slots_free(&store->slots, (unsigned long)first + written,
-				   got - written);
-		if (n < 0)
-			return done ? (long)done : n;
-		if (writeback)
-			page_out(store, (unsigned long)first, written);
-		for (unsigned long i = 0; i < written; i++)
-			handles[done + i] = uttm_backup_index_to_handle(
-				(unsigned long)first + i);
-		done += written;
-		if (written < got)
-			break;
-	}
-	return (long)done;
+	n = slot_batch_take(&batch, &store->slots, src, count);
+	if (n < 0)
+		return n;
+	n = file_io_run(&store->io, batch.reqs, batch.nr, true, false);
+	slot_batch_commit(&batch, &store->slots, n, handles);
+	if (n > 0 && writeback)
+		page_out(store, handles, (unsigned long)n);
+	return n;
 }
 
 static long shmem_copy_pages(struct uttm_backup *backup, void *const *dst,
 			     const unsigned long *handles, unsigned long count,
 			     const struct uttm_operation_ctx *ctx)
 {
-	struct shmem_store *store = to_shmem(backup);
-	unsigned long done = 0;
-
-	while (done < count) {
-		unsigned long run = handle_run(handles + done, count - done);
-		long n = slot_io_transfer(store->fd, dst + done, run,
-					  uttm_backup_handle_to_index(handles[done]),
-					  false, ctx->interruptible);
-
-		if (n < 0)
-			return done ? (long)done : n;
-		done += (unsigned long)n;
-		if ((unsigned long)n < run)
-			break;
-	}
-	return (long)done;
+	return slot_io_read(&to_shmem(backup)->io, dst, handles, count,
+			    ctx->interruptible);
 }
 
+/*
+ * Each run is punched out before its slots are free again: the memfd's
+ * pages are the memory the store holds.
+ */
 static void shmem_drop(struct uttm_backup *backup, const unsigned long *handles,
 		       unsigned long count)
 {
 	struct shmem_store *store = to_shmem(backup);
 
-	slot_io_drop(store->fd, &store->slots, handles, count, true);
+	slot_io_punch(store->io.fd, &store->slots, handles, count);
 }
 
 static uint64_t shmem_bytes_avail(struct uttm_backup *backup)
@@ -123,7 +111,8 @@ static void shmem_fini(struct uttm_backup *backup)
 {
 	struct shmem_store *store = to_shmem(backup);
 
-	close(store->fd);
+	file_io_fini(&store->io);
+	close(store->io.fd);
 	slots_fini(&store->slots);
 	free(store);
 }
@@ -140,24 +129,28 @@ int uttm_backup_shmem_create(const struct uttm_backup_shmem_params *params,
 			     struct uttm_backup **out)
 {
 	struct shmem_store *store;
+	int fd, ret;
 
-	if (!params || !out)
+	if (UTTM_WARN_ON(!params || !out))
 		return -EINVAL;
 	store = calloc(1, sizeof(*store));
 	if (!store)
 		return -ENOMEM;
-	store->fd = memfd_create("uttm-backup", MFD_CLOEXEC);
-	if (store->fd < 0) {
-		int ret = -errno;
-
-		free(store);
-		return ret;
+	fd = memfd_create("uttm-backup", MFD_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		goto error_free_store;
 	}
+	file_io_init(&store->io, fd, false);
 	store->capacity = params->capacity;
 	slots_init(&store->slots, store->capacity ?
 		   (unsigned long)(store->capacity >> UTTM_PAGE_SHIFT) :
-		   SHMEM_MAX_SLOTS);
+		   SLOT_IO_MAX_SLOTS);
 	uttm_backup_init(&store->base, &shmem_ops, params->fault);
 	*out = &store->base;
 	return 0;
+
+error_free_store:
+	free(store);
+	return ret;
 }

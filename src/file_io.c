@@ -13,15 +13,21 @@
  * I/O.
  */
 #include <errno.h>
+#include <limits.h>
+#include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "uttm/page.h"
 #include "internal.h"
 #include "file_io.h"
-#include "slot_io.h"
 
 /* Requests in flight at once; more wait for a free entry. */
 #define RING_ENTRIES 64u
+/*
+ * Submissions in a row the kernel may refuse for want of memory, 1 ms
+ * apart, before the synchronous path takes over for good.
+ */
+#define RING_RETRIES 10u
 
 void file_io_init(struct file_io *io, int fd, bool use_ring)
 {
@@ -49,6 +55,60 @@ void file_io_fini(struct file_io *io)
 	pthread_mutex_destroy(&io->ring_lock);
 }
 
+/*
+ * Describes @count pages at @bufs in @iov, one entry per run of pages
+ * that are neighbours in memory.  Returns the number of entries.
+ */
+static int pages_iov(struct iovec *iov, void *const *bufs, unsigned long count)
+{
+	int nr = 0;
+
+	for (unsigned long i = 0; i < count; i++) {
+		if (nr && (char *)iov[nr - 1].iov_base + iov[nr - 1].iov_len ==
+			  (char *)bufs[i]) {
+			iov[nr - 1].iov_len += UTTM_PAGE_SIZE;
+			continue;
+		}
+		iov[nr++] = (struct iovec){ bufs[i], UTTM_PAGE_SIZE };
+	}
+	return nr;
+}
+
+/*
+ * Writes or reads @count pages at @bufs to or from the slots from @slot,
+ * in as few pwritev() or preadv() calls as IOV_MAX allows, going on after
+ * short transfers.  Returns the pages transferred, or a negative errno
+ * when none was; -EINTR only if @intr.
+ */
+static long sync_transfer(struct file_io *io, void *const *bufs,
+			  unsigned long count, unsigned long slot, bool write,
+			  bool intr)
+{
+	struct iovec iov[IOV_MAX];
+	unsigned long done = 0;
+
+	while (done < count) {
+		unsigned long n = MIN(count - done, (unsigned long)IOV_MAX);
+		int nr = pages_iov(iov, bufs + done, n);
+		ssize_t ret;
+
+		atomic_fetch_add(&io->requests, 1);
+		if (write)
+			ret = pwritev(io->fd, iov, nr, slot_offset(slot + done));
+		else
+			ret = preadv(io->fd, iov, nr, slot_offset(slot + done));
+		if (ret < 0 && errno == EINTR && !intr)
+			continue;
+		if (ret < 0)
+			return done ? (long)done : -errno;
+		done += (size_t)ret / UTTM_PAGE_SIZE;
+		/* Nothing moved (end of file) or a page only in part: lost. */
+		if (!ret || (size_t)ret % UTTM_PAGE_SIZE)
+			return done ? (long)done : -EIO;
+	}
+	return (long)done;
+}
+
 /* Records the completions the kernel has posted; returns how many. */
 static unsigned int reap(struct io_uring *ring, struct file_req *reqs)
 {
@@ -68,24 +128,28 @@ static unsigned int reap(struct io_uring *ring, struct file_req *reqs)
 
 /*
  * The ring failed in a way retrying cannot mend (a seccomp policy came
- * into force, the ring is being torn down).  Requests the kernel took
- * still read or write the caller's pages, so wait for them; those it did
- * not take must never run, so the ring goes, its error kept for the
- * store's stats.
+ * into force, the kernel stays short of memory, the ring is being torn
+ * down).  Requests the kernel took still read or write the caller's
+ * pages, and the synchronous path must neither redo them nor return
+ * before they end, so they are reaped to the last; waiting through the
+ * ring may be what fails, so this polls.  Those the kernel did not take
+ * must never run, so the ring goes, its error kept for the store's stats.
  */
 static void ring_abandon(struct file_io *io, struct file_req *reqs,
 			 unsigned int queued, int error)
 {
+	const struct timespec tick = { .tv_nsec = 100 * 1000 };
 	unsigned int taken = queued - io_uring_sq_ready(&io->ring);
-	struct io_uring_cqe *cqe;
 
 	while (taken) {
-		int ret = io_uring_wait_cqe(&io->ring, &cqe);
+		unsigned int n = reap(&io->ring, reqs);
 
-		if (ret && ret != -EINTR)
-			break;
-		taken -= reap(&io->ring, reqs);
+		taken -= n;
+		if (taken && !n)
+			nanosleep(&tick, NULL);
 	}
+	/* Requests never taken were never issued. */
+	atomic_fetch_sub(&io->requests, io_uring_sq_ready(&io->ring));
 	io_uring_queue_exit(&io->ring);
 	atomic_store(&io->ring_error, error);
 	atomic_store(&io->ring_ready, false);
@@ -104,6 +168,36 @@ static void ring_prep(struct file_io *io, struct io_uring_sqe *sqe,
 }
 
 /*
+ * Submits what is queued and waits for a completion, @queued requests
+ * being queued or in flight.  A kernel short of memory takes nothing
+ * (-EAGAIN, -EBUSY); a wait with nothing in flight would then never
+ * return, so it backs off instead and has the caller submit again, up to
+ * RING_RETRIES times in a row (@tries).  Returns 0, -EINTR, or the error
+ * that makes the ring unusable.
+ */
+static int ring_submit_wait(struct io_uring *ring, unsigned int queued,
+			    unsigned int *tries)
+{
+	const struct timespec backoff = { .tv_nsec = 1000 * 1000 };
+	struct io_uring_cqe *cqe;
+	int ret = io_uring_submit(ring);
+
+	if ((ret == -EAGAIN || ret == -EBUSY) &&
+	    queued == io_uring_sq_ready(ring)) {
+		if (++*tries > RING_RETRIES)
+			return ret;
+		nanosleep(&backoff, NULL);
+		return 0;
+	}
+	if (ret < 0 && ret != -EAGAIN && ret != -EBUSY)
+		return ret;
+	*tries = 0;
+	/* Submit and wait apart: a wait cut short must show. */
+	ret = io_uring_wait_cqe(ring, &cqe);
+	return ret == -EAGAIN || ret == -EBUSY ? 0 : ret;
+}
+
+/*
  * Puts the batch through the ring, RING_ENTRIES requests in flight at
  * most.  A signal never abandons requests in flight, which use the
  * caller's pages; with @intr it stops new ones from being queued.
@@ -113,8 +207,7 @@ static int ring_run(struct file_io *io, struct file_req *reqs,
 		    unsigned int nr, bool write, bool intr)
 {
 	struct iovec iov[FILE_IO_BATCH_PAGES];
-	unsigned int next = 0, queued = 0;
-	struct io_uring_cqe *cqe;
+	unsigned int next = 0, queued = 0, tries = 0;
 	struct io_uring_sqe *sqe;
 	bool stop = false;
 	int used = 0, ret;
@@ -122,8 +215,8 @@ static int ring_run(struct file_io *io, struct file_req *reqs,
 	while (queued || (next < nr && !stop)) {
 		while (next < nr && !stop && queued < RING_ENTRIES &&
 		       (sqe = io_uring_get_sqe(&io->ring))) {
-			int n = slot_io_iov(iov + used, reqs[next].pages,
-					    reqs[next].count);
+			int n = pages_iov(iov + used, reqs[next].pages,
+					  reqs[next].count);
 
 			ring_prep(io, sqe, &reqs[next], iov + used, n, write);
 			io_uring_sqe_set_data64(sqe, next);
@@ -132,13 +225,10 @@ static int ring_run(struct file_io *io, struct file_req *reqs,
 			next++;
 			queued++;
 		}
-		/* Submit and wait apart: a wait cut short must show. */
-		ret = io_uring_submit(&io->ring);
-		if (ret >= 0 || ret == -EAGAIN || ret == -EBUSY)
-			ret = io_uring_wait_cqe(&io->ring, &cqe);
+		ret = ring_submit_wait(&io->ring, queued, &tries);
 		if (ret == -EINTR) {
 			stop = intr;
-		} else if (ret < 0 && ret != -EAGAIN && ret != -EBUSY) {
+		} else if (ret < 0) {
 			ring_abandon(io, reqs, queued, ret);
 			return 0;
 		}
@@ -157,8 +247,9 @@ static bool continues(const struct file_req *req, const struct file_req *next)
 /*
  * Transfers synchronously what the ring left of @reqs[0], together with
  * the requests after it that the ring did not touch and that carry on
- * its run: one call, which the kernel cuts into concurrent requests
- * itself.  Returns how many requests it covered; sets @error on failure.
+ * its run: one call (more only past IOV_MAX pages), which the kernel
+ * cuts into concurrent requests itself.  Returns how many requests it
+ * covered; sets @error on failure.
  */
 static unsigned int finish_run(struct file_io *io, struct file_req *reqs,
 			       unsigned int nr, bool write, bool intr,
@@ -173,9 +264,8 @@ static unsigned int finish_run(struct file_io *io, struct file_req *reqs,
 		count += reqs[j].count;
 	if (!count)
 		return j;
-	atomic_fetch_add(&io->requests, 1);
-	n = slot_io_transfer(io->fd, reqs[0].pages + reqs[0].moved, count,
-			     reqs[0].slot + reqs[0].moved, write, intr);
+	n = sync_transfer(io, reqs[0].pages + reqs[0].moved, count,
+			  reqs[0].slot + reqs[0].moved, write, intr);
 	if (n < 0)
 		*error = (int)n;
 	for (unsigned int k = 0; k < j && n > 0; k++) {

@@ -15,9 +15,18 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <sys/types.h>
+
+#include "uttm/page.h"
 
 /* Most pages one batch may carry: the iovecs of a batch live on the stack. */
 #define FILE_IO_BATCH_PAGES 1024u
+
+/* Slot i of a file holds one page, at byte i * UTTM_PAGE_SIZE. */
+static inline off_t slot_offset(unsigned long slot)
+{
+	return (off_t)slot << UTTM_PAGE_SHIFT;
+}
 
 /**
  * struct file_req - one vectored transfer
@@ -42,7 +51,7 @@ struct file_req {
  * @ring_error: why there is no ring although one was wanted, else 0.
  * @batches: batches run.
  * @requests: transfers issued: io_uring requests and pwritev()/preadv()
- * calls.
+ * calls, each call counted.
  */
 struct file_io {
 	int fd;

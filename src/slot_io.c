@@ -1,15 +1,21 @@
 // SPDX-License-Identifier: MIT
 /*
- * Vectored I/O between pages and store slots; see slot_io.h.
+ * Batches of pages between memory and store slots; see slot_io.h.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <unistd.h>
 
 #include "uttm/tt.h"
 #include "internal.h"
 #include "slot_io.h"
+
+/*
+ * Pages per request: large enough for the disk to stream, small enough
+ * that one store call of the tt layer (256 to 1024 pages) is several
+ * requests in flight through a ring.  The synchronous path merges the
+ * requests of a run again.
+ */
+#define REQ_PAGES 64u
 
 unsigned long handle_run(const unsigned long *handles, unsigned long count)
 {
@@ -20,71 +26,98 @@ unsigned long handle_run(const unsigned long *handles, unsigned long count)
 	return n;
 }
 
-int slot_io_iov(struct iovec *iov, void *const *bufs, unsigned long count)
+/* Appends the requests for @count pages at @pages, slots from @slot on. */
+static void add_reqs(struct slot_batch *batch, void *const *pages,
+		     unsigned long count, unsigned long slot)
 {
-	int nr = 0;
-
-	for (unsigned long i = 0; i < count; i++) {
-		if (nr && (char *)iov[nr - 1].iov_base + iov[nr - 1].iov_len ==
-			  (char *)bufs[i]) {
-			iov[nr - 1].iov_len += UTTM_PAGE_SIZE;
-			continue;
-		}
-		iov[nr++] = (struct iovec){ bufs[i], UTTM_PAGE_SIZE };
-	}
-	return nr;
+	for (unsigned long i = 0; i < count; i += REQ_PAGES)
+		batch->reqs[batch->nr++] = (struct file_req){
+			.pages = pages + i,
+			.count = MIN(count - i, (unsigned long)REQ_PAGES),
+			.slot = slot + i,
+		};
 }
 
-long slot_io_transfer(int fd, void *const *bufs, unsigned long count,
-		      unsigned long slot, bool write, bool intr)
+long slot_batch_take(struct slot_batch *batch, struct slots *slots,
+		     void *const *src, unsigned long count)
 {
-	struct iovec iov[IOV_MAX];
-	unsigned long done = 0;
+	unsigned long planned = 0, got;
+	long first = 0;
 
-	while (done < count) {
-		unsigned long n = MIN(count - done, (unsigned long)IOV_MAX);
-		int nr = slot_io_iov(iov, bufs + done, n);
-		ssize_t ret;
-
-		if (write)
-			ret = pwritev(fd, iov, nr, slot_offset(slot + done));
-		else
-			ret = preadv(fd, iov, nr, slot_offset(slot + done));
-		if (ret < 0 && errno == EINTR && !intr)
-			continue;
-		if (ret < 0)
-			return done ? (long)done : -errno;
-		done += (size_t)ret / UTTM_PAGE_SIZE;
-		/* Nothing moved (end of file) or a page only in part: lost. */
-		if (!ret || (size_t)ret % UTTM_PAGE_SIZE)
-			return done ? (long)done : -EIO;
+	batch->nr = 0;
+	count = MIN(count, (unsigned long)FILE_IO_BATCH_PAGES);
+	while (planned < count) {
+		first = slots_alloc(slots, count - planned, &got);
+		if (first < 0)
+			break;
+		add_reqs(batch, src + planned, got, (unsigned long)first);
+		planned += got;
 	}
-	return (long)done;
+	return planned ? (long)planned : first;
 }
 
-void slot_io_release(int fd, struct slots *slots, unsigned long first,
-		     unsigned long count)
+void slot_batch_commit(const struct slot_batch *batch, struct slots *slots,
+		       long written, unsigned long *handles)
 {
+	unsigned long done = written > 0 ? (unsigned long)written : 0, k = 0;
+
+	for (unsigned int i = 0; i < batch->nr; i++) {
+		const struct file_req *req = &batch->reqs[i];
+		unsigned long keep = MIN(req->count, done - k);
+
+		for (unsigned long j = 0; j < keep; j++)
+			handles[k++] = uttm_backup_index_to_handle(req->slot + j);
+		if (keep < req->count)
+			slots_free(slots, req->slot + keep, req->count - keep);
+	}
+}
+
+long slot_io_read(struct file_io *io, void *const *dst,
+		  const unsigned long *handles, unsigned long count, bool intr)
+{
+	struct slot_batch batch = { .nr = 0 };
+
+	count = MIN(count, (unsigned long)FILE_IO_BATCH_PAGES);
+	for (unsigned long i = 0, run; i < count; i += run) {
+		run = handle_run(handles + i, count - i);
+		add_reqs(&batch, dst + i, run,
+			 uttm_backup_handle_to_index(handles[i]));
+	}
+	return file_io_run(io, batch.reqs, batch.nr, false, intr);
+}
+
+void slot_io_free(struct slots *slots, const unsigned long *handles,
+		  unsigned long count)
+{
+	for (unsigned long i = 0, run; i < count; i += run) {
+		run = handle_run(handles + i, count - i);
+		slots_free(slots, uttm_backup_handle_to_index(handles[i]), run);
+	}
+}
+
+int slot_io_release(int fd, struct slots *slots, unsigned long first,
+		    unsigned long count)
+{
+	int ret = 0;
+
 	/*
 	 * A file system that cannot punch holes only keeps the blocks
 	 * until the slots are written again; nothing is lost.
 	 */
 	if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-		      slot_offset(first), slot_offset(count)))
-		UTTM_WARN_ON(errno != EOPNOTSUPP);
+		      slot_offset(first), slot_offset(count)) &&
+	    !UTTM_WARN_ON(errno != EOPNOTSUPP))
+		ret = -EOPNOTSUPP;
 	slots_free(slots, first, count);
+	return ret;
 }
 
-void slot_io_drop(int fd, struct slots *slots, const unsigned long *handles,
-		  unsigned long count, bool punch)
+void slot_io_punch(int fd, struct slots *slots, const unsigned long *handles,
+		   unsigned long count)
 {
 	for (unsigned long i = 0, run; i < count; i += run) {
-		unsigned long slot = uttm_backup_handle_to_index(handles[i]);
-
 		run = handle_run(handles + i, count - i);
-		if (punch)
-			slot_io_release(fd, slots, slot, run);
-		else
-			slots_free(slots, slot, run);
+		slot_io_release(fd, slots, uttm_backup_handle_to_index(handles[i]),
+				run);
 	}
 }

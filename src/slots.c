@@ -26,20 +26,14 @@ void slots_fini(struct slots *slots)
 	pthread_mutex_destroy(&slots->lock);
 }
 
-static bool slot_used(const struct slots *slots, unsigned long slot)
+/* Bits @first to @end - 1 of the bitmap that fall in word @w. */
+static uint64_t word_mask(unsigned long w, unsigned long first,
+			  unsigned long end)
 {
-	return slots->words[slot / BITS] >> (slot % BITS) & 1;
-}
+	unsigned long lo = MAX(first, w * BITS) - w * BITS;
+	unsigned long hi = MIN(end, (w + 1) * BITS) - w * BITS;
 
-static void mark(struct slots *slots, unsigned long first, unsigned long count,
-		 bool used)
-{
-	for (unsigned long s = first; s < first + count; s++) {
-		if (used)
-			slots->words[s / BITS] |= 1ULL << (s % BITS);
-		else
-			slots->words[s / BITS] &= ~(1ULL << (s % BITS));
-	}
+	return (hi - lo == BITS ? ~0ULL : (1ULL << (hi - lo)) - 1) << lo;
 }
 
 static unsigned long capacity(const struct slots *slots)
@@ -47,37 +41,40 @@ static unsigned long capacity(const struct slots *slots)
 	return MIN(slots->nr_words * BITS, slots->max);
 }
 
-/* First free slot at or after slot @from, or capacity() when none. */
-static unsigned long find_free(const struct slots *slots, unsigned long from)
+/*
+ * First slot at or after @from, below @limit, that is used (@used) or
+ * free (!@used); @limit when none is.  A word at a time: whole runs of
+ * slots are skipped with one comparison.
+ */
+static unsigned long find_slot(const struct slots *slots, unsigned long from,
+			       unsigned long limit, bool used)
 {
-	for (unsigned long w = from / BITS; w < slots->nr_words; w++) {
-		uint64_t used = slots->words[w];
+	for (unsigned long w = from / BITS; w * BITS < limit; w++) {
+		uint64_t hits = used ? slots->words[w] : ~slots->words[w];
 
-		/* Slots of the first word before @from count as used. */
+		/* Slots of the first word before @from do not count. */
 		if (w == from / BITS)
-			used |= (1ULL << (from % BITS)) - 1;
-		if (used != ~0ULL) {
-			unsigned long s = w * BITS +
-				(unsigned long)__builtin_ctzll(~used);
-
-			return MIN(s, capacity(slots));
-		}
+			hits &= ~0ULL << (from % BITS);
+		if (hits)
+			return MIN(w * BITS + (unsigned long)__builtin_ctzll(hits),
+				   limit);
 	}
-	return capacity(slots);
+	return limit;
 }
 
 /* Marks the free run from @first used, @want slots at most; its length. */
 static unsigned long take_run(struct slots *slots, unsigned long first,
 			      unsigned long want)
 {
-	unsigned long n = 0;
+	unsigned long cap = capacity(slots);
+	unsigned long end = find_slot(slots, first,
+				      want < cap - first ? first + want : cap,
+				      true);
 
-	while (n < want && first + n < capacity(slots) &&
-	       !slot_used(slots, first + n))
-		n++;
-	mark(slots, first, n, true);
-	slots->used += n;
-	return n;
+	for (unsigned long w = first / BITS; w * BITS < end; w++)
+		slots->words[w] |= word_mask(w, first, end);
+	slots->used += end - first;
+	return end - first;
 }
 
 static int grow(struct slots *slots)
@@ -104,9 +101,9 @@ long slots_alloc(struct slots *slots, unsigned long want, unsigned long *got)
 	long ret;
 
 	pthread_mutex_lock(&slots->lock);
-	first = find_free(slots, slots->hint * BITS);
+	first = find_slot(slots, slots->hint * BITS, capacity(slots), false);
 	if (first == capacity(slots) && slots->hint)
-		first = find_free(slots, 0);
+		first = find_slot(slots, 0, capacity(slots), false);
 	/* Grow only when every slot is taken, so churn reuses slots. */
 	while (first == capacity(slots)) {
 		unsigned long old = slots->nr_words;
@@ -116,7 +113,7 @@ long slots_alloc(struct slots *slots, unsigned long want, unsigned long *got)
 			pthread_mutex_unlock(&slots->lock);
 			return ret;
 		}
-		first = find_free(slots, old * BITS);
+		first = find_slot(slots, old * BITS, capacity(slots), false);
 	}
 	n = take_run(slots, first, want);
 	slots->hint = (first + n) / BITS;
@@ -131,7 +128,7 @@ long slots_take_free(struct slots *slots, unsigned long from,
 	unsigned long first;
 
 	pthread_mutex_lock(&slots->lock);
-	first = find_free(slots, from);
+	first = find_slot(slots, from, capacity(slots), false);
 	*got = first < capacity(slots) ? take_run(slots, first, ~0UL) : 0;
 	pthread_mutex_unlock(&slots->lock);
 	return *got ? (long)first : -ENOSPC;
@@ -139,10 +136,27 @@ long slots_take_free(struct slots *slots, unsigned long from,
 
 void slots_free(struct slots *slots, unsigned long first, unsigned long count)
 {
+	unsigned long end = first + count;
+	uint64_t stray = 0;
+
 	pthread_mutex_lock(&slots->lock);
-	mark(slots, first, count, false);
-	slots->used -= count;
+	/* Slots of handles this store never made are left alone. */
+	if (UTTM_WARN_ON(first > capacity(slots) ||
+			 count > capacity(slots) - first)) {
+		pthread_mutex_unlock(&slots->lock);
+		return;
+	}
+	for (unsigned long w = first / BITS; w * BITS < end; w++) {
+		uint64_t mask = word_mask(w, first, end);
+		uint64_t held = mask & slots->words[w];
+
+		/* A slot freed twice must not count twice. */
+		stray |= mask & ~held;
+		slots->used -= (unsigned long)__builtin_popcountll(held);
+		slots->words[w] &= ~mask;
+	}
 	pthread_mutex_unlock(&slots->lock);
+	UTTM_WARN_ON(stray);
 }
 
 unsigned long slots_used(struct slots *slots)

@@ -46,7 +46,11 @@ long slots_alloc(struct slots *slots, unsigned long want, unsigned long *got);
 long slots_take_free(struct slots *slots, unsigned long from,
 		     unsigned long *got);
 
-/* Frees @count slots from @first. */
+/*
+ * Frees @count slots from @first.  Slots already free, or beyond the
+ * bitmap, are API misuse (a handle dropped twice, or forged): warned
+ * about and left alone, so @used stays exact.
+ */
 void slots_free(struct slots *slots, unsigned long first, unsigned long count);
 
 unsigned long slots_used(struct slots *slots);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * LZ4 and zstd behind one interface, and the pool of streams; see
- * zcomp.h.  A stream is taken for a whole batch of pages and put back
- * after, so the pool's lock is taken twice per call into the store.
+ * zcomp.h.  A store takes a stream at the first page of a batch that
+ * needs one and puts it back after the batch, so the pool's lock is taken
+ * at most twice per call into the store.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -9,6 +9,7 @@
 #define UTTM_ZCOMP_H
 
 #include <pthread.h>
+#include <stdbool.h>
 
 #include <zstd.h>
 
@@ -64,7 +65,16 @@ unsigned int zcomp_compress(const struct zcomp *comp,
 			    struct zcomp_stream *stream, const void *src,
 			    unsigned int max);
 
-/* Decompresses @len bytes at @src into the page at @dst; 0 or -EIO. */
+/* Whether zcomp_decompress() needs a stream: zstd does, LZ4 does not. */
+static inline bool zcomp_decompress_needs_stream(const struct zcomp *comp)
+{
+	return comp->algorithm == UTTM_COMPRESSOR_ZSTD;
+}
+
+/*
+ * Decompresses @len bytes at @src into the page at @dst; 0 or -EIO.
+ * @stream may be NULL when zcomp_decompress_needs_stream() says so.
+ */
 int zcomp_decompress(const struct zcomp *comp, struct zcomp_stream *stream,
 		     const void *src, unsigned int len, void *dst);
 

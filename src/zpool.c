@@ -12,6 +12,14 @@
  * chunk goes, its pages are dropped (MADV_DONTNEED) and the chunk is free
  * for any class.  The descriptors live outside the chunks, so a class of
  * whole pages packs them with no waste at all.
+ *
+ * The reservation, four times the limit, is inaccessible (PROT_NONE) and
+ * made writable as chunks are first used: a writable private mapping is
+ * committed memory, which vm.overcommit_memory=2 charges in full whatever
+ * MAP_NORESERVE says.  The bitmap hands chunks out in order and grows
+ * only when all it has are taken, so the writable part is one prefix, one
+ * mapping, within twice the most chunks ever in use (or the bitmap's
+ * first 1024); it never shrinks, emptied chunks only drop their pages.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -47,6 +55,12 @@ static unsigned int class_index(unsigned int size)
 	return (size - 1) >> ZPOOL_ALIGN_SHIFT;
 }
 
+/* Size of the objects of class @index, a multiple of ZPOOL_ALIGN. */
+static unsigned int class_size(unsigned int index)
+{
+	return (index + 1) << ZPOOL_ALIGN_SHIFT;
+}
+
 static unsigned long chunk_index(const struct zpool *pool,
 				 const struct zpool_chunk *chunk)
 {
@@ -64,9 +78,10 @@ static uint64_t touched_bytes(uint32_t top)
 	return (uint64_t)DIV_ROUND_UP(top, UTTM_PAGE_SIZE) << UTTM_PAGE_SHIFT;
 }
 
-static bool chunk_has_room(const struct zpool_chunk *chunk, unsigned int size)
+static bool chunk_has_room(const struct zpool_chunk *chunk)
 {
-	return chunk->free != OBJ_NONE || chunk->top + size <= ZPOOL_CHUNK_SIZE;
+	return chunk->free != OBJ_NONE ||
+	       chunk->top + class_size(chunk->class) <= ZPOOL_CHUNK_SIZE;
 }
 
 static void partial_add(struct zpool_class *class, struct zpool_chunk *chunk)
@@ -122,7 +137,7 @@ int zpool_init(struct zpool *pool, uint64_t limit)
 	pool->chunks = calloc(pool->nr_chunks, sizeof(*pool->chunks));
 	if (!pool->chunks)
 		return -ENOMEM;
-	pool->base = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+	pool->base = mmap(NULL, bytes, PROT_NONE,
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (pool->base == MAP_FAILED) {
 		free(pool->chunks);
@@ -131,13 +146,13 @@ int zpool_init(struct zpool *pool, uint64_t limit)
 	/* A huge page would hold memory no object has reached. */
 	madvise(pool->base, bytes, MADV_NOHUGEPAGE);
 	slots_init(&pool->free_chunks, pool->nr_chunks);
+	pthread_mutex_init(&pool->map_lock, NULL);
+	atomic_init(&pool->nr_mapped, 0);
 	pool->limit = limit;
 	atomic_init(&pool->used, 0);
 	atomic_init(&pool->chunks_used, 0);
-	for (unsigned int i = 0; i < ZPOOL_NR_CLASSES; i++) {
+	for (unsigned int i = 0; i < ZPOOL_NR_CLASSES; i++)
 		pthread_mutex_init(&pool->classes[i].lock, NULL);
-		pool->classes[i].size = (i + 1) << ZPOOL_ALIGN_SHIFT;
-	}
 	return 0;
 }
 
@@ -146,8 +161,31 @@ void zpool_fini(struct zpool *pool)
 	for (unsigned int i = 0; i < ZPOOL_NR_CLASSES; i++)
 		pthread_mutex_destroy(&pool->classes[i].lock);
 	slots_fini(&pool->free_chunks);
+	pthread_mutex_destroy(&pool->map_lock);
 	munmap(pool->base, pool->nr_chunks << ZPOOL_CHUNK_SHIFT);
 	free(pool->chunks);
+}
+
+/* Makes the chunks below @nr readable and writable; 0 or -ENOMEM. */
+static int map_chunks(struct zpool *pool, unsigned long nr)
+{
+	unsigned long mapped;
+	int ret = 0;
+
+	if (nr <= atomic_load(&pool->nr_mapped))
+		return 0;
+	pthread_mutex_lock(&pool->map_lock);
+	mapped = atomic_load(&pool->nr_mapped);
+	if (nr > mapped) {
+		if (mprotect(pool->base + (mapped << ZPOOL_CHUNK_SHIFT),
+			     (nr - mapped) << ZPOOL_CHUNK_SHIFT,
+			     PROT_READ | PROT_WRITE))
+			ret = -ENOMEM;
+		else
+			atomic_store(&pool->nr_mapped, nr);
+	}
+	pthread_mutex_unlock(&pool->map_lock);
+	return ret;
 }
 
 static int chunk_new(struct zpool *pool, unsigned int index,
@@ -156,10 +194,16 @@ static int chunk_new(struct zpool *pool, unsigned int index,
 	struct zpool_chunk *chunk;
 	unsigned long got;
 	long first;
+	int ret;
 
 	first = slots_alloc(&pool->free_chunks, 1, &got);
 	if (first < 0)
 		return (int)first;
+	ret = map_chunks(pool, (unsigned long)first + 1);
+	if (ret) {
+		slots_free(&pool->free_chunks, (unsigned long)first, 1);
+		return ret;
+	}
 	chunk = &pool->chunks[first];
 	*chunk = (struct zpool_chunk){ .free = OBJ_NONE, .class = index };
 	partial_add(&pool->classes[index], chunk);
@@ -187,6 +231,7 @@ static void chunk_release(struct zpool *pool, struct zpool_chunk *chunk,
 static int chunk_take(struct zpool *pool, struct zpool_class *class,
 		      struct zpool_chunk *chunk, uint32_t *off)
 {
+	unsigned int size = class_size(chunk->class);
 	char *base = chunk_base(pool, chunk);
 	int ret;
 
@@ -194,44 +239,61 @@ static int chunk_take(struct zpool *pool, struct zpool_class *class,
 		*off = chunk->free;
 		memcpy(&chunk->free, base + *off, sizeof(chunk->free));
 	} else {
-		ret = charge(pool, touched_bytes(chunk->top + class->size) -
+		ret = charge(pool, touched_bytes(chunk->top + size) -
 				   touched_bytes(chunk->top));
 		if (ret)
 			return ret;
 		*off = chunk->top;
-		chunk->top += class->size;
+		chunk->top += size;
 	}
 	chunk->inuse++;
-	if (!chunk_has_room(chunk, class->size))
+	if (!chunk_has_room(chunk))
 		partial_del(class, chunk);
 	return 0;
+}
+
+/* A chunk of @class with a freed object, which takes no charge; or NULL. */
+static struct zpool_chunk *chunk_with_free(struct zpool_class *class)
+{
+	struct zpool_chunk *chunk = class->partial;
+
+	while (chunk && chunk->free == OBJ_NONE)
+		chunk = chunk->next;
+	return chunk;
 }
 
 int zpool_alloc(struct zpool *pool, unsigned int size, uint64_t *obj)
 {
 	unsigned int index = class_index(size);
 	struct zpool_class *class = &pool->classes[index];
-	struct zpool_chunk *chunk;
+	struct zpool_chunk *chunk, *fresh = NULL;
 	uint32_t off, top = 0;
-	bool empty = false;
-	int ret = 0;
+	int ret;
 
 	pthread_mutex_lock(&class->lock);
 	chunk = class->partial;
-	if (!chunk)
-		ret = chunk_new(pool, index, &chunk);
-	if (!ret) {
+	if (chunk) {
 		ret = chunk_take(pool, class, chunk, &off);
+		/*
+		 * Growing the chunk that served last needs a page the limit
+		 * refuses; a freed object further down needs none.
+		 */
+		if (ret && (chunk = chunk_with_free(class)))
+			ret = chunk_take(pool, class, chunk, &off);
+	} else {
+		ret = chunk_new(pool, index, &fresh);
+		chunk = fresh;
+		if (!ret)
+			ret = chunk_take(pool, class, chunk, &off);
 		/* A new chunk the limit left no room for goes at once. */
-		empty = ret && !chunk->inuse;
-		if (empty) {
-			partial_del(class, chunk);
-			top = chunk->top;
+		if (ret && fresh) {
+			partial_del(class, fresh);
+			top = fresh->top;
 		}
 	}
 	pthread_mutex_unlock(&class->lock);
-	if (empty)
-		chunk_release(pool, chunk, top);
+	if (ret && fresh)
+		chunk_release(pool, fresh, top);
 	if (ret)
 		return ret;
 	*obj = ((uint64_t)chunk_index(pool, chunk) << ZPOOL_CHUNK_SHIFT) + off;
@@ -255,11 +317,11 @@ int zpool_free(struct zpool *pool, uint64_t obj, unsigned int size)
 	bool empty;
 
 	pthread_mutex_lock(&class->lock);
-	if (UTTM_WARN_ON(!chunk_holds(chunk, index, off, class->size))) {
+	if (UTTM_WARN_ON(!chunk_holds(chunk, index, off, class_size(index)))) {
 		pthread_mutex_unlock(&class->lock);
 		return -EINVAL;
 	}
-	if (chunk_has_room(chunk, class->size))
+	if (chunk_has_room(chunk))
 		partial_del(class, chunk);
 	memcpy(zpool_obj_addr(pool, obj), &chunk->free, sizeof(chunk->free));
 	chunk->free = off;
@@ -281,10 +343,9 @@ bool zpool_obj_valid(const struct zpool *pool, uint64_t obj,
 	uint64_t off = obj & (ZPOOL_CHUNK_SIZE - 1);
 
 	return size && size <= UTTM_PAGE_SIZE &&
-	       obj >> ZPOOL_CHUNK_SHIFT < pool->nr_chunks &&
+	       obj >> ZPOOL_CHUNK_SHIFT < atomic_load(&pool->nr_mapped) &&
 	       !(obj % ZPOOL_ALIGN) &&
-	       off + ((class_index(size) + 1) << ZPOOL_ALIGN_SHIFT) <=
-	       ZPOOL_CHUNK_SIZE;
+	       off + class_size(class_index(size)) <= ZPOOL_CHUNK_SIZE;
 }
 
 uint64_t zpool_used_bytes(const struct zpool *pool)

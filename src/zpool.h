@@ -27,22 +27,24 @@
 struct zpool_chunk;
 
 /**
- * struct zpool_class - the chunks serving one object size
+ * struct zpool_class - the chunks serving one object size, (index + 1)
+ * times ZPOOL_ALIGN
  * @lock: protects @partial and the chunks on it.
- * @size: object size, a multiple of ZPOOL_ALIGN.
  * @partial: chunks that can still hand out an object, most recently
  * freed into first.
  */
 struct zpool_class {
 	pthread_mutex_t lock;
-	unsigned int size;
 	struct zpool_chunk *partial;
 };
 
 /**
  * struct zpool - the allocator
- * @base: address space reserved for every chunk the pool may have.
+ * @base: address space reserved for every chunk the pool may have,
+ * inaccessible past @nr_mapped chunks.
  * @nr_chunks: chunks @base has room for.
+ * @map_lock: serialises growing @nr_mapped.
+ * @nr_mapped: chunks from @base on that are readable and writable.
  * @chunks: one descriptor per chunk, in address order.
  * @free_chunks: which chunks are in use.
  * @limit: bytes of touched pages the pool may hold.
@@ -53,6 +55,8 @@ struct zpool_class {
 struct zpool {
 	char *base;
 	unsigned long nr_chunks;
+	pthread_mutex_t map_lock;
+	atomic_ulong nr_mapped;
 	struct zpool_chunk *chunks;
 	struct slots free_chunks;
 	uint64_t limit;
@@ -70,7 +74,8 @@ void zpool_fini(struct zpool *pool);
 
 /*
  * Allocates an object of @size bytes (1 to a page) and returns its offset
- * in @obj.  Returns 0, -ENOSPC when the limit or the chunks run out.
+ * in @obj.  Returns 0, -ENOSPC when the limit or the chunks run out, or
+ * -ENOMEM when the system refuses to commit memory for a new chunk.
  */
 int zpool_alloc(struct zpool *pool, unsigned int size, uint64_t *obj);
 
@@ -80,7 +85,7 @@ int zpool_alloc(struct zpool *pool, unsigned int size, uint64_t *obj);
  */
 int zpool_free(struct zpool *pool, uint64_t obj, unsigned int size);
 
-/* Whether @obj can name an object of @size in @pool. */
+/* Whether @obj can name an object of @size in @pool, in memory it uses. */
 bool zpool_obj_valid(const struct zpool *pool, uint64_t obj,
 		     unsigned int size);
 

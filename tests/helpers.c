@@ -332,10 +332,15 @@ void run_in_child(int (*fn)(void *arg), void *arg, const char *skip_reason)
 	child_assert_passed(child_wait(child_start(fn, arg)), skip_reason);
 }
 
-int limit_data(uint64_t extra)
+int limit_resource(int resource, const char *field, uint64_t extra)
 {
-	uint64_t now = status_bytes("VmData") + extra;
+	uint64_t now = status_bytes(field) + extra;
 	struct rlimit lim = { now, now };
 
-	return setrlimit(RLIMIT_DATA, &lim);
+	return setrlimit(resource, &lim);
+}
+
+int limit_data(uint64_t extra)
+{
+	return limit_resource(RLIMIT_DATA, "VmData", extra);
 }

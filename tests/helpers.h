@@ -180,6 +180,12 @@ void child_assert_passed(int status, const char *skip_reason);
 /* Runs @fn(@arg) in a child and asserts that it passed. */
 void run_in_child(int (*fn)(void *arg), void *arg, const char *skip_reason);
 
+/*
+ * Forbids the process more of @resource than it has now (the field @field
+ * of /proc/self/status) and @extra bytes.
+ */
+int limit_resource(int resource, const char *field, uint64_t extra);
+
 /* Forbids the process more private memory than it maps now and @extra. */
 int limit_data(uint64_t extra);
 

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <lz4.h>
@@ -432,6 +433,66 @@ static void full_store_refuses_with_enospc(void **state)
 	uttm_backup_put(backup);
 }
 
+/*
+ * A page of a new class when the cap is reached: the chunk taken for it
+ * cannot have its first page charged, and goes again at once.
+ */
+static void new_chunk_without_room_is_given_back(void **state)
+{
+	struct uttm_backup *backup = store_new(*state, UTTM_PAGE_SIZE, 0);
+	struct uttm_backup_compressed_stats s;
+	struct pages raw, text;
+
+	pages_alloc(&raw, 1);
+	pages_fill(&raw, CONTENT_RANDOM, 16);
+	pages_alloc(&text, 1);
+	pages_fill(&text, CONTENT_TEXT, 16);
+	backup_all(backup, &raw);
+	assert_int_equal(uttm_backup_backup_pages(backup, text.addr, 1, false,
+						  text.handles), -ENOSPC);
+	s = stats_of(backup);
+	assert_int_equal(s.pages, 1);
+	assert_int_equal(s.metadata_bytes, 32);
+	assert_int_equal(s.pool_bytes, UTTM_PAGE_SIZE);
+	restore_and_drop(backup, &raw, UTTM_PAGE_SIZE);
+	pages_free(&text);
+	pages_free(&raw);
+	uttm_backup_put(backup);
+}
+
+/*
+ * The cap is reached and the chunk that served last has no freed object,
+ * but one further down its class has: that one serves, needing no page.
+ * Raw pages, 64 to a chunk: 66 fill one chunk and start a second.
+ */
+static void freed_object_further_down_serves_at_the_cap(void **state)
+{
+	static const unsigned long again[] = { 65, 0 };
+	const uint64_t cap = 66 * UTTM_PAGE_SIZE;
+	struct uttm_backup *backup = store_new(*state, cap, 0);
+	struct pages p;
+
+	pages_alloc(&p, 66);
+	pages_fill(&p, CONTENT_RANDOM, 17);
+	backup_all(backup, &p);
+	assert_int_equal(uttm_backup_bytes_avail(backup), 0);
+	/* A freed object in each chunk, the second chunk's on top. */
+	uttm_backup_drop(backup, &p.handles[0], 1);
+	uttm_backup_drop(backup, &p.handles[65], 1);
+	/* The second chunk's freed object serves, then the first chunk's. */
+	for (size_t i = 0; i < ARRAY_SIZE(again); i++)
+		assert_int_equal(uttm_backup_backup_pages(backup,
+							  &p.addr[again[i]], 1,
+							  false,
+							  &p.handles[again[i]]),
+				 1);
+	assert_int_equal(stats_of(backup).pool_bytes, cap);
+	assert_int_equal(stats_of(backup).metadata_bytes, 64);
+	restore_and_drop(backup, &p, cap);
+	pages_free(&p);
+	uttm_backup_put(backup);
+}
+
 static void freed_objects_are_reused_before_memory_grows(void **state)
 {
 	struct uttm_backup *backup = store_new(*state, 64 * MiB, 0);
@@ -513,6 +574,9 @@ static void bad_input_is_refused(void **state)
 		uttm_backup_index_to_handle(1UL << 60 | 1UL << 12),
 		uttm_backup_index_to_handle(2UL << 60 | 7),
 		uttm_backup_index_to_handle(3UL << 60 | 0xffffffffffffUL << 12 | 5),
+		/* In a chunk the pool has never used. */
+		uttm_backup_index_to_handle(3UL << 60 |
+					    (ZPOOL_CHUNK_SIZE >> 4) << 12 | 5),
 	};
 	char page[UTTM_PAGE_SIZE];
 	void *dst = page;
@@ -548,7 +612,8 @@ static void bad_input_is_refused(void **state)
 	uttm_backup_put(shmem);
 
 	/* Handles the store never made are refused, and dropping them is a no-op. */
-	memset(page, 0x11, sizeof(page));
+	/* Kept raw: the first object of the pool's first chunk. */
+	fill_page(page, 13, 0);
 	backup_all(backup, &(struct pages){ .addr = &dst, .handles = &handle,
 					    .count = 1 });
 	for (size_t i = 0; i < ARRAY_SIZE(bogus); i++) {
@@ -556,8 +621,9 @@ static void bad_input_is_refused(void **state)
 							1, &test_ctx), -EINVAL);
 		backup->ops->drop(backup, &bogus[i], 1);
 	}
-	/* A place the pool could hold, but holds nothing at. */
-	handle_forged = uttm_backup_index_to_handle(3UL << 60 | 1UL << 12 | 5);
+	/* A place the pool could hold, but holds nothing at: past that one. */
+	handle_forged = uttm_backup_index_to_handle(3UL << 60 |
+						    (8192UL >> 4) << 12 | 5);
 	assert_int_equal(uttm_backup_copy_pages(backup, &dst, &handle_forged,
 						1, &test_ctx), -EIO);
 	backup->ops->drop(backup, &handle_forged, 1);
@@ -578,21 +644,35 @@ static void default_cap_is_physical_memory(void **state)
 	uttm_backup_put(backup);
 }
 
+/*
+ * Sets @comp up for @codec, takes a stream from it and compresses a page
+ * of text from @seed, kept in @page, into the stream's buffer; returns the
+ * stream, with the length in @len.
+ */
+static struct zcomp_stream *compress_text(const struct codec *codec,
+					  struct zcomp *comp, char *page,
+					  uint64_t seed, unsigned int *len)
+{
+	struct zcomp_stream *stream;
+
+	assert_int_equal(zcomp_init(comp, codec->compressor, 0), 0);
+	stream = zcomp_stream_get(comp);
+	assert_non_null(stream);
+	fill_text(page, seed, 0);
+	*len = zcomp_compress(comp, stream, page, UTTM_PAGE_SIZE - 1);
+	assert_true(*len > 0);
+	return stream;
+}
+
 /* Bytes that are no valid compressed page, for either algorithm. */
 static void corrupt_data_is_an_io_error(void **state)
 {
-	const struct codec *codec = *state;
 	char page[UTTM_PAGE_SIZE], out[UTTM_PAGE_SIZE];
 	struct zcomp_stream *stream;
 	struct zcomp comp;
 	unsigned int len;
 
-	assert_int_equal(zcomp_init(&comp, codec->compressor, 0), 0);
-	stream = zcomp_stream_get(&comp);
-	assert_non_null(stream);
-	fill_text(page, 11, 0);
-	len = zcomp_compress(&comp, stream, page, UTTM_PAGE_SIZE - 1);
-	assert_true(len > 0);
+	stream = compress_text(*state, &comp, page, 11, &len);
 	assert_int_equal(zcomp_decompress(&comp, stream, stream->buf, len, out),
 			 0);
 	assert_memory_equal(out, page, UTTM_PAGE_SIZE);
@@ -606,7 +686,7 @@ static void corrupt_data_is_an_io_error(void **state)
 	zcomp_fini(&comp);
 }
 
-#define NO_DATA_LIMIT "the data limit cannot be set here"
+#define NO_LIMIT "the limit cannot be lowered here"
 
 static int reservation_without_address_space(void *arg)
 {
@@ -616,15 +696,51 @@ static int reservation_without_address_space(void *arg)
 	};
 	struct uttm_backup *backup;
 
-	if (limit_data(64 * MiB))
+	if (limit_resource(RLIMIT_AS, "VmSize", 64 * MiB))
 		return CHILD_SKIP;
-	return uttm_backup_compressed_create(&params, &backup) == -ENOMEM ?
-	       0 : 1;
+	CHILD_CHECK(uttm_backup_compressed_create(&params, &backup) == -ENOMEM);
+	return 0;
 }
 
 static void reservation_failure_is_enomem(void **state)
 {
-	run_in_child(reservation_without_address_space, *state, NO_DATA_LIMIT);
+	run_in_child(reservation_without_address_space, *state, NO_LIMIT);
+}
+
+static int reservation_without_commit(void *arg)
+{
+	const struct codec *codec = arg;
+	struct uttm_backup_compressed_params params = {
+		.cap = 1ULL << 30, .compressor = codec->compressor,
+	};
+	const struct uttm_operation_ctx ctx = { .interruptible = false };
+	char page[UTTM_PAGE_SIZE], out[UTTM_PAGE_SIZE];
+	void *src = page, *dst = out;
+	struct uttm_backup *backup;
+	unsigned long handle;
+
+	fill_text(page, 15, 0);
+	if (limit_data(64 * MiB))
+		return CHILD_SKIP;
+	CHILD_CHECK(!uttm_backup_compressed_create(&params, &backup));
+	CHILD_CHECK(uttm_backup_backup_pages(backup, &src, 1, false,
+					     &handle) == 1);
+	CHILD_CHECK(uttm_backup_copy_pages(backup, &dst, &handle, 1,
+					   &ctx) == 1);
+	CHILD_CHECK(!memcmp(page, out, UTTM_PAGE_SIZE));
+	uttm_backup_drop(backup, &handle, 1);
+	uttm_backup_put(backup);
+	return 0;
+}
+
+/*
+ * RLIMIT_DATA bounds writable private memory, as vm.overcommit_memory=2
+ * bounds committed memory: the 4 GiB reservation of a 1 GiB store must
+ * not count, only the chunks in use.
+ */
+static void reservation_commits_only_chunks_in_use(void **state)
+{
+	run_in_child(reservation_without_commit, *state, NO_LIMIT);
 }
 
 static int streams_without_memory(void *arg)
@@ -633,8 +749,8 @@ static int streams_without_memory(void *arg)
 	struct uttm_backup_compressed_params params = {
 		.cap = MiB, .compressor = codec->compressor,
 	};
-	char page[UTTM_PAGE_SIZE] = { 1 };
-	void *src = page, **hog = NULL, **block;
+	char page[UTTM_PAGE_SIZE] = { 1 }, zero[UTTM_PAGE_SIZE] = { 0 };
+	void *src = page, *same = zero, **hog = NULL, **block;
 	struct uttm_backup *backup;
 	unsigned long handle = 1;
 	size_t size = 1 << 20;
@@ -649,11 +765,18 @@ static int streams_without_memory(void *arg)
 			hog = block;
 		}
 	}
-	if (uttm_backup_backup_pages(backup, &src, 1, false, &handle) !=
-	    -ENOMEM)
-		return 1;
-	return uttm_backup_copy_pages(backup, &src, &handle, 1, &test_ctx) ==
-	       -ENOMEM ? 0 : 2;
+	/* A page to compress needs a stream, and none can be made. */
+	CHILD_CHECK(uttm_backup_backup_pages(backup, &src, 1, false,
+					     &handle) == -ENOMEM);
+	/* A same-filled page needs none, neither way. */
+	CHILD_CHECK(uttm_backup_backup_pages(backup, &same, 1, false,
+					     &handle) == 1);
+	memset(zero, 0xee, sizeof(zero));
+	CHILD_CHECK(uttm_backup_copy_pages(backup, &same, &handle, 1,
+					   &test_ctx) == 1);
+	CHILD_CHECK(page_is_zero(zero));
+	uttm_backup_drop(backup, &handle, 1);
+	return 0;
 }
 
 static void stream_allocation_failure_is_enomem(void **state)
@@ -661,7 +784,28 @@ static void stream_allocation_failure_is_enomem(void **state)
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 	skip_because("a sanitizer's allocator aborts instead of failing");
 #endif
-	run_in_child(streams_without_memory, *state, NO_DATA_LIMIT);
+	run_in_child(streams_without_memory, *state, NO_LIMIT);
+}
+
+/* LZ4 decompresses with no state: a restore then takes no stream. */
+static void only_zstd_decompression_needs_a_stream(void **state)
+{
+	const struct codec *codec = *state;
+	char page[UTTM_PAGE_SIZE], out[UTTM_PAGE_SIZE];
+	struct zcomp_stream *stream;
+	struct zcomp comp;
+	unsigned int len;
+
+	stream = compress_text(codec, &comp, page, 19, &len);
+	assert_int_equal(zcomp_decompress_needs_stream(&comp),
+			 codec->compressor == UTTM_COMPRESSOR_ZSTD);
+	assert_int_equal(zcomp_decompress(&comp,
+					  zcomp_decompress_needs_stream(&comp) ?
+					  stream : NULL,
+					  stream->buf, len, out), 0);
+	assert_memory_equal(out, page, UTTM_PAGE_SIZE);
+	zcomp_stream_put(&comp, stream);
+	zcomp_fini(&comp);
 }
 
 /*
@@ -756,10 +900,14 @@ static void threads_share_one_store(void **state)
 	CODEC_TEST(cap_reached_mid_object_then_full_restore, codec),         \
 	CODEC_TEST(full_store_refuses_with_enospc, codec),                   \
 	CODEC_TEST(freed_objects_are_reused_before_memory_grows, codec),     \
+	CODEC_TEST(new_chunk_without_room_is_given_back, codec),             \
+	CODEC_TEST(freed_object_further_down_serves_at_the_cap, codec),      \
 	CODEC_TEST(counters_exact_and_memory_returned_to_the_system, codec), \
 	CODEC_TEST(corrupt_data_is_an_io_error, codec),                      \
 	CODEC_TEST(reservation_failure_is_enomem, codec),                    \
+	CODEC_TEST(reservation_commits_only_chunks_in_use, codec),           \
 	CODEC_TEST(stream_allocation_failure_is_enomem, codec),              \
+	CODEC_TEST(only_zstd_decompression_needs_a_stream, codec),           \
 	CODEC_TEST(threads_share_one_store, codec)
 
 int main(void)

@@ -12,25 +12,25 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <uttm/backup.h>
 
+#include "file_io.h"
 #include "fragment.h"
 #include "helpers.h"
+#include "store_faults.h"
 
 /* The engines, as the flags that choose them. */
 static const unsigned int io_uring_path = 0;
@@ -217,101 +217,36 @@ static void order0_pages_go_out_and_come_back_in_runs(void **state)
 	store_put(backup);
 }
 
-/*
- * Writes fail past 10 pages of file (RLIMIT_FSIZE: -EFBIG, after a short
- * write): the backup keeps what was written and the vector the rest.
- */
+static unsigned long file_slots_used(struct uttm_backup *backup)
+{
+	return stats_of(backup).slots_used;
+}
+
 static void write_error_midway_keeps_the_vector(void **state)
 {
 	struct file_env *env = *state;
 	struct uttm_backup *backup = env_store(env, 0);
-	void (*xfsz)(int) = signal(SIGXFSZ, SIG_IGN);
-	struct rlimit old, limit;
-	struct uttm_tt tt;
-	long ret;
 
-	tt_new_backed(&tt, &env->fx->pool, 64 * UTTM_PAGE_SIZE,
-		      UTTM_PLAIN, backup, 5);
-	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
-	limit = old;
-	limit.rlim_cur = 10 * UTTM_PAGE_SIZE;
-	assert_int_equal(setrlimit(RLIMIT_FSIZE, &limit), 0);
-	ret = uttm_tt_backup(&tt, &backup_flags);
-	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
-	signal(SIGXFSZ, xfsz);
-
-	assert_int_equal(ret, 10);
-	assert_int_equal(count_handles(&tt), 10);
-	assert_int_equal(tt.resident_pages, 54);
-	assert_int_equal(uttm_backup_handles(backup), 10);
-	assert_int_equal(stats_of(backup).slots_used, 10);
-	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
-	assert_tt_matches(&tt, 5);
-	uttm_tt_fini(&tt);
+	assert_write_error_midway_keeps_the_vector(env->fx, backup,
+						   file_slots_used);
 	store_put(backup);
 }
 
-/*
- * The descriptor of the one file open in @dir, the store's, with what
- * /proc says it is in @link; -1 when there is none.
- */
-static int store_fd(const char *dir, char *link, size_t size)
+/* The prefix of the /proc link of a store's file in @dir. */
+static void file_link_prefix(char *prefix, size_t size, const char *dir)
 {
-	DIR *d = opendir("/proc/self/fd");
-	size_t len = strlen(dir);
-	struct dirent *e;
-	int fd = -1;
-
-	while (d && (e = readdir(d))) {
-		ssize_t n = readlinkat(dirfd(d), e->d_name, link, size - 1);
-
-		if (n > (ssize_t)len && !strncmp(link, dir, len) &&
-		    link[len] == '/') {
-			link[n] = '\0';
-			fd = atoi(e->d_name);
-			break;
-		}
-	}
-	if (d)
-		closedir(d);
-	return fd;
+	snprintf(prefix, size, "%s/", dir);
 }
 
-/*
- * The disk loses the file's tail (it is truncated): the restore fails at
- * the first page it cannot read, keeping every handle it did not use.
- * The tail comes back and the same restore resumes and completes.
- */
 static void read_error_keeps_handles_and_restore_resumes(void **state)
 {
 	struct file_env *env = *state;
 	struct uttm_backup *backup = env_store(env, 0);
-	size_t bytes = 64 * UTTM_PAGE_SIZE;
-	char link[PATH_MAX];
-	struct uttm_tt tt;
-	void *saved;
-	int fd;
+	char prefix[PATH_MAX];
 
-	tt_new_backed(&tt, &env->fx->pool, 64 * UTTM_PAGE_SIZE,
-		      UTTM_PLAIN, backup, 6);
-	assert_int_equal(uttm_tt_backup(&tt, &backup_flags), 64);
-	fd = store_fd(env->dir, link, sizeof(link));
-	assert_true(fd >= 0);
-	assert_int_equal(posix_memalign(&saved, UTTM_PAGE_SIZE, bytes), 0);
-	assert_int_equal(pread(fd, saved, bytes, 0), (ssize_t)bytes);
-	assert_int_equal(ftruncate(fd, 20 * UTTM_PAGE_SIZE), 0);
-
-	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), -EIO);
-	assert_true(uttm_tt_is_backed_up(&tt));
-	assert_non_null(tt.restore);
-	assert_int_equal(uttm_backup_handles(backup), 64 - 20);
-
-	assert_int_equal(pwrite(fd, saved, bytes, 0), (ssize_t)bytes);
-	free(saved);
-	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
-	assert_null(tt.restore);
-	assert_tt_matches(&tt, 6);
-	uttm_tt_fini(&tt);
+	file_link_prefix(prefix, sizeof(prefix), env->dir);
+	assert_read_error_keeps_handles_and_restore_resumes(env->fx, backup,
+							    prefix);
 	store_put(backup);
 }
 
@@ -362,6 +297,49 @@ static void dropped_blocks_stay_until_trimmed(void **state)
 	store_put(backup);
 }
 
+/*
+ * @count pages in one aligned buffer, which it returns, filled from
+ * @seed, with their addresses in @pages.
+ */
+static char *pages_new(void **pages, unsigned long count, uint64_t seed)
+{
+	char *mem;
+
+	assert_int_equal(posix_memalign((void **)&mem, UTTM_PAGE_SIZE,
+					count * UTTM_PAGE_SIZE), 0);
+	for (unsigned long i = 0; i < count; i++) {
+		pages[i] = mem + i * UTTM_PAGE_SIZE;
+		fill_page(pages[i], seed, i);
+	}
+	return mem;
+}
+
+/*
+ * A handle dropped twice, or one naming a slot the store never had, is
+ * misuse the store survives: its slot count stays exact.
+ */
+static void handles_dropped_twice_count_once(void **state)
+{
+	struct file_env *env = *state;
+	struct uttm_backup *backup = env_store(env, 0);
+	const unsigned long forged = uttm_backup_index_to_handle(1UL << 40);
+	unsigned long handles[4];
+	void *pages[4];
+	char *mem = pages_new(pages, 4, 16);
+
+	assert_int_equal(uttm_backup_backup_pages(backup, pages, 4, false,
+						  handles), 4);
+	uttm_backup_drop(backup, handles, 2);
+	/* Straight to the store: the tt layer's handle count would underflow. */
+	backup->ops->drop(backup, handles, 2);
+	assert_int_equal(stats_of(backup).slots_used, 2);
+	backup->ops->drop(backup, &forged, 1);
+	assert_int_equal(stats_of(backup).slots_used, 2);
+	uttm_backup_drop(backup, handles + 2, 2);
+	free(mem);
+	store_put(backup);
+}
+
 static void on_signal(int sig)
 {
 }
@@ -400,14 +378,8 @@ static void signals_stop_only_interruptible_batches(void **state)
 	unsigned long handles[1024], reversed[1024], calls[2];
 	const struct uttm_operation_ctx *ctx[2] = { &patient, &eager };
 	void *pages[1024];
-	char *mem;
+	char *mem = pages_new(pages, 1024, 10);
 
-	assert_int_equal(posix_memalign((void **)&mem, UTTM_PAGE_SIZE,
-					1024 * UTTM_PAGE_SIZE), 0);
-	for (unsigned long i = 0; i < 1024; i++) {
-		pages[i] = mem + i * UTTM_PAGE_SIZE;
-		fill_page(pages[i], 10, i);
-	}
 	assert_int_equal(uttm_backup_backup_pages(backup, pages, 1024, false,
 						  handles), 1024);
 	for (unsigned long i = 0; i < 1024; i++)
@@ -601,34 +573,6 @@ static void unwritable_directory_is_eacces(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
-/* Each case once per engine, named after both. */
-/*
- * Makes system call @nr fail with @error in this process from now on;
- * with a @mask, only the calls whose argument @arg has one of its bits
- * set (low 32 bits, little-endian).
- */
-static void refuse_syscall(long nr, int arg, uint32_t mask, int error)
-{
-	struct sock_filter filter[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-			 offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)nr, 0, 3),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-			 offsetof(struct seccomp_data, args[arg])),
-		mask ? (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K,
-						    mask, 0, 1) :
-		       (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO |
-			 ((uint32_t)error & SECCOMP_RET_DATA)),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog prog = { .len = ARRAY_SIZE(filter),
-				   .filter = filter };
-
-	CHILD_CHECK(!prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
-	CHILD_CHECK(!prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog));
-}
-
 /* Backs 64 pages up through @backup, reads them back and drops them. */
 static void child_round_trip(struct uttm_backup *backup)
 {
@@ -663,15 +607,37 @@ static struct uttm_backup *child_store(const char *dir)
 	return backup;
 }
 
-static int ring_refused_at_setup(void *dir)
+static const char no_ring_here[] =
+	"io_uring unavailable here: nothing to fail later";
+
+/* A store in @dir with a ring; the child skips where the kernel refuses one. */
+static struct uttm_backup *child_ring_store(const char *dir)
+{
+	struct uttm_backup *backup = child_store(dir);
+	struct uttm_backup_file_stats stats;
+
+	CHILD_CHECK(!uttm_backup_file_stats(backup, &stats));
+	if (!stats.io_uring)
+		_exit(CHILD_SKIP);
+	return backup;
+}
+
+/* @backup has no ring, because of @error. */
+static void child_check_no_ring(struct uttm_backup *backup, int error)
 {
 	struct uttm_backup_file_stats stats;
+
+	CHILD_CHECK(!uttm_backup_file_stats(backup, &stats));
+	CHILD_CHECK(!stats.io_uring && stats.io_uring_error == error);
+}
+
+static int ring_refused_at_setup(void *dir)
+{
 	struct uttm_backup *backup;
 
 	refuse_syscall(__NR_io_uring_setup, 0, 0, EPERM);
 	backup = child_store(dir);
-	CHILD_CHECK(!uttm_backup_file_stats(backup, &stats));
-	CHILD_CHECK(!stats.io_uring && stats.io_uring_error == -EPERM);
+	child_check_no_ring(backup, -EPERM);
 	child_round_trip(backup);
 	uttm_backup_put(backup);
 	return 0;
@@ -687,17 +653,12 @@ static void refused_ring_gets_the_synchronous_path(void **state)
 
 static int ring_failing_later(void *dir)
 {
-	struct uttm_backup *backup = child_store(dir);
-	struct uttm_backup_file_stats stats;
+	struct uttm_backup *backup = child_ring_store(dir);
 
-	CHILD_CHECK(!uttm_backup_file_stats(backup, &stats));
-	if (!stats.io_uring)
-		return CHILD_SKIP;
 	child_round_trip(backup);
 	refuse_syscall(__NR_io_uring_enter, 0, 0, ENXIO);
 	child_round_trip(backup);
-	CHILD_CHECK(!uttm_backup_file_stats(backup, &stats));
-	CHILD_CHECK(!stats.io_uring && stats.io_uring_error == -ENXIO);
+	child_check_no_ring(backup, -ENXIO);
 	child_round_trip(backup);
 	uttm_backup_put(backup);
 	return 0;
@@ -712,7 +673,89 @@ static void failing_ring_is_dropped_for_the_synchronous_path(void **state)
 	struct file_env *env = *state;
 
 	run_in_child(ring_failing_later, env->dir,
-		     "io_uring unavailable here: nothing to fail later");
+		     no_ring_here);
+}
+
+static int ring_short_of_memory(void *dir)
+{
+	struct uttm_backup *backup = child_ring_store(dir);
+
+	/* A hang shows as death by SIGALRM. */
+	alarm(20);
+	/* Every submission refused; waiting alone still allowed. */
+	refuse_syscall(__NR_io_uring_enter, 1, UINT32_MAX, EAGAIN);
+	child_round_trip(backup);
+	child_check_no_ring(backup, -EAGAIN);
+	child_round_trip(backup);
+	alarm(0);
+	uttm_backup_put(backup);
+	return 0;
+}
+
+/*
+ * The kernel keeps refusing submissions for want of memory (-EAGAIN):
+ * with nothing in flight the store must not wait for a completion that
+ * cannot come; it retries a while, then drops the ring for the
+ * synchronous path.
+ */
+static void ring_refusing_submissions_is_dropped_not_waited_on(void **state)
+{
+	struct file_env *env = *state;
+
+	run_in_child(ring_short_of_memory, env->dir,
+		     no_ring_here);
+}
+
+static int ring_wait_failing(void *dir)
+{
+	struct file_req req = { .count = 1, .slot = 0 };
+	struct file_io io;
+	void *page;
+	int pipe_fds[2];
+	pid_t writer;
+
+	CHILD_CHECK(!pipe(pipe_fds));
+	file_io_init(&io, pipe_fds[0], true);
+	if (!atomic_load(&io.ring_ready))
+		return CHILD_SKIP;
+	CHILD_CHECK(!posix_memalign(&page, UTTM_PAGE_SIZE, UTTM_PAGE_SIZE));
+	req.pages = &page;
+	writer = fork();
+	CHILD_CHECK(writer >= 0);
+	if (!writer) {
+		/* Once the ring's read is in flight and its wait failed. */
+		usleep(200 * 1000);
+		fill_page(page, 15, 0);
+		_exit(write(pipe_fds[1], page, UTTM_PAGE_SIZE) !=
+		      UTTM_PAGE_SIZE);
+	}
+	alarm(20);
+	refuse_syscall(__NR_io_uring_enter, 3, IORING_ENTER_GETEVENTS, ENXIO);
+	/* Taken by the ring, so read by the ring, and waited for. */
+	CHILD_CHECK(file_io_run(&io, &req, 1, false, false) == 1);
+	CHILD_CHECK(page_matches(page, 15, 0));
+	CHILD_CHECK(!atomic_load(&io.ring_ready) &&
+		    atomic_load(&io.ring_error) == -ENXIO);
+	alarm(0);
+	CHILD_CHECK(waitpid(writer, NULL, 0) == writer);
+	file_io_fini(&io);
+	free(page);
+	return 0;
+}
+
+/*
+ * Waiting through the ring fails while a request the kernel took is in
+ * flight (a read of an empty pipe, until a writer fills it).  The ring is
+ * dropped, but only once that request has ended: it uses the caller's
+ * page, and the synchronous path must neither redo it (a pipe cannot be
+ * read at an offset: -ESPIPE) nor return while it may still land.
+ */
+static void failing_ring_waits_for_requests_in_flight(void **state)
+{
+	struct file_env *env = *state;
+
+	run_in_child(ring_wait_failing, env->dir,
+		     no_ring_here);
 }
 
 static int sync_failing(void *dir)
@@ -753,13 +796,14 @@ static void failed_sync_backs_nothing_up(void **state)
 static int no_tmpfile(void *dir)
 {
 	struct uttm_backup *backup;
-	char link[PATH_MAX];
+	char link[PATH_MAX], prefix[PATH_MAX];
 
 	/* O_TMPFILE includes O_DIRECTORY, which opendir() needs. */
 	refuse_syscall(__NR_openat, 2, O_TMPFILE & ~O_DIRECTORY, EOPNOTSUPP);
 	backup = child_store(dir);
 	/* Named by mkostemp(), and already unlinked. */
-	CHILD_CHECK(store_fd(dir, link, sizeof(link)) >= 0);
+	file_link_prefix(prefix, sizeof(prefix), dir);
+	CHILD_CHECK(fd_by_link(prefix, link, sizeof(link)) >= 0);
 	CHILD_CHECK(strstr(link, "/uttm-backup-") &&
 		    strstr(link, " (deleted)"));
 	child_round_trip(backup);
@@ -778,6 +822,7 @@ static void file_system_without_tmpfile_gets_a_named_file(void **state)
 	run_in_child(no_tmpfile, env->dir, NULL);
 }
 
+/* Each case once per engine, named after both. */
 #define ENGINE_TEST(test, engine)                                       \
 	{ #engine ": " #test, test, env_setup, env_teardown,            \
 	  (void *)&(engine) }
@@ -800,9 +845,14 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		ENGINE_TESTS(io_uring_path),
 		ENGINE_TESTS(sync_path),
+		ENGINE_TEST(handles_dropped_twice_count_once, sync_path),
 		ENGINE_TEST(refused_ring_gets_the_synchronous_path,
 			    io_uring_path),
 		ENGINE_TEST(failing_ring_is_dropped_for_the_synchronous_path,
+			    io_uring_path),
+		ENGINE_TEST(ring_refusing_submissions_is_dropped_not_waited_on,
+			    io_uring_path),
+		ENGINE_TEST(failing_ring_waits_for_requests_in_flight,
 			    io_uring_path),
 		ENGINE_TEST(failed_sync_backs_nothing_up, io_uring_path),
 		ENGINE_TEST(file_system_without_tmpfile_gets_a_named_file,

@@ -267,6 +267,46 @@ static void insert_call_consults_faults_and_counts_handles(void **state)
 	uttm_backup_put(backup);
 }
 
+/*
+ * Handles naming no page of the arena (beyond the memmap, beyond what the
+ * arena has grown to, or 0): a copy stops there with -EINVAL, a drop
+ * skips them, and neither touches memory it should not.
+ */
+static void handles_beyond_the_arena_are_refused(void **state)
+{
+	struct fixture *fx = *state;
+	struct uttm_backup *backup = insert_store(fx->arena, MiB, NULL);
+	const unsigned long bad[] = {
+		1UL << 40, 64 * MiB / UTTM_PAGE_SIZE, 0,
+	};
+	unsigned long handles[2];
+	struct uttm_page *page;
+	char buf[2][UTTM_PAGE_SIZE];
+	void *dst[2] = { buf[0], buf[1] };
+
+	assert_int_equal(uttm_alloc_pages(fx->arena, 0, &page), 0);
+	fill_page(uttm_page_address(fx->arena, page), 6, 0);
+	handles[0] = (unsigned long)uttm_backup_insert_block(backup, page,
+							     false);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		handles[1] = bad[i];
+		assert_int_equal(uttm_backup_copy_pages(backup, dst, handles + 1,
+							1, &test_ctx), -EINVAL);
+		/* The good handle before it is copied. */
+		assert_int_equal(uttm_backup_copy_pages(backup, dst, handles, 2,
+							&test_ctx), 1);
+		assert_true(page_matches(buf[0], 6, 0));
+		backup->ops->drop(backup, handles + 1, 1);
+		assert_int_equal(uttm_backup_bytes_avail(backup),
+				 MiB - UTTM_PAGE_SIZE);
+		assert_int_equal(arena_pages_allocated(fx->arena), 1);
+	}
+	uttm_backup_drop(backup, handles, 1);
+	assert_int_equal(uttm_backup_bytes_avail(backup), MiB);
+	assert_int_equal(arena_pages_allocated(fx->arena), 0);
+	uttm_backup_put(backup);
+}
+
 static void each_store_refuses_what_it_cannot_do(void **state)
 {
 	struct fixture *fx = *state;
@@ -367,6 +407,7 @@ int main(void)
 		fixture_test(room_for_less_than_a_page_is_no_room),
 		fixture_test(store_of_another_arena_is_refused),
 		fixture_test(insert_call_consults_faults_and_counts_handles),
+		fixture_test(handles_beyond_the_arena_are_refused),
 		fixture_test(each_store_refuses_what_it_cannot_do),
 		fixture_test(store_refusing_the_first_page_leaves_a_restorable_vector),
 		fixture_test(without_swap_backup_is_refused),

@@ -62,7 +62,8 @@ struct uttm_backup_shmem_params {
  * the file.
  *
  * Context: May sleep. No locks.
- * Return: 0; -EINVAL for NULL arguments; the error of memfd_create().
+ * Return: 0; -EINVAL for NULL arguments; -ENOMEM; the error of
+ * memfd_create().
  */
 int uttm_backup_shmem_create(const struct uttm_backup_shmem_params *params,
 			     struct uttm_backup **out);
@@ -175,10 +176,16 @@ int uttm_backup_insert_create(const struct uttm_backup_insert_params *params,
  * with -ENOSPC once the memory it holds reaches the cap, so a vector is
  * then partly backed up; uttm_backup_bytes_avail() reports the cap less
  * that memory.  Writeback is ignored: there is nothing to write pages out
- * to.  One store may serve many vectors from many threads: backing up and
- * dropping take the lock of one size class at a time, restoring takes
- * none, and none of them waits for I/O, so all are safe from the
- * shrinker.
+ * to.  One store may serve many vectors from many threads.  Backing up
+ * takes the lock of the store's pool of compression streams twice per
+ * call (to take a stream and put it back, unless every page is
+ * same-filled), the lock of one size class at a time, and, when it needs
+ * a new chunk, the lock of the pool's chunk bitmap (and the pool's
+ * mapping lock if that chunk lies past every chunk used before).
+ * Dropping takes the lock of one size class at a time, and the chunk
+ * bitmap's when a chunk empties.  Restoring takes only the stream pool's
+ * lock, and only for zstd-compressed pages.  None of them waits for I/O,
+ * so all are safe from the shrinker.
  *
  * Context: May sleep. No locks.
  * Return: 0; -EINVAL for NULL arguments, an unknown compressor, a level
