@@ -265,7 +265,6 @@ static void file_fini(struct uttm_backup *backup)
 	struct file_store *store = to_file(backup);
 
 	file_io_fini(&store->io);
-	close(store->io.fd);
 	slots_fini(&store->slots);
 	free(store);
 }

@@ -112,7 +112,6 @@ static void shmem_fini(struct uttm_backup *backup)
 	struct shmem_store *store = to_shmem(backup);
 
 	file_io_fini(&store->io);
-	close(store->io.fd);
 	slots_fini(&store->slots);
 	free(store);
 }

@@ -53,6 +53,7 @@ void file_io_fini(struct file_io *io)
 	if (atomic_load(&io->ring_ready))
 		io_uring_queue_exit(&io->ring);
 	pthread_mutex_destroy(&io->ring_lock);
+	close(io->fd);
 }
 
 /*

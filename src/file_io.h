@@ -44,7 +44,7 @@ struct file_req {
 
 /**
  * struct file_io - how a file is read and written
- * @fd: the file.
+ * @fd: the file, which @io owns: file_io_fini() closes it.
  * @ring_lock: held while a batch goes through @ring.
  * @ring: the ring, while @ring_ready.
  * @ring_ready: batches may use @ring.
@@ -63,8 +63,12 @@ struct file_io {
 	atomic_ulong requests;
 };
 
-/* Sets @io up for @fd, with a ring if @use_ring and the kernel allows. */
+/*
+ * Sets @io up for @fd, which it takes over, with a ring if @use_ring and
+ * the kernel allows.
+ */
 void file_io_init(struct file_io *io, int fd, bool use_ring);
+/* Ends the ring, if any, and closes the file. */
 void file_io_fini(struct file_io *io);
 
 /*

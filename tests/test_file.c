@@ -672,8 +672,7 @@ static void failing_ring_is_dropped_for_the_synchronous_path(void **state)
 {
 	struct file_env *env = *state;
 
-	run_in_child(ring_failing_later, env->dir,
-		     no_ring_here);
+	run_in_child(ring_failing_later, env->dir, no_ring_here);
 }
 
 static int ring_short_of_memory(void *dir)
@@ -702,8 +701,7 @@ static void ring_refusing_submissions_is_dropped_not_waited_on(void **state)
 {
 	struct file_env *env = *state;
 
-	run_in_child(ring_short_of_memory, env->dir,
-		     no_ring_here);
+	run_in_child(ring_short_of_memory, env->dir, no_ring_here);
 }
 
 static int ring_wait_failing(void *dir)
@@ -716,8 +714,10 @@ static int ring_wait_failing(void *dir)
 
 	CHILD_CHECK(!pipe(pipe_fds));
 	file_io_init(&io, pipe_fds[0], true);
-	if (!atomic_load(&io.ring_ready))
+	if (!atomic_load(&io.ring_ready)) {
+		file_io_fini(&io);
 		return CHILD_SKIP;
+	}
 	CHILD_CHECK(!posix_memalign(&page, UTTM_PAGE_SIZE, UTTM_PAGE_SIZE));
 	req.pages = &page;
 	writer = fork();
@@ -738,6 +738,7 @@ static int ring_wait_failing(void *dir)
 		    atomic_load(&io.ring_error) == -ENXIO);
 	alarm(0);
 	CHILD_CHECK(waitpid(writer, NULL, 0) == writer);
+	close(pipe_fds[1]);
 	file_io_fini(&io);
 	free(page);
 	return 0;
@@ -754,8 +755,7 @@ static void failing_ring_waits_for_requests_in_flight(void **state)
 {
 	struct file_env *env = *state;
 
-	run_in_child(ring_wait_failing, env->dir,
-		     no_ring_here);
+	run_in_child(ring_wait_failing, env->dir, no_ring_here);
 }
 
 static int sync_failing(void *dir)
