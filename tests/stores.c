@@ -9,83 +9,69 @@
 #include "helpers.h"
 #include "stores.h"
 
-static struct uttm_backup *shmem_create(struct uttm_arena *arena,
-					struct uttm_fault *fault,
-					uint64_t capacity)
+static int shmem_create(struct uttm_arena *arena, struct uttm_fault *fault,
+			uint64_t capacity, struct uttm_backup **out)
 {
-	struct uttm_backup_shmem_params params = { .capacity = capacity,
-						   .fault = fault };
-	struct uttm_backup *backup;
+	const struct uttm_backup_shmem_params params = { .capacity = capacity,
+							 .fault = fault };
 
-	assert_int_equal(uttm_backup_shmem_create(&params, &backup), 0);
-	return backup;
+	return uttm_backup_shmem_create(&params, out);
 }
 
-static struct uttm_backup *insert_create(struct uttm_arena *arena,
-					 struct uttm_fault *fault,
-					 uint64_t capacity)
+static int insert_create(struct uttm_arena *arena, struct uttm_fault *fault,
+			 uint64_t capacity, struct uttm_backup **out)
 {
-	struct uttm_backup_insert_params params = { .arena = arena,
-						    .capacity = capacity,
-						    .fault = fault };
-	struct uttm_backup *backup;
+	const struct uttm_backup_insert_params params = { .arena = arena,
+							  .capacity = capacity,
+							  .fault = fault };
 
-	assert_int_equal(uttm_backup_insert_create(&params, &backup), 0);
-	return backup;
+	return uttm_backup_insert_create(&params, out);
 }
 
-static struct uttm_backup *compressed(enum uttm_compressor compressor,
-				      struct uttm_fault *fault,
-				      uint64_t capacity)
+static int compressed(enum uttm_compressor compressor,
+		      struct uttm_fault *fault, uint64_t capacity,
+		      struct uttm_backup **out)
 {
-	struct uttm_backup_compressed_params params = {
+	const struct uttm_backup_compressed_params params = {
 		.cap = capacity, .compressor = compressor, .fault = fault,
 	};
-	struct uttm_backup *backup;
 
-	assert_int_equal(uttm_backup_compressed_create(&params, &backup), 0);
-	return backup;
+	return uttm_backup_compressed_create(&params, out);
 }
 
-static struct uttm_backup *lz4_create(struct uttm_arena *arena,
-				      struct uttm_fault *fault,
-				      uint64_t capacity)
+static int lz4_create(struct uttm_arena *arena, struct uttm_fault *fault,
+		      uint64_t capacity, struct uttm_backup **out)
 {
-	return compressed(UTTM_COMPRESSOR_LZ4, fault, capacity);
+	return compressed(UTTM_COMPRESSOR_LZ4, fault, capacity, out);
 }
 
-static struct uttm_backup *zstd_create(struct uttm_arena *arena,
-				       struct uttm_fault *fault,
-				       uint64_t capacity)
+static int zstd_create(struct uttm_arena *arena, struct uttm_fault *fault,
+		       uint64_t capacity, struct uttm_backup **out)
 {
-	return compressed(UTTM_COMPRESSOR_ZSTD, fault, capacity);
+	return compressed(UTTM_COMPRESSOR_ZSTD, fault, capacity, out);
 }
 
-static struct uttm_backup *file_store(struct uttm_fault *fault,
-				      uint64_t capacity, unsigned int flags)
+static int file_store(struct uttm_fault *fault, uint64_t capacity,
+		      unsigned int flags, struct uttm_backup **out)
 {
-	struct uttm_backup_file_params params = { .max_bytes = capacity,
-						  .flags = flags,
-						  .fault = fault };
-	struct uttm_backup *backup;
+	const struct uttm_backup_file_params params = { .max_bytes = capacity,
+							.flags = flags,
+							.fault = fault };
 
-	assert_int_equal(uttm_backup_file_create(&params, &backup), 0);
-	return backup;
+	return uttm_backup_file_create(&params, out);
 }
 
 /* io_uring when the kernel allows it, else the synchronous path. */
-static struct uttm_backup *file_create(struct uttm_arena *arena,
-				       struct uttm_fault *fault,
-				       uint64_t capacity)
+static int file_create(struct uttm_arena *arena, struct uttm_fault *fault,
+		       uint64_t capacity, struct uttm_backup **out)
 {
-	return file_store(fault, capacity, 0);
+	return file_store(fault, capacity, 0, out);
 }
 
-static struct uttm_backup *file_sync_create(struct uttm_arena *arena,
-					    struct uttm_fault *fault,
-					    uint64_t capacity)
+static int file_sync_create(struct uttm_arena *arena, struct uttm_fault *fault,
+			    uint64_t capacity, struct uttm_backup **out)
 {
-	return file_store(fault, capacity, UTTM_BACKUP_FILE_SYNC);
+	return file_store(fault, capacity, UTTM_BACKUP_FILE_SYNC, out);
 }
 
 static const struct store_case store_cases[] = {
@@ -123,5 +109,8 @@ struct uttm_backup *store_create(const struct store_case *store,
 				 struct uttm_arena *arena,
 				 struct uttm_fault *fault, uint64_t capacity)
 {
-	return store->create(arena, fault, capacity);
+	struct uttm_backup *backup;
+
+	assert_int_equal(store->create(arena, fault, capacity, &backup), 0);
+	return backup;
 }

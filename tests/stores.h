@@ -12,15 +12,14 @@
  * struct store_case - a store under test
  * @name: row name, the test program's argument.
  * @create: makes a store of @capacity bytes using @fault, for vectors of
- * @arena.
+ * @arena; returns as the store's own create function.
  * @holds_arena_pages: the store keeps the arena pages it backs up, one
  * per handle, allocated in the arena until their handles are dropped.
  */
 struct store_case {
 	const char *name;
-	struct uttm_backup *(*create)(struct uttm_arena *arena,
-				      struct uttm_fault *fault,
-				      uint64_t capacity);
+	int (*create)(struct uttm_arena *arena, struct uttm_fault *fault,
+		      uint64_t capacity, struct uttm_backup **out);
 	bool holds_arena_pages;
 };
 
@@ -28,6 +27,7 @@ struct store_case {
 const struct store_case *store_by_name(const char *name);
 /* The row named by the first argument; exits with usage when none is. */
 const struct store_case *store_from_args(int argc, char **argv);
+/* Makes @store's store as its @create does, asserting that it succeeds. */
 struct uttm_backup *store_create(const struct store_case *store,
 				 struct uttm_arena *arena,
 				 struct uttm_fault *fault, uint64_t capacity);
