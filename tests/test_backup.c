@@ -648,59 +648,32 @@ static void random_sequences_with_faults_lose_nothing(void **state)
 	assert_int_equal(uttm_backup_handles(env->backup), 0);
 }
 
-#define STORE_TESTS(store)                                                   \
-	cmocka_unit_test_prestate_setup_teardown(                            \
-		backup_then_restore_is_byte_identical, env_setup,            \
-		env_teardown, (void *)(store)),                              \
-	cmocka_unit_test_prestate_setup_teardown(                            \
-		backup_fails_at_page_n_then_restores, env_setup,             \
-		env_teardown, (void *)(store)),                              \
-	cmocka_unit_test_prestate_setup_teardown(                            \
-		restore_fails_at_page_n_then_resumes, env_setup,             \
-		env_teardown, (void *)(store)),                              \
-	cmocka_unit_test_prestate_setup_teardown(                            \
-		restore_interrupted_at_page_n_then_resumes, env_setup,       \
-		env_teardown, (void *)(store)),                              \
-	cmocka_unit_test_prestate_setup_teardown(                            \
-		restore_interrupted_many_times_in_a_row, env_setup,          \
-		env_teardown, (void *)(store)),                              \
-	cmocka_unit_test_prestate_setup_teardown(                            \
-		cancel_request_stops_an_interruptible_restore, env_setup,    \
-		env_teardown, (void *)(store)),                              \
-	cmocka_unit_test_prestate_setup_teardown(                            \
-		allocation_fails_during_restore_then_resumes, env_setup,     \
-		env_teardown, (void *)(store)),                              \
-	cmocka_unit_test_prestate_setup_teardown(                            \
-		destroy_in_every_state_leaks_nothing, env_setup,             \
-		env_teardown, (void *)(store)),                              \
-	cmocka_unit_test_prestate_setup_teardown(                            \
-		restore_state_never_outlives_its_restore, env_setup,         \
-		env_teardown, (void *)(store)),                              \
-	cmocka_unit_test_prestate_setup_teardown(                            \
-		purge_frees_pages_to_the_system, env_setup, env_teardown,    \
-		(void *)(store)),                                            \
-	cmocka_unit_test_prestate_setup_teardown(                            \
-		refusals, env_setup, env_teardown, (void *)(store)),         \
-	cmocka_unit_test_prestate_setup_teardown(                            \
-		full_store_refuses_and_partial_backup_restores, env_setup,   \
-		env_teardown, (void *)(store)),                              \
-	cmocka_unit_test_prestate_setup_teardown(                            \
-		backup_leaves_device_state_and_mappings_first, env_setup,    \
-		env_teardown, (void *)(store)),                              \
-	cmocka_unit_test_prestate_setup_teardown(                            \
-		device_refusing_restored_pages_stops_the_restore, env_setup, \
-		env_teardown, (void *)(store)),                              \
-	cmocka_unit_test_prestate_setup_teardown(                            \
-		counters_exact_across_cycles, env_setup, env_teardown,       \
-		(void *)(store)),                                            \
-	cmocka_unit_test_prestate_setup_teardown(                            \
-		random_sequences_with_faults_lose_nothing, env_setup,        \
-		env_teardown, (void *)(store))
+/* Each case on the store the command line names. */
+#define STORE_TEST(test)                                                   \
+	cmocka_unit_test_prestate_setup_teardown(test, env_setup,          \
+						 env_teardown, (void *)store)
 
 int main(int argc, char **argv)
 {
 	const struct store_case *store = store_from_args(argc, argv);
-	const struct CMUnitTest tests[] = { STORE_TESTS(store) };
+	const struct CMUnitTest tests[] = {
+		STORE_TEST(backup_then_restore_is_byte_identical),
+		STORE_TEST(backup_fails_at_page_n_then_restores),
+		STORE_TEST(restore_fails_at_page_n_then_resumes),
+		STORE_TEST(restore_interrupted_at_page_n_then_resumes),
+		STORE_TEST(restore_interrupted_many_times_in_a_row),
+		STORE_TEST(cancel_request_stops_an_interruptible_restore),
+		STORE_TEST(allocation_fails_during_restore_then_resumes),
+		STORE_TEST(destroy_in_every_state_leaks_nothing),
+		STORE_TEST(restore_state_never_outlives_its_restore),
+		STORE_TEST(purge_frees_pages_to_the_system),
+		STORE_TEST(refusals),
+		STORE_TEST(full_store_refuses_and_partial_backup_restores),
+		STORE_TEST(backup_leaves_device_state_and_mappings_first),
+		STORE_TEST(device_refusing_restored_pages_stops_the_restore),
+		STORE_TEST(counters_exact_across_cycles),
+		STORE_TEST(random_sequences_with_faults_lose_nothing),
+	};
 
 	return cmocka_run_group_tests_name(store->name, tests, NULL, NULL);
 }
