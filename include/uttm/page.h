@@ -170,6 +170,7 @@ void uttm_split_page(struct uttm_page *page);
  * uttm_page_order() - order of the block a descriptor heads
  * @page: head descriptor.
  *
+ * Context: Any thread, lock-free. Does not sleep.
  * Return: the order.
  */
 static inline unsigned int uttm_page_order(const struct uttm_page *page)
@@ -263,6 +264,7 @@ struct uttm_page_list {
 /**
  * uttm_page_list_init() - make a list empty
  * @list: the list.
+ * Context: Any thread; the caller owns @list. Does not sleep.
  */
 static inline void uttm_page_list_init(struct uttm_page_list *list)
 {

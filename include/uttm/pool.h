@@ -213,6 +213,7 @@ void uttm_pool_alloc_state_init(struct uttm_pool_alloc_state *state,
  * Callers that must save the entries a block will overwrite save this
  * many: 1 << uttm_pool_alloc_max_order(state).
  *
+ * Context: The thread that owns @state. Does not sleep.
  * Return: the order.
  */
 static inline unsigned int uttm_pool_alloc_max_order(const struct uttm_pool_alloc_state *state)
@@ -354,6 +355,7 @@ bool uttm_pool_caching_supported(const struct uttm_pool *pool,
  * @pool: the pool.
  * @page: the page.
  *
+ * Context: Any thread, lock-free. Does not sleep.
  * Return: the address.
  */
 static inline void *uttm_pool_page_address(const struct uttm_pool *pool,

@@ -138,6 +138,7 @@ void uttm_tt_unpopulate(struct uttm_tt *tt);
  * uttm_tt_is_populated() - whether a vector holds all its pages
  * @tt: the vector.
  *
+ * Context: The caller serialises access to @tt. Does not sleep.
  * Return: true when populated.
  */
 static inline bool uttm_tt_is_populated(const struct uttm_tt *tt)
@@ -151,6 +152,7 @@ static inline bool uttm_tt_is_populated(const struct uttm_tt *tt)
  *
  * A backed-up vector is not backed up again until it has been restored.
  *
+ * Context: The caller serialises access to @tt. Does not sleep.
  * Return: true when backed up, partly backed up or halfway restored.
  */
 static inline bool uttm_tt_is_backed_up(const struct uttm_tt *tt)
@@ -162,6 +164,7 @@ static inline bool uttm_tt_is_backed_up(const struct uttm_tt *tt)
  * uttm_tt_is_swapped() - whether a vector's content is in its store
  * @tt: the vector.
  *
+ * Context: The caller serialises access to @tt. Does not sleep.
  * Return: true when the content lives, at least partly, in the store.
  */
 static inline bool uttm_tt_is_swapped(const struct uttm_tt *tt)
@@ -173,6 +176,7 @@ static inline bool uttm_tt_is_swapped(const struct uttm_tt *tt)
  * uttm_tt_purgeable() - whether a vector's content may be dropped
  * @tt: the vector.
  *
+ * Context: The caller serialises access to @tt. Does not sleep.
  * Return: true when marked UTTM_TT_FLAG_DONTNEED.
  */
 static inline bool uttm_tt_purgeable(const struct uttm_tt *tt)
@@ -432,6 +436,7 @@ unsigned long uttm_backup_handles(const struct uttm_backup *backup);
  * uttm_backup_handle_to_page_ptr() - tag a handle for a page vector entry
  * @handle: a handle, not 0.
  *
+ * Context: Any thread; pure. Safe from the shrinker.
  * Return: an entry that is not a valid page pointer.
  */
 static inline struct uttm_page *uttm_backup_handle_to_page_ptr(unsigned long handle)
@@ -443,6 +448,7 @@ static inline struct uttm_page *uttm_backup_handle_to_page_ptr(unsigned long han
  * uttm_backup_page_ptr_is_handle() - whether a vector entry is a handle
  * @entry: the entry.
  *
+ * Context: Any thread; pure. Safe from the shrinker.
  * Return: true for a tagged handle.
  */
 static inline bool uttm_backup_page_ptr_is_handle(const struct uttm_page *entry)
@@ -454,6 +460,7 @@ static inline bool uttm_backup_page_ptr_is_handle(const struct uttm_page *entry)
  * uttm_backup_page_ptr_to_handle() - the handle of a tagged entry
  * @entry: an entry for which uttm_backup_page_ptr_is_handle() is true.
  *
+ * Context: Any thread; pure. Safe from the shrinker.
  * Return: the handle.
  */
 static inline unsigned long uttm_backup_page_ptr_to_handle(const struct uttm_page *entry)
@@ -465,6 +472,7 @@ static inline unsigned long uttm_backup_page_ptr_to_handle(const struct uttm_pag
  * uttm_backup_index_to_handle() - handle of a store's index
  * @index: the store's index of a page, from 0.
  *
+ * Context: Any thread; pure. Safe from the shrinker.
  * Return: @index + 1.
  */
 static inline unsigned long uttm_backup_index_to_handle(unsigned long index)
@@ -476,6 +484,7 @@ static inline unsigned long uttm_backup_index_to_handle(unsigned long index)
  * uttm_backup_handle_to_index() - store's index of a handle
  * @handle: a handle, not 0.
  *
+ * Context: Any thread; pure. Safe from the shrinker.
  * Return: @handle - 1.
  */
 static inline unsigned long uttm_backup_handle_to_index(unsigned long handle)
