@@ -3,6 +3,7 @@
  * Shared test helpers; see helpers.h.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -302,12 +303,20 @@ int mock_pool_init(struct uttm_pool *pool, struct uttm_arena *arena,
 
 pid_t child_start(int (*fn)(void *arg), void *arg)
 {
+	/* The signals cmocka turns into a failed test and a jump. */
+	static const int fatal[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGSYS };
 	pid_t pid = fork();
 
 	assert_true(pid >= 0);
-	if (!pid)
-		_exit(fn(arg));
-	return pid;
+	if (pid)
+		return pid;
+	/*
+	 * A child that crashes must die of it: caught, it would go on
+	 * running the parent's remaining tests.
+	 */
+	for (size_t i = 0; i < ARRAY_SIZE(fatal); i++)
+		signal(fatal[i], SIG_DFL);
+	_exit(fn(arg));
 }
 
 int child_wait(pid_t pid)
