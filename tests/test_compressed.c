@@ -743,6 +743,96 @@ static void reservation_commits_only_chunks_in_use(void **state)
 	run_in_child(reservation_without_commit, *state, NO_LIMIT);
 }
 
+static int pool_without_commit(void *unused)
+{
+	struct zpool pool;
+	uint64_t obj;
+	int ret;
+
+	CHILD_CHECK(!zpool_init(&pool, 64 * MiB));
+	CHILD_CHECK(!zpool_alloc(&pool, UTTM_PAGE_SIZE, &obj));
+	if (limit_data(0))
+		return CHILD_SKIP;
+	/* Whole pages: the first chunk fills, the second cannot be mapped. */
+	while (!(ret = zpool_alloc(&pool, UTTM_PAGE_SIZE, &obj)))
+		;
+	CHILD_CHECK(ret == -ENOMEM);
+	CHILD_CHECK(atomic_load(&pool.chunks_used) == 1);
+	CHILD_CHECK(slots_used(&pool.free_chunks) == 1);
+	CHILD_CHECK(zpool_used_bytes(&pool) == ZPOOL_CHUNK_SIZE);
+	zpool_fini(&pool);
+	return 0;
+}
+
+/* The chunk taken for an allocation it could not map goes back at once. */
+static void chunk_that_cannot_be_mapped_goes_back(void **state)
+{
+	run_in_child(pool_without_commit, NULL, NO_LIMIT);
+}
+
+/* Pages backed up at most before a chunk must be mapped: a few chunks. */
+#define UNMAPPED_PROBE_PAGES 1024
+
+static int chunk_without_commit(void *arg)
+{
+	const struct codec *codec = arg;
+	struct uttm_backup_compressed_params params = {
+		.cap = 64 * MiB, .compressor = codec->compressor,
+	};
+	static unsigned long handles[UNMAPPED_PROBE_PAGES];
+	struct uttm_backup_compressed_stats before, after;
+	char page[UTTM_PAGE_SIZE];
+	struct uttm_backup *backup;
+	void *src = page;
+	unsigned long n = 0;
+	long ret;
+
+	CHILD_CHECK(!uttm_backup_compressed_create(&params, &backup));
+	/* The stream and the first chunk exist before the limit. */
+	fill_page(page, 16, n);
+	CHILD_CHECK(uttm_backup_backup_pages(backup, &src, 1, false,
+					     &handles[n++]) == 1);
+	if (limit_data(0))
+		return CHILD_SKIP;
+	do {
+		fill_page(page, 16, n);
+		CHILD_CHECK(!uttm_backup_compressed_stats(backup, &before));
+		ret = uttm_backup_backup_pages(backup, &src, 1, false,
+					       &handles[n]);
+		n += ret == 1;
+	} while (ret == 1 && n < UNMAPPED_PROBE_PAGES);
+	/* Refused when the next chunk could not be made writable... */
+	CHILD_CHECK(ret == -ENOMEM);
+	CHILD_CHECK(!uttm_backup_compressed_stats(backup, &after));
+	CHILD_CHECK(after.pages == n && after.pool_bytes == before.pool_bytes);
+	/* ...and everything taken before comes back. */
+	for (unsigned long i = 0; i < n; i++) {
+		void *dst = page;
+
+		CHILD_CHECK(uttm_backup_copy_pages(backup, &dst, &handles[i], 1,
+						   &test_ctx) == 1);
+		CHILD_CHECK(page_matches(page, 16, i));
+	}
+	uttm_backup_drop(backup, handles, n);
+	/* Emptied, the store takes pages again. */
+	fill_page(page, 16, 0);
+	CHILD_CHECK(uttm_backup_backup_pages(backup, &src, 1, false,
+					     handles) == 1);
+	uttm_backup_drop(backup, handles, 1);
+	uttm_backup_put(backup);
+	return 0;
+}
+
+/*
+ * The chunk a backup needs cannot be made writable (the data limit, or
+ * commit refused under vm.overcommit_memory=2): -ENOMEM, nothing lost,
+ * and the chunk is free again.
+ */
+static void chunk_that_cannot_be_committed_is_enomem(void **state)
+{
+	run_in_child(chunk_without_commit, *state, NO_LIMIT);
+}
+
 static int streams_without_memory(void *arg)
 {
 	const struct codec *codec = arg;
@@ -906,6 +996,7 @@ static void threads_share_one_store(void **state)
 	CODEC_TEST(corrupt_data_is_an_io_error, codec),                      \
 	CODEC_TEST(reservation_failure_is_enomem, codec),                    \
 	CODEC_TEST(reservation_commits_only_chunks_in_use, codec),           \
+	CODEC_TEST(chunk_that_cannot_be_committed_is_enomem, codec),         \
 	CODEC_TEST(stream_allocation_failure_is_enomem, codec),              \
 	CODEC_TEST(only_zstd_decompression_needs_a_stream, codec),           \
 	CODEC_TEST(threads_share_one_store, codec)
@@ -915,6 +1006,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		CODEC_TESTS(lz4_codec),
 		CODEC_TESTS(zstd_codec),
+		cmocka_unit_test(chunk_that_cannot_be_mapped_goes_back),
 		cmocka_unit_test(bad_input_is_refused),
 		cmocka_unit_test(default_cap_is_physical_memory),
 	};
