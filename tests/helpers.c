@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "helpers.h"
-#include "swapfile.h"
+#include "support/swapfile.h"
 
 const struct uttm_operation_ctx test_ctx;
 const struct uttm_backup_flags backup_flags = { .purge = false };

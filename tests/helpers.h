@@ -22,8 +22,8 @@
 #include <uttm/tt.h>
 
 /* The library's own small macros: MIN, MAX, ARRAY_SIZE, DIV_ROUND_UP. */
-#include "internal.h"
-#include "procfs.h"
+#include "base/base.h"
+#include "support/procfs.h"
 
 #define MiB (1024ULL * 1024)
 

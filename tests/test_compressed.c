@@ -21,8 +21,7 @@
 #include <uttm/backup.h>
 
 #include "helpers.h"
-#include "zcomp.h"
-#include "zpool.h"
+#include "store/internal.h"
 
 /* TSan shadows each byte written with several: RSS then measures TSan. */
 #ifdef __SANITIZE_THREAD__
@@ -655,11 +654,11 @@ static struct zcomp_stream *compress_text(const struct codec *codec,
 {
 	struct zcomp_stream *stream;
 
-	assert_int_equal(zcomp_init(comp, codec->compressor, 0), 0);
-	stream = zcomp_stream_get(comp);
+	assert_int_equal(uttm_zcomp_init(comp, codec->compressor, 0), 0);
+	stream = uttm_zcomp_stream_get(comp);
 	assert_non_null(stream);
 	fill_text(page, seed, 0);
-	*len = zcomp_compress(comp, stream, page, UTTM_PAGE_SIZE - 1);
+	*len = uttm_zcomp_compress(comp, stream, page, UTTM_PAGE_SIZE - 1);
 	assert_true(*len > 0);
 	return stream;
 }
@@ -673,17 +672,17 @@ static void corrupt_data_is_an_io_error(void **state)
 	unsigned int len;
 
 	stream = compress_text(*state, &comp, page, 11, &len);
-	assert_int_equal(zcomp_decompress(&comp, stream, stream->buf, len, out),
+	assert_int_equal(uttm_zcomp_decompress(&comp, stream, stream->buf, len, out),
 			 0);
 	assert_memory_equal(out, page, UTTM_PAGE_SIZE);
 	/* Truncated, then garbage. */
-	assert_int_equal(zcomp_decompress(&comp, stream, stream->buf, len / 2,
+	assert_int_equal(uttm_zcomp_decompress(&comp, stream, stream->buf, len / 2,
 					  out), -EIO);
 	fill_page(stream->buf, 12, 0);
-	assert_int_equal(zcomp_decompress(&comp, stream, stream->buf, len, out),
+	assert_int_equal(uttm_zcomp_decompress(&comp, stream, stream->buf, len, out),
 			 -EIO);
-	zcomp_stream_put(&comp, stream);
-	zcomp_fini(&comp);
+	uttm_zcomp_stream_put(&comp, stream);
+	uttm_zcomp_fini(&comp);
 }
 
 #define NO_LIMIT "the limit cannot be lowered here"
@@ -749,18 +748,18 @@ static int pool_without_commit(void *unused)
 	uint64_t obj;
 	int ret;
 
-	CHILD_CHECK(!zpool_init(&pool, 64 * MiB));
-	CHILD_CHECK(!zpool_alloc(&pool, UTTM_PAGE_SIZE, &obj));
+	CHILD_CHECK(!uttm_zpool_init(&pool, 64 * MiB));
+	CHILD_CHECK(!uttm_zpool_alloc(&pool, UTTM_PAGE_SIZE, &obj));
 	if (limit_data(0))
 		return CHILD_SKIP;
 	/* Whole pages: the first chunk fills, the second cannot be mapped. */
-	while (!(ret = zpool_alloc(&pool, UTTM_PAGE_SIZE, &obj)))
+	while (!(ret = uttm_zpool_alloc(&pool, UTTM_PAGE_SIZE, &obj)))
 		;
 	CHILD_CHECK(ret == -ENOMEM);
 	CHILD_CHECK(atomic_load(&pool.chunks_used) == 1);
-	CHILD_CHECK(slots_used(&pool.free_chunks) == 1);
-	CHILD_CHECK(zpool_used_bytes(&pool) == ZPOOL_CHUNK_SIZE);
-	zpool_fini(&pool);
+	CHILD_CHECK(uttm_slots_used(&pool.free_chunks) == 1);
+	CHILD_CHECK(uttm_zpool_used_bytes(&pool) == ZPOOL_CHUNK_SIZE);
+	uttm_zpool_fini(&pool);
 	return 0;
 }
 
@@ -887,15 +886,15 @@ static void only_zstd_decompression_needs_a_stream(void **state)
 	unsigned int len;
 
 	stream = compress_text(codec, &comp, page, 19, &len);
-	assert_int_equal(zcomp_decompress_needs_stream(&comp),
+	assert_int_equal(uttm_zcomp_decompress_needs_stream(&comp),
 			 codec->compressor == UTTM_COMPRESSOR_ZSTD);
-	assert_int_equal(zcomp_decompress(&comp,
-					  zcomp_decompress_needs_stream(&comp) ?
+	assert_int_equal(uttm_zcomp_decompress(&comp,
+					  uttm_zcomp_decompress_needs_stream(&comp) ?
 					  stream : NULL,
 					  stream->buf, len, out), 0);
 	assert_memory_equal(out, page, UTTM_PAGE_SIZE);
-	zcomp_stream_put(&comp, stream);
-	zcomp_fini(&comp);
+	uttm_zcomp_stream_put(&comp, stream);
+	uttm_zcomp_fini(&comp);
 }
 
 /*

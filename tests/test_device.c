@@ -205,30 +205,6 @@ static bool is_populated(struct uttm_bo *bo)
 	return uttm_tt_is_populated(uttm_bo_tt(bo));
 }
 
-static void sizes_in_human_units(void **state)
-{
-	static const struct {
-		const char *text;
-		uint64_t bytes;
-	} good[] = {
-		{ "4096", 4096 }, { "8G", 8ULL << 30 }, { "512M", 512 * MiB },
-		{ "1KiB", 1024 }, { "2MB", 2 * MiB }, { "3T", 3ULL << 40 },
-	};
-	static const char *const bad[] = {
-		"", "G", "8X", "8GG", "-1", "8 G", "99999999999999999999",
-		"20000000T",
-	};
-	uint64_t bytes;
-
-	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
-		assert_int_equal(uttm_parse_size(good[i].text, &bytes), 0);
-		assert_int_equal(bytes, good[i].bytes);
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
-		assert_int_equal(uttm_parse_size(bad[i], &bytes), -EINVAL);
-	assert_int_equal(uttm_parse_size(NULL, &bytes), -EINVAL);
-}
-
 static void default_limits_are_half_of_ram_and_2g(void **state)
 {
 	struct uttm_context_stats stats;
@@ -844,7 +820,6 @@ static void placements_and_bad_input(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(sizes_in_human_units),
 		cmocka_unit_test(default_limits_are_half_of_ram_and_2g),
 		world_test(counters_follow_every_operation),
 		cmocka_unit_test(watermark_shrinks_until_under_the_limit),

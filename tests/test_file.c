@@ -27,10 +27,10 @@
 
 #include <uttm/backup.h>
 
-#include "file_io.h"
-#include "fragment.h"
 #include "helpers.h"
+#include "store/internal.h"
 #include "store_faults.h"
+#include "support/fragment.h"
 
 /* The engines, as the flags that choose them. */
 static const unsigned int io_uring_path = 0;
@@ -713,9 +713,9 @@ static int ring_wait_failing(void *dir)
 	pid_t writer;
 
 	CHILD_CHECK(!pipe(pipe_fds));
-	file_io_init(&io, pipe_fds[0], true);
+	uttm_file_io_init(&io, pipe_fds[0], true);
 	if (!atomic_load(&io.ring_ready)) {
-		file_io_fini(&io);
+		uttm_file_io_fini(&io);
 		return CHILD_SKIP;
 	}
 	CHILD_CHECK(!posix_memalign(&page, UTTM_PAGE_SIZE, UTTM_PAGE_SIZE));
@@ -732,14 +732,14 @@ static int ring_wait_failing(void *dir)
 	alarm(20);
 	refuse_syscall(__NR_io_uring_enter, 3, IORING_ENTER_GETEVENTS, ENXIO);
 	/* Taken by the ring, so read by the ring, and waited for. */
-	CHILD_CHECK(file_io_run(&io, &req, 1, false, false) == 1);
+	CHILD_CHECK(uttm_file_io_run(&io, &req, 1, false, false) == 1);
 	CHILD_CHECK(page_matches(page, 15, 0));
 	CHILD_CHECK(!atomic_load(&io.ring_ready) &&
 		    atomic_load(&io.ring_error) == -ENXIO);
 	alarm(0);
 	CHILD_CHECK(waitpid(writer, NULL, 0) == writer);
 	close(pipe_fds[1]);
-	file_io_fini(&io);
+	uttm_file_io_fini(&io);
 	free(page);
 	return 0;
 }

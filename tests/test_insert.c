@@ -14,7 +14,7 @@
 
 #include "helpers.h"
 #include "stores.h"
-#include "swapfile.h"
+#include "support/swapfile.h"
 
 static struct uttm_backup *insert_store(struct uttm_arena *arena,
 					uint64_t capacity,

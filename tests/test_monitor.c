@@ -21,8 +21,8 @@
 #include <uttm/backup.h>
 #include <uttm/shrinker.h>
 
-#include "cgroup.h"
 #include "helpers.h"
+#include "support/cgroup.h"
 
 /*
  * A context with one device, @count purgeable objects of @size,

@@ -10,9 +10,9 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "cgroup.h"
-#include "fragment.h"
 #include "helpers.h"
+#include "support/cgroup.h"
+#include "support/fragment.h"
 
 static struct uttm_arena *arena_new(uint64_t bytes, unsigned int flags)
 {

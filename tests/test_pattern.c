@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "helpers.h"
-#include "pattern.h"
+#include "support/pattern.h"
 
 static void a_page_checks_out_as_written(void **state)
 {

@@ -12,8 +12,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "fragment.h"
 #include "helpers.h"
+#include "support/fragment.h"
 
 /* The fixture's pool, made again with @dev's hooks. */
 static void mock_fixture_pool(struct fixture *fx, struct mock_device *dev,

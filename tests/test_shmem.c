@@ -13,7 +13,7 @@
 
 #include "helpers.h"
 #include "store_faults.h"
-#include "swapfile.h"
+#include "support/swapfile.h"
 
 /* Room of the stores with a capacity: more than any test backs up. */
 #define CAPACITY (16 * MiB)

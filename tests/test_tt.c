@@ -9,8 +9,8 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "fragment.h"
 #include "helpers.h"
+#include "support/fragment.h"
 
 static void init_rounds_misaligned_size_up(void **state)
 {

@@ -5,8 +5,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "procfs.h"
 #include "stores.h"
+#include "support/procfs.h"
 
 static int make_shmem(const struct store_request *req,
 		      struct uttm_backup **out)

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * uttm/backup.h - the backup layer: stores that keep backed-up pages
+ * uttm/backup.h - the store layer: the stores uttm provides
  *
- * Every store implements struct uttm_backup_ops (uttm/tt.h) and is handed
+ * Every store implements struct uttm_backup_ops (uttm/store.h) and is handed
  * to page vectors with uttm_tt_set_backup().  A store allocates its own
  * indices, so one store can serve a single vector or a whole device.
  * Stores are freed by dropping the last reference: uttm_backup_put().
@@ -30,7 +30,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <uttm/tt.h>
+#include <uttm/store.h>
 
 #ifdef __cplusplus
 extern "C" {

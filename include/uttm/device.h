@@ -104,17 +104,6 @@ struct uttm_context_stats {
 };
 
 /**
- * uttm_parse_size() - read a size in human units
- * @text: digits with an optional K, M, G or T suffix (powers of 1024),
- * optionally followed by "B" or "iB": "8G", "512M", "4096".
- * @bytes: receives the size.
- *
- * Context: Any thread. Does not sleep.
- * Return: 0, or -EINVAL for anything else or an overflow.
- */
-int uttm_parse_size(const char *text, uint64_t *bytes);
-
-/**
  * uttm_context_create() - create a context
  * @params: page limits, or NULL for the defaults.
  * @out: receives the context.

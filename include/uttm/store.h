@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * uttm/store.h - the store layer: the interface every backup store
+ * implements, and the calls that go through it
+ *
+ * A store keeps copies of pages and names each by a handle.  Handles follow
+ * the convention of swap entries: a handle is the store's index of the
+ * page plus one, so 0 is never a valid handle.  In a page vector a handle
+ * is stored in place of the page pointer, shifted left with the low bit
+ * set; page descriptors are even, so the two never clash.
+ *
+ * Stores allocate their own indices, so one store may serve one vector or
+ * many.  All operations work on arrays of pages, so that a store can
+ * batch its I/O; a call may succeed for a prefix of the array only.
+ *
+ * A store takes pages by copy (@backup_pages), by insertion (@insert), or
+ * both.  Insertion is zero-copy: the store takes over a whole block of
+ * its arena where it lies, and the block's pages get consecutive handles,
+ * h for the first and h + j for page j, as the kernel's
+ * shmem_insert_folio() gives a folio's pages consecutive indices.
+ *
+ * This header is all a store author needs; the stores uttm provides are
+ * in uttm/backup.h, and page vectors (uttm/tt.h) are their users.
+ *
+ * Kernel names: struct ttm_backup, ttm_backup_backup_page(),
+ * ttm_backup_copy_page(), ttm_backup_drop(), ttm_backup_bytes_avail(),
+ * ttm_backup_handle_to_page_ptr() and the other handle helpers.
+ */
+#ifndef UTTM_STORE_H
+#define UTTM_STORE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uttm/pool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct uttm_backup;
+
+/**
+ * struct uttm_backup_ops - what a store implements
+ * @backup_pages: copy @count pages, at @src[0..count), into the store and
+ * write their handles to @handles.  With @writeback, start writing them
+ * out of memory now (to swap, to disk) instead of leaving it to the
+ * kernel.  Returns the number of pages backed up from the start of the
+ * array, or a negative errno when none was (-ENOSPC when full).
+ * Optional for a store that implements @insert.
+ * @insert: take ownership of @block, an allocated block of the store's
+ * arena of any order, plain and mapped for no device, without copying it
+ * and without allocating memory.  @writeback as for @backup_pages.
+ * Returns the handle of the block's first page; page j has handle + j.
+ * Or a negative errno, and then the block is untouched and still the
+ * caller's (-ENOSPC when full).  Optional.
+ * @copy_pages: copy the pages of @handles[0..count) to @dst.  Returns the
+ * number copied from the start, or a negative errno when none was; -EINTR
+ * when @ctx is interruptible and a signal interrupted a wait.
+ * @drop: forget @count handles and free what they hold.
+ * @bytes_avail: bytes the store can still take.
+ * @fini: free the store; called when the last reference goes.
+ *
+ * Called without uttm locks held; the store serialises itself.
+ */
+struct uttm_backup_ops {
+	long (*backup_pages)(struct uttm_backup *backup, void *const *src,
+			     unsigned long count, bool writeback,
+			     unsigned long *handles);
+	long (*insert)(struct uttm_backup *backup, struct uttm_page *block,
+		       bool writeback);
+	long (*copy_pages)(struct uttm_backup *backup, void *const *dst,
+			   const unsigned long *handles, unsigned long count,
+			   const struct uttm_operation_ctx *ctx);
+	void (*drop)(struct uttm_backup *backup, const unsigned long *handles,
+		     unsigned long count);
+	uint64_t (*bytes_avail)(struct uttm_backup *backup);
+	void (*fini)(struct uttm_backup *backup);
+};
+
+/**
+ * struct uttm_backup - the part every store shares
+ * @ops: the store's operations.
+ * @fault: injector consulted for each page backed up or restored, or NULL.
+ * @arena: the arena whose blocks @ops->insert takes; NULL for a store
+ * that only copies.  Set by the store after uttm_backup_init().
+ * @handles: live handles.
+ * @refcount: references; the store is freed when the last goes.
+ *
+ * Stores embed it; users only see a pointer.
+ */
+struct uttm_backup {
+	const struct uttm_backup_ops *ops;
+	struct uttm_fault *fault;
+	struct uttm_arena *arena;
+	atomic_long handles;
+	atomic_int refcount;
+};
+
+/**
+ * uttm_backup_init() - initialise the shared part of a new store
+ * @backup: the store's struct uttm_backup.
+ * @ops: its operations; @insert is optional, and so is @backup_pages for
+ * a store that has @insert.
+ * @fault: fault injector, or NULL.
+ *
+ * The store starts with one reference, owned by its creator, and bound to
+ * no arena.  For store implementations.
+ *
+ * Context: Any thread, before the store is shared. Does not sleep.
+ */
+void uttm_backup_init(struct uttm_backup *backup,
+		      const struct uttm_backup_ops *ops,
+		      struct uttm_fault *fault);
+
+/**
+ * uttm_backup_get() - take a reference to a store
+ * @backup: the store.
+ *
+ * Context: Any thread, lock-free.
+ * Return: @backup.
+ */
+struct uttm_backup *uttm_backup_get(struct uttm_backup *backup);
+
+/**
+ * uttm_backup_put() - drop a reference to a store
+ * @backup: the store, or NULL.
+ *
+ * The last reference frees the store; every handle must have been dropped
+ * by then.
+ *
+ * Context: May sleep when it frees the store.
+ */
+void uttm_backup_put(struct uttm_backup *backup);
+
+/**
+ * uttm_backup_backup_pages() - back pages up into a store
+ * @backup: the store.
+ * @src: addresses of the pages.
+ * @count: number of pages.
+ * @writeback: start writing them out of memory now.
+ * @handles: receives a handle per page backed up.
+ *
+ * Consults the store's fault injector (UTTM_FAULT_BACKUP) once per page.
+ *
+ * Context: May sleep. Safe from the shrinker.
+ * Return: the number of pages backed up, from the start of @src, or a
+ * negative errno when none was; -EOPNOTSUPP for a store that only takes
+ * pages by insertion.
+ */
+long uttm_backup_backup_pages(struct uttm_backup *backup, void *const *src,
+			      unsigned long count, bool writeback,
+			      unsigned long *handles);
+
+/**
+ * uttm_backup_insert_block() - hand a whole block to a store, zero-copy
+ * @backup: a store that takes blocks by insertion.
+ * @block: head of an allocated block of the store's arena, of any order;
+ * plain (uttm_pool_make_plain()) and unmapped (uttm_pool_unmap()).
+ * @writeback: start writing the block out of memory now.
+ *
+ * On success the block is the store's: the caller must neither touch nor
+ * free it again, and gets its content back with uttm_backup_copy_pages()
+ * and frees it with uttm_backup_drop(), page by page, through the
+ * handles.  Consults the store's fault injector once per page of the
+ * block (UTTM_FAULT_BACKUP) and, for a block of order > 0, once more
+ * (UTTM_FAULT_INSERT); a fault fails the whole block.
+ *
+ * Context: May sleep. Safe from the shrinker.
+ * Return: the handle of the block's first page; page j of the block has
+ * that handle + j.  Or a negative errno, and the block is untouched and
+ * still the caller's: -EOPNOTSUPP for a store that only copies, -EINVAL
+ * for a NULL argument or a block of another arena, -ENOSPC when the
+ * store is full, an injected error.
+ */
+long uttm_backup_insert_block(struct uttm_backup *backup,
+			      struct uttm_page *block, bool writeback);
+
+/**
+ * uttm_backup_copy_pages() - copy backed-up pages back
+ * @backup: the store.
+ * @dst: where each page goes.
+ * @handles: the pages' handles; they stay valid.
+ * @count: number of pages.
+ * @ctx: operation context.
+ *
+ * Stops with -EINTR before a page when @ctx is interruptible and its
+ * cancel flag is set.  Consults the fault injector (UTTM_FAULT_RESTORE)
+ * once per page.
+ *
+ * Context: May sleep.
+ * Return: the number of pages copied, from the start, or a negative errno
+ * when none was.
+ */
+long uttm_backup_copy_pages(struct uttm_backup *backup, void *const *dst,
+			    const unsigned long *handles, unsigned long count,
+			    const struct uttm_operation_ctx *ctx);
+
+/**
+ * uttm_backup_drop() - forget handles
+ * @backup: the store.
+ * @handles: the handles.
+ * @count: how many.
+ *
+ * Context: May sleep. Safe from the shrinker.
+ */
+void uttm_backup_drop(struct uttm_backup *backup, const unsigned long *handles,
+		      unsigned long count);
+
+/**
+ * uttm_backup_bytes_avail() - room left in a store
+ * @backup: the store.
+ *
+ * Context: May sleep (may read system files). Safe from the shrinker.
+ * Return: bytes the store can still take.
+ */
+uint64_t uttm_backup_bytes_avail(struct uttm_backup *backup);
+
+/**
+ * uttm_backup_handles() - live handles of a store
+ * @backup: the store.
+ *
+ * Context: Any thread, lock-free.
+ * Return: the number of handles not yet dropped.
+ */
+unsigned long uttm_backup_handles(const struct uttm_backup *backup);
+
+/**
+ * uttm_backup_handle_to_page_ptr() - tag a handle for a page vector entry
+ * @handle: a handle, not 0.
+ *
+ * Context: Any thread; pure. Safe from the shrinker.
+ * Return: an entry that is not a valid page pointer.
+ */
+static inline struct uttm_page *uttm_backup_handle_to_page_ptr(unsigned long handle)
+{
+	return (struct uttm_page *)((handle << 1) | 1);
+}
+
+/**
+ * uttm_backup_page_ptr_is_handle() - whether a vector entry is a handle
+ * @entry: the entry.
+ *
+ * Context: Any thread; pure. Safe from the shrinker.
+ * Return: true for a tagged handle.
+ */
+static inline bool uttm_backup_page_ptr_is_handle(const struct uttm_page *entry)
+{
+	return (uintptr_t)entry & 1;
+}
+
+/**
+ * uttm_backup_page_ptr_to_handle() - the handle of a tagged entry
+ * @entry: an entry for which uttm_backup_page_ptr_is_handle() is true.
+ *
+ * Context: Any thread; pure. Safe from the shrinker.
+ * Return: the handle.
+ */
+static inline unsigned long uttm_backup_page_ptr_to_handle(const struct uttm_page *entry)
+{
+	return (uintptr_t)entry >> 1;
+}
+
+/**
+ * uttm_backup_index_to_handle() - handle of a store's index
+ * @index: the store's index of a page, from 0.
+ *
+ * Context: Any thread; pure. Safe from the shrinker.
+ * Return: @index + 1.
+ */
+static inline unsigned long uttm_backup_index_to_handle(unsigned long index)
+{
+	return index + 1;
+}
+
+/**
+ * uttm_backup_handle_to_index() - store's index of a handle
+ * @handle: a handle, not 0.
+ *
+ * Context: Any thread; pure. Safe from the shrinker.
+ * Return: @handle - 1.
+ */
+static inline unsigned long uttm_backup_handle_to_index(unsigned long handle)
+{
+	return handle - 1;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* UTTM_STORE_H */

@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Buffer objects: creation and references, locking, validation, CPU
+ * mapping, pinning, the purgeable flag; how they are shrunk and destroyed
+ * while busy is reclaim.c's business.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "internal.h"
+
+static struct uttm_resource_manager *bo_manager(const struct uttm_bo *bo)
+{
+	return &bo->dev->man[bo->mem_type];
+}
+
+static int default_tt_create(struct uttm_bo *bo, struct uttm_tt *tt)
+{
+	struct uttm_device *dev = bo->dev;
+	int ret = uttm_tt_init(tt, &dev->pool, bo->size, dev->caching, 0);
+
+	if (!ret && dev->backup)
+		ret = uttm_tt_set_backup(tt, dev->backup);
+	return ret;
+}
+
+/* Charges @bo's size to its placement and counts it, or gives both back. */
+static int placement_charge(struct uttm_bo *bo, bool charge)
+{
+	struct uttm_resource_manager *man = bo_manager(bo);
+	int ret = 0;
+
+	pthread_mutex_lock(&bo->dev->lru_lock);
+	if (!charge) {
+		man->usage -= bo->size;
+		bo->dev->objects--;
+	} else if (man->size && man->usage + bo->size > man->size) {
+		ret = -ENOSPC;
+	} else {
+		man->usage += bo->size;
+		bo->dev->objects++;
+	}
+	pthread_mutex_unlock(&bo->dev->lru_lock);
+	return ret;
+}
+
+int uttm_bo_create(struct uttm_device *dev, const struct uttm_bo_params *params,
+		   struct uttm_bo **out)
+{
+	const struct uttm_device_funcs *funcs;
+	struct uttm_bo *bo;
+	int ret;
+
+	if (!dev || !params || !out || !params->size ||
+	    params->size > UINT64_MAX - UTTM_PAGE_SIZE ||
+	    params->mem_type >= UTTM_NUM_MEM_TYPES ||
+	    !dev->man[params->mem_type].defined)
+		return -EINVAL;
+	bo = calloc(1, sizeof(*bo));
+	if (!bo)
+		return -ENOMEM;
+	bo->dev = dev;
+	atomic_init(&bo->refcount, 1);
+	pthread_mutex_init(&bo->lock, NULL);
+	bo->size = (params->size + UTTM_PAGE_SIZE - 1) & ~(UTTM_PAGE_SIZE - 1);
+	bo->mem_type = params->mem_type;
+	bo->priv = params->priv;
+	list_init(&bo->lru.link);
+
+	ret = placement_charge(bo, true);
+	if (ret)
+		goto error_free;
+	if (bo_manager(bo)->use_tt) {
+		funcs = dev->funcs;
+		ret = funcs->tt_create ? funcs->tt_create(bo, &bo->tt) :
+					 default_tt_create(bo, &bo->tt);
+		if (ret)
+			goto error_uncharge;
+		bo->has_tt = true;
+		uttm_tt_set_purgeable(&bo->tt, params->purgeable);
+	}
+	*out = bo;
+	return 0;
+
+error_uncharge:
+	uttm_tt_fini(&bo->tt);
+	placement_charge(bo, false);
+error_free:
+	pthread_mutex_destroy(&bo->lock);
+	free(bo);
+	return ret;
+}
+
+void uttm_bo_free(struct uttm_bo *bo)
+{
+	struct uttm_device *dev = bo->dev;
+
+	if (bo->has_tt) {
+		long pages = (long)bo->tt.resident_pages;
+
+		uttm_tt_fini(&bo->tt);
+		uttm_context_account(dev, -pages);
+	}
+	placement_charge(bo, false);
+	if (dev->funcs->release)
+		dev->funcs->release(bo);
+	pthread_mutex_destroy(&bo->lock);
+	free(bo);
+}
+
+struct uttm_bo *uttm_bo_get(struct uttm_bo *bo)
+{
+	atomic_fetch_add(&bo->refcount, 1);
+	return bo;
+}
+
+void uttm_bo_put(struct uttm_bo *bo)
+{
+	if (bo && atomic_fetch_sub(&bo->refcount, 1) == 1)
+		uttm_reclaim_release(bo);
+}
+
+void uttm_bo_lock(struct uttm_bo *bo)
+{
+	pthread_mutex_lock(&bo->lock);
+}
+
+bool uttm_bo_trylock(struct uttm_bo *bo)
+{
+	return !pthread_mutex_trylock(&bo->lock);
+}
+
+void uttm_bo_unlock(struct uttm_bo *bo)
+{
+	pthread_mutex_unlock(&bo->lock);
+}
+
+int uttm_bo_validate(struct uttm_bo *bo, const struct uttm_operation_ctx *op)
+{
+	int ret;
+
+	if (UTTM_WARN_ON(!bo || !op))
+		return -EINVAL;
+	if (!bo->has_tt)
+		return 0;
+	if (uttm_tt_is_populated(&bo->tt)) {
+		uttm_lru_update(bo, true);
+	} else {
+		ret = uttm_reclaim_populate(bo, op);
+		if (ret)
+			return ret;
+	}
+	if (bo->content_lost) {
+		bo->content_lost = false;
+		return UTTM_BO_CONTENT_LOST;
+	}
+	return 0;
+}
+
+int uttm_bo_vmap(struct uttm_bo *bo, void **addr)
+{
+	if (UTTM_WARN_ON(!bo || !addr) || !bo->has_tt)
+		return -EINVAL;
+	return uttm_tt_vmap(&bo->tt, addr);
+}
+
+int uttm_bo_pin(struct uttm_bo *bo)
+{
+	if (UTTM_WARN_ON(!bo) ||
+	    (bo->has_tt && !uttm_tt_is_populated(&bo->tt)))
+		return -EINVAL;
+	pthread_mutex_lock(&bo->dev->lru_lock);
+	if (!bo->pin_count++)
+		bo->dev->pinned++;
+	uttm_lru_del(bo);
+	pthread_mutex_unlock(&bo->dev->lru_lock);
+	return 0;
+}
+
+void uttm_bo_unpin(struct uttm_bo *bo)
+{
+	if (UTTM_WARN_ON(!bo || !bo->pin_count))
+		return;
+	pthread_mutex_lock(&bo->dev->lru_lock);
+	if (!--bo->pin_count)
+		bo->dev->pinned--;
+	pthread_mutex_unlock(&bo->dev->lru_lock);
+	uttm_lru_update(bo, true);
+}
+
+void uttm_bo_set_purgeable(struct uttm_bo *bo, bool purgeable)
+{
+	if (UTTM_WARN_ON(!bo) || !bo->has_tt)
+		return;
+	uttm_tt_set_purgeable(&bo->tt, purgeable);
+	uttm_lru_update(bo, false);
+}
+
+uint64_t uttm_bo_size(const struct uttm_bo *bo)
+{
+	return bo->size;
+}
+
+struct uttm_tt *uttm_bo_tt(struct uttm_bo *bo)
+{
+	return bo->has_tt ? &bo->tt : NULL;
+}
+
+struct uttm_device *uttm_bo_device(const struct uttm_bo *bo)
+{
+	return bo->dev;
+}
+
+void *uttm_bo_priv(const struct uttm_bo *bo)
+{
+	return bo->priv;
+}

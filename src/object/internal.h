@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The object layer's private structures and calls, shared by context.c,
+ * device.c, bo.c and reclaim.c.
+ */
+#ifndef UTTM_OBJECT_INTERNAL_H
+#define UTTM_OBJECT_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "uttm/device.h"
+#include "base/base.h"
+
+struct uttm_context {
+	pthread_mutex_t lock;		/* protects @devices */
+	struct list_head devices;	/* in round-robin order */
+	uint64_t page_limit;		/* pages */
+	uint64_t dma32_page_limit;	/* pages */
+	atomic_long pages_allocated;
+	atomic_long dma32_pages_allocated;
+	atomic_ulong pages_purged;
+	atomic_ulong pages_backed_up;
+	atomic_ulong pages_restored;
+	pthread_mutex_t transit_lock;	/* protects the two below */
+	pthread_cond_t transit_done;
+	unsigned long in_transit;	/* objects off the LRUs for a moment */
+	unsigned long transits_done;
+};
+
+/*
+ * An entry of an LRU: an object's, or a walker's cursor, which marks
+ * where a walk goes on after it dropped the LRU lock.
+ */
+struct uttm_lru_item {
+	struct list_head link;
+	bool cursor;
+};
+
+struct uttm_resource_manager {
+	bool defined;
+	bool use_tt;
+	uint64_t size;			/* bytes, 0 for no limit */
+	uint64_t usage;			/* bytes; under the LRU lock */
+	struct list_head lru;		/* least recently used first */
+};
+
+struct uttm_device {
+	struct uttm_context *ctx;
+	struct list_head node;		/* in ctx->devices */
+	struct uttm_pool pool;
+	bool dma32;
+	enum uttm_caching caching;
+	struct uttm_backup *backup;
+	const struct uttm_device_funcs *funcs;	/* never NULL */
+	void *priv;
+	pthread_mutex_t lru_lock;	/* protects everything below */
+	struct uttm_resource_manager man[UTTM_NUM_MEM_TYPES];
+	struct list_head delayed;	/* destroyed while busy */
+	uint64_t objects;
+	uint64_t pinned;
+	uint64_t delayed_count;
+	uint64_t shrinkable_pages;
+	uint64_t purgeable_pages;
+};
+
+struct uttm_bo {
+	struct uttm_device *dev;
+	atomic_int refcount;
+	pthread_mutex_t lock;
+	uint64_t size;
+	unsigned int mem_type;
+	bool has_tt;
+	struct uttm_tt tt;
+	/* Under the LRU lock: */
+	struct uttm_lru_item lru;	/* linked while on an LRU or delayed */
+	bool counted_purgeable;		/* in dev->purgeable_pages */
+	/* Under the bo lock: */
+	unsigned int pin_count;
+	bool content_lost;
+	void *priv;
+};
+
+/* device.c: LRU membership; the caller holds the LRU lock. */
+void uttm_lru_add_tail(struct uttm_bo *bo);
+void uttm_lru_del(struct uttm_bo *bo);
+/* device.c: takes the LRU lock and puts @bo where it belongs. */
+void uttm_lru_update(struct uttm_bo *bo, bool bump);
+
+/* bo.c: frees a dead object's pages and memory. */
+void uttm_bo_free(struct uttm_bo *bo);
+
+/* context.c: page accounting against the limits. */
+void uttm_context_account(struct uttm_device *dev, long pages);
+
+/*
+ * reclaim.c: the last reference of @bo went; frees it now, or once the
+ * device is done with it (delayed destruction).
+ */
+void uttm_reclaim_release(struct uttm_bo *bo);
+/* reclaim.c: waits for each delayed-destroyed object of @dev and frees it. */
+void uttm_reclaim_drain_delayed(struct uttm_device *dev);
+/*
+ * reclaim.c: populates (restores) @bo's vector within the page limits,
+ * shrinking others to make room, and puts @bo on its LRU.
+ */
+int uttm_reclaim_populate(struct uttm_bo *bo,
+			  const struct uttm_operation_ctx *op);
+
+#endif /* UTTM_OBJECT_INTERNAL_H */

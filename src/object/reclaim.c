@@ -1,0 +1,434 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Reclaim: the whole policy by which objects give their pages up, in one
+ * place.  A validate that would take the context over a page limit makes
+ * room (the watermark loop) by swapping out other objects, devices in
+ * turn, each device's LRUs walked least recently used first; objects that
+ * are counted but on no LRU (in transit) are waited for, objects locked
+ * by others a bounded number of times; objects destroyed while busy wait
+ * on a delayed list until they are idle, and are freed by the walks.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "base/base.h"
+#include "internal.h"
+
+/* Pauses of 100 us a watermark waits for locked objects: 10 ms in all. */
+#define CONTENDED_TRIES 100
+
+/*
+ * Whether @pages more pages for @dev would take the context over a limit,
+ * and whether it is the DMA32 one.  Only pages already held count: pages
+ * other threads are about to populate are theirs to make room for, so the
+ * limit can be overshot by what populates run at once, as in the kernel.
+ */
+static bool would_exceed(const struct uttm_device *dev, long pages,
+			 bool *dma32)
+{
+	const struct uttm_context *ctx = dev->ctx;
+
+	*dma32 = dev->dma32 &&
+		 atomic_load(&ctx->dma32_pages_allocated) + pages >
+		 (long)ctx->dma32_page_limit;
+	return *dma32 || atomic_load(&ctx->pages_allocated) + pages >
+			 (long)ctx->page_limit;
+}
+
+static unsigned long transits_done(struct uttm_context *ctx)
+{
+	unsigned long seq;
+
+	pthread_mutex_lock(&ctx->transit_lock);
+	seq = ctx->transits_done;
+	pthread_mutex_unlock(&ctx->transit_lock);
+	return seq;
+}
+
+/*
+ * Pages of objects in transit (being populated, or being freed) are
+ * counted but on no LRU, so a walk cannot find them; a moment later they
+ * are on an LRU or gone.  Returns true when a transit ended since @seq was
+ * read, waiting for one if some are under way, and false when none is.
+ * Objects in transit never wait here, so waiting cannot loop.
+ */
+static bool wait_for_transit(struct uttm_context *ctx, unsigned long seq)
+{
+	bool landed;
+
+	pthread_mutex_lock(&ctx->transit_lock);
+	while (ctx->transits_done == seq && ctx->in_transit)
+		pthread_cond_wait(&ctx->transit_done, &ctx->transit_lock);
+	landed = ctx->transits_done != seq;
+	pthread_mutex_unlock(&ctx->transit_lock);
+	return landed;
+}
+
+/*
+ * An object whose pages are counted leaves the LRUs for a moment (being
+ * populated, being freed); watermarks wait for it.
+ */
+static void transit_begin(struct uttm_context *ctx)
+{
+	pthread_mutex_lock(&ctx->transit_lock);
+	ctx->in_transit++;
+	pthread_mutex_unlock(&ctx->transit_lock);
+}
+
+static void transit_end(struct uttm_context *ctx)
+{
+	pthread_mutex_lock(&ctx->transit_lock);
+	ctx->in_transit--;
+	ctx->transits_done++;
+	pthread_cond_broadcast(&ctx->transit_done);
+	pthread_mutex_unlock(&ctx->transit_lock);
+}
+
+static bool bo_busy(struct uttm_bo *bo)
+{
+	return bo->dev->funcs->busy && bo->dev->funcs->busy(bo);
+}
+
+/* Takes the oldest delayed object off its list, or returns NULL. */
+static struct uttm_bo *delayed_pop(struct uttm_device *dev)
+{
+	struct uttm_bo *bo = NULL;
+
+	pthread_mutex_lock(&dev->lru_lock);
+	if (!list_empty(&dev->delayed)) {
+		bo = list_entry(dev->delayed.next, struct uttm_bo, lru.link);
+		list_del_init(&bo->lru.link);
+		dev->delayed_count--;
+	}
+	pthread_mutex_unlock(&dev->lru_lock);
+	return bo;
+}
+
+void uttm_reclaim_release(struct uttm_bo *bo)
+{
+	struct uttm_device *dev = bo->dev;
+	struct uttm_context *ctx = dev->ctx;
+
+	transit_begin(ctx);
+	pthread_mutex_lock(&dev->lru_lock);
+	uttm_lru_del(bo);
+	pthread_mutex_unlock(&dev->lru_lock);
+	if (bo_busy(bo)) {
+		pthread_mutex_lock(&dev->lru_lock);
+		list_add_tail(&bo->lru.link, &dev->delayed);
+		dev->delayed_count++;
+		pthread_mutex_unlock(&dev->lru_lock);
+	} else {
+		uttm_bo_free(bo);
+	}
+	transit_end(ctx);
+}
+
+/* Frees one delayed object that became idle; returns its pages. */
+static long reap_delayed(struct uttm_device *dev)
+{
+	uint64_t tries;
+
+	pthread_mutex_lock(&dev->lru_lock);
+	tries = dev->delayed_count;
+	pthread_mutex_unlock(&dev->lru_lock);
+	while (tries--) {
+		struct uttm_bo *bo = delayed_pop(dev);
+		long pages;
+
+		if (!bo)
+			break;
+		if (bo_busy(bo)) {
+			pthread_mutex_lock(&dev->lru_lock);
+			list_add_tail(&bo->lru.link, &dev->delayed);
+			dev->delayed_count++;
+			pthread_mutex_unlock(&dev->lru_lock);
+			continue;
+		}
+		pages = bo->has_tt ? (long)bo->tt.resident_pages : 0;
+		uttm_bo_free(bo);
+		if (pages)
+			return pages;
+	}
+	return 0;
+}
+
+void uttm_reclaim_drain_delayed(struct uttm_device *dev)
+{
+	const struct uttm_operation_ctx patient = { .interruptible = false };
+	struct uttm_bo *bo;
+
+	while ((bo = delayed_pop(dev))) {
+		if (dev->funcs->wait_idle)
+			dev->funcs->wait_idle(bo, &patient);
+		uttm_bo_free(bo);
+	}
+}
+
+bool uttm_bo_shrink_suitable(struct uttm_bo *bo,
+			     const struct uttm_operation_ctx *op)
+{
+	const struct uttm_device_funcs *funcs = bo->dev->funcs;
+
+	return bo->has_tt && uttm_tt_is_populated(&bo->tt) && !bo->pin_count &&
+	       (!op->no_wait_gpu || !funcs->busy || !funcs->busy(bo));
+}
+
+long uttm_bo_shrink(struct uttm_bo *bo, const struct uttm_backup_flags *flags)
+{
+	const struct uttm_device_funcs *funcs;
+	struct uttm_context *ctx;
+	unsigned long before;
+	long ret;
+
+	if (UTTM_WARN_ON(!bo || !flags))
+		return -EINVAL;
+	if (!bo->has_tt || !uttm_tt_is_populated(&bo->tt) || bo->pin_count)
+		return -EBUSY;
+	funcs = bo->dev->funcs;
+	ctx = bo->dev->ctx;
+	if (funcs->move_notify)
+		funcs->move_notify(bo);
+	before = bo->tt.resident_pages;
+	ret = uttm_tt_backup(&bo->tt, flags);
+	uttm_context_account(bo->dev, (long)bo->tt.resident_pages - (long)before);
+	if (ret <= 0)
+		return ret;
+	if (flags->purge) {
+		bo->content_lost = true;
+		atomic_fetch_add(&ctx->pages_purged, (unsigned long)ret);
+		if (funcs->purge_notify)
+			funcs->purge_notify(bo);
+	} else {
+		atomic_fetch_add(&ctx->pages_backed_up, (unsigned long)ret);
+	}
+	uttm_lru_update(bo, false);
+	return ret;
+}
+
+static bool bo_get_unless_zero(struct uttm_bo *bo)
+{
+	int refs = atomic_load(&bo->refcount);
+
+	do {
+		if (!refs)
+			return false;
+	} while (!atomic_compare_exchange_weak(&bo->refcount, &refs, refs + 1));
+	return true;
+}
+
+/* Shrinks a locked object for @sc, if it still qualifies. */
+static long shrink_locked(struct uttm_bo *bo,
+			  const struct uttm_operation_ctx *op,
+			  const struct uttm_shrink_control *sc)
+{
+	const struct uttm_device_funcs *funcs = bo->dev->funcs;
+	struct uttm_backup_flags flags = { .writeback = sc->writeback };
+	int ret;
+
+	if (!uttm_bo_shrink_suitable(bo, op) ||
+	    (sc->reason == UTTM_SHRINK_PURGE && !uttm_tt_purgeable(&bo->tt)))
+		return -EBUSY;
+	if (bo_busy(bo)) {
+		ret = funcs->wait_idle ? funcs->wait_idle(bo, op) : -EBUSY;
+		if (ret)
+			return ret;
+	}
+	if (funcs->bo_shrink)
+		return funcs->bo_shrink(bo, op, sc);
+	flags.purge = uttm_tt_purgeable(&bo->tt);
+	return uttm_bo_shrink(bo, &flags);
+}
+
+/* Errors that only make the walk pass an object by. */
+static bool skip_error(long ret)
+{
+	return ret == -EBUSY || ret == -ENOSPC || ret == -ENOMEM;
+}
+
+/*
+ * Walks one LRU, least recently used first.  The cursor sits after the
+ * object being looked at, so when the lock is dropped to shrink it the
+ * walk goes on from there, whatever happened to the list meanwhile.
+ */
+static long walk_lru(struct uttm_device *dev, struct uttm_resource_manager *man,
+		     const struct uttm_operation_ctx *op,
+		     const struct uttm_shrink_control *sc,
+		     unsigned long *contended)
+{
+	struct uttm_lru_item cursor = { .cursor = true };
+	long ret = 0;
+
+	pthread_mutex_lock(&dev->lru_lock);
+	list_add(&cursor.link, &man->lru);
+	while (cursor.link.next != &man->lru) {
+		struct uttm_lru_item *item = list_entry(cursor.link.next,
+							struct uttm_lru_item,
+							link);
+		struct uttm_bo *bo;
+
+		list_move(&cursor.link, &item->link);
+		if (item->cursor)
+			continue;
+		bo = container_of(item, struct uttm_bo, lru);
+		if ((sc->reason == UTTM_SHRINK_PURGE && !bo->counted_purgeable) ||
+		    !bo_get_unless_zero(bo))
+			continue;
+		pthread_mutex_unlock(&dev->lru_lock);
+		ret = -EBUSY;
+		if (uttm_bo_trylock(bo)) {
+			ret = shrink_locked(bo, op, sc);
+			uttm_bo_unlock(bo);
+		} else {
+			(*contended)++;
+		}
+		uttm_bo_put(bo);
+		pthread_mutex_lock(&dev->lru_lock);
+		if (ret > 0 || (ret < 0 && !skip_error(ret)))
+			break;
+		ret = 0;
+	}
+	list_del_init(&cursor.link);
+	pthread_mutex_unlock(&dev->lru_lock);
+	return ret;
+}
+
+/*
+ * uttm_device_swapout(), counting in @contended the objects passed by
+ * because somebody held their lock.
+ */
+static long device_swapout(struct uttm_device *dev,
+			   const struct uttm_operation_ctx *op,
+			   const struct uttm_shrink_control *sc,
+			   unsigned long *contended)
+{
+	long ret = reap_delayed(dev);
+
+	for (unsigned int i = 0; i < UTTM_NUM_MEM_TYPES && !ret; i++) {
+		struct uttm_resource_manager *man = &dev->man[i];
+
+		if (man->defined && man->use_tt)
+			ret = walk_lru(dev, man, op, sc, contended);
+	}
+	return ret;
+}
+
+long uttm_device_swapout(struct uttm_device *dev,
+			 const struct uttm_operation_ctx *op,
+			 const struct uttm_shrink_control *sc)
+{
+	unsigned long contended = 0;
+
+	if (UTTM_WARN_ON(!dev || !op || !sc))
+		return -EINVAL;
+	return device_swapout(dev, op, sc, &contended);
+}
+
+/*
+ * Shrinks one object, choosing devices round-robin; over the DMA32 limit
+ * only DMA32 devices can help, so only they are asked.
+ */
+static long swapout(struct uttm_context *ctx,
+		    const struct uttm_operation_ctx *op,
+		    const struct uttm_shrink_control *sc, bool dma32_only,
+		    unsigned long *contended)
+{
+	struct uttm_device *dev;
+	long ret = 0;
+
+	pthread_mutex_lock(&ctx->lock);
+	list_for_each_entry(dev, &ctx->devices, node) {
+		if (dma32_only && !dev->dma32)
+			continue;
+		ret = device_swapout(dev, op, sc, contended);
+		if (ret > 0)
+			list_move_tail(&dev->node, &ctx->devices);
+		if (ret)
+			break;
+	}
+	pthread_mutex_unlock(&ctx->lock);
+	return ret;
+}
+
+long uttm_global_swapout(struct uttm_context *ctx,
+			 const struct uttm_operation_ctx *op,
+			 const struct uttm_shrink_control *sc)
+{
+	unsigned long contended = 0;
+
+	if (UTTM_WARN_ON(!ctx || !op || !sc))
+		return -EINVAL;
+	return swapout(ctx, op, sc, false, &contended);
+}
+
+/* Whether to try again after a walk that only found locked objects. */
+static bool wait_for_unlock(unsigned long contended, unsigned int *tries)
+{
+	const struct timespec pause = { .tv_nsec = 100 * 1000 };
+
+	if (!contended || ++*tries > CONTENDED_TRIES)
+		return false;
+	nanosleep(&pause, NULL);
+	return true;
+}
+
+/*
+ * Makes room under the page limits for @pages more pages, shrinking other
+ * objects; on success the object being populated is in transit until
+ * transit_end().
+ */
+static int make_room(struct uttm_device *dev, long pages,
+		     const struct uttm_operation_ctx *op)
+{
+	const struct uttm_shrink_control sc = {
+		.reason = UTTM_SHRINK_WATERMARK,
+	};
+	unsigned int tries = 0;
+	bool dma32;
+	long ret;
+
+	while (would_exceed(dev, pages, &dma32)) {
+		unsigned long contended = 0, seq = transits_done(dev->ctx);
+
+		ret = swapout(dev->ctx, op, &sc, dma32, &contended);
+		if (ret < 0)
+			return (int)ret;
+		/*
+		 * Nothing to shrink: fine if another thread just freed
+		 * enough, worth another try once an object in transit lands
+		 * or, a bounded number of times, once objects locked by
+		 * others may be free: the caller may hold them itself.
+		 */
+		if (!ret && would_exceed(dev, pages, &dma32) &&
+		    !wait_for_transit(dev->ctx, seq) &&
+		    !wait_for_unlock(contended, &tries))
+			return -ENOMEM;
+	}
+	transit_begin(dev->ctx);
+	return 0;
+}
+
+int uttm_reclaim_populate(struct uttm_bo *bo,
+			  const struct uttm_operation_ctx *op)
+{
+	struct uttm_tt *tt = &bo->tt;
+	unsigned long before = tt->resident_pages;
+	bool restoring = uttm_tt_is_backed_up(tt);
+	long gained;
+	int ret;
+
+	ret = make_room(bo->dev, (long)(tt->num_pages - before), op);
+	if (ret)
+		return ret;
+	ret = uttm_tt_populate(tt, op);
+	gained = (long)(tt->resident_pages - before);
+	uttm_context_account(bo->dev, gained);
+	if (restoring && gained > 0)
+		atomic_fetch_add(&bo->dev->ctx->pages_restored,
+				 (unsigned long)gained);
+	if (!ret)
+		uttm_lru_update(bo, true);
+	transit_end(bo->dev->ctx);
+	return ret;
+}

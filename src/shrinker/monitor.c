@@ -1,0 +1,458 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The memory-pressure monitor: a thread that waits for the kernel to say
+ * memory is short (a PSI trigger, a cgroup v1 pressure-level event) or,
+ * where neither exists, polls what is available, and reclaims in
+ * proportion to the pressure.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
+
+#include "uttm/shrinker.h"
+#include "base/base.h"
+
+#define DEFAULT_STALL_US 200000
+#define DEFAULT_WINDOW_US 2000000
+#define DEFAULT_POLL_MS 100
+#define DEFAULT_MIN_SCAN 256
+/* PSI: a 20% stall share over ten seconds is as bad as it gets. */
+#define PSI_FULL_AVG10 20.0
+#define MIN_PRESSURE (1.0 / 16)
+/*
+ * The monitor's stack, faulted in (and locked, where allowed) up front: a
+ * thread that frees memory must not need a new page to do it.  TSan's
+ * runtime refuses a stack given to a thread below about 900 KiB.
+ */
+#ifdef __SANITIZE_THREAD__
+#define MONITOR_STACK (2 * 1024 * 1024)
+#else
+#define MONITOR_STACK (512 * 1024)
+#endif
+
+static const char *const v1_levels[] = { "low", "medium", "critical" };
+static const double v1_pressure[] = { 1.0 / 8, 1.0 / 2, 1.0 };
+
+struct uttm_monitor {
+	struct uttm_context *ctx;
+	struct uttm_monitor_params params;
+	enum uttm_pressure_source source;
+	int stop_fd;
+	/* PSI: the trigger; cgroup v1: one eventfd per level. */
+	int event_fds[ARRAY_SIZE(v1_levels)];
+	unsigned int nr_event_fds;
+	char psi_path[600];
+	char usage_path[600];
+	char limit_path[600];
+	pthread_t thread;
+	void *stack;
+	atomic_ulong events;
+	atomic_ulong pages_freed;
+	atomic_uint last_pressure_ppm;
+};
+
+const char *uttm_pressure_source_name(enum uttm_pressure_source source)
+{
+	static const char *const names[] = {
+		[UTTM_PRESSURE_AUTO] = "auto",
+		[UTTM_PRESSURE_PSI_CGROUP] = "psi-cgroup",
+		[UTTM_PRESSURE_PSI_SYSTEM] = "psi-system",
+		[UTTM_PRESSURE_CGROUP_V1] = "cgroup-v1",
+		[UTTM_PRESSURE_POLL] = "poll",
+	};
+
+	return (unsigned int)source < ARRAY_SIZE(names) ? names[source] : "?";
+}
+
+static int add_event_fd(struct uttm_monitor *m, int fd)
+{
+	if (fd < 0)
+		return -errno;
+	m->event_fds[m->nr_event_fds++] = fd;
+	return 0;
+}
+
+/* Arms a PSI trigger on @path: woken when stalls pass the threshold. */
+static int setup_psi(struct uttm_monitor *m, const char *path)
+{
+	char trigger[64];
+	int fd, len;
+
+	fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	len = snprintf(trigger, sizeof(trigger), "some %u %u",
+		       m->params.psi_stall_us, m->params.psi_window_us);
+	/* The kernel wants the terminating NUL too. */
+	if (write(fd, trigger, (size_t)len + 1) < 0) {
+		int ret = -errno;
+
+		close(fd);
+		return ret;
+	}
+	snprintf(m->psi_path, sizeof(m->psi_path), "%s", path);
+	return add_event_fd(m, fd);
+}
+
+/* Registers one eventfd per pressure level with a cgroup v1 directory. */
+static int setup_cgroup_v1(struct uttm_monitor *m, const char *dir)
+{
+	char path[600], line[64];
+	int level_fd, ctl_fd, ret = 0;
+
+	snprintf(path, sizeof(path), "%s/memory.pressure_level", dir);
+	level_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (level_fd < 0)
+		return -errno;
+	snprintf(path, sizeof(path), "%s/cgroup.event_control", dir);
+	ctl_fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (ctl_fd < 0)
+		ret = -errno;
+	for (size_t i = 0; i < ARRAY_SIZE(v1_levels) && !ret; i++) {
+		int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		int len;
+
+		ret = add_event_fd(m, efd);
+		if (ret)
+			break;
+		len = snprintf(line, sizeof(line), "%d %d %s", efd, level_fd,
+			       v1_levels[i]);
+		if (write(ctl_fd, line, (size_t)len) < 0)
+			ret = -errno;
+	}
+	if (ctl_fd >= 0)
+		close(ctl_fd);
+	close(level_fd);
+	return ret;
+}
+
+/* Finds what to poll: the process's cgroup usage and limit, if any. */
+static int setup_poll(struct uttm_monitor *m)
+{
+	char dir[512];
+
+	if (!uttm_sysmem_cgroup2_file("memory.current", m->usage_path,
+				 sizeof(m->usage_path)) &&
+	    !uttm_sysmem_cgroup2_file("memory.max", m->limit_path,
+				 sizeof(m->limit_path)))
+		return 0;
+	m->usage_path[0] = m->limit_path[0] = '\0';
+	if (!uttm_sysmem_cgroup1_dir("memory", dir, sizeof(dir))) {
+		snprintf(m->usage_path, sizeof(m->usage_path),
+			 "%s/memory.usage_in_bytes", dir);
+		snprintf(m->limit_path, sizeof(m->limit_path),
+			 "%s/memory.limit_in_bytes", dir);
+	}
+	return 0;
+}
+
+static uint64_t total_ram(void)
+{
+	struct sysinfo si;
+
+	return sysinfo(&si) ? 0 : (uint64_t)si.totalram * si.mem_unit;
+}
+
+/* Whether the cgroup v1 directory @dir has a limit below RAM. */
+static bool v1_limited(const char *dir)
+{
+	char path[600];
+	uint64_t limit;
+
+	snprintf(path, sizeof(path), "%s/memory.limit_in_bytes", dir);
+	return !uttm_sysmem_read_u64(path, &limit) && limit < total_ram();
+}
+
+static int setup_source(struct uttm_monitor *m, enum uttm_pressure_source s)
+{
+	const char *dir = m->params.cgroup_dir;
+	char path[600], own[512];
+
+	m->source = s;
+	switch (s) {
+	case UTTM_PRESSURE_PSI_CGROUP:
+		if (dir)
+			snprintf(path, sizeof(path), "%s/memory.pressure", dir);
+		else if (uttm_sysmem_cgroup2_file("memory.pressure", path,
+					     sizeof(path)))
+			return -ENOENT;
+		return setup_psi(m, path);
+	case UTTM_PRESSURE_PSI_SYSTEM:
+		return setup_psi(m, "/proc/pressure/memory");
+	case UTTM_PRESSURE_CGROUP_V1:
+		if (!dir && uttm_sysmem_cgroup1_dir("memory", own, sizeof(own)))
+			return -ENOENT;
+		return setup_cgroup_v1(m, dir ? dir : own);
+	case UTTM_PRESSURE_POLL:
+		return setup_poll(m);
+	default:
+		return -EINVAL;
+	}
+}
+
+static void close_event_fds(struct uttm_monitor *m)
+{
+	while (m->nr_event_fds)
+		close(m->event_fds[--m->nr_event_fds]);
+}
+
+/*
+ * The most local signal first: a given cgroup directory, v2 or v1; the
+ * process's own cgroup (v2 PSI when it is not the root, a v1 memory
+ * cgroup with a limit); then the whole system; then polling.
+ */
+static int setup_auto(struct uttm_monitor *m)
+{
+	char own[512];
+
+	if (m->params.cgroup_dir) {
+		if (!setup_source(m, UTTM_PRESSURE_PSI_CGROUP))
+			return 0;
+		close_event_fds(m);
+		return setup_source(m, UTTM_PRESSURE_CGROUP_V1);
+	}
+	if (!uttm_sysmem_in_cgroup2_root() &&
+	    !setup_source(m, UTTM_PRESSURE_PSI_CGROUP))
+		return 0;
+	close_event_fds(m);
+	if (!uttm_sysmem_cgroup1_dir("memory", own, sizeof(own)) &&
+	    v1_limited(own) && !setup_source(m, UTTM_PRESSURE_CGROUP_V1))
+		return 0;
+	close_event_fds(m);
+	if (!setup_source(m, UTTM_PRESSURE_PSI_SYSTEM))
+		return 0;
+	close_event_fds(m);
+	return setup_source(m, UTTM_PRESSURE_POLL);
+}
+
+/* PSI: the stall share of the last ten seconds, as a pressure. */
+static double psi_pressure(const struct uttm_monitor *m)
+{
+	char buf[256], *avg10;
+	double share = 0;
+
+	if (!uttm_sysmem_read_text(m->psi_path, buf, sizeof(buf))) {
+		avg10 = strstr(buf, "some avg10=");
+		if (avg10)
+			share = strtod(avg10 + strlen("some avg10="), NULL);
+	}
+	return MIN(1.0, MAX(MIN_PRESSURE, share / PSI_FULL_AVG10));
+}
+
+/* cgroup v1: the highest level that fired. */
+static double v1_level_pressure(const struct uttm_monitor *m,
+				const struct pollfd *fds)
+{
+	double pressure = 0;
+	uint64_t count;
+
+	for (unsigned int i = 0; i < m->nr_event_fds; i++) {
+		if (!(fds[i].revents & POLLIN))
+			continue;
+		if (read(m->event_fds[i], &count, sizeof(count)) > 0)
+			pressure = MAX(pressure, v1_pressure[i]);
+	}
+	return pressure;
+}
+
+static uint64_t mem_available(void)
+{
+	char buf[2048], *line;
+
+	if (uttm_sysmem_read_text("/proc/meminfo", buf, sizeof(buf)))
+		return UINT64_MAX;
+	line = strstr(buf, "MemAvailable:");
+	if (!line)
+		return UINT64_MAX;
+	return strtoull(line + strlen("MemAvailable:"), NULL, 10) * 1024;
+}
+
+/*
+ * Polling: how far the headroom, the smaller of MemAvailable and what the
+ * cgroup's limit leaves, is below the low mark.
+ */
+static double poll_pressure(const struct uttm_monitor *m)
+{
+	uint64_t avail = mem_available(), low = m->params.low_available_bytes;
+	uint64_t usage, limit;
+
+	if (m->usage_path[0] && !uttm_sysmem_read_u64(m->usage_path, &usage) &&
+	    !uttm_sysmem_read_u64(m->limit_path, &limit) && limit < total_ram()) {
+		avail = MIN(avail, limit > usage ? limit - usage : 0);
+		if (!low)
+			low = limit / 16;
+	}
+	if (!low)
+		low = total_ram() / 16;
+	if (avail >= low)
+		return 0;
+	return MAX(MIN_PRESSURE, (double)(low - avail) / (double)low);
+}
+
+/* Frees a share of what could be freed: pooled pages first. */
+static void reclaim(struct uttm_monitor *m, double pressure)
+{
+	unsigned long freeable, nr, freed;
+	struct uttm_context_stats stats;
+
+	uttm_context_stats(m->ctx, &stats);
+	freeable = (unsigned long)stats.pool_pages + uttm_shrinker_count(m->ctx);
+	nr = MAX(m->params.min_scan_pages,
+		 (unsigned long)(pressure * (double)freeable));
+	freed = uttm_shrinker_trim_pools(m->ctx, nr);
+	if (freed < nr)
+		freed += uttm_shrinker_scan(m->ctx, nr - freed);
+	atomic_fetch_add(&m->events, 1);
+	atomic_fetch_add(&m->pages_freed, freed);
+	atomic_store(&m->last_pressure_ppm, (unsigned int)(pressure * 1e6));
+}
+
+static void *monitor_main(void *arg)
+{
+	struct uttm_monitor *m = arg;
+	struct pollfd fds[ARRAY_SIZE(v1_levels) + 1];
+	short events = m->source == UTTM_PRESSURE_CGROUP_V1 ? POLLIN : POLLPRI;
+	int timeout = m->source == UTTM_PRESSURE_POLL ?
+		      (int)m->params.poll_ms : -1;
+	unsigned int n = m->nr_event_fds;
+
+	for (unsigned int i = 0; i < n; i++)
+		fds[i] = (struct pollfd){ m->event_fds[i], events, 0 };
+	fds[n] = (struct pollfd){ m->stop_fd, POLLIN, 0 };
+	for (;;) {
+		double pressure;
+
+		if (poll(fds, n + 1, timeout) < 0 && errno != EINTR)
+			break;
+		if (fds[n].revents)
+			break;
+		if (m->source == UTTM_PRESSURE_POLL)
+			pressure = poll_pressure(m);
+		else if (m->source == UTTM_PRESSURE_CGROUP_V1)
+			pressure = v1_level_pressure(m, fds);
+		else if (fds[0].revents & POLLERR)
+			break;	/* the cgroup went away */
+		else
+			pressure = fds[0].revents & POLLPRI ? psi_pressure(m) : 0;
+		if (pressure > 0)
+			reclaim(m, pressure);
+	}
+	return NULL;
+}
+
+static int params_fill(struct uttm_monitor_params *p,
+		       const struct uttm_monitor_params *given)
+{
+	if (given)
+		*p = *given;
+	else
+		memset(p, 0, sizeof(*p));
+	if ((unsigned int)p->source > UTTM_PRESSURE_POLL)
+		return -EINVAL;
+	if (!p->psi_stall_us)
+		p->psi_stall_us = DEFAULT_STALL_US;
+	if (!p->psi_window_us)
+		p->psi_window_us = DEFAULT_WINDOW_US;
+	if (!p->poll_ms)
+		p->poll_ms = DEFAULT_POLL_MS;
+	if (!p->min_scan_pages)
+		p->min_scan_pages = DEFAULT_MIN_SCAN;
+	return p->psi_stall_us > p->psi_window_us ? -EINVAL : 0;
+}
+
+/* Starts the thread on a stack that will not fault. */
+static int start_thread(struct uttm_monitor *m)
+{
+	pthread_attr_t attr;
+	int ret;
+
+	m->stack = mmap(NULL, MONITOR_STACK, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (m->stack == MAP_FAILED)
+		return -ENOMEM;
+	/* Locking needs RLIMIT_MEMLOCK room; faulting in is what matters. */
+	mlock(m->stack, MONITOR_STACK);
+	ret = -pthread_attr_init(&attr);
+	if (!ret)
+		ret = -pthread_attr_setstack(&attr, m->stack, MONITOR_STACK);
+	if (!ret)
+		ret = -pthread_create(&m->thread, &attr, monitor_main, m);
+	pthread_attr_destroy(&attr);
+	if (ret)
+		munmap(m->stack, MONITOR_STACK);
+	return ret;
+}
+
+int uttm_monitor_start(struct uttm_context *ctx,
+		       const struct uttm_monitor_params *params,
+		       struct uttm_monitor **out)
+{
+	struct uttm_monitor *m;
+	int ret;
+
+	if (!ctx || !out)
+		return -EINVAL;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->ctx = ctx;
+	ret = params_fill(&m->params, params);
+	if (ret)
+		goto error_free;
+	m->stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (m->stop_fd < 0) {
+		ret = -errno;
+		goto error_free;
+	}
+	ret = m->params.source == UTTM_PRESSURE_AUTO ?
+	      setup_auto(m) : setup_source(m, m->params.source);
+	if (!ret)
+		ret = start_thread(m);
+	if (ret)
+		goto error_close;
+	*out = m;
+	return 0;
+
+error_close:
+	close_event_fds(m);
+	close(m->stop_fd);
+error_free:
+	free(m);
+	return ret;
+}
+
+void uttm_monitor_stop(struct uttm_monitor *monitor)
+{
+	uint64_t one = 1;
+
+	if (!monitor)
+		return;
+	UTTM_WARN_ON(write(monitor->stop_fd, &one, sizeof(one)) < 0);
+	pthread_join(monitor->thread, NULL);
+	munmap(monitor->stack, MONITOR_STACK);
+	close_event_fds(monitor);
+	close(monitor->stop_fd);
+	free(monitor);
+}
+
+enum uttm_pressure_source uttm_monitor_source(const struct uttm_monitor *monitor)
+{
+	return monitor->source;
+}
+
+void uttm_monitor_stats(const struct uttm_monitor *monitor,
+			struct uttm_monitor_stats *stats)
+{
+	stats->events = atomic_load(&monitor->events);
+	stats->pages_freed = atomic_load(&monitor->pages_freed);
+	stats->last_pressure = atomic_load(&monitor->last_pressure_ppm) / 1e6;
+}

@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The store core: the calls every store goes through, which keep its
+ * handle count and reference count and consult its fault injector.
+ */
+#include <errno.h>
+
+#include "base/base.h"
+#include "internal.h"
+
+void uttm_backup_init(struct uttm_backup *backup,
+		      const struct uttm_backup_ops *ops,
+		      struct uttm_fault *fault)
+{
+	UTTM_WARN_ON(!ops->backup_pages && !ops->insert);
+	backup->ops = ops;
+	backup->fault = fault;
+	backup->arena = NULL;
+	atomic_init(&backup->handles, 0);
+	atomic_init(&backup->refcount, 1);
+}
+
+struct uttm_backup *uttm_backup_get(struct uttm_backup *backup)
+{
+	atomic_fetch_add(&backup->refcount, 1);
+	return backup;
+}
+
+void uttm_backup_put(struct uttm_backup *backup)
+{
+	if (!backup || atomic_fetch_sub(&backup->refcount, 1) != 1)
+		return;
+	UTTM_WARN_ON(atomic_load(&backup->handles));
+	backup->ops->fini(backup);
+}
+
+unsigned long uttm_store_fault_limit(struct uttm_fault *fault,
+				     enum uttm_fault_point point,
+				     unsigned long count, int *error)
+{
+	unsigned long i;
+
+	*error = 0;
+	for (i = 0; i < count && !*error; i++)
+		*error = uttm_fault_check(fault, point);
+	return *error ? i - 1 : count;
+}
+
+int uttm_store_backup_pages(struct uttm_backup *backup, void *const *src,
+			    unsigned long count, bool writeback,
+			    unsigned long *handles, unsigned long *done)
+{
+	unsigned long limit;
+	int fault;
+	long ret;
+
+	*done = 0;
+	limit = uttm_store_fault_limit(backup->fault, UTTM_FAULT_BACKUP, count,
+				       &fault);
+	while (*done < limit) {
+		ret = backup->ops->backup_pages(backup, src + *done,
+						limit - *done, writeback,
+						handles + *done);
+		if (ret < 0)
+			return (int)ret;
+		*done += (unsigned long)ret;
+		atomic_fetch_add(&backup->handles, ret);
+	}
+	return fault;
+}
+
+long uttm_backup_backup_pages(struct uttm_backup *backup, void *const *src,
+			      unsigned long count, bool writeback,
+			      unsigned long *handles)
+{
+	unsigned long done;
+	int ret;
+
+	if (UTTM_WARN_ON(!backup || (count && (!src || !handles))))
+		return -EINVAL;
+	if (!backup->ops->backup_pages)
+		return -EOPNOTSUPP;
+	ret = uttm_store_backup_pages(backup, src, count, writeback, handles,
+				      &done);
+	return done ? (long)done : ret;
+}
+
+long uttm_store_insert(struct uttm_backup *backup, struct uttm_page *block,
+		       bool writeback)
+{
+	unsigned long nr = 1UL << uttm_page_order(block);
+	long handle;
+	int ret;
+
+	if (nr > 1) {
+		ret = uttm_fault_check(backup->fault, UTTM_FAULT_INSERT);
+		if (ret)
+			return ret;
+	}
+	handle = backup->ops->insert(backup, block, writeback);
+	if (handle > 0)
+		atomic_fetch_add(&backup->handles, (long)nr);
+	return handle;
+}
+
+long uttm_backup_insert_block(struct uttm_backup *backup,
+			      struct uttm_page *block, bool writeback)
+{
+	unsigned long nr;
+	int ret;
+
+	if (UTTM_WARN_ON(!backup || !block))
+		return -EINVAL;
+	if (!backup->ops->insert)
+		return -EOPNOTSUPP;
+	if (UTTM_WARN_ON(!uttm_page_in_arena(backup->arena, block)))
+		return -EINVAL;
+	nr = 1UL << uttm_page_order(block);
+	if (uttm_store_fault_limit(backup->fault, UTTM_FAULT_BACKUP, nr,
+				   &ret) < nr)
+		return ret;
+	return uttm_store_insert(backup, block, writeback);
+}
+
+static bool cancel_requested(const struct uttm_operation_ctx *ctx)
+{
+	return ctx->interruptible && ctx->cancel &&
+	       atomic_load_explicit(ctx->cancel, memory_order_relaxed);
+}
+
+int uttm_store_copy_pages(struct uttm_backup *backup, void *const *dst,
+			  const unsigned long *handles, unsigned long count,
+			  const struct uttm_operation_ctx *ctx,
+			  unsigned long *done)
+{
+	unsigned long limit;
+	int fault;
+	long ret;
+
+	*done = 0;
+	limit = uttm_store_fault_limit(backup->fault, UTTM_FAULT_RESTORE, count,
+				       &fault);
+	while (*done < limit) {
+		if (cancel_requested(ctx))
+			return -EINTR;
+		ret = backup->ops->copy_pages(backup, dst + *done,
+					      handles + *done, limit - *done,
+					      ctx);
+		if (ret < 0)
+			return (int)ret;
+		*done += (unsigned long)ret;
+	}
+	return fault;
+}
+
+long uttm_backup_copy_pages(struct uttm_backup *backup, void *const *dst,
+			    const unsigned long *handles, unsigned long count,
+			    const struct uttm_operation_ctx *ctx)
+{
+	unsigned long done;
+	int ret;
+
+	if (UTTM_WARN_ON(!backup || !ctx || (count && (!dst || !handles))))
+		return -EINVAL;
+	ret = uttm_store_copy_pages(backup, dst, handles, count, ctx, &done);
+	return done ? (long)done : ret;
+}
+
+void uttm_backup_drop(struct uttm_backup *backup, const unsigned long *handles,
+		      unsigned long count)
+{
+	if (!count || UTTM_WARN_ON(!backup || !handles))
+		return;
+	backup->ops->drop(backup, handles, count);
+	atomic_fetch_sub(&backup->handles, (long)count);
+}
+
+uint64_t uttm_backup_bytes_avail(struct uttm_backup *backup)
+{
+	return backup->ops->bytes_avail(backup);
+}
+
+unsigned long uttm_backup_handles(const struct uttm_backup *backup)
+{
+	return (unsigned long)atomic_load(&backup->handles);
+}

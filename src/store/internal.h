@@ -1,0 +1,402 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The store layer's own interfaces, never exported: the core's calls
+ * that the page-vector layer makes, and the pieces the stores are built
+ * from (slot bitmaps, batched slot I/O, the file I/O engine, compressors
+ * and the compressed-page allocator).
+ */
+#ifndef UTTM_STORE_INTERNAL_H
+#define UTTM_STORE_INTERNAL_H
+
+#include <liburing.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <zstd.h>
+
+#include "uttm/backup.h"
+
+/*
+ * The core (core.c), which the page-vector layer calls.
+ *
+ * How many of the next @count calls through fault point @point proceed;
+ * *@error receives the injected error that stops the next one, or 0.
+ */
+unsigned long uttm_store_fault_limit(struct uttm_fault *fault,
+				     enum uttm_fault_point point,
+				     unsigned long count, int *error);
+
+/*
+ * Back up or copy pages through a store, with fault injection; return 0
+ * when all @count pages were done, else the error that stopped them with
+ * the pages done in @done.
+ */
+int uttm_store_backup_pages(struct uttm_backup *backup, void *const *src,
+			    unsigned long count, bool writeback,
+			    unsigned long *handles, unsigned long *done);
+int uttm_store_copy_pages(struct uttm_backup *backup, void *const *dst,
+			  const unsigned long *handles, unsigned long count,
+			  const struct uttm_operation_ctx *ctx,
+			  unsigned long *done);
+
+/*
+ * Hands one block to an inserting store, after the per-page faults were
+ * decided by the caller; a block of order > 0 consults its own fault
+ * point.  Returns as struct uttm_backup_ops::insert.
+ */
+long uttm_store_insert(struct uttm_backup *backup, struct uttm_page *block,
+		       bool writeback);
+
+/*
+ * A bitmap of store slots that hands out contiguous runs, so that a store
+ * can write a batch of pages with one vectored call and read neighbours
+ * back the same way.
+ */
+
+/**
+ * struct slots - slot bitmap
+ * @lock: protects the other fields.
+ * @words: the bitmap, a set bit per used slot; grows on demand.
+ * @nr_words: words in @words.
+ * @max: most slots there may ever be.
+ * @used: slots in use.
+ * @hint: word where the next search starts.
+ */
+struct slots {
+	pthread_mutex_t lock;
+	uint64_t *words;
+	unsigned long nr_words;
+	unsigned long max;
+	unsigned long used;
+	unsigned long hint;
+};
+
+void uttm_slots_init(struct slots *slots, unsigned long max);
+void uttm_slots_fini(struct slots *slots);
+
+/*
+ * Takes a run of at most @want contiguous free slots, at least one.
+ * Returns the first slot with the run's length in @got, or -ENOSPC when
+ * every slot is used, -ENOMEM when the bitmap cannot grow.
+ */
+long uttm_slots_alloc(struct slots *slots, unsigned long want, unsigned long *got);
+
+/*
+ * Takes the first run of free slots at or after @from among those the
+ * bitmap has now (it does not grow), however long.  Returns its first
+ * slot with its length in @got, or -ENOSPC when there is none.
+ */
+long uttm_slots_take_free(struct slots *slots, unsigned long from,
+		     unsigned long *got);
+
+/*
+ * Frees @count slots from @first.  Slots already free, or beyond the
+ * bitmap, are API misuse (a handle dropped twice, or forged): warned
+ * about and left alone, so @used stays exact.
+ */
+void uttm_slots_free(struct slots *slots, unsigned long first, unsigned long count);
+
+unsigned long uttm_slots_used(struct slots *slots);
+
+/*
+ * Batches of page transfers between memory and the slots of a file, the
+ * I/O engine of the file store.  A batch is a list of requests, each a
+ * run of neighbouring slots and the pages that go there or come from
+ * there.  Through io_uring the whole batch is in flight at once, so the
+ * disk sees a queue of large transfers instead of one small write after
+ * another; without a ring (the kernel refused one, or the caller asked
+ * for none) each request is one pwritev() or preadv().
+ */
+
+/* Most pages one batch may carry: the iovecs of a batch live on the stack. */
+#define FILE_IO_BATCH_PAGES 1024u
+
+/* Slot i of a file holds one page, at byte i * UTTM_PAGE_SIZE. */
+static inline off_t uttm_file_io_slot_offset(unsigned long slot)
+{
+	return (off_t)slot << UTTM_PAGE_SHIFT;
+}
+
+/**
+ * struct file_req - one vectored transfer
+ * @pages: the pages, in slot order.
+ * @count: how many; the slots from @slot on.
+ * @slot: first slot.
+ * @moved: pages transferred, set by uttm_file_io_run().
+ */
+struct file_req {
+	void *const *pages;
+	unsigned long count;
+	unsigned long slot;
+	unsigned long moved;
+};
+
+/**
+ * struct file_io - how a file is read and written
+ * @fd: the file, which @io owns: uttm_file_io_fini() closes it.
+ * @ring_lock: held while a batch goes through @ring.
+ * @ring: the ring, while @ring_ready.
+ * @ring_ready: batches may use @ring.
+ * @ring_error: why there is no ring although one was wanted, else 0.
+ * @batches: batches run.
+ * @requests: transfers issued: io_uring requests and pwritev()/preadv()
+ * calls, each call counted.
+ */
+struct file_io {
+	int fd;
+	pthread_mutex_t ring_lock;
+	struct io_uring ring;
+	atomic_bool ring_ready;
+	atomic_int ring_error;
+	atomic_ulong batches;
+	atomic_ulong requests;
+};
+
+/*
+ * Sets @io up for @fd, which it takes over, with a ring if @use_ring and
+ * the kernel allows.
+ */
+void uttm_file_io_init(struct file_io *io, int fd, bool use_ring);
+/* Ends the ring, if any, and closes the file. */
+void uttm_file_io_fini(struct file_io *io);
+
+/*
+ * Writes or reads the pages of @nr requests, FILE_IO_BATCH_PAGES at most
+ * in all.  Returns the pages transferred from the start of the batch
+ * (all of @reqs[0], then of @reqs[1], ...) up to the first request that
+ * fell short, or a negative errno when not a page was; -EINTR only if
+ * @intr.  Pages of later requests may have been transferred too, and
+ * their @moved says so.
+ */
+long uttm_file_io_run(struct file_io *io, struct file_req *reqs, unsigned int nr,
+		 bool write, bool intr);
+
+/*
+ * Batches of pages between memory and the slots of a store's file,
+ * shared by the stores that keep pages in a file (shmem, file): slot i
+ * holds one page at byte i * UTTM_PAGE_SIZE, a batch takes runs of
+ * neighbouring slots so that its pages move in few large transfers
+ * (file_io.h), and a run of dropped handles is one hole.
+ */
+
+/* Slots of a store bounded by swap or disk only: 16 TiB of pages. */
+#define SLOT_IO_MAX_SLOTS (1UL << 32)
+
+/**
+ * struct slot_batch - the requests of one batch of pages
+ * @reqs: one per REQ_PAGES pages of a run of neighbouring slots (or
+ * handles), in the order of the pages.
+ * @nr: requests in @reqs.
+ */
+struct slot_batch {
+	struct file_req reqs[FILE_IO_BATCH_PAGES];
+	unsigned int nr;
+};
+
+/* Pages from @handles[0] on whose handles follow each other. */
+unsigned long uttm_slot_io_handle_run(const unsigned long *handles, unsigned long count);
+
+/*
+ * Takes slots for the first FILE_IO_BATCH_PAGES at most of @count pages
+ * at @src, in runs, and plans their writes in @batch.  Returns the pages
+ * planned, or -ENOSPC or -ENOMEM when not one slot could be taken.
+ */
+long uttm_slot_io_batch_take(struct slot_batch *batch, struct slots *slots,
+		     void *const *src, unsigned long count);
+
+/*
+ * Ends a batch whose writes gave @written (uttm_file_io_run()'s result): hands
+ * out handles for the pages written, a prefix, and frees the slots of
+ * the others.
+ */
+void uttm_slot_io_batch_commit(const struct slot_batch *batch, struct slots *slots,
+		       long written, unsigned long *handles);
+
+/*
+ * Reads the pages of the first FILE_IO_BATCH_PAGES at most of @count
+ * handles into @dst, a run of neighbouring handles in few transfers.
+ * Returns as uttm_file_io_run().
+ */
+long uttm_slot_io_read(struct file_io *io, void *const *dst,
+		  const unsigned long *handles, unsigned long count, bool intr);
+
+/* Frees the slots of @count handles, run by run. */
+void uttm_slot_io_free(struct slots *slots, const unsigned long *handles,
+		  unsigned long count);
+
+/*
+ * Punches @count slots from @first out of @fd and frees them.  Returns
+ * 0, or -EOPNOTSUPP when the file system cannot punch holes.
+ */
+int uttm_slot_io_release(int fd, struct slots *slots, unsigned long first,
+		    unsigned long count);
+
+/* Punches the slots of @count handles out of @fd, a hole per run. */
+void uttm_slot_io_punch(int fd, struct slots *slots, const unsigned long *handles,
+		   unsigned long count);
+
+/*
+ * The compressors of the compressed store, after the kernel's zcomp: one
+ * interface over LZ4 and zstd, and a small pool of streams (the state and
+ * scratch buffer one compression needs) so that compression runs outside
+ * every lock, on as many threads at once as call in.
+ */
+
+/**
+ * struct zcomp_stream - what one compression or decompression works with
+ * @next: next idle stream.
+ * @lz4: LZ4 state.
+ * @cctx: zstd compression context.
+ * @dctx: zstd decompression context.
+ * @buf: receives compressed data.
+ */
+struct zcomp_stream {
+	struct zcomp_stream *next;
+	void *lz4;
+	ZSTD_CCtx *cctx;
+	ZSTD_DCtx *dctx;
+	unsigned char buf[UTTM_PAGE_SIZE];
+};
+
+/**
+ * struct zcomp - a compressor and its idle streams
+ * @algorithm: LZ4 or zstd.
+ * @level: LZ4 acceleration or zstd level; 0 for the default.
+ * @lock: protects @idle and @nr_idle.
+ * @idle: streams not in use.
+ * @nr_idle: how many.
+ * @max_idle: idle streams kept; more are freed when put back.
+ */
+struct zcomp {
+	enum uttm_compressor algorithm;
+	int level;
+	pthread_mutex_t lock;
+	struct zcomp_stream *idle;
+	unsigned int nr_idle;
+	unsigned int max_idle;
+};
+
+/* Returns 0, or -EINVAL for an unknown algorithm or a level out of range. */
+int uttm_zcomp_init(struct zcomp *comp, enum uttm_compressor algorithm, int level);
+void uttm_zcomp_fini(struct zcomp *comp);
+
+/* An idle stream or a new one; NULL when memory is short. */
+struct zcomp_stream *uttm_zcomp_stream_get(struct zcomp *comp);
+void uttm_zcomp_stream_put(struct zcomp *comp, struct zcomp_stream *stream);
+
+/*
+ * Compresses the page at @src into @stream->buf.  Returns the length, or
+ * 0 when the result would not fit in @max bytes.
+ */
+unsigned int uttm_zcomp_compress(const struct zcomp *comp,
+			    struct zcomp_stream *stream, const void *src,
+			    unsigned int max);
+
+/* Whether uttm_zcomp_decompress() needs a stream: zstd does, LZ4 does not. */
+static inline bool uttm_zcomp_decompress_needs_stream(const struct zcomp *comp)
+{
+	return comp->algorithm == UTTM_COMPRESSOR_ZSTD;
+}
+
+/*
+ * Decompresses @len bytes at @src into the page at @dst; 0 or -EIO.
+ * @stream may be NULL when uttm_zcomp_decompress_needs_stream() says so.
+ */
+int uttm_zcomp_decompress(const struct zcomp *comp, struct zcomp_stream *stream,
+		     const void *src, unsigned int len, void *dst);
+
+/*
+ * A size-class allocator for compressed pages, after the kernel's
+ * zsmalloc: objects of up to a page are rounded up to a multiple of 16
+ * bytes and packed back to back into chunks that serve one class each,
+ * so a 700-byte object costs 704 bytes and not a page.  Memory is counted
+ * in pages actually touched, charged against a limit before they are
+ * touched, and a chunk that empties goes back to the operating system.
+ */
+
+#define ZPOOL_ALIGN_SHIFT 4
+#define ZPOOL_ALIGN (1u << ZPOOL_ALIGN_SHIFT)
+#define ZPOOL_NR_CLASSES (UTTM_PAGE_SIZE >> ZPOOL_ALIGN_SHIFT)
+#define ZPOOL_CHUNK_SHIFT 18
+#define ZPOOL_CHUNK_SIZE (1UL << ZPOOL_CHUNK_SHIFT)
+
+struct zpool_chunk;
+
+/**
+ * struct zpool_class - the chunks serving one object size, (index + 1)
+ * times ZPOOL_ALIGN
+ * @lock: protects @partial and the chunks on it.
+ * @partial: chunks that can still hand out an object, most recently
+ * freed into first.
+ */
+struct zpool_class {
+	pthread_mutex_t lock;
+	struct zpool_chunk *partial;
+};
+
+/**
+ * struct zpool - the allocator
+ * @base: address space reserved for every chunk the pool may have,
+ * inaccessible past @nr_mapped chunks.
+ * @nr_chunks: chunks @base has room for.
+ * @map_lock: serialises growing @nr_mapped.
+ * @nr_mapped: chunks from @base on that are readable and writable.
+ * @chunks: one descriptor per chunk, in address order.
+ * @free_chunks: which chunks are in use.
+ * @limit: bytes of touched pages the pool may hold.
+ * @used: bytes of touched pages charged so far.
+ * @chunks_used: chunks serving a class.
+ * @classes: one per object size.
+ */
+struct zpool {
+	char *base;
+	unsigned long nr_chunks;
+	pthread_mutex_t map_lock;
+	atomic_ulong nr_mapped;
+	struct zpool_chunk *chunks;
+	struct slots free_chunks;
+	uint64_t limit;
+	_Atomic uint64_t used;
+	atomic_ulong chunks_used;
+	struct zpool_class classes[ZPOOL_NR_CLASSES];
+};
+
+/*
+ * Reserves address space for a pool of at most @limit bytes; nothing is
+ * touched yet.  Returns 0, -EINVAL for a zero limit, or -ENOMEM.
+ */
+int uttm_zpool_init(struct zpool *pool, uint64_t limit);
+void uttm_zpool_fini(struct zpool *pool);
+
+/*
+ * Allocates an object of @size bytes (1 to a page) and returns its offset
+ * in @obj.  Returns 0, -ENOSPC when the limit or the chunks run out, or
+ * -ENOMEM when the system refuses to commit memory for a new chunk.
+ */
+int uttm_zpool_alloc(struct zpool *pool, unsigned int size, uint64_t *obj);
+
+/*
+ * Frees the object at @obj that was allocated with @size.  Returns 0, or
+ * -EINVAL when no such object is allocated (a freed one may go unseen).
+ */
+int uttm_zpool_free(struct zpool *pool, uint64_t obj, unsigned int size);
+
+/* Whether @obj can name an object of @size in @pool, in memory it uses. */
+bool uttm_zpool_obj_valid(const struct zpool *pool, uint64_t obj,
+		     unsigned int size);
+
+static inline void *uttm_zpool_obj_addr(const struct zpool *pool, uint64_t obj)
+{
+	return pool->base + obj;
+}
+
+/* Bytes of touched pages the pool holds. */
+uint64_t uttm_zpool_used_bytes(const struct zpool *pool);
+
+/* Bytes of the descriptors of the chunks in use. */
+uint64_t uttm_zpool_metadata_bytes(const struct zpool *pool);
+
+#endif /* UTTM_STORE_INTERNAL_H */

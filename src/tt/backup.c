@@ -1,0 +1,501 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Backup and restore of page vectors: purge, partial backup (by copy or
+ * zero-copy insertion), resumable restore, and release in any state.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "store/internal.h"
+#include "internal.h"
+
+/*
+ * DOC: Partial backup and restore
+ *
+ * Backing a page up may fail (the store is full, memory is short) and so
+ * may copying it back (memory is short, a signal arrives, the disk
+ * fails).  Neither may lose data.
+ *
+ * A failed backup is simple to live with because a vector can hold pages
+ * and handles side by side: backup stops at the first page the store
+ * refuses, and the pages not backed up stay where they are, plain and
+ * unmapped.  The vector is then marked backed up and swapped, so that it
+ * is not backed up a second time before it has been restored, and it
+ * reads as unpopulated.
+ *
+ * Restoring allocates new pages for the whole vector from the pool, block
+ * by block as any population does, and fills them span by span: a span
+ * is as many consecutive blocks as the restore state can remember the
+ * old entries of (1024 pages), so that a store on disk reads long runs
+ * of handles at once even when fragmented memory gives single pages.  A
+ * page that was backed up is copied from the store and its handle
+ * dropped at once; a page that was never backed up is copied from the
+ * old page, which is then freed.  Copying even the pages that stayed keeps
+ * one simple rule: after a restore every page came from the pool, in the
+ * vector's caching state.
+ *
+ * struct uttm_tt_restore holds everything needed to resume: the pool's
+ * allocation state (where the next block goes, where the caching divide
+ * is) and the old entries of the span being filled with how many of
+ * them are done.  A restore that fails or is interrupted returns with the
+ * state attached to the vector; the next populate call picks it up where
+ * it stopped.  The state is freed as soon as the restore completes, so it
+ * never outlives the backed-up content it describes.  Destroying a vector
+ * in any of these states drops every handle it still holds and frees
+ * every page, old and new.
+ */
+
+/*
+ * DOC: Zero-copy insertion
+ *
+ * A store with an insert operation takes a block where it lies: the
+ * block's memory changes owner, nothing is copied, nothing allocated, and
+ * its pages get consecutive handles.  Backup then offers the vector block
+ * by block, each at its own order, so blocks are never split on the way
+ * to such a store; only a block the store refuses whole is split and
+ * offered page by page, as the kernel does when shmem_insert_folio()
+ * fails for a large folio.  Restore and release need nothing new: the
+ * store copies pages back and drops handles like any other.
+ *
+ * A block leaves its caching state and device mapping before it changes
+ * owner, so the guarantee that a backup of which not a page succeeds
+ * leaves the vector unchanged needs the outcome decided first.  The
+ * fault injector is consulted for every page of a block before the block
+ * is touched, and uttm_tt_backup() asks the store for room for a page
+ * before the first block.  Only a store shared with another thread that
+ * fills it in between can still refuse the first page; the block has
+ * then left its state, and the vector is left partly backed up without a
+ * single handle, which is as consistent and as restorable as any partial
+ * backup.
+ */
+
+/* Pages handed to a store in one call. */
+#define BACKUP_CHUNK (1u << UTTM_MAX_ORDER)
+/* Entries gathered before one call to the store or the arena. */
+#define ENTRY_BATCH 256u
+
+/**
+ * struct uttm_tt_restore - progress of a restore
+ * @alloc: where allocation of new pages resumes.
+ * @first_page: first vector entry of the span being filled.
+ * @span_pages: pages of that span, one or more whole blocks.
+ * @restored_pages: pages of that span already filled.
+ * @old_pages: the entries the span's new pages replaced.
+ */
+struct uttm_tt_restore {
+	struct uttm_pool_alloc_state alloc;
+	struct uttm_page **first_page;
+	unsigned long span_pages;
+	unsigned long restored_pages;
+	struct uttm_page *old_pages[1u << UTTM_MAX_ORDER];
+};
+
+int uttm_tt_set_backup(struct uttm_tt *tt, struct uttm_backup *backup)
+{
+	if (UTTM_WARN_ON(!tt) ||
+	    UTTM_WARN_ON(backup && backup->ops->insert &&
+			 backup->arena != tt->pool->arena))
+		return -EINVAL;
+	if (uttm_tt_is_backed_up(tt))
+		return -EBUSY;
+	if (backup)
+		uttm_backup_get(backup);
+	uttm_backup_put(tt->backup);
+	tt->backup = backup;
+	return 0;
+}
+
+static unsigned long entry_pages(const struct uttm_page *entry)
+{
+	return uttm_backup_page_ptr_is_handle(entry) ?
+	       1 : 1UL << uttm_page_order(entry);
+}
+
+/* Entries [@first, @first + @count), whole blocks, go plain and unmapped. */
+static void leave_state(struct uttm_tt *tt, unsigned long first,
+			unsigned long count)
+{
+	uttm_pool_unmap(tt->pool, tt->pages + first,
+			tt->dma_address ? tt->dma_address + first : NULL, count);
+	uttm_pool_make_plain(tt->pool, tt->pages + first, count, tt->caching);
+}
+
+/* The pages at @first, now the store's, make way for their handles. */
+static void put_handles(struct uttm_tt *tt, unsigned long first,
+			unsigned long count, const unsigned long *handles)
+{
+	for (unsigned long i = 0; i < count; i++)
+		tt->pages[first + i] = uttm_backup_handle_to_page_ptr(handles[i]);
+	tt->resident_pages -= count;
+}
+
+/*
+ * Frees backed-up pages [@first, @first + @count) of @tt, whole blocks,
+ * and puts their handles in their place.
+ */
+static void commit_backed_up(struct uttm_tt *tt, unsigned long first,
+			     unsigned long count, const unsigned long *handles)
+{
+	uttm_tt_vunmap(tt);
+	uttm_pool_release(tt->pool, tt->pages + first,
+			  tt->dma_address ? tt->dma_address + first : NULL,
+			  count, tt->caching);
+	put_handles(tt, first, count, handles);
+}
+
+/*
+ * The block at @first had only its first @count pages backed up: it
+ * leaves its state and mapping whole, is split, and those pages go.
+ */
+static void commit_partial_block(struct uttm_tt *tt, unsigned long first,
+				 unsigned long count,
+				 const unsigned long *handles)
+{
+	leave_state(tt, first, entry_pages(tt->pages[first]));
+	uttm_split_page(tt->pages[first]);
+	uttm_tt_vunmap(tt);
+	uttm_pool_release(tt->pool, tt->pages + first, NULL, count, UTTM_PLAIN);
+	put_handles(tt, first, count, handles);
+}
+
+/*
+ * Backs up the whole blocks from @pos, up to BACKUP_CHUNK pages.  Returns
+ * 0, or the store's error once the pages it took are committed.  Either
+ * way @pos moves to the first entry still in its original state.
+ */
+static int backup_chunk(struct uttm_tt *tt, unsigned long *pos, bool writeback,
+			unsigned long *shrunken)
+{
+	void *src[BACKUP_CHUNK];
+	unsigned long handles[BACKUP_CHUNK];
+	unsigned long end = *pos, n = 0, done, whole = 0, nr;
+	int ret;
+
+	while (end < tt->num_pages &&
+	       n + entry_pages(tt->pages[end]) <= BACKUP_CHUNK) {
+		nr = entry_pages(tt->pages[end]);
+		for (unsigned long j = 0; j < nr; j++)
+			src[n++] = uttm_tt_page_address(tt, end + j);
+		end += nr;
+	}
+	ret = uttm_store_backup_pages(tt->backup, src, n, writeback, handles,
+				      &done);
+	while (whole < done &&
+	       whole + entry_pages(tt->pages[*pos + whole]) <= done)
+		whole += entry_pages(tt->pages[*pos + whole]);
+	commit_backed_up(tt, *pos, whole, handles);
+	*pos += whole;
+	*shrunken += done;
+	if (done > whole) {
+		nr = entry_pages(tt->pages[*pos]);
+		commit_partial_block(tt, *pos, done - whole, handles + whole);
+		*pos += nr;
+	}
+	return ret;
+}
+
+/* Inserts a block whole; returns its pages, each with its handle, or 0. */
+static unsigned long insert_whole(struct uttm_backup *backup,
+				  struct uttm_page *block, bool writeback,
+				  unsigned long *handles)
+{
+	unsigned long nr = 1UL << uttm_page_order(block);
+	long handle = uttm_store_insert(backup, block, writeback);
+
+	if (handle < 0)
+		return 0;
+	for (unsigned long j = 0; j < nr; j++)
+		handles[j] = (unsigned long)handle + j;
+	return nr;
+}
+
+/* Inserts @count pages one by one; stops at the first refused, in @error. */
+static unsigned long insert_each(struct uttm_backup *backup,
+				 struct uttm_page **pages, unsigned long count,
+				 bool writeback, unsigned long *handles,
+				 int *error)
+{
+	unsigned long i;
+	long handle;
+
+	for (i = 0; i < count; i++) {
+		handle = uttm_store_insert(backup, pages[i], writeback);
+		if (handle < 0) {
+			*error = (int)handle;
+			break;
+		}
+		handles[i] = (unsigned long)handle;
+	}
+	return i;
+}
+
+/*
+ * Hands the block at @pos to the store without a copy: whole, or split
+ * and page by page when it cannot go whole.  Injected faults are decided
+ * before the block leaves its state, so a block of which no page may go
+ * stays as it is.  Returns 0, or the error that stops the backup; @pos
+ * moves past the block once it has left its state.
+ */
+static int insert_step(struct uttm_tt *tt, unsigned long *pos, bool writeback,
+		       unsigned long *shrunken)
+{
+	struct uttm_page **pages = tt->pages + *pos;
+	unsigned long handles[1u << UTTM_MAX_ORDER];
+	unsigned long nr = entry_pages(pages[0]), limit, done = 0;
+	int ret;
+
+	limit = uttm_store_fault_limit(tt->backup->fault, UTTM_FAULT_BACKUP, nr,
+				       &ret);
+	if (!limit)
+		return ret;
+	uttm_tt_vunmap(tt);
+	leave_state(tt, *pos, nr);
+	if (nr > 1 && limit == nr)
+		done = insert_whole(tt->backup, pages[0], writeback, handles);
+	if (!done) {
+		uttm_split_page(pages[0]);
+		done = insert_each(tt->backup, pages, limit, writeback, handles,
+				   &ret);
+	}
+	put_handles(tt, *pos, done, handles);
+	*pos += nr;
+	*shrunken += done;
+	return ret;
+}
+
+static long tt_purge(struct uttm_tt *tt)
+{
+	unsigned long freed;
+
+	uttm_tt_vunmap(tt);
+	freed = uttm_pool_release(tt->pool, tt->pages, tt->dma_address,
+				  tt->num_pages, tt->caching);
+	tt->resident_pages = 0;
+	tt->page_flags &= ~UTTM_TT_FLAG_PRIV_POPULATED;
+	return (long)freed;
+}
+
+long uttm_tt_backup(struct uttm_tt *tt, const struct uttm_backup_flags *flags)
+{
+	int (*step)(struct uttm_tt *tt, unsigned long *pos, bool writeback,
+		    unsigned long *shrunken);
+	unsigned long pos = 0, shrunken = 0;
+	int ret = 0;
+
+	if (UTTM_WARN_ON(!tt || !tt->pages || !flags) ||
+	    UTTM_WARN_ON(uttm_tt_is_backed_up(tt)))
+		return -EINVAL;
+	if (!uttm_tt_is_populated(tt))
+		return 0;
+	if (flags->purge)
+		return tt_purge(tt);
+	if (!tt->backup || uttm_backup_bytes_avail(tt->backup) < UTTM_PAGE_SIZE)
+		return -EBUSY;
+
+	step = tt->backup->ops->insert ? insert_step : backup_chunk;
+	while (pos < tt->num_pages && !ret)
+		ret = step(tt, &pos, flags->writeback, &shrunken);
+	/* Not a page left its place: the vector is as it was. */
+	if (!pos)
+		return ret;
+	/* The whole blocks that stay become plain and unmapped. */
+	leave_state(tt, pos, tt->num_pages - pos);
+	tt->page_flags &= ~UTTM_TT_FLAG_PRIV_POPULATED;
+	tt->page_flags |= UTTM_TT_FLAG_PRIV_BACKED_UP | UTTM_TT_FLAG_SWAPPED;
+	return shrunken ? (long)shrunken : ret;
+}
+
+/* Drops the handles and frees the pages of @count vector entries. */
+static void release_entries(struct uttm_tt *tt, struct uttm_page **entries,
+			    unsigned long count)
+{
+	struct uttm_page *pages[ENTRY_BATCH];
+	unsigned long handles[ENTRY_BATCH];
+	unsigned int np = 0, nh = 0;
+
+	for (unsigned long i = 0; i < count; i++) {
+		struct uttm_page *entry = entries[i];
+
+		if (uttm_backup_page_ptr_is_handle(entry)) {
+			handles[nh++] = uttm_backup_page_ptr_to_handle(entry);
+		} else {
+			/* A block that stayed whole goes page by page. */
+			if (uttm_page_order(entry))
+				uttm_split_page(entry);
+			pages[np++] = entry;
+		}
+		if (nh == ENTRY_BATCH || i + 1 == count) {
+			uttm_backup_drop(tt->backup, handles, nh);
+			nh = 0;
+		}
+		if (np == ENTRY_BATCH || i + 1 == count) {
+			tt->resident_pages -= uttm_pool_release(tt->pool, pages,
+								NULL, np,
+								UTTM_PLAIN);
+			np = 0;
+		}
+	}
+}
+
+void uttm_tt_release_backed_up(struct uttm_tt *tt)
+{
+	struct uttm_tt_restore *restore = tt->restore;
+	unsigned long first = 0;
+
+	if (restore) {
+		unsigned long divide = (unsigned long)
+			(restore->alloc.caching_divide - tt->pages);
+		uint64_t *dma = tt->dma_address;
+
+		first = (unsigned long)(restore->alloc.pages - tt->pages);
+		release_entries(tt, restore->old_pages + restore->restored_pages,
+				restore->span_pages - restore->restored_pages);
+		uttm_pool_free(tt->pool, tt->pages, dma, divide, tt->caching);
+		uttm_pool_free(tt->pool, tt->pages + divide,
+			       dma ? dma + divide : NULL, first - divide,
+			       UTTM_PLAIN);
+		tt->resident_pages -= first;
+		free(restore);
+		tt->restore = NULL;
+	}
+	release_entries(tt, tt->pages + first, tt->num_pages - first);
+	memset(tt->pages, 0, tt->num_pages * sizeof(*tt->pages));
+	tt->page_flags &= ~(UTTM_TT_FLAG_PRIV_BACKED_UP | UTTM_TT_FLAG_SWAPPED);
+}
+
+/* Copies @count old pages (never backed up) into place and frees them. */
+static void restore_from_pages(struct uttm_tt *tt, struct uttm_page **old,
+			       struct uttm_page **dst, unsigned long count)
+{
+	for (unsigned long i = 0; i < count; i++) {
+		if (uttm_page_order(old[i]))
+			uttm_split_page(old[i]);
+		memcpy(uttm_pool_page_address(tt->pool, dst[i]),
+		       uttm_pool_page_address(tt->pool, old[i]),
+		       UTTM_PAGE_SIZE);
+	}
+	tt->resident_pages -= uttm_pool_release(tt->pool, old, NULL, count,
+						UTTM_PLAIN);
+}
+
+/* Copies @count pages from the store into place, dropping each handle. */
+static int restore_from_store(struct uttm_tt *tt, struct uttm_page **old,
+			      struct uttm_page **dst, unsigned long count,
+			      const struct uttm_operation_ctx *ctx,
+			      unsigned long *done)
+{
+	unsigned long handles[ENTRY_BATCH];
+	void *addr[ENTRY_BATCH];
+	int ret;
+
+	for (unsigned long i = 0; i < count; i++) {
+		handles[i] = uttm_backup_page_ptr_to_handle(old[i]);
+		addr[i] = uttm_pool_page_address(tt->pool, dst[i]);
+	}
+	ret = uttm_store_copy_pages(tt->backup, addr, handles, count, ctx, done);
+	uttm_backup_drop(tt->backup, handles, *done);
+	return ret;
+}
+
+/* Length of the run at @entries of entries of the same kind as the first. */
+static unsigned long same_kind_run(struct uttm_page *const *entries,
+				   unsigned long count)
+{
+	bool handle = uttm_backup_page_ptr_is_handle(entries[0]);
+	unsigned long n = 1;
+
+	while (n < count && n < ENTRY_BATCH &&
+	       uttm_backup_page_ptr_is_handle(entries[n]) == handle)
+		n++;
+	return n;
+}
+
+/* Fills the rest of the span being restored. */
+static int restore_span(struct uttm_tt *tt, struct uttm_tt_restore *restore,
+			 const struct uttm_operation_ctx *ctx)
+{
+	while (restore->restored_pages < restore->span_pages) {
+		unsigned long k = restore->restored_pages, n, done;
+		struct uttm_page **old = restore->old_pages + k;
+		int ret;
+
+		n = same_kind_run(old, restore->span_pages - k);
+		if (!uttm_backup_page_ptr_is_handle(old[0])) {
+			restore_from_pages(tt, old, restore->first_page + k, n);
+			restore->restored_pages += n;
+			continue;
+		}
+		ret = restore_from_store(tt, old, restore->first_page + k, n,
+					 ctx, &done);
+		restore->restored_pages += done;
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * Allocates the next blocks, as many as @restore->old_pages can hold the
+ * entries of, and saves the entries they replace.  An allocation that
+ * fails after the first block ends the span early; the next span meets
+ * the failure again if it lasts.
+ */
+static int restore_next_span(struct uttm_tt *tt,
+			     struct uttm_tt_restore *restore)
+{
+	restore->first_page = restore->alloc.pages;
+	restore->span_pages = 0;
+	restore->restored_pages = 0;
+	while (restore->alloc.remaining_pages) {
+		struct uttm_page **at = restore->alloc.pages;
+		unsigned long most =
+			1UL << uttm_pool_alloc_max_order(&restore->alloc);
+		int order;
+
+		if (restore->span_pages + most > ARRAY_SIZE(restore->old_pages))
+			break;
+		memcpy(restore->old_pages + restore->span_pages, at,
+		       most * sizeof(*at));
+		order = uttm_pool_alloc_block(tt->pool, &restore->alloc);
+		if (order < 0)
+			return restore->span_pages ? 0 : order;
+		restore->span_pages += 1UL << order;
+		tt->resident_pages += 1UL << order;
+	}
+	return 0;
+}
+
+int uttm_tt_restore(struct uttm_tt *tt, const struct uttm_operation_ctx *ctx)
+{
+	struct uttm_tt_restore *restore = tt->restore;
+	int ret;
+
+	if (!restore) {
+		restore = calloc(1, sizeof(*restore));
+		if (!restore)
+			return -ENOMEM;
+		uttm_pool_alloc_state_init(&restore->alloc, tt->pages,
+					   tt->dma_address, tt->num_pages,
+					   tt->caching);
+		tt->restore = restore;
+	}
+	for (;;) {
+		ret = restore_span(tt, restore, ctx);
+		if (ret || !restore->alloc.remaining_pages)
+			break;
+		ret = restore_next_span(tt, restore);
+		if (ret)
+			break;
+	}
+	if (!ret)
+		ret = uttm_pool_alloc_finish(tt->pool, &restore->alloc);
+	if (ret)
+		return ret;
+
+	free(restore);
+	tt->restore = NULL;
+	tt->page_flags &= ~(UTTM_TT_FLAG_PRIV_BACKED_UP | UTTM_TT_FLAG_SWAPPED);
+	return 0;
+}

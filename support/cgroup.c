@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Memory cgroups; see cgroup.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "support/cgroup.h"
+#include "support/procfs.h"
+
+#define V2_ROOT "/sys/fs/cgroup"
+#define V1_ROOT "/sys/fs/cgroup/memory"
+
+static int write_text(const char *dir, const char *file, const char *text)
+{
+	char path[320];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, strlen(text)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* The number after @key in control file @file of @cg; "" for the first line. */
+static uint64_t read_number(const struct cgroup *cg, const char *file,
+			    const char *key)
+{
+	char path[320];
+
+	snprintf(path, sizeof(path), "%s/%s", cg->path, file);
+	return proc_number(path, key);
+}
+
+static bool v2_has_memory(void)
+{
+	char line[256] = "";
+	FILE *f = fopen(V2_ROOT "/cgroup.controllers", "re");
+
+	if (f) {
+		if (!fgets(line, sizeof(line), f))
+			line[0] = '\0';
+		fclose(f);
+	}
+	return strstr(line, "memory") != NULL;
+}
+
+int cgroup_create(struct cgroup *cg, const char *name, uint64_t limit)
+{
+	char text[32];
+	int ret;
+
+	cg->v2 = v2_has_memory();
+	if (!cg->v2 && access(V1_ROOT, F_OK))
+		return -ENOENT;
+	snprintf(cg->path, sizeof(cg->path), "%s/%s",
+		 cg->v2 ? V2_ROOT : V1_ROOT, name);
+	if (cg->v2)
+		write_text(V2_ROOT, "cgroup.subtree_control", "+memory");
+	if (mkdir(cg->path, 0755))
+		return -errno;
+	snprintf(text, sizeof(text), "%llu", (unsigned long long)limit);
+	if (cg->v2) {
+		ret = write_text(cg->path, "memory.max", text);
+		if (!ret)
+			ret = write_text(cg->path, "memory.swap.max", "max");
+	} else {
+		ret = write_text(cg->path, "memory.limit_in_bytes", text);
+	}
+	if (ret)
+		rmdir(cg->path);
+	return ret;
+}
+
+int cgroup_throttle(const struct cgroup *cg)
+{
+	char limit[32];
+	int ret;
+
+	if (!cg->v2)
+		return write_text(cg->path, "memory.oom_control", "1");
+	snprintf(limit, sizeof(limit), "%llu",
+		 (unsigned long long)read_number(cg, "memory.max", ""));
+	ret = write_text(cg->path, "memory.high", limit);
+	return ret ? ret : write_text(cg->path, "memory.max", "max");
+}
+
+int cgroup_enter(const struct cgroup *cg)
+{
+	char pid[32];
+
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	return write_text(cg->path, "cgroup.procs", pid);
+}
+
+uint64_t cgroup_peak(const struct cgroup *cg)
+{
+	return read_number(cg, cg->v2 ? "memory.peak" :
+				 "memory.max_usage_in_bytes", "");
+}
+
+uint64_t cgroup_oom_kills(const struct cgroup *cg)
+{
+	return read_number(cg, cg->v2 ? "memory.events" : "memory.oom_control",
+			   "oom_kill ");
+}
+
+int cgroup_remove(const struct cgroup *cg)
+{
+	/* The kernel may take a moment to let go of a process that exited. */
+	for (int i = 0; i < 100; i++) {
+		if (!rmdir(cg->path) || errno == ENOENT)
+			return 0;
+		if (errno != EBUSY)
+			return -errno;
+		usleep(10 * 1000);
+	}
+	return -EBUSY;
+}

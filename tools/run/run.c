@@ -1,0 +1,415 @@
+// SPDX-License-Identifier: MIT
+/*
+ * `uttm run`: the whole system at work.  Objects totalling several times a
+ * memory budget are filled with verifiable content and touched in a
+ * skewed pattern by worker threads; a share is purgeable.  The page limit
+ * and the pressure monitor keep resident memory under the budget, objects
+ * are restored when touched, and every byte read is checked.  The report
+ * says what moved, how fast, how long restores took, how much memory was
+ * used at the peak and whether anything was lost.
+ */
+#include <errno.h>
+#include <float.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uttm/shrinker.h>
+
+#include "run/workload.h"
+#include "stores.h"
+#include "support/procfs.h"
+#include "support/size.h"
+#include "uttm.h"
+
+/* Share of the budget the pool may keep. */
+#define POOL_SHARE 32
+
+/* What `uttm run` takes besides the workload. */
+struct run_options {
+	const char *store;
+	const char *store_path;
+	bool json;
+	FILE *stats;
+};
+
+/* A workload on uttm objects at work. */
+struct run {
+	const struct workload_options *opt;
+	const char *store;
+	const char *store_path;
+	struct uttm_context *ctx;
+	struct uttm_arena *arena;
+	struct uttm_device *dev;
+	struct uttm_monitor *monitor;
+	struct uttm_bo **bos;
+	bool writeback;
+};
+
+static const struct uttm_operation_ctx op = { .interruptible = false };
+
+/* Stores that only free memory through swap write pages out at once. */
+static long run_bo_shrink(struct uttm_bo *bo,
+			  const struct uttm_operation_ctx *shrink_op,
+			  const struct uttm_shrink_control *sc)
+{
+	struct run *run = uttm_device_priv(uttm_bo_device(bo));
+	const struct uttm_backup_flags flags = {
+		.purge = uttm_tt_purgeable(uttm_bo_tt(bo)),
+		.writeback = sc->writeback || run->writeback,
+	};
+
+	return uttm_bo_shrink(bo, &flags);
+}
+
+static const struct uttm_device_funcs run_funcs = {
+	.bo_shrink = run_bo_shrink,
+};
+
+/* The workload's objects are buffer objects: validate restores them. */
+static int bo_begin(struct workload *wl, unsigned long id, bool *restored)
+{
+	struct run *run = workload_priv(wl);
+	struct uttm_bo *bo = run->bos[id];
+	int ret;
+
+	uttm_bo_lock(bo);
+	*restored = uttm_tt_is_backed_up(uttm_bo_tt(bo));
+	ret = uttm_bo_validate(bo, &op);
+	if (ret < 0)
+		uttm_bo_unlock(bo);
+	return ret;
+}
+
+static void *bo_page(struct workload *wl, unsigned long id,
+		     unsigned long index)
+{
+	struct run *run = workload_priv(wl);
+
+	return uttm_tt_page_address(uttm_bo_tt(run->bos[id]), index);
+}
+
+static void bo_end(struct workload *wl, unsigned long id)
+{
+	struct run *run = workload_priv(wl);
+
+	uttm_bo_unlock(run->bos[id]);
+}
+
+static const struct workload_backend bo_backend = {
+	.begin = bo_begin,
+	.page = bo_page,
+	.end = bo_end,
+};
+
+/*
+ * The page limit that keeps the whole process under the budget: what it
+ * already holds, the pool, what concurrent populates may overshoot by
+ * (one object per thread), what the store keeps in memory, and a
+ * sixteenth for the rest (page vectors, memmap, stacks).
+ */
+static int page_limit(const struct workload_options *o, uint64_t store_memory,
+		      uint64_t *limit)
+{
+	uint64_t reserve = status_bytes("VmRSS") + o->budget / POOL_SHARE +
+			   o->threads * o->object_size + o->budget / 16 +
+			   store_memory;
+
+	if (reserve + 4 * o->object_size > o->budget)
+		return -E2BIG;
+	*limit = o->budget - reserve;
+	return 0;
+}
+
+static int run_setup(struct run *run)
+{
+	const struct workload_options *o = run->opt;
+	unsigned int share = tool_store_memory_share(run->store);
+	struct uttm_context_params cp = { .page_limit = 0 };
+	struct uttm_arena_params ap = { .max_bytes = 2 * o->budget };
+	struct uttm_device_params dp = {
+		.pool.max_pages = (unsigned long)(o->budget / POOL_SHARE /
+						  UTTM_PAGE_SIZE),
+		.caching = UTTM_PLAIN,
+		.funcs = &run_funcs,
+		.priv = run,
+	};
+	struct store_request req = {
+		.capacity = share ? o->budget / share :
+				    o->objects * o->object_size,
+		.path = run->store_path,
+	};
+	int ret;
+
+	ret = page_limit(o, share ? req.capacity : 0, &cp.page_limit);
+	if (!ret)
+		ret = uttm_context_create(&cp, &run->ctx);
+	if (!ret)
+		ret = uttm_arena_create(&ap, &run->arena);
+	if (ret)
+		return ret;
+	req.arena = run->arena;
+	ret = tool_store_create(run->store, &req, &dp.backup);
+	if (ret)
+		return ret;
+	run->writeback = tool_store_needs_swap(run->store);
+	dp.pool.arena = run->arena;
+	ret = uttm_device_create(run->ctx, &dp, &run->dev);
+	uttm_backup_put(dp.backup);
+	if (!ret)
+		ret = uttm_monitor_start(run->ctx, NULL, &run->monitor);
+	for (unsigned long i = 0; !ret && i < o->objects; i++) {
+		struct uttm_bo_params bp = {
+			.size = o->object_size,
+			.purgeable = workload_purgeable(o, i),
+		};
+
+		ret = uttm_bo_create(run->dev, &bp, &run->bos[i]);
+	}
+	return ret;
+}
+
+static void run_teardown(struct run *run)
+{
+	uttm_monitor_stop(run->monitor);
+	for (unsigned long i = 0; run->bos && i < run->opt->objects; i++)
+		uttm_bo_put(run->bos[i]);
+	uttm_device_destroy(run->dev);
+	uttm_context_destroy(run->ctx);
+	uttm_arena_destroy(run->arena);
+}
+
+static void report(const struct workload_options *o, const char *store,
+		   const struct run_summary *sum, bool json)
+{
+	const struct workload_result *r = &sum->result;
+	uint64_t total = o->objects * o->object_size;
+	uint64_t peak = sum->peak_resident_bytes;
+	struct figures set;
+
+	figures_init(&set, "uttm run");
+	figures_section(&set, "workload");
+	figures_add_int(&set, "budget_bytes", "memory budget", "B", o->budget);
+	figures_add_int(&set, "total_object_bytes", "object bytes", "B", total);
+	figures_add(&set, "oversubscription", "object bytes / budget", "x",
+		    (double)total / (double)o->budget);
+	figures_add_int(&set, "objects", "objects", "", o->objects);
+	figures_add_int(&set, "threads", "threads", "", o->threads);
+	figures_add(&set, "duration_s", "run time (fill, touches, last pass)",
+		    "s", r->total_seconds);
+	figures_section(&set, "memory");
+	figures_add_int(&set, "peak_resident_bytes",
+			"peak resident memory (VmHWM)", "B", peak);
+	figures_add(&set, "peak_vs_budget", "peak resident / budget", "x",
+		    (double)peak / (double)o->budget);
+	figures_add_int(&set, "pages_backed_up", "pages backed up", "",
+			sum->pages_backed_up);
+	figures_add_int(&set, "pages_restored", "pages restored", "",
+			sum->pages_restored);
+	figures_add_int(&set, "pages_purged", "pages purged", "",
+			sum->pages_purged);
+	figures_add_int(&set, "monitor_events", "pressure events heard", "",
+			sum->monitor_events);
+	figures_section(&set, "throughput");
+	figures_add_int(&set, "touches", "object touches", "", r->touches);
+	figures_add(&set, "touches_per_s", "touches per second (touch phase)",
+		    "/s", r->touches_per_s);
+	figures_add(&set, "verified_gbps", "bytes verified per second", "GB/s",
+		    r->verified_per_s / 1e9);
+	figures_add(&set, "touch_latency_p50_us", "touch latency p50", "us",
+		    r->touch_p50_us);
+	figures_add(&set, "touch_latency_p99_us", "touch latency p99", "us",
+		    r->touch_p99_us);
+	figures_add_int(&set, "restores", "restores", "", r->restores);
+	figures_add(&set, "restore_latency_p50_us", "restore latency p50", "us",
+		    r->restore_p50_us);
+	figures_add(&set, "restore_latency_p99_us", "restore latency p99", "us",
+		    r->restore_p99_us);
+	figures_section(&set, "data");
+	figures_add_int(&set, "bytes_verified", "bytes verified", "B",
+			r->bytes_verified);
+	figures_add_int(&set, "content_lost_seen",
+			"purged objects found empty and refilled", "",
+			r->content_lost);
+	figures_add_int(&set, "errors", "failed validations", "", r->errors);
+	figures_add_int(&set, "mismatches", "bytes that differed", "",
+			r->mismatches);
+	if (!json)
+		printf("store %s, pressure source %s\n", store,
+		       uttm_pressure_source_name(sum->monitor_source));
+	figures_print(&set, stdout, json);
+	figures_fini(&set);
+}
+
+int run_uttm(const struct workload_options *opt, const char *store,
+	     const char *store_path, FILE *stats, struct run_summary *sum)
+{
+	struct run run = { .opt = opt, .store = store,
+			   .store_path = store_path };
+	struct uttm_context_stats cs;
+	struct uttm_monitor_stats ms;
+	int ret;
+
+	memset(sum, 0, sizeof(*sum));
+	run.bos = calloc(opt->objects, sizeof(*run.bos));
+	ret = run.bos ? run_setup(&run) : -ENOMEM;
+	if (!ret)
+		ret = workload_run(opt, &bo_backend, &run, &sum->result);
+	if (!ret) {
+		uttm_context_stats(run.ctx, &cs);
+		uttm_monitor_stats(run.monitor, &ms);
+		sum->pages_backed_up = cs.pages_backed_up;
+		sum->pages_restored = cs.pages_restored;
+		sum->pages_purged = cs.pages_purged;
+		sum->monitor_events = ms.events;
+		sum->monitor_source = uttm_monitor_source(run.monitor);
+		sum->peak_resident_bytes = status_bytes("VmHWM");
+		if (stats)
+			uttm_context_dump(run.ctx, stats);
+	}
+	run_teardown(&run);
+	free(run.bos);
+	return ret;
+}
+
+static void run_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: uttm run [options]\n"
+		"\n"
+		"  --budget BYTES       memory budget (default 256M)\n"
+		"  --objects N          number of objects (default 320)\n"
+		"  --object-size BYTES  size of each (default 4M)\n"
+		"  --store NAME         %s\n"
+		"                       (default: shmem with swap, else file)\n"
+		"  --store-path DIR     where a file store puts its file\n"
+		"  --threads N          worker threads (default 2)\n"
+		"  --duration SECONDS   touch phase (default 20)\n"
+		"  --purgeable SHARE    share of purgeable objects, 0 to 1 (default 0.25)\n"
+		"  --skew SHARE         share of touches to the hottest fifth (default 0.8)\n"
+		"  --seed N             content and access seed (default 1)\n"
+		"  --json               one JSON object instead of the report\n"
+		"  --stats              at the end, dump counters, pools and stores\n"
+		"                       to stderr (as TTM's debugfs page_pool file)\n"
+		"\nexit status: 0 when every byte checked out, 1 on a mismatch or a\n"
+		"failure, 2 on a usage error\n",
+		tool_store_names());
+}
+
+static int parse_run_options(int argc, char **argv, struct workload_options *o,
+			     struct run_options *ro)
+{
+	static const struct option longopts[] = {
+		{ "budget", required_argument, NULL, 'b' },
+		{ "objects", required_argument, NULL, 'n' },
+		{ "object-size", required_argument, NULL, 'z' },
+		{ "store", required_argument, NULL, 's' },
+		{ "store-path", required_argument, NULL, 'p' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "purgeable", required_argument, NULL, 'g' },
+		{ "skew", required_argument, NULL, 'k' },
+		{ "seed", required_argument, NULL, 'e' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "stats", no_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned long n;
+	int c, ret = 0;
+
+	optind = 1;
+	while (!ret && (c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'b':
+			ret = parse_size(optarg, &o->budget);
+			break;
+		case 'n':
+			ret = parse_uint(optarg, 1UL << 20, &o->objects);
+			break;
+		case 'z':
+			ret = parse_size(optarg, &o->object_size);
+			break;
+		case 's':
+			ro->store = optarg;
+			if (!tool_store_valid(optarg)) {
+				fprintf(stderr, "uttm run: unknown store '%s'\n",
+					optarg);
+				ret = -EINVAL;
+			}
+			break;
+		case 'p':
+			ro->store_path = optarg;
+			break;
+		case 't':
+			ret = parse_uint(optarg, 256, &n);
+			if (!ret)
+				o->threads = (unsigned int)n;
+			break;
+		case 'd':
+			ret = parse_double(optarg, 0, DBL_MAX, &o->duration);
+			break;
+		case 'g':
+			ret = parse_double(optarg, 0, 1, &o->purgeable);
+			break;
+		case 'k':
+			ret = parse_double(optarg, 0, 1, &o->skew);
+			break;
+		case 'e':
+			ret = parse_uint(optarg, ~0UL, &n);
+			if (!ret)
+				o->seed = n;
+			break;
+		case 'j':
+			ro->json = true;
+			break;
+		case 'S':
+			ro->stats = stderr;
+			break;
+		case 'h':
+			return 1;
+		default:
+			ret = -EINVAL;
+		}
+	}
+	if (!ret && (optind != argc || !o->objects || !o->threads ||
+		     o->object_size < UTTM_PAGE_SIZE ||
+		     o->budget < 16 * UTTM_PAGE_SIZE * POOL_SHARE))
+		ret = -EINVAL;
+	return ret;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct workload_options opt = {
+		.budget = 256ULL << 20, .objects = 320,
+		.object_size = 4ULL << 20, .threads = 2,
+		.duration = 20, .purgeable = 0.25, .skew = 0.8,
+		.seed = 1,
+	};
+	struct run_options ro = { .store = NULL };
+	struct run_summary sum;
+	int ret = parse_run_options(argc, argv, &opt, &ro);
+
+	if (ret) {
+		run_usage(ret > 0 ? stdout : stderr);
+		return ret > 0 ? 0 : UTTM_EXIT_USAGE;
+	}
+	if (!ro.store)
+		ro.store = tool_store_default();
+	opt.progress = !ro.json;
+	ret = run_uttm(&opt, ro.store, ro.store_path, ro.stats, &sum);
+	if (!ret)
+		report(&opt, ro.store, &sum, ro.json);
+	if (!ret && (sum.result.mismatches || sum.result.errors)) {
+		fprintf(stderr, "uttm run: data did not check out\n");
+		return 1;
+	}
+	if (ret == -E2BIG)
+		fprintf(stderr, "uttm run: the budget cannot hold 4 objects "
+			"next to the process itself; raise --budget\n");
+	else if (ret)
+		fprintf(stderr, "uttm run: %s (store %s)\n", strerror(-ret),
+			ro.store);
+	return ret ? 1 : 0;
+}
