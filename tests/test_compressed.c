@@ -672,14 +672,16 @@ static void corrupt_data_is_an_io_error(void **state)
 	unsigned int len;
 
 	stream = compress_text(*state, &comp, page, 11, &len);
-	assert_int_equal(uttm_zcomp_decompress(&comp, stream, stream->buf, len, out),
-			 0);
+	assert_int_equal(
+		uttm_zcomp_decompress(&comp, stream, stream->buf, len, out), 0);
 	assert_memory_equal(out, page, UTTM_PAGE_SIZE);
 	/* Truncated, then garbage. */
-	assert_int_equal(uttm_zcomp_decompress(&comp, stream, stream->buf, len / 2,
-					  out), -EIO);
+	assert_int_equal(uttm_zcomp_decompress(&comp, stream, stream->buf,
+					       len / 2, out),
+			 -EIO);
 	fill_page(stream->buf, 12, 0);
-	assert_int_equal(uttm_zcomp_decompress(&comp, stream, stream->buf, len, out),
+	assert_int_equal(uttm_zcomp_decompress(&comp, stream, stream->buf, len,
+					       out),
 			 -EIO);
 	uttm_zcomp_stream_put(&comp, stream);
 	uttm_zcomp_fini(&comp);
@@ -889,9 +891,9 @@ static void only_zstd_decompression_needs_a_stream(void **state)
 	assert_int_equal(uttm_zcomp_decompress_needs_stream(&comp),
 			 codec->compressor == UTTM_COMPRESSOR_ZSTD);
 	assert_int_equal(uttm_zcomp_decompress(&comp,
-					  uttm_zcomp_decompress_needs_stream(&comp) ?
-					  stream : NULL,
-					  stream->buf, len, out), 0);
+					       uttm_zcomp_decompress_needs_stream(&comp) ?
+					       stream : NULL,
+					       stream->buf, len, out), 0);
 	assert_memory_equal(out, page, UTTM_PAGE_SIZE);
 	uttm_zcomp_stream_put(&comp, stream);
 	uttm_zcomp_fini(&comp);

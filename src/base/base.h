@@ -28,12 +28,12 @@
  */
 void uttm_warn_report(const char *file, int line, const char *cond);
 
-#define UTTM_WARN_ON(cond)                                              \
-	({                                                              \
-		bool __warn = !!(cond);                                 \
-		if (unlikely(__warn))                                   \
-			uttm_warn_report(__FILE__, __LINE__, #cond);      \
-		unlikely(__warn);                                       \
+#define UTTM_WARN_ON(cond)                                           \
+	({                                                           \
+		bool __warn = !!(cond);                              \
+		if (unlikely(__warn))                                \
+			uttm_warn_report(__FILE__, __LINE__, #cond); \
+		unlikely(__warn);                                    \
 	})
 
 /* Index of the highest set bit of a non-zero value, as the kernel's __fls(). */

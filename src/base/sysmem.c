@@ -138,7 +138,8 @@ uint64_t uttm_sysmem_swap_free_bytes(void)
 	free_swap = (uint64_t)si.freeswap * si.mem_unit;
 	if (!uttm_sysmem_cgroup2_file("memory.swap.max", path, sizeof(path)) &&
 	    !uttm_sysmem_read_u64(path, &max) &&
-	    !uttm_sysmem_cgroup2_file("memory.swap.current", path, sizeof(path)) &&
+	    !uttm_sysmem_cgroup2_file("memory.swap.current", path,
+				      sizeof(path)) &&
 	    !uttm_sysmem_read_u64(path, &current))
 		free_swap = MIN(free_swap, max > current ? max - current : 0);
 	return free_swap;

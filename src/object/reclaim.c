@@ -192,7 +192,8 @@ long uttm_bo_shrink(struct uttm_bo *bo, const struct uttm_backup_flags *flags)
 		funcs->move_notify(bo);
 	before = bo->tt.resident_pages;
 	ret = uttm_tt_backup(&bo->tt, flags);
-	uttm_context_account(bo->dev, (long)bo->tt.resident_pages - (long)before);
+	uttm_context_account(bo->dev,
+			     (long)bo->tt.resident_pages - (long)before);
 	if (ret <= 0)
 		return ret;
 	if (flags->purge) {

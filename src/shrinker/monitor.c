@@ -141,9 +141,9 @@ static int setup_poll(struct uttm_monitor *m)
 	char dir[512];
 
 	if (!uttm_sysmem_cgroup2_file("memory.current", m->usage_path,
-				 sizeof(m->usage_path)) &&
+				      sizeof(m->usage_path)) &&
 	    !uttm_sysmem_cgroup2_file("memory.max", m->limit_path,
-				 sizeof(m->limit_path)))
+				      sizeof(m->limit_path)))
 		return 0;
 	m->usage_path[0] = m->limit_path[0] = '\0';
 	if (!uttm_sysmem_cgroup1_dir("memory", dir, sizeof(dir))) {
@@ -183,7 +183,7 @@ static int setup_source(struct uttm_monitor *m, enum uttm_pressure_source s)
 		if (dir)
 			snprintf(path, sizeof(path), "%s/memory.pressure", dir);
 		else if (uttm_sysmem_cgroup2_file("memory.pressure", path,
-					     sizeof(path)))
+						  sizeof(path)))
 			return -ENOENT;
 		return setup_psi(m, path);
 	case UTTM_PRESSURE_PSI_SYSTEM:
@@ -286,7 +286,8 @@ static double poll_pressure(const struct uttm_monitor *m)
 	uint64_t usage, limit;
 
 	if (m->usage_path[0] && !uttm_sysmem_read_u64(m->usage_path, &usage) &&
-	    !uttm_sysmem_read_u64(m->limit_path, &limit) && limit < total_ram()) {
+	    !uttm_sysmem_read_u64(m->limit_path, &limit) &&
+	    limit < total_ram()) {
 		avail = MIN(avail, limit > usage ? limit - usage : 0);
 		if (!low)
 			low = limit / 16;

@@ -95,7 +95,8 @@ static bool record_valid(const struct compressed_store *cs,
 	case KIND_SAME:
 		return !rec->obj && low <= UINT8_MAX;
 	case KIND_RAW:
-		return !low && uttm_zpool_obj_valid(&cs->pool, rec->obj, rec->size);
+		return !low &&
+		       uttm_zpool_obj_valid(&cs->pool, rec->obj, rec->size);
 	case KIND_COMPRESSED:
 		return low && low <= cs->max_compressed &&
 		       uttm_zpool_obj_valid(&cs->pool, rec->obj, rec->size);
@@ -212,7 +213,8 @@ static int load_page(struct compressed_store *cs, struct zcomp_stream **stream,
 		if (uttm_zcomp_decompress_needs_stream(&cs->comp) &&
 		    !batch_stream(cs, stream))
 			return -ENOMEM;
-		return uttm_zcomp_decompress(&cs->comp, *stream, src, rec.size, dst);
+		return uttm_zcomp_decompress(&cs->comp, *stream, src, rec.size,
+					     dst);
 	}
 }
 
@@ -326,8 +328,8 @@ int uttm_backup_compressed_create(const struct uttm_backup_compressed_params *pa
 	ret = uttm_zcomp_init(&cs->comp, params->compressor, params->level);
 	if (ret)
 		goto error_free_store;
-	ret = uttm_zpool_init(&cs->pool, params->cap ? params->cap :
-				    physical_memory());
+	ret = uttm_zpool_init(&cs->pool,
+			      params->cap ? params->cap : physical_memory());
 	if (ret)
 		goto error_fini_comp;
 	cs->max_compressed = params->max_compressed ? params->max_compressed :

@@ -138,7 +138,8 @@ static void allocate_batch(struct file_store *store,
 /* Bytes of disk the file holds beyond its live pages. */
 static uint64_t idle_bytes(struct file_store *store)
 {
-	uint64_t used = (uint64_t)uttm_slots_used(&store->slots) << UTTM_PAGE_SHIFT;
+	uint64_t used = (uint64_t)uttm_slots_used(&store->slots) <<
+			UTTM_PAGE_SHIFT;
 	struct stat st;
 
 	if (fstat(store->io.fd, &st))
@@ -185,7 +186,7 @@ static void file_trim(struct file_store *store)
 	       (first = uttm_slots_take_free(&store->slots, pos, &got)) >= 0) {
 		lower_allocated(store, (unsigned long)first);
 		if (uttm_slot_io_release(store->io.fd, &store->slots,
-				    (unsigned long)first, got)) {
+					 (unsigned long)first, got)) {
 			atomic_store(&store->can_punch, false);
 			return;
 		}
@@ -238,7 +239,7 @@ static long file_copy_pages(struct uttm_backup *backup, void *const *dst,
 			    const struct uttm_operation_ctx *ctx)
 {
 	return uttm_slot_io_read(&to_file(backup)->io, dst, handles, count,
-			    ctx->interruptible);
+				 ctx->interruptible);
 }
 
 static void file_drop(struct uttm_backup *backup, const unsigned long *handles,
@@ -357,10 +358,11 @@ int uttm_backup_file_create(const struct uttm_backup_file_params *params,
 	atomic_init(&store->trim_due, false);
 	atomic_init(&store->can_punch, true);
 	atomic_init(&store->syncs, 0);
-	uttm_file_io_init(&store->io, fd, !(params->flags & UTTM_BACKUP_FILE_SYNC));
+	uttm_file_io_init(&store->io, fd,
+			  !(params->flags & UTTM_BACKUP_FILE_SYNC));
 	uttm_slots_init(&store->slots, params->max_bytes ?
-		   (unsigned long)(params->max_bytes >> UTTM_PAGE_SHIFT) :
-		   SLOT_IO_MAX_SLOTS);
+			(unsigned long)(params->max_bytes >> UTTM_PAGE_SHIFT) :
+			SLOT_IO_MAX_SLOTS);
 	uttm_backup_init(&store->base, &file_ops, params->fault);
 	*out = &store->base;
 	return 0;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The file store's I/O engine; see file_io.h.
+ * The file store's I/O engine; see "File I/O" in internal.h.
  *
  * The ring does the bulk of a batch and the synchronous path finishes
  * whatever it left: a short transfer, a request the ring never took, or
@@ -95,9 +95,11 @@ static long sync_transfer(struct file_io *io, void *const *bufs,
 
 		atomic_fetch_add(&io->requests, 1);
 		if (write)
-			ret = pwritev(io->fd, iov, nr, uttm_file_io_slot_offset(slot + done));
+			ret = pwritev(io->fd, iov, nr,
+				      uttm_file_io_slot_offset(slot + done));
 		else
-			ret = preadv(io->fd, iov, nr, uttm_file_io_slot_offset(slot + done));
+			ret = preadv(io->fd, iov, nr,
+				     uttm_file_io_slot_offset(slot + done));
 		if (ret < 0 && errno == EINTR && !intr)
 			continue;
 		if (ret < 0)
@@ -161,11 +163,13 @@ static void ring_prep(struct file_io *io, struct io_uring_sqe *sqe,
 		      bool write)
 {
 	if (write)
-		io_uring_prep_writev(sqe, io->fd, iov, (unsigned int)nr,
-				     (uint64_t)uttm_file_io_slot_offset(req->slot));
+		io_uring_prep_writev(
+			sqe, io->fd, iov, (unsigned int)nr,
+			(uint64_t)uttm_file_io_slot_offset(req->slot));
 	else
-		io_uring_prep_readv(sqe, io->fd, iov, (unsigned int)nr,
-				    (uint64_t)uttm_file_io_slot_offset(req->slot));
+		io_uring_prep_readv(
+			sqe, io->fd, iov, (unsigned int)nr,
+			(uint64_t)uttm_file_io_slot_offset(req->slot));
 }
 
 /*
@@ -290,8 +294,8 @@ static unsigned long batch_prefix(const struct file_req *reqs, unsigned int nr)
 	return i < nr ? done + reqs[i].moved : done;
 }
 
-long uttm_file_io_run(struct file_io *io, struct file_req *reqs, unsigned int nr,
-		 bool write, bool intr)
+long uttm_file_io_run(struct file_io *io, struct file_req *reqs,
+		      unsigned int nr, bool write, bool intr)
 {
 	unsigned long done;
 	unsigned int i, j;

@@ -134,10 +134,9 @@ static void insert_drop(struct uttm_backup *backup,
 static uint64_t insert_bytes_avail(struct uttm_backup *backup)
 {
 	struct insert_store *store = to_insert(backup);
+	uint64_t held = (uint64_t)atomic_load(&store->held) << UTTM_PAGE_SHIFT;
 
-	return uttm_sysmem_store_room(store->capacity,
-				 (uint64_t)atomic_load(&store->held) <<
-				 UTTM_PAGE_SHIFT);
+	return uttm_sysmem_store_room(store->capacity, held);
 }
 
 static void insert_fini(struct uttm_backup *backup)

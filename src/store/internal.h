@@ -51,9 +51,9 @@ long uttm_store_insert(struct uttm_backup *backup, struct uttm_page *block,
 		       bool writeback);
 
 /*
- * A bitmap of store slots that hands out contiguous runs, so that a store
- * can write a batch of pages with one vectored call and read neighbours
- * back the same way.
+ * Slots: a bitmap of store slots that hands out contiguous runs, so that
+ * a store can write a batch of pages with one vectored call and read
+ * neighbours back the same way.
  */
 
 /**
@@ -82,7 +82,8 @@ void uttm_slots_fini(struct slots *slots);
  * Returns the first slot with the run's length in @got, or -ENOSPC when
  * every slot is used, -ENOMEM when the bitmap cannot grow.
  */
-long uttm_slots_alloc(struct slots *slots, unsigned long want, unsigned long *got);
+long uttm_slots_alloc(struct slots *slots, unsigned long want,
+		      unsigned long *got);
 
 /*
  * Takes the first run of free slots at or after @from among those the
@@ -90,22 +91,23 @@ long uttm_slots_alloc(struct slots *slots, unsigned long want, unsigned long *go
  * slot with its length in @got, or -ENOSPC when there is none.
  */
 long uttm_slots_take_free(struct slots *slots, unsigned long from,
-		     unsigned long *got);
+			  unsigned long *got);
 
 /*
  * Frees @count slots from @first.  Slots already free, or beyond the
  * bitmap, are API misuse (a handle dropped twice, or forged): warned
  * about and left alone, so @used stays exact.
  */
-void uttm_slots_free(struct slots *slots, unsigned long first, unsigned long count);
+void uttm_slots_free(struct slots *slots, unsigned long first,
+		     unsigned long count);
 
 unsigned long uttm_slots_used(struct slots *slots);
 
 /*
- * Batches of page transfers between memory and the slots of a file, the
- * I/O engine of the file store.  A batch is a list of requests, each a
- * run of neighbouring slots and the pages that go there or come from
- * there.  Through io_uring the whole batch is in flight at once, so the
+ * File I/O: batches of page transfers between memory and the slots of a
+ * file, the I/O engine of the file store.  A batch is a list of requests,
+ * each a run of neighbouring slots and the pages that go there or come
+ * from there.  Through io_uring the whole batch is in flight at once, so the
  * disk sees a queue of large transfers instead of one small write after
  * another; without a ring (the kernel refused one, or the caller asked
  * for none) each request is one pwritev() or preadv().
@@ -171,15 +173,15 @@ void uttm_file_io_fini(struct file_io *io);
  * @intr.  Pages of later requests may have been transferred too, and
  * their @moved says so.
  */
-long uttm_file_io_run(struct file_io *io, struct file_req *reqs, unsigned int nr,
-		 bool write, bool intr);
+long uttm_file_io_run(struct file_io *io, struct file_req *reqs,
+		      unsigned int nr, bool write, bool intr);
 
 /*
- * Batches of pages between memory and the slots of a store's file,
- * shared by the stores that keep pages in a file (shmem, file): slot i
+ * Slot I/O: batches of pages between memory and the slots of a store's
+ * file, shared by the stores that keep pages in a file (shmem, file): slot i
  * holds one page at byte i * UTTM_PAGE_SIZE, a batch takes runs of
  * neighbouring slots so that its pages move in few large transfers
- * (file_io.h), and a run of dropped handles is one hole.
+ * (File I/O, above), and a run of dropped handles is one hole.
  */
 
 /* Slots of a store bounded by swap or disk only: 16 TiB of pages. */
@@ -197,7 +199,8 @@ struct slot_batch {
 };
 
 /* Pages from @handles[0] on whose handles follow each other. */
-unsigned long uttm_slot_io_handle_run(const unsigned long *handles, unsigned long count);
+unsigned long uttm_slot_io_handle_run(const unsigned long *handles,
+				      unsigned long count);
 
 /*
  * Takes slots for the first FILE_IO_BATCH_PAGES at most of @count pages
@@ -205,15 +208,16 @@ unsigned long uttm_slot_io_handle_run(const unsigned long *handles, unsigned lon
  * planned, or -ENOSPC or -ENOMEM when not one slot could be taken.
  */
 long uttm_slot_io_batch_take(struct slot_batch *batch, struct slots *slots,
-		     void *const *src, unsigned long count);
+			     void *const *src, unsigned long count);
 
 /*
  * Ends a batch whose writes gave @written (uttm_file_io_run()'s result): hands
  * out handles for the pages written, a prefix, and frees the slots of
  * the others.
  */
-void uttm_slot_io_batch_commit(const struct slot_batch *batch, struct slots *slots,
-		       long written, unsigned long *handles);
+void uttm_slot_io_batch_commit(const struct slot_batch *batch,
+			       struct slots *slots, long written,
+			       unsigned long *handles);
 
 /*
  * Reads the pages of the first FILE_IO_BATCH_PAGES at most of @count
@@ -221,28 +225,30 @@ void uttm_slot_io_batch_commit(const struct slot_batch *batch, struct slots *slo
  * Returns as uttm_file_io_run().
  */
 long uttm_slot_io_read(struct file_io *io, void *const *dst,
-		  const unsigned long *handles, unsigned long count, bool intr);
+		       const unsigned long *handles, unsigned long count,
+		       bool intr);
 
 /* Frees the slots of @count handles, run by run. */
 void uttm_slot_io_free(struct slots *slots, const unsigned long *handles,
-		  unsigned long count);
+		       unsigned long count);
 
 /*
  * Punches @count slots from @first out of @fd and frees them.  Returns
  * 0, or -EOPNOTSUPP when the file system cannot punch holes.
  */
 int uttm_slot_io_release(int fd, struct slots *slots, unsigned long first,
-		    unsigned long count);
+			 unsigned long count);
 
 /* Punches the slots of @count handles out of @fd, a hole per run. */
-void uttm_slot_io_punch(int fd, struct slots *slots, const unsigned long *handles,
-		   unsigned long count);
+void uttm_slot_io_punch(int fd, struct slots *slots,
+			const unsigned long *handles, unsigned long count);
 
 /*
- * The compressors of the compressed store, after the kernel's zcomp: one
- * interface over LZ4 and zstd, and a small pool of streams (the state and
- * scratch buffer one compression needs) so that compression runs outside
- * every lock, on as many threads at once as call in.
+ * Zcomp: the compressors of the compressed store, after the kernel's
+ * zcomp: one interface over LZ4 and zstd, and a small pool of streams
+ * (the state and scratch buffer one compression needs) so that
+ * compression runs outside every lock, on as many threads at once as
+ * call in.
  */
 
 /**
@@ -280,7 +286,8 @@ struct zcomp {
 };
 
 /* Returns 0, or -EINVAL for an unknown algorithm or a level out of range. */
-int uttm_zcomp_init(struct zcomp *comp, enum uttm_compressor algorithm, int level);
+int uttm_zcomp_init(struct zcomp *comp, enum uttm_compressor algorithm,
+		    int level);
 void uttm_zcomp_fini(struct zcomp *comp);
 
 /* An idle stream or a new one; NULL when memory is short. */
@@ -292,8 +299,8 @@ void uttm_zcomp_stream_put(struct zcomp *comp, struct zcomp_stream *stream);
  * 0 when the result would not fit in @max bytes.
  */
 unsigned int uttm_zcomp_compress(const struct zcomp *comp,
-			    struct zcomp_stream *stream, const void *src,
-			    unsigned int max);
+				 struct zcomp_stream *stream, const void *src,
+				 unsigned int max);
 
 /* Whether uttm_zcomp_decompress() needs a stream: zstd does, LZ4 does not. */
 static inline bool uttm_zcomp_decompress_needs_stream(const struct zcomp *comp)
@@ -306,10 +313,10 @@ static inline bool uttm_zcomp_decompress_needs_stream(const struct zcomp *comp)
  * @stream may be NULL when uttm_zcomp_decompress_needs_stream() says so.
  */
 int uttm_zcomp_decompress(const struct zcomp *comp, struct zcomp_stream *stream,
-		     const void *src, unsigned int len, void *dst);
+			  const void *src, unsigned int len, void *dst);
 
 /*
- * A size-class allocator for compressed pages, after the kernel's
+ * Zpool: a size-class allocator for compressed pages, after the kernel's
  * zsmalloc: objects of up to a page are rounded up to a multiple of 16
  * bytes and packed back to back into chunks that serve one class each,
  * so a 700-byte object costs 704 bytes and not a page.  Memory is counted
@@ -386,7 +393,7 @@ int uttm_zpool_free(struct zpool *pool, uint64_t obj, unsigned int size);
 
 /* Whether @obj can name an object of @size in @pool, in memory it uses. */
 bool uttm_zpool_obj_valid(const struct zpool *pool, uint64_t obj,
-		     unsigned int size);
+			  unsigned int size);
 
 static inline void *uttm_zpool_obj_addr(const struct zpool *pool, uint64_t obj)
 {

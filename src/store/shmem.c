@@ -49,7 +49,8 @@ static void page_out(struct shmem_store *store, const unsigned long *handles,
 		run = uttm_slot_io_handle_run(handles + i, count - i);
 		len = run << UTTM_PAGE_SHIFT;
 		map = mmap(NULL, len, PROT_READ, MAP_SHARED, store->io.fd,
-			   uttm_file_io_slot_offset(uttm_backup_handle_to_index(handles[i])));
+			   uttm_file_io_slot_offset(
+				   uttm_backup_handle_to_index(handles[i])));
 		if (map == MAP_FAILED)
 			continue;
 		/* MADV_PAGEOUT only reclaims pages mapped in this range. */
@@ -82,7 +83,7 @@ static long shmem_copy_pages(struct uttm_backup *backup, void *const *dst,
 			     const struct uttm_operation_ctx *ctx)
 {
 	return uttm_slot_io_read(&to_shmem(backup)->io, dst, handles, count,
-			    ctx->interruptible);
+				 ctx->interruptible);
 }
 
 /*
@@ -100,10 +101,10 @@ static void shmem_drop(struct uttm_backup *backup, const unsigned long *handles,
 static uint64_t shmem_bytes_avail(struct uttm_backup *backup)
 {
 	struct shmem_store *store = to_shmem(backup);
+	uint64_t used = (uint64_t)uttm_slots_used(&store->slots) <<
+			UTTM_PAGE_SHIFT;
 
-	return uttm_sysmem_store_room(store->capacity,
-				 (uint64_t)uttm_slots_used(&store->slots) <<
-				 UTTM_PAGE_SHIFT);
+	return uttm_sysmem_store_room(store->capacity, used);
 }
 
 static void shmem_fini(struct uttm_backup *backup)
@@ -142,8 +143,8 @@ int uttm_backup_shmem_create(const struct uttm_backup_shmem_params *params,
 	uttm_file_io_init(&store->io, fd, false);
 	store->capacity = params->capacity;
 	uttm_slots_init(&store->slots, store->capacity ?
-		   (unsigned long)(store->capacity >> UTTM_PAGE_SHIFT) :
-		   SLOT_IO_MAX_SLOTS);
+			(unsigned long)(store->capacity >> UTTM_PAGE_SHIFT) :
+			SLOT_IO_MAX_SLOTS);
 	uttm_backup_init(&store->base, &shmem_ops, params->fault);
 	*out = &store->base;
 	return 0;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * Batches of pages between memory and store slots; see slot_io.h.
+ * Batches of pages between memory and store slots; see "Slot I/O" in
+ * internal.h.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +18,8 @@
  */
 #define REQ_PAGES 64u
 
-unsigned long uttm_slot_io_handle_run(const unsigned long *handles, unsigned long count)
+unsigned long uttm_slot_io_handle_run(const unsigned long *handles,
+				      unsigned long count)
 {
 	unsigned long n = 1;
 
@@ -39,7 +41,7 @@ static void add_reqs(struct slot_batch *batch, void *const *pages,
 }
 
 long uttm_slot_io_batch_take(struct slot_batch *batch, struct slots *slots,
-		     void *const *src, unsigned long count)
+			     void *const *src, unsigned long count)
 {
 	unsigned long planned = 0, got;
 	long first = 0;
@@ -56,8 +58,9 @@ long uttm_slot_io_batch_take(struct slot_batch *batch, struct slots *slots,
 	return planned ? (long)planned : first;
 }
 
-void uttm_slot_io_batch_commit(const struct slot_batch *batch, struct slots *slots,
-		       long written, unsigned long *handles)
+void uttm_slot_io_batch_commit(const struct slot_batch *batch,
+			       struct slots *slots, long written,
+			       unsigned long *handles)
 {
 	unsigned long done = written > 0 ? (unsigned long)written : 0, k = 0;
 
@@ -68,12 +71,14 @@ void uttm_slot_io_batch_commit(const struct slot_batch *batch, struct slots *slo
 		for (unsigned long j = 0; j < keep; j++)
 			handles[k++] = uttm_backup_index_to_handle(req->slot + j);
 		if (keep < req->count)
-			uttm_slots_free(slots, req->slot + keep, req->count - keep);
+			uttm_slots_free(slots, req->slot + keep,
+					req->count - keep);
 	}
 }
 
 long uttm_slot_io_read(struct file_io *io, void *const *dst,
-		  const unsigned long *handles, unsigned long count, bool intr)
+		       const unsigned long *handles, unsigned long count,
+		       bool intr)
 {
 	struct slot_batch batch = { .nr = 0 };
 
@@ -87,16 +92,17 @@ long uttm_slot_io_read(struct file_io *io, void *const *dst,
 }
 
 void uttm_slot_io_free(struct slots *slots, const unsigned long *handles,
-		  unsigned long count)
+		       unsigned long count)
 {
 	for (unsigned long i = 0, run; i < count; i += run) {
 		run = uttm_slot_io_handle_run(handles + i, count - i);
-		uttm_slots_free(slots, uttm_backup_handle_to_index(handles[i]), run);
+		uttm_slots_free(slots, uttm_backup_handle_to_index(handles[i]),
+				run);
 	}
 }
 
 int uttm_slot_io_release(int fd, struct slots *slots, unsigned long first,
-		    unsigned long count)
+			 unsigned long count)
 {
 	int ret = 0;
 
@@ -105,19 +111,21 @@ int uttm_slot_io_release(int fd, struct slots *slots, unsigned long first,
 	 * until the slots are written again; nothing is lost.
 	 */
 	if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-		      uttm_file_io_slot_offset(first), uttm_file_io_slot_offset(count)) &&
+		      uttm_file_io_slot_offset(first),
+		      uttm_file_io_slot_offset(count)) &&
 	    !UTTM_WARN_ON(errno != EOPNOTSUPP))
 		ret = -EOPNOTSUPP;
 	uttm_slots_free(slots, first, count);
 	return ret;
 }
 
-void uttm_slot_io_punch(int fd, struct slots *slots, const unsigned long *handles,
-		   unsigned long count)
+void uttm_slot_io_punch(int fd, struct slots *slots,
+			const unsigned long *handles, unsigned long count)
 {
 	for (unsigned long i = 0, run; i < count; i += run) {
 		run = uttm_slot_io_handle_run(handles + i, count - i);
-		uttm_slot_io_release(fd, slots, uttm_backup_handle_to_index(handles[i]),
-				run);
+		uttm_slot_io_release(fd, slots,
+				     uttm_backup_handle_to_index(handles[i]),
+				     run);
 	}
 }

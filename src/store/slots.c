@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Slot bitmap of the backup stores; see slots.h.  Searches start where
- * the last allocation ended, so a store filled in order hands out one
- * long run after another.
+ * Slot bitmap of the backup stores; see "Slots" in internal.h.  Searches
+ * start where the last allocation ended, so a store filled in order hands
+ * out one long run after another.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -95,7 +95,8 @@ static int grow(struct slots *slots)
 	return 0;
 }
 
-long uttm_slots_alloc(struct slots *slots, unsigned long want, unsigned long *got)
+long uttm_slots_alloc(struct slots *slots, unsigned long want,
+		      unsigned long *got)
 {
 	unsigned long first, n;
 	long ret;
@@ -123,7 +124,7 @@ long uttm_slots_alloc(struct slots *slots, unsigned long want, unsigned long *go
 }
 
 long uttm_slots_take_free(struct slots *slots, unsigned long from,
-		     unsigned long *got)
+			  unsigned long *got)
 {
 	unsigned long first;
 
@@ -134,7 +135,8 @@ long uttm_slots_take_free(struct slots *slots, unsigned long from,
 	return *got ? (long)first : -ENOSPC;
 }
 
-void uttm_slots_free(struct slots *slots, unsigned long first, unsigned long count)
+void uttm_slots_free(struct slots *slots, unsigned long first,
+		     unsigned long count)
 {
 	unsigned long end = first + count;
 	uint64_t stray = 0;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * LZ4 and zstd behind one interface, and the pool of streams; see
- * zcomp.h.  A store takes a stream at the first page of a batch that
+ * LZ4 and zstd behind one interface, and the pool of streams; see "Zcomp" in
+ * internal.h.  A store takes a stream at the first page of a batch that
  * needs one and puts it back after the batch, so the pool's lock is taken
  * at most twice per call into the store.
  */
@@ -14,7 +14,8 @@
 #include "base/base.h"
 #include "internal.h"
 
-int uttm_zcomp_init(struct zcomp *comp, enum uttm_compressor algorithm, int level)
+int uttm_zcomp_init(struct zcomp *comp, enum uttm_compressor algorithm,
+		    int level)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
@@ -116,8 +117,8 @@ void uttm_zcomp_stream_put(struct zcomp *comp, struct zcomp_stream *stream)
 }
 
 unsigned int uttm_zcomp_compress(const struct zcomp *comp,
-			    struct zcomp_stream *stream, const void *src,
-			    unsigned int max)
+				 struct zcomp_stream *stream, const void *src,
+				 unsigned int max)
 {
 	size_t len;
 
@@ -132,7 +133,7 @@ unsigned int uttm_zcomp_compress(const struct zcomp *comp,
 }
 
 int uttm_zcomp_decompress(const struct zcomp *comp, struct zcomp_stream *stream,
-		     const void *src, unsigned int len, void *dst)
+			  const void *src, unsigned int len, void *dst)
 {
 	size_t n;
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The size-class allocator of the compressed store; see zpool.h.
+ * The size-class allocator of the compressed store; see "Zpool" in internal.h.
  *
  * The pool reserves address space once, cut into chunks of 256 KiB, and
  * hands chunks to size classes through a slot bitmap.  A class packs its
@@ -323,7 +323,8 @@ int uttm_zpool_free(struct zpool *pool, uint64_t obj, unsigned int size)
 	}
 	if (chunk_has_room(chunk))
 		partial_del(class, chunk);
-	memcpy(uttm_zpool_obj_addr(pool, obj), &chunk->free, sizeof(chunk->free));
+	memcpy(uttm_zpool_obj_addr(pool, obj), &chunk->free,
+	       sizeof(chunk->free));
 	chunk->free = off;
 	empty = !--chunk->inuse;
 	/* The chunk freed into last serves next, while its lines are hot. */
@@ -338,7 +339,7 @@ int uttm_zpool_free(struct zpool *pool, uint64_t obj, unsigned int size)
 }
 
 bool uttm_zpool_obj_valid(const struct zpool *pool, uint64_t obj,
-		     unsigned int size)
+			  unsigned int size)
 {
 	uint64_t off = obj & (ZPOOL_CHUNK_SIZE - 1);
 

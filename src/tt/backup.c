@@ -394,7 +394,8 @@ static int restore_from_store(struct uttm_tt *tt, struct uttm_page **old,
 		handles[i] = uttm_backup_page_ptr_to_handle(old[i]);
 		addr[i] = uttm_pool_page_address(tt->pool, dst[i]);
 	}
-	ret = uttm_store_copy_pages(tt->backup, addr, handles, count, ctx, done);
+	ret = uttm_store_copy_pages(tt->backup, addr, handles, count, ctx,
+				    done);
 	uttm_backup_drop(tt->backup, handles, *done);
 	return ret;
 }
