@@ -36,6 +36,9 @@
 extern "C" {
 #endif
 
+/* Everything this header declares is the library's ABI. */
+#pragma GCC visibility push(default)
+
 /**
  * struct uttm_backup_shmem_params - how to create a shmem store
  * @capacity: bytes the store may hold.  0 bounds it by the swap the
@@ -258,7 +261,7 @@ int uttm_backup_compressed_stats(struct uttm_backup *backup,
  * slots at once; their disk blocks stay for the next backup to overwrite
  * until the store trims itself (when the file system has less free space
  * than the store keeps idle) or uttm_backup_file_trim() is called.  See
- * "File store" in backup_file.c.
+ * "File store" in src/store/file.c.
  *
  * Context: May sleep. No locks.
  * Return: 0; -EINVAL for NULL arguments, unknown flags or a cap below a
@@ -323,6 +326,8 @@ int uttm_backup_file_trim(struct uttm_backup *backup);
  */
 int uttm_backup_file_stats(struct uttm_backup *backup,
 			   struct uttm_backup_file_stats *stats);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

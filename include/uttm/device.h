@@ -43,6 +43,9 @@
 extern "C" {
 #endif
 
+/* Everything this header declares is the library's ABI. */
+#pragma GCC visibility push(default)
+
 struct uttm_context;
 struct uttm_device;
 struct uttm_bo;
@@ -545,6 +548,8 @@ struct uttm_device *uttm_bo_device(const struct uttm_bo *bo);
  * Return: struct uttm_bo_params::priv.
  */
 void *uttm_bo_priv(const struct uttm_bo *bo);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

@@ -34,6 +34,9 @@
 extern "C" {
 #endif
 
+/* Everything this header declares is the library's ABI. */
+#pragma GCC visibility push(default)
+
 /**
  * enum uttm_fault_point - where a fault can be injected
  * @UTTM_FAULT_PAGE_ALLOC: allocation of a block from an arena.
@@ -154,6 +157,8 @@ int uttm_fault_check(struct uttm_fault *fault, enum uttm_fault_point point);
  */
 unsigned long uttm_fault_calls(const struct uttm_fault *fault,
 			       enum uttm_fault_point point);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

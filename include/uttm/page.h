@@ -36,6 +36,9 @@
 extern "C" {
 #endif
 
+/* Everything this header declares is the library's ABI. */
+#pragma GCC visibility push(default)
+
 #define UTTM_PAGE_SHIFT 12
 #define UTTM_PAGE_SIZE (1UL << UTTM_PAGE_SHIFT)
 /** Largest block order: 4 MiB, as MAX_PAGE_ORDER on x86. */
@@ -302,6 +305,8 @@ struct uttm_page *uttm_page_list_pop(const struct uttm_arena *arena,
  */
 void uttm_arena_stats(const struct uttm_arena *arena,
 		      struct uttm_arena_stats *stats);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

@@ -39,6 +39,9 @@
 extern "C" {
 #endif
 
+/* Everything this header declares is the library's ABI. */
+#pragma GCC visibility push(default)
+
 /**
  * enum uttm_caching - the state pages are kept in while in use
  * @UTTM_PLAIN: ordinary memory.
@@ -431,6 +434,8 @@ int uttm_pool_dump(const struct uttm_pool *pool, FILE *out);
  * Return: "plain", "locked", "device", or "?".
  */
 const char *uttm_caching_name(enum uttm_caching caching);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

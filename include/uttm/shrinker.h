@@ -35,6 +35,9 @@
 extern "C" {
 #endif
 
+/* Everything this header declares is the library's ABI. */
+#pragma GCC visibility push(default)
+
 /**
  * uttm_shrinker_count() - pages the shrinker could free now
  * @ctx: the context.
@@ -192,6 +195,8 @@ const char *uttm_pressure_source_name(enum uttm_pressure_source source);
  */
 void uttm_monitor_stats(const struct uttm_monitor *monitor,
 			struct uttm_monitor_stats *stats);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

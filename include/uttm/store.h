@@ -39,6 +39,9 @@
 extern "C" {
 #endif
 
+/* Everything this header declares is the library's ABI. */
+#pragma GCC visibility push(default)
+
 struct uttm_backup;
 
 /**
@@ -285,6 +288,8 @@ static inline unsigned long uttm_backup_handle_to_index(unsigned long handle)
 {
 	return handle - 1;
 }
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

@@ -28,6 +28,9 @@
 extern "C" {
 #endif
 
+/* Everything this header declares is the library's ABI. */
+#pragma GCC visibility push(default)
+
 /** The content may be dropped under pressure; the owner is told. */
 #define UTTM_TT_FLAG_DONTNEED (1u << 0)
 /** Pages must be zero-filled when populated (uttm always provides that). */
@@ -114,7 +117,7 @@ void uttm_tt_fini(struct uttm_tt *tt);
  * is then freed; a handle is dropped as soon as its content is safe.  A
  * restore that fails or is interrupted keeps its progress, and the next
  * call resumes exactly there; see "Partial backup and restore" in
- * tt_backup.c.
+ * src/tt/backup.c.
  *
  * Context: May sleep. The caller serialises access to @tt. Takes pool and
  * arena locks; stores may take their own.
@@ -279,9 +282,11 @@ struct uttm_backup_flags {
  * up, in which case the vector is unchanged, except when an inserting
  * store refuses a page it reported room for (another thread took the
  * room): the vector is then partly backed up with no handle; see
- * "Zero-copy insertion" in tt_backup.c.
+ * "Zero-copy insertion" in src/tt/backup.c.
  */
 long uttm_tt_backup(struct uttm_tt *tt, const struct uttm_backup_flags *flags);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }
