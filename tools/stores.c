@@ -12,7 +12,8 @@ static int make_shmem(const struct store_request *req,
 		      struct uttm_backup **out)
 {
 	/* Bounded by swap: pages that cannot leave memory free nothing. */
-	const struct uttm_backup_shmem_params p = { .capacity = 0 };
+	const struct uttm_backup_shmem_params p = { .capacity = 0,
+						    .fault = req->fault };
 
 	return uttm_backup_shmem_create(&p, out);
 }
@@ -20,7 +21,8 @@ static int make_shmem(const struct store_request *req,
 static int make_insert(const struct store_request *req,
 		       struct uttm_backup **out)
 {
-	const struct uttm_backup_insert_params p = { .arena = req->arena };
+	const struct uttm_backup_insert_params p = { .arena = req->arena,
+						     .fault = req->fault };
 
 	return uttm_backup_insert_create(&p, out);
 }
@@ -29,7 +31,8 @@ static int make_file(const struct store_request *req,
 		     struct uttm_backup **out)
 {
 	const struct uttm_backup_file_params p = { .path = req->path,
-						   .max_bytes = req->capacity };
+						   .max_bytes = req->capacity,
+						   .fault = req->fault };
 
 	return uttm_backup_file_create(&p, out);
 }
@@ -37,7 +40,10 @@ static int make_file(const struct store_request *req,
 static int make_compressed(const struct store_request *req,
 			   struct uttm_backup **out)
 {
-	const struct uttm_backup_compressed_params p = { .cap = req->capacity };
+	const struct uttm_backup_compressed_params p = {
+		.cap = req->capacity,
+		.fault = req->fault,
+	};
 
 	return uttm_backup_compressed_create(&p, out);
 }

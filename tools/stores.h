@@ -16,11 +16,13 @@
  * @capacity: bytes it must be able to take (for a store in memory: the
  * memory it may use).
  * @path: where a file store puts its file (NULL: the temp directory).
+ * @fault: fault injector of the store, or NULL.
  */
 struct store_request {
 	struct uttm_arena *arena;
 	uint64_t capacity;
 	const char *path;
+	struct uttm_fault *fault;
 };
 
 /* Whether @name is the name of a store, for checking options early. */

@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Small helpers of the tool: clocks, medians and percentiles, the
- * temporary directory, argument parsing.
+ * temporary directory, help options.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -63,35 +62,4 @@ const char *tool_tmpdir(void)
 bool is_help_option(const char *arg)
 {
 	return !strcmp(arg, "-h") || !strcmp(arg, "--help");
-}
-
-int parse_uint(const char *text, unsigned long max, unsigned long *value)
-{
-	unsigned long n;
-	char *end;
-
-	if (!text || *text < '0' || *text > '9')
-		return -EINVAL;
-	errno = 0;
-	n = strtoul(text, &end, 10);
-	if (errno || *end || n > max)
-		return -EINVAL;
-	*value = n;
-	return 0;
-}
-
-int parse_double(const char *text, double min, double max, double *value)
-{
-	double v;
-	char *end;
-
-	if (!text)
-		return -EINVAL;
-	errno = 0;
-	v = strtod(text, &end);
-	/* Written so that NaN fails too. */
-	if (errno || *end || end == text || !(v >= min && v <= max))
-		return -EINVAL;
-	*value = v;
-	return 0;
 }

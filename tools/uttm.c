@@ -23,7 +23,7 @@ static const struct {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: uttm [--help] [--version] COMMAND [ARGS]\n"
+		"usage: uttm [-h|--help] [-V|--version] COMMAND [ARGS]\n"
 		"\n"
 		"uttm manages large buffers in host memory the way the kernel's\n"
 		"TTM does: pooled pages, page vectors, backup stores and a\n"
@@ -44,14 +44,13 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	if (!strcmp(argv[1], "--version")) {
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
 		printf("uttm %s\n", UTTM_VERSION);
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].run(argc - 1, argv + 1);
-	fprintf(stderr, "uttm: unknown command '%s'\n\n", argv[1]);
-	usage(stderr);
-	return UTTM_EXIT_USAGE;
+	fprintf(stderr, "uttm: unknown command '%s'\n", argv[1]);
+	return opt_usage_error("uttm");
 }

@@ -21,6 +21,8 @@
  * @unit: unit shown in the table, or "" for a plain number.
  * @value: the value.
  * @integer: print without decimals.
+ * @text: a value that is a word (a store's name, a version) rather than
+ * a number, or NULL.
  */
 struct figure {
 	const char *key;
@@ -28,6 +30,7 @@ struct figure {
 	const char *unit;
 	double value;
 	bool integer;
+	const char *text;
 };
 
 /**
@@ -50,6 +53,8 @@ void figures_add(struct figures *set, const char *key, const char *label,
 		 const char *unit, double value);
 void figures_add_int(struct figures *set, const char *key, const char *label,
 		     const char *unit, uint64_t value);
+void figures_add_text(struct figures *set, const char *key, const char *label,
+		      const char *text);
 void figures_section(struct figures *set, const char *label);
 void figures_print(const struct figures *set, FILE *out, bool json);
 
@@ -87,11 +92,32 @@ double median(double *values, size_t count);
 const char *tool_tmpdir(void);
 
 /*
- * Parse a whole argument as a number in [0, @max] or [@min, @max]; -EINVAL,
- * leaving *@value alone, if it is not one.
+ * Option values.  Each reads the whole of @arg, the value of option
+ * --@name of command @cmd ("uttm run"), into *@value; a bad value is
+ * named on stderr with the reason and gives -EINVAL, leaving *@value
+ * alone.  opt_size() takes human units (support/size.h) and at least
+ * @min bytes; opt_count() a whole number in [@min, @max]; opt_share() a
+ * number from 0 to 1; opt_seconds() a number of seconds above 0, or 0
+ * too when @zero_ok.
  */
-int parse_uint(const char *text, unsigned long max, unsigned long *value);
-int parse_double(const char *text, double min, double max, double *value);
+int opt_size(const char *cmd, const char *name, const char *arg,
+	     uint64_t min, uint64_t *value);
+int opt_count(const char *cmd, const char *name, const char *arg,
+	      unsigned long min, unsigned long max, unsigned long *value);
+int opt_share(const char *cmd, const char *name, const char *arg,
+	      double *value);
+int opt_seconds(const char *cmd, const char *name, const char *arg,
+		bool zero_ok, double *value);
+
+/*
+ * What getopt_long() returned @c ('?' or ':') for, said on stderr: an
+ * unknown option or one without its value.  Returns -EINVAL.  Callers set
+ * opterr to 0 and start the option string with ':'.
+ */
+int opt_error(const char *cmd, int c, char **argv);
+
+/* Points at `@help_cmd --help`; returns the usage exit status. */
+int opt_usage_error(const char *help_cmd);
 
 /* Options shared by every benchmark; some use only part of them. */
 struct bench_options {

@@ -5,7 +5,6 @@
  * medians, because these machines are noisy.
  */
 #include <errno.h>
-#include <float.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,26 +13,31 @@
 #include <uttm/device.h>
 
 #include "stores.h"
-#include "support/size.h"
 #include "uttm.h"
 
-static const struct {
+/* Options only some benchmarks take; the others refuse them. */
+#define USES_DURATION (1u << 0)
+#define USES_STORE (1u << 1)
+
+static const struct bench {
 	const char *name;
 	const char *summary;
 	int (*run)(const struct bench_options *opts);
 	uint64_t default_bytes;
 	uint64_t min_bytes;
 	unsigned int default_rounds;
+	unsigned int uses;
 } benches[] = {
 	{ "pool", "pool-hit vs fresh-block vs mmap+first-touch allocation",
-	  bench_pool, 64ULL << 20, UTTM_PAGE_SIZE, 5 },
+	  bench_pool, 64ULL << 20, UTTM_PAGE_SIZE, 5, 0 },
 	{ "backup", "backup/restore through stores vs raw memfd I/O and memcpy",
-	  bench_backup, 1ULL << 30, UTTM_PAGE_SIZE, 5 },
+	  bench_backup, 1ULL << 30, UTTM_PAGE_SIZE, 5, 0 },
 	{ "shrink", "one shrinker scan over 10,000 objects: walk vs stores",
-	  bench_shrink, 1ULL << 30, SHRINK_OBJECTS * UTTM_PAGE_SIZE, 5 },
+	  bench_shrink, 1ULL << 30, SHRINK_OBJECTS * UTTM_PAGE_SIZE, 5, 0 },
 	/* Each round runs both sides for the duration, twice. */
 	{ "e2e", "uttm run against plain memory under kernel swap (root)",
-	  bench_e2e, 256ULL << 20, E2E_OBJECT_SIZE, 3 },
+	  bench_e2e, 256ULL << 20, E2E_OBJECT_SIZE, 3,
+	  USES_DURATION | USES_STORE },
 };
 
 #define NR_BENCHES (sizeof(benches) / sizeof(benches[0]))
@@ -70,8 +74,57 @@ static int bench_index(const char *name)
 	return -1;
 }
 
+/* Refuses an option @b does not take; 0 when it takes it. */
+static int check_used(const char *cmd, const struct bench *b, unsigned int use,
+		      const char *name)
+{
+	if (b->uses & use)
+		return 0;
+	fprintf(stderr, "%s: --%s: not an option of this benchmark\n", cmd,
+		name);
+	return -EINVAL;
+}
+
+/* Reads one option of benchmark @b; 0, or -EINVAL with the reason said. */
+static int bench_option(const char *cmd, const struct bench *b, int c,
+			struct bench_options *opts, char **argv)
+{
+	unsigned long rounds;
+	int ret;
+
+	switch (c) {
+	case 'j':
+		opts->json = true;
+		return 0;
+	case 'r':
+		ret = opt_count(cmd, "rounds", optarg, 1, 1000, &rounds);
+		if (!ret)
+			opts->rounds = (unsigned int)rounds;
+		return ret;
+	case 's':
+		return opt_size(cmd, "size", optarg, b->min_bytes,
+				&opts->bytes);
+	case 'd':
+		ret = check_used(cmd, b, USES_DURATION, "duration");
+		return ret ? ret : opt_seconds(cmd, "duration", optarg, false,
+					       &opts->duration);
+	case 't':
+		ret = check_used(cmd, b, USES_STORE, "store");
+		if (!ret && !tool_store_valid(optarg)) {
+			fprintf(stderr, "%s: --store %s: unknown store; the "
+				"stores are %s\n", cmd, optarg,
+				tool_store_names());
+			ret = -EINVAL;
+		}
+		opts->store = optarg;
+		return ret;
+	default:
+		return opt_error(cmd, c, argv);
+	}
+}
+
 /* Parses the options after the name: 0, 1 for --help, or -EINVAL. */
-static int parse_bench_options(int argc, char **argv,
+static int parse_bench_options(int argc, char **argv, const struct bench *b,
 			       struct bench_options *opts)
 {
 	static const struct option longopts[] = {
@@ -83,49 +136,30 @@ static int parse_bench_options(int argc, char **argv,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	unsigned long rounds;
-	int c;
+	char cmd[64];
+	int c, ret = 0;
 
+	snprintf(cmd, sizeof(cmd), "uttm bench %s", b->name);
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			opts->json = true;
-			break;
-		case 'r':
-			if (parse_uint(optarg, 1000, &rounds) || !rounds)
-				return -EINVAL;
-			opts->rounds = (unsigned int)rounds;
-			break;
-		case 's':
-			if (parse_size(optarg, &opts->bytes))
-				return -EINVAL;
-			break;
-		case 'd':
-			if (parse_double(optarg, 0, DBL_MAX, &opts->duration) ||
-			    !opts->duration)
-				return -EINVAL;
-			break;
-		case 't':
-			if (!tool_store_valid(optarg)) {
-				fprintf(stderr, "uttm bench: unknown store "
-					"'%s'\n", optarg);
-				return -EINVAL;
-			}
-			opts->store = optarg;
-			break;
-		case 'h':
+	opterr = 0;
+	while (!ret && (c = getopt_long(argc, argv, ":h", longopts,
+					NULL)) != -1) {
+		if (c == 'h')
 			return 1;
-		default:
-			return -EINVAL;
-		}
+		ret = bench_option(cmd, b, c, opts, argv);
 	}
-	return optind == argc ? 0 : -EINVAL;
+	if (!ret && optind != argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n", cmd,
+			argv[optind]);
+		ret = -EINVAL;
+	}
+	return ret;
 }
 
 int cmd_bench(int argc, char **argv)
 {
 	struct bench_options opts = { .duration = 10 };
+	const struct bench *b;
 	int i, ret;
 
 	if (argc >= 2 && is_help_option(argv[1])) {
@@ -134,28 +168,22 @@ int cmd_bench(int argc, char **argv)
 	}
 	i = argc >= 2 ? bench_index(argv[1]) : -1;
 	if (i < 0) {
-		if (argc >= 2 && argv[1][0] != '-')
+		if (argc < 2)
+			fprintf(stderr, "uttm bench: which benchmark?\n");
+		else
 			fprintf(stderr, "uttm bench: unknown benchmark '%s'\n",
 				argv[1]);
-		goto usage;
+		return opt_usage_error("uttm bench");
 	}
-	opts.bytes = benches[i].default_bytes;
-	opts.rounds = benches[i].default_rounds;
-	ret = parse_bench_options(argc, argv, &opts);
+	b = &benches[i];
+	opts.bytes = b->default_bytes;
+	opts.rounds = b->default_rounds;
+	ret = parse_bench_options(argc, argv, b, &opts);
 	if (ret > 0) {
 		bench_usage(stdout);
 		return 0;
 	}
 	if (ret)
-		goto usage;
-	if (opts.bytes < benches[i].min_bytes) {
-		fprintf(stderr, "uttm bench %s: --size must be at least %llu "
-			"bytes\n", benches[i].name,
-			(unsigned long long)benches[i].min_bytes);
-		goto usage;
-	}
-	return benches[i].run(&opts);
-usage:
-	bench_usage(stderr);
-	return UTTM_EXIT_USAGE;
+		return opt_usage_error("uttm bench");
+	return b->run(&opts);
 }

@@ -127,7 +127,8 @@ static int run_side(struct e2e *e, enum side side, struct side_result *r)
 
 	if (side == SIDE_KERNEL)
 		return run_plain(&e->wl, r);
-	ret = run_uttm(&e->wl, e->store, NULL, NULL, &sum);
+	ret = run_uttm(&e->wl, &(struct run_config){ .store = e->store },
+		       &sum);
 	r->w = sum.result;
 	r->store_bytes = sum.pages_backed_up * UTTM_PAGE_SIZE;
 	return ret;

@@ -9,35 +9,35 @@
  * used at the peak and whether anything was lost.
  */
 #include <errno.h>
-#include <float.h>
 #include <getopt.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <uttm/shrinker.h>
 
 #include "run/workload.h"
 #include "stores.h"
 #include "support/procfs.h"
-#include "support/size.h"
 #include "uttm.h"
 
 /* Share of the budget the pool may keep. */
 #define POOL_SHARE 32
+/* The smallest budget: 16 pages for the pool's share. */
+#define MIN_BUDGET (16 * UTTM_PAGE_SIZE * POOL_SHARE)
 
 /* What `uttm run` takes besides the workload. */
 struct run_options {
-	const char *store;
-	const char *store_path;
+	struct run_config cfg;
 	bool json;
-	FILE *stats;
 };
 
 /* A workload on uttm objects at work. */
 struct run {
 	const struct workload_options *opt;
-	const char *store;
-	const char *store_path;
+	const struct run_config *cfg;
 	struct uttm_context *ctx;
 	struct uttm_arena *arena;
 	struct uttm_device *dev;
@@ -124,9 +124,10 @@ static int page_limit(const struct workload_options *o, uint64_t store_memory,
 static int run_setup(struct run *run)
 {
 	const struct workload_options *o = run->opt;
-	unsigned int share = tool_store_memory_share(run->store);
+	unsigned int share = tool_store_memory_share(run->cfg->store);
 	struct uttm_context_params cp = { .page_limit = 0 };
-	struct uttm_arena_params ap = { .max_bytes = 2 * o->budget };
+	struct uttm_arena_params ap = { .max_bytes = 2 * o->budget,
+					.fault = run->cfg->fault };
 	struct uttm_device_params dp = {
 		.pool.max_pages = (unsigned long)(o->budget / POOL_SHARE /
 						  UTTM_PAGE_SIZE),
@@ -137,7 +138,8 @@ static int run_setup(struct run *run)
 	struct store_request req = {
 		.capacity = share ? o->budget / share :
 				    o->objects * o->object_size,
-		.path = run->store_path,
+		.path = run->cfg->store_path,
+		.fault = run->cfg->fault,
 	};
 	int ret;
 
@@ -149,10 +151,10 @@ static int run_setup(struct run *run)
 	if (ret)
 		return ret;
 	req.arena = run->arena;
-	ret = tool_store_create(run->store, &req, &dp.backup);
+	ret = tool_store_create(run->cfg->store, &req, &dp.backup);
 	if (ret)
 		return ret;
-	run->writeback = tool_store_needs_swap(run->store);
+	run->writeback = tool_store_needs_swap(run->cfg->store);
 	dp.pool.arena = run->arena;
 	ret = uttm_device_create(run->ctx, &dp, &run->dev);
 	uttm_backup_put(dp.backup);
@@ -189,6 +191,11 @@ static void report(const struct workload_options *o, const char *store,
 
 	figures_init(&set, "uttm run");
 	figures_section(&set, "workload");
+	figures_add_text(&set, "version", "uttm version", UTTM_VERSION);
+	figures_add_text(&set, "store", "store", store);
+	figures_add_text(&set, "pressure_source", "pressure source",
+			 uttm_pressure_source_name(sum->monitor_source));
+	figures_add_int(&set, "seed", "seed", "", o->seed);
 	figures_add_int(&set, "budget_bytes", "memory budget", "B", o->budget);
 	figures_add_int(&set, "total_object_bytes", "object bytes", "B", total);
 	figures_add(&set, "oversubscription", "object bytes / budget", "x",
@@ -234,18 +241,14 @@ static void report(const struct workload_options *o, const char *store,
 	figures_add_int(&set, "errors", "failed validations", "", r->errors);
 	figures_add_int(&set, "mismatches", "bytes that differed", "",
 			r->mismatches);
-	if (!json)
-		printf("store %s, pressure source %s\n", store,
-		       uttm_pressure_source_name(sum->monitor_source));
 	figures_print(&set, stdout, json);
 	figures_fini(&set);
 }
 
-int run_uttm(const struct workload_options *opt, const char *store,
-	     const char *store_path, FILE *stats, struct run_summary *sum)
+int run_uttm(const struct workload_options *opt, const struct run_config *cfg,
+	     struct run_summary *sum)
 {
-	struct run run = { .opt = opt, .store = store,
-			   .store_path = store_path };
+	struct run run = { .opt = opt, .cfg = cfg };
 	struct uttm_context_stats cs;
 	struct uttm_monitor_stats ms;
 	int ret;
@@ -264,8 +267,8 @@ int run_uttm(const struct workload_options *opt, const char *store,
 		sum->monitor_events = ms.events;
 		sum->monitor_source = uttm_monitor_source(run.monitor);
 		sum->peak_resident_bytes = status_bytes("VmHWM");
-		if (stats)
-			uttm_context_dump(run.ctx, stats);
+		if (cfg->stats)
+			uttm_context_dump(run.ctx, cfg->stats);
 	}
 	run_teardown(&run);
 	free(run.bos);
@@ -282,7 +285,7 @@ static void run_usage(FILE *out)
 		"  --object-size BYTES  size of each (default 4M)\n"
 		"  --store NAME         %s\n"
 		"                       (default: shmem with swap, else file)\n"
-		"  --store-path DIR     where a file store puts its file\n"
+		"  --store-path DIR     where a file store puts its file (a directory)\n"
 		"  --threads N          worker threads (default 2)\n"
 		"  --duration SECONDS   touch phase (default 20)\n"
 		"  --purgeable SHARE    share of purgeable objects, 0 to 1 (default 0.25)\n"
@@ -291,11 +294,92 @@ static void run_usage(FILE *out)
 		"  --json               one JSON object instead of the report\n"
 		"  --stats              at the end, dump counters, pools and stores\n"
 		"                       to stderr (as TTM's debugfs page_pool file)\n"
+		"\nsizes: K, KiB and k are 1024, KB is 1000, likewise M, G, T; 1.5G\n"
+		"UTTM_FAULT arms fault points of the arena and the store\n"
 		"\nexit status: 0 when every byte checked out, 1 on a mismatch or a\n"
-		"failure, 2 on a usage error\n",
+		"failure, 2 on a usage error, 128 + the signal when interrupted\n",
 		tool_store_names());
 }
 
+#define RUN "uttm run"
+
+/* 0 when @path is an existing directory, else why not. */
+static int check_directory(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+/* Reads one option of `uttm run`; 0, or -EINVAL with the reason said. */
+static int run_option(int c, struct workload_options *o,
+		      struct run_options *ro, char **argv)
+{
+	unsigned long n;
+	int ret = 0;
+
+	switch (c) {
+	case 'b':
+		return opt_size(RUN, "budget", optarg, MIN_BUDGET, &o->budget);
+	case 'n':
+		return opt_count(RUN, "objects", optarg, 1, 1UL << 20,
+				 &o->objects);
+	case 'z':
+		ret = opt_size(RUN, "object-size", optarg, UTTM_PAGE_SIZE,
+			       &o->object_size);
+		if (!ret && o->object_size % UTTM_PAGE_SIZE) {
+			fprintf(stderr, RUN ": --object-size %s: must be a "
+				"whole number of 4 KiB pages\n", optarg);
+			ret = -EINVAL;
+		}
+		return ret;
+	case 's':
+		if (!tool_store_valid(optarg)) {
+			fprintf(stderr, RUN ": --store %s: unknown store; "
+				"the stores are %s\n", optarg,
+				tool_store_names());
+			return -EINVAL;
+		}
+		ro->cfg.store = optarg;
+		return 0;
+	case 'p':
+		ret = check_directory(optarg);
+		if (ret)
+			fprintf(stderr, RUN ": --store-path %s: %s\n", optarg,
+				strerror(-ret));
+		ro->cfg.store_path = optarg;
+		return ret;
+	case 't':
+		ret = opt_count(RUN, "threads", optarg, 1, 256, &n);
+		if (!ret)
+			o->threads = (unsigned int)n;
+		return ret;
+	case 'd':
+		return opt_seconds(RUN, "duration", optarg, true,
+				   &o->duration);
+	case 'g':
+		return opt_share(RUN, "purgeable", optarg, &o->purgeable);
+	case 'k':
+		return opt_share(RUN, "skew", optarg, &o->skew);
+	case 'e':
+		ret = opt_count(RUN, "seed", optarg, 0, ~0UL, &n);
+		if (!ret)
+			o->seed = n;
+		return ret;
+	case 'j':
+		ro->json = true;
+		return 0;
+	case 'S':
+		ro->cfg.stats = stderr;
+		return 0;
+	default:
+		return opt_error(RUN, c, argv);
+	}
+}
+
+/* Reads the options of `uttm run`: 0, 1 for --help, or -EINVAL. */
 static int parse_run_options(int argc, char **argv, struct workload_options *o,
 			     struct run_options *ro)
 {
@@ -315,68 +399,57 @@ static int parse_run_options(int argc, char **argv, struct workload_options *o,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	unsigned long n;
 	int c, ret = 0;
 
 	optind = 1;
-	while (!ret && (c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'b':
-			ret = parse_size(optarg, &o->budget);
-			break;
-		case 'n':
-			ret = parse_uint(optarg, 1UL << 20, &o->objects);
-			break;
-		case 'z':
-			ret = parse_size(optarg, &o->object_size);
-			break;
-		case 's':
-			ro->store = optarg;
-			if (!tool_store_valid(optarg)) {
-				fprintf(stderr, "uttm run: unknown store '%s'\n",
-					optarg);
-				ret = -EINVAL;
-			}
-			break;
-		case 'p':
-			ro->store_path = optarg;
-			break;
-		case 't':
-			ret = parse_uint(optarg, 256, &n);
-			if (!ret)
-				o->threads = (unsigned int)n;
-			break;
-		case 'd':
-			ret = parse_double(optarg, 0, DBL_MAX, &o->duration);
-			break;
-		case 'g':
-			ret = parse_double(optarg, 0, 1, &o->purgeable);
-			break;
-		case 'k':
-			ret = parse_double(optarg, 0, 1, &o->skew);
-			break;
-		case 'e':
-			ret = parse_uint(optarg, ~0UL, &n);
-			if (!ret)
-				o->seed = n;
-			break;
-		case 'j':
-			ro->json = true;
-			break;
-		case 'S':
-			ro->stats = stderr;
-			break;
-		case 'h':
+	opterr = 0;
+	while (!ret && (c = getopt_long(argc, argv, ":h", longopts,
+					NULL)) != -1) {
+		if (c == 'h')
 			return 1;
-		default:
-			ret = -EINVAL;
-		}
+		ret = run_option(c, o, ro, argv);
 	}
-	if (!ret && (optind != argc || !o->objects || !o->threads ||
-		     o->object_size < UTTM_PAGE_SIZE ||
-		     o->budget < 16 * UTTM_PAGE_SIZE * POOL_SHARE))
+	if (!ret && optind != argc) {
+		fprintf(stderr, RUN ": unexpected argument '%s'\n",
+			argv[optind]);
 		ret = -EINVAL;
+	}
 	return ret;
+}
+
+/* Set by SIGINT and SIGTERM: the run stops where it is and cleans up. */
+static atomic_bool interrupted;
+static volatile sig_atomic_t interrupt_signal;
+
+static void on_interrupt(int sig)
+{
+	interrupt_signal = sig;
+	atomic_store(&interrupted, true);
+}
+
+static void catch_interrupts(void)
+{
+	struct sigaction sa = { .sa_handler = on_interrupt };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+/* Says where the run stopped; the exit status is 128 + the signal. */
+static int report_interrupt(const struct workload_options *o,
+			    const struct workload_result *r)
+{
+	fprintf(stderr, "uttm run: interrupted by %s during the %s after "
+		"%.1f s", strsignal(interrupt_signal),
+		workload_phase_name(r->phase), r->total_seconds);
+	if (r->phase != WORKLOAD_TOUCH)
+		fprintf(stderr, "; %lu of %lu objects not %s", r->unchecked,
+			o->objects, r->phase == WORKLOAD_FILL ? "filled" :
+							     "checked");
+	fprintf(stderr, "; %lu bytes differed in what was checked\n",
+		(unsigned long)r->mismatches);
+	return 128 + interrupt_signal;
 }
 
 int cmd_run(int argc, char **argv)
@@ -387,20 +460,33 @@ int cmd_run(int argc, char **argv)
 		.duration = 20, .purgeable = 0.25, .skew = 0.8,
 		.seed = 1,
 	};
-	struct run_options ro = { .store = NULL };
+	struct run_options ro = { .json = false };
 	struct run_summary sum;
 	int ret = parse_run_options(argc, argv, &opt, &ro);
 
-	if (ret) {
-		run_usage(ret > 0 ? stdout : stderr);
-		return ret > 0 ? 0 : UTTM_EXIT_USAGE;
+	if (ret > 0) {
+		run_usage(stdout);
+		return 0;
 	}
-	if (!ro.store)
-		ro.store = tool_store_default();
+	if (ret)
+		return opt_usage_error(RUN);
+	if (uttm_fault_from_env(&ro.cfg.fault)) {
+		fprintf(stderr, RUN ": UTTM_FAULT=%s: not a fault rule (see "
+			"uttm/fault.h: \"point:nth=N,times=N,err=ENAME\")\n",
+			getenv("UTTM_FAULT"));
+		return opt_usage_error(RUN);
+	}
+	if (!ro.cfg.store)
+		ro.cfg.store = tool_store_default();
 	opt.progress = !ro.json;
-	ret = run_uttm(&opt, ro.store, ro.store_path, ro.stats, &sum);
+	opt.interrupt = &interrupted;
+	catch_interrupts();
+	ret = run_uttm(&opt, &ro.cfg, &sum);
+	uttm_fault_destroy(ro.cfg.fault);
+	if (ret == -EINTR && interrupt_signal)
+		return report_interrupt(&opt, &sum.result);
 	if (!ret)
-		report(&opt, ro.store, &sum, ro.json);
+		report(&opt, ro.cfg.store, &sum, ro.json);
 	if (!ret && (sum.result.mismatches || sum.result.errors)) {
 		fprintf(stderr, "uttm run: data did not check out\n");
 		return 1;
@@ -410,6 +496,6 @@ int cmd_run(int argc, char **argv)
 			"next to the process itself; raise --budget\n");
 	else if (ret)
 		fprintf(stderr, "uttm run: %s (store %s)\n", strerror(-ret),
-			ro.store);
+			ro.cfg.store);
 	return ret ? 1 : 0;
 }

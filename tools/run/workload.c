@@ -14,6 +14,7 @@
 
 #include <uttm/page.h>
 
+#include "run/progress.h"
 #include "run/workload.h"
 #include "support/pattern.h"
 #include "support/procfs.h"
@@ -42,11 +43,16 @@ struct worker {
 	struct samples restore;
 };
 
-/* Fills objects @first, @first + stride, ...: the first version of each. */
-struct fill_job {
+/*
+ * A sweep over every object, split between the workers: worker i takes
+ * objects i, i + stride, ...  The fill writes each object's first
+ * version; the last pass checks each once more.
+ */
+struct sweep_job {
 	struct worker *w;
 	unsigned long first;
 	unsigned long stride;
+	bool check;
 };
 
 struct workload {
@@ -57,6 +63,15 @@ struct workload {
 	struct worker *workers;
 	atomic_bool stop;
 	atomic_ulong touches;
+	atomic_ulong swept;	/* objects done by the sweep under way */
+	atomic_uint running;	/* workers not yet returned */
+};
+
+/* The phases of a run, as progress and interruption name them. */
+static const char *const phase_names[] = {
+	[WORKLOAD_FILL] = "fill",
+	[WORKLOAD_TOUCH] = "touch phase",
+	[WORKLOAD_CHECK] = "last pass",
 };
 
 void *workload_priv(struct workload *wl)
@@ -166,43 +181,58 @@ static unsigned long pick(struct worker *w)
 				      rng_next(&w->rng) % n;
 }
 
+static bool stopping(const struct workload *wl)
+{
+	return atomic_load(&wl->stop) ||
+	       (wl->opt->interrupt && atomic_load(wl->opt->interrupt));
+}
+
 static void *touch_main(void *arg)
 {
 	struct worker *w = arg;
 
-	while (!atomic_load(&w->wl->stop))
+	while (!stopping(w->wl))
 		touch(w, pick(w), true,
 		      rng_next(&w->rng) % 1000 < WRITE_PERMILLE);
+	atomic_fetch_sub(&w->wl->running, 1);
 	return NULL;
 }
 
-static void *fill_main(void *arg)
+static void *sweep_main(void *arg)
 {
-	struct fill_job *job = arg;
+	struct sweep_job *job = arg;
+	struct workload *wl = job->w->wl;
 
-	for (unsigned long id = job->first; id < job->w->wl->opt->objects;
-	     id += job->stride)
-		touch(job->w, id, false, true);
+	for (unsigned long id = job->first;
+	     id < wl->opt->objects && !stopping(wl); id += job->stride) {
+		touch(job->w, id, job->check, !job->check);
+		atomic_fetch_add(&wl->swept, 1);
+	}
+	atomic_fetch_sub(&wl->running, 1);
 	return NULL;
 }
 
-/* Starts @fn on every worker, with its fill job when @jobs is given. */
+/* Starts @fn on every worker, with its sweep job when @jobs is given. */
 static unsigned int start_workers(struct workload *wl, void *(*fn)(void *),
-				  struct fill_job *jobs)
+				  struct sweep_job *jobs, bool check)
 {
 	unsigned int i;
 
+	atomic_store(&wl->swept, 0);
+	atomic_store(&wl->running, wl->opt->threads);
 	for (i = 0; i < wl->opt->threads; i++) {
 		struct worker *w = &wl->workers[i];
 		void *arg = w;
 
 		if (jobs) {
-			jobs[i] = (struct fill_job){ w, i, wl->opt->threads };
+			jobs[i] = (struct sweep_job){ w, i, wl->opt->threads,
+						      check };
 			arg = &jobs[i];
 		}
 		if (pthread_create(&w->thread, NULL, fn, arg))
 			break;
 	}
+	atomic_fetch_sub(&wl->running, wl->opt->threads - i);
 	return i;
 }
 
@@ -212,34 +242,54 @@ static void join_workers(struct workload *wl, unsigned int started)
 		pthread_join(wl->workers[i].thread, NULL);
 }
 
-/* Waits out the touch phase: a bar on a terminal, lines otherwise. */
-static void wait_touch_phase(struct workload *wl)
+/* How far phase @phase is, from 0 to 1, @start seconds after it began. */
+static double phase_done(struct workload *wl, enum workload_phase phase,
+			 double start)
+{
+	double done;
+
+	if (phase == WORKLOAD_TOUCH)
+		done = (now_seconds() - start) / wl->opt->duration;
+	else
+		done = (double)atomic_load(&wl->swept) /
+		       (double)wl->opt->objects;
+	return done < 1 ? done : 1;
+}
+
+/*
+ * Waits for the workers of @phase to finish, or for its duration to pass,
+ * showing how far it is: a line redrawn in place on a terminal, a line
+ * every five seconds otherwise.  Returns when the phase ends.
+ */
+static void wait_phase(struct workload *wl, enum workload_phase phase)
 {
 	const struct workload_options *o = wl->opt;
-	bool tty = isatty(STDERR_FILENO);
-	double start = now_seconds(), next_line = start, now;
+	double start = now_seconds(), next_line = start;
+	struct progress pr = {
+		.phase = phase_names[phase],
+		.budget = o->budget,
+		.tty = isatty(STDERR_FILENO),
+	};
 
-	while ((now = now_seconds()) < start + o->duration) {
-		double done = (now - start) / o->duration;
-		unsigned long long rss = status_bytes("VmRSS") >> 20;
-		int bar = (int)(done * 30);
+	for (;;) {
+		bool over = phase == WORKLOAD_TOUCH ?
+			    now_seconds() >= start + o->duration ||
+			    stopping(wl) :
+			    !atomic_load(&wl->running);
 
-		if (o->progress && tty) {
-			fprintf(stderr, "\r[%.*s%*s] %3.0f%%  touches %lu  "
-				"resident %llu/%llu MiB ", bar,
-				"==============================", 30 - bar, "",
-				done * 100, atomic_load(&wl->touches), rss,
-				(unsigned long long)(o->budget >> 20));
-		} else if (o->progress && now >= next_line) {
-			fprintf(stderr, "uttm: %3.0f%% touches %lu resident "
-				"%llu MiB\n", done * 100,
-				atomic_load(&wl->touches), rss);
-			next_line = now + 5;
+		pr.done = over && !stopping(wl) ? 1 :
+			  phase_done(wl, phase, start);
+		pr.touches = atomic_load(&wl->touches);
+		pr.resident = status_bytes("VmRSS");
+		if (o->progress && (pr.tty || over ||
+				    now_seconds() >= next_line)) {
+			progress_show(&pr, over);
+			next_line = now_seconds() + 5;
 		}
+		if (over)
+			return;
 		usleep(100 * 1000);
 	}
-	if (o->progress && tty)
-		fputc('\n', stderr);
 }
 
 /* Percentiles of the samples of all workers, in microseconds. */
@@ -280,36 +330,50 @@ static void sum_up(struct workload *wl, struct workload_result *res)
 	res->verified_per_s = (double)res->bytes_verified / res->total_seconds;
 }
 
+/* Runs one phase on every worker and waits for it, showing progress. */
+static int run_phase(struct workload *wl, enum workload_phase phase,
+		     struct sweep_job *jobs, struct workload_result *res)
+{
+	unsigned long before = atomic_load(&wl->touches);
+	double t = now_seconds();
+	unsigned int started;
+
+	res->phase = phase;
+	if (phase == WORKLOAD_TOUCH)
+		started = start_workers(wl, touch_main, NULL, false);
+	else
+		started = start_workers(wl, sweep_main, jobs,
+					phase == WORKLOAD_CHECK);
+	wait_phase(wl, phase);
+	atomic_store(&wl->stop, true);
+	join_workers(wl, started);
+	atomic_store(&wl->stop, false);
+	if (phase == WORKLOAD_TOUCH)
+		res->touches_per_s = (double)(atomic_load(&wl->touches) -
+					      before) / (now_seconds() - t);
+	else
+		res->unchecked = wl->opt->objects - atomic_load(&wl->swept);
+	if (started < wl->opt->threads)
+		return -EAGAIN;
+	return stopping(wl) ? -EINTR : 0;
+}
+
 /* Fill, touch for the duration, check everything once more. */
 static int run_phases(struct workload *wl, struct workload_result *res)
 {
-	struct fill_job *jobs = calloc(wl->opt->threads, sizeof(*jobs));
-	unsigned int started;
-	unsigned long before;
-	double t;
+	struct sweep_job *jobs = calloc(wl->opt->threads, sizeof(*jobs));
+	int ret = jobs ? 0 : -ENOMEM;
 
-	if (!jobs)
-		return -ENOMEM;
-	started = start_workers(wl, fill_main, jobs);
-	join_workers(wl, started);
+	for (int phase = WORKLOAD_FILL; !ret && phase <= WORKLOAD_CHECK;
+	     phase++)
+		ret = run_phase(wl, (enum workload_phase)phase, jobs, res);
 	free(jobs);
-	if (started < wl->opt->threads)
-		return -EAGAIN;
+	return ret;
+}
 
-	before = atomic_load(&wl->touches);
-	t = now_seconds();
-	started = start_workers(wl, touch_main, NULL);
-	wait_touch_phase(wl);
-	atomic_store(&wl->stop, true);
-	join_workers(wl, started);
-	res->touches_per_s = (double)(atomic_load(&wl->touches) - before) /
-			     (now_seconds() - t);
-	if (started < wl->opt->threads)
-		return -EAGAIN;
-
-	for (unsigned long id = 0; id < wl->opt->objects; id++)
-		touch(&wl->workers[0], id, true, false);
-	return 0;
+const char *workload_phase_name(enum workload_phase phase)
+{
+	return phase_names[phase];
 }
 
 int workload_run(const struct workload_options *o,

@@ -10,6 +10,7 @@
 #ifndef UTTM_WORKLOAD_H
 #define UTTM_WORKLOAD_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +26,8 @@
  * @skew: share of touches that go to the hottest fifth of the objects.
  * @seed: seed of the content and of the access pattern.
  * @progress: show progress on stderr.
+ * @interrupt: when it becomes true (a signal handler sets it), the run
+ * stops where it is; may be NULL.
  */
 struct workload_options {
 	uint64_t budget;
@@ -36,7 +39,18 @@ struct workload_options {
 	double skew;
 	uint64_t seed;
 	bool progress;
+	const atomic_bool *interrupt;
 };
+
+/* The phases of a run, in order. */
+enum workload_phase {
+	WORKLOAD_FILL,
+	WORKLOAD_TOUCH,
+	WORKLOAD_CHECK,
+};
+
+/* "fill", "touch phase", "last pass". */
+const char *workload_phase_name(enum workload_phase phase);
 
 struct workload;
 
@@ -70,6 +84,9 @@ struct workload_backend {
  * @touch_p99_us: 99th percentile of touch latency.
  * @restore_p50_us: median latency of a restoring begin.
  * @restore_p99_us: 99th percentile of it.
+ * @phase: the phase the run was in last: where it was interrupted, when
+ * it was.
+ * @unchecked: objects the last sweep (fill or last pass) did not reach.
  */
 struct workload_result {
 	unsigned long touches;
@@ -85,6 +102,8 @@ struct workload_result {
 	double touch_p99_us;
 	double restore_p50_us;
 	double restore_p99_us;
+	enum workload_phase phase;
+	unsigned long unchecked;
 };
 
 /* Whether object @id is purgeable under @o: every 1/share-th, spread. */
@@ -93,7 +112,8 @@ bool workload_purgeable(const struct workload_options *o, unsigned long id);
 /*
  * Runs the workload on objects from @backend, whose data is @priv.
  * Returns 0 (look at @res for mismatches), -ENOMEM, -EAGAIN when threads
- * cannot be started.
+ * cannot be started, -EINTR when @o->interrupt stopped it (@res says
+ * where).
  */
 int workload_run(const struct workload_options *o,
 		 const struct workload_backend *backend, void *priv,
@@ -122,14 +142,29 @@ struct run_summary {
 	int monitor_source;
 };
 
+struct uttm_fault;
+
+/**
+ * struct run_config - how `uttm run` sets uttm up around the workload
+ * @store: name of the store (tools/stores.c).
+ * @store_path: directory of a file store's file, or NULL for the default.
+ * @stats: where to dump the context's state at the end, or NULL.
+ * @fault: fault injector for the arena and the store, or NULL.
+ */
+struct run_config {
+	const char *store;
+	const char *store_path;
+	FILE *stats;
+	struct uttm_fault *fault;
+};
+
 /*
  * Runs the workload on uttm objects (run.c): a context whose page limit
- * keeps the process under @opt->budget, a device with store @store (file
- * stores under @store_path), the pressure monitor; dumps the context's
- * state to @stats at the end unless it is NULL.  Returns 0 or a negative
- * errno; -E2BIG when the budget cannot hold the workload.
+ * keeps the process under @opt->budget, a device with the store @cfg
+ * names, the pressure monitor.  Returns 0 or a negative errno; -E2BIG
+ * when the budget cannot hold the workload.
  */
-int run_uttm(const struct workload_options *opt, const char *store,
-	     const char *store_path, FILE *stats, struct run_summary *sum);
+int run_uttm(const struct workload_options *opt, const struct run_config *cfg,
+	     struct run_summary *sum);
 
 #endif /* UTTM_WORKLOAD_H */
