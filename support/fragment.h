@@ -33,7 +33,10 @@ int fragment_arena(struct uttm_arena *arena, struct spacers *sp);
 /* Gives the spacers back. */
 void unfragment_arena(struct uttm_arena *arena, struct spacers *sp);
 
-/* Whether no two neighbouring pages of a populated @tt are neighbours in memory. */
+/*
+ * Whether no two neighbouring pages of a populated @tt are neighbours in
+ * memory.
+ */
 bool tt_scattered(const struct uttm_tt *tt);
 
 #endif /* UTTM_FRAGMENT_H */

@@ -14,7 +14,8 @@ static const struct {
 	const char *summary;
 	int (*run)(int argc, char **argv);
 } commands[] = {
-	{ "run", "the main job: objects over a budget, shrunk and restored, every byte checked (uttm run --help)",
+	{ "run", "the main job: objects over a budget, shrunk and restored,\n"
+		 "           every byte checked (uttm run --help)",
 	  cmd_run },
 	{ "bench", "measure uttm against its references (uttm bench --help)",
 	  cmd_bench },

@@ -213,7 +213,8 @@ static void report(const struct shrink_round *rounds, unsigned int n,
 {
 	struct figures set;
 
-	figures_init(&set, "uttm bench shrink: one scan over 10,000 objects (medians)");
+	figures_init(&set,
+		     "uttm bench shrink: one scan over 10,000 objects (medians)");
 	figures_add_int(&set, "rounds", "rounds", "", n);
 	figures_add_int(&set, "bytes", "bytes freed per scan", "B", bytes);
 	figures_add_int(&set, "objects", "objects", "", SHRINK_OBJECTS);
