@@ -9,13 +9,13 @@ jobs=$(nproc)
 step() { printf '\n== %s\n' "$*"; }
 
 step "plain build: all tests"
-[ -d build ] || meson setup build >/dev/null
+[ -d build ] || meson setup build -Dwerror=true >/dev/null
 ninja -C build
 meson test -C build --print-errorlogs --num-processes "$jobs"
 
 step "ASan + UBSan build: all tests"
 [ -d build-asan ] || meson setup build-asan -Db_sanitize=address,undefined \
-	-Db_lundef=false -Dbuildtype=debug >/dev/null
+	-Db_lundef=false -Dbuildtype=debug -Dwerror=true >/dev/null
 ninja -C build-asan
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
@@ -25,7 +25,7 @@ UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 if meson introspect build --tests | grep -q ':threaded"'; then
 	step "TSan build: threaded tests"
 	[ -d build-tsan ] || meson setup build-tsan -Db_sanitize=thread \
-		-Db_lundef=false -Dbuildtype=debug >/dev/null
+		-Db_lundef=false -Dbuildtype=debug -Dwerror=true >/dev/null
 	ninja -C build-tsan
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 		meson test -C build-tsan --suite threaded --print-errorlogs \

@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/io_uring.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -648,6 +649,9 @@ static void refused_ring_gets_the_synchronous_path(void **state)
 {
 	struct file_env *env = *state;
 
+#ifndef UTTM_HAVE_LIBURING
+	skip_because("built without liburing: there is no ring to refuse");
+#endif
 	run_in_child(ring_refused_at_setup, env->dir, NULL);
 }
 

@@ -8,14 +8,18 @@
 #ifndef UTTM_STORE_INTERNAL_H
 #define UTTM_STORE_INTERNAL_H
 
-#include <liburing.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include <zstd.h>
+#ifdef UTTM_HAVE_LIBURING
+#include <liburing.h>
+#endif
 
 #include "uttm/backup.h"
 
@@ -140,7 +144,7 @@ struct file_req {
  * struct file_io - how a file is read and written
  * @fd: the file, which @io owns: uttm_file_io_fini() closes it.
  * @ring_lock: held while a batch goes through @ring.
- * @ring: the ring, while @ring_ready.
+ * @ring: the ring, while @ring_ready (built with liburing only).
  * @ring_ready: batches may use @ring.
  * @ring_error: why there is no ring although one was wanted, else 0.
  * @batches: batches run.
@@ -150,7 +154,9 @@ struct file_req {
 struct file_io {
 	int fd;
 	pthread_mutex_t ring_lock;
+#ifdef UTTM_HAVE_LIBURING
 	struct io_uring ring;
+#endif
 	atomic_bool ring_ready;
 	atomic_int ring_error;
 	atomic_ulong batches;
@@ -175,6 +181,46 @@ void uttm_file_io_fini(struct file_io *io);
  */
 long uttm_file_io_run(struct file_io *io, struct file_req *reqs,
 		      unsigned int nr, bool write, bool intr);
+
+/*
+ * Describes @count pages at @bufs in @iov, one entry per run of pages
+ * that are neighbours in memory.  Returns the number of entries.
+ */
+int uttm_file_io_pages_iov(struct iovec *iov, void *const *bufs,
+			   unsigned long count);
+
+/*
+ * The ring (file_ring.c).  uttm_file_ring_init() sets up @io's ring:
+ * 0, or why there is none (-EOPNOTSUPP without liburing).
+ * uttm_file_ring_run() puts a batch through it, RING_ENTRIES requests in
+ * flight at most; a signal never abandons requests in flight, which use
+ * the caller's pages, and with @intr stops new ones from being queued.
+ * It returns -EINTR when it stopped so, else 0, and drops the ring for
+ * good (@ring_ready false, @ring_error set) when it stops working.
+ */
+#ifdef UTTM_HAVE_LIBURING
+int uttm_file_ring_init(struct file_io *io);
+void uttm_file_ring_exit(struct file_io *io);
+int uttm_file_ring_run(struct file_io *io, struct file_req *reqs,
+		       unsigned int nr, bool write, bool intr);
+#else
+static inline int uttm_file_ring_init(struct file_io *io)
+{
+	return -EOPNOTSUPP;
+}
+
+/* Never called: without a ring @ring_ready is never set. */
+static inline void uttm_file_ring_exit(struct file_io *io)
+{
+}
+
+static inline int uttm_file_ring_run(struct file_io *io,
+				     struct file_req *reqs, unsigned int nr,
+				     bool write, bool intr)
+{
+	return 0;
+}
+#endif
 
 /*
  * Slot I/O: batches of pages between memory and the slots of a store's
