@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "uttm/log.h"
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
@@ -23,7 +25,14 @@
 	((type *)((char *)(ptr) - offsetof(type, member)))
 
 /*
- * API misuse is reported on stderr, with the place that caught it, and
+ * A message for the log hook (uttm/log.h, log.c): printf-style, one line,
+ * at most 255 bytes.
+ */
+void uttm_log(enum uttm_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
+ * API misuse is logged as a warning, with the place that caught it, and
  * then refused (usually with -EINVAL) instead of crashing the caller.
  */
 void uttm_warn_report(const char *file, int line, const char *cond);
