@@ -45,6 +45,8 @@ expect 2 "uttm run: --store-path /etc/hostname: Not a directory" run --store-pat
 expect 2 "uttm run: unknown option '--bogus'" run --bogus
 expect 2 "uttm run: --budget needs a value" run --budget
 expect 2 "uttm run: unexpected argument 'extra'" run extra
+expect 2 "uttm run: --metrics-interval needs --metrics" run --metrics-interval 1
+expect 2 "uttm run: --metrics-interval 0: must be more than 0" run --metrics /tmp/x --metrics-interval 0
 expect 2 "uttm bench pool: --store: not an option of this benchmark" bench pool --store file
 expect 2 "uttm bench pool: --duration: not an option of this benchmark" bench pool --duration 3
 expect 2 "uttm bench pool: --rounds 0: must be at least 1" bench pool --rounds 0

@@ -148,6 +148,23 @@ void uttm_context_stats(struct uttm_context *ctx,
 int uttm_context_dump(struct uttm_context *ctx, FILE *out);
 
 /**
+ * uttm_context_metrics() - write a context's counters for a metrics system
+ * @ctx: the context.
+ * @out: where.
+ *
+ * Writes the counters in the OpenMetrics text format (which Prometheus
+ * also reads), ending with "# EOF": pages held and the page limits, pages
+ * purged, backed up and restored, and per device (label device, an id
+ * that stays for the device's life) objects, shrinkable, purgeable,
+ * pinned and delayed ones, pooled pages per caching state and order, and
+ * the store's live handles.  A service serves it on its metrics endpoint.
+ *
+ * Context: Any thread. Takes the device-list lock and LRU locks.
+ * Return: 0, -EINVAL for NULL arguments, -EIO when writing fails.
+ */
+int uttm_context_metrics(struct uttm_context *ctx, FILE *out);
+
+/**
  * uttm_global_swapout() - shrink one object of some device
  * @ctx: the context.
  * @op: operation context (no_wait_gpu: skip busy objects).

@@ -89,7 +89,6 @@ int uttm_context_dump(struct uttm_context *ctx, FILE *out)
 {
 	struct uttm_context_stats stats;
 	struct uttm_device *dev;
-	unsigned int i = 0;
 	int ret = 0;
 
 	if (!ctx || !out)
@@ -120,7 +119,7 @@ int uttm_context_dump(struct uttm_context *ctx, FILE *out)
 			"\ndevice %u%s: %llu objects, %llu shrinkable pages "
 			"(%llu purgeable), %llu pinned, %llu delayed, "
 			"store handles %lu\n",
-			i++, dev->dma32 ? " (DMA32)" : "",
+			dev->id, dev->dma32 ? " (DMA32)" : "",
 			(unsigned long long)ds.objects,
 			(unsigned long long)ds.shrinkable_pages,
 			(unsigned long long)ds.purgeable_pages,

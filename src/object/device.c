@@ -55,6 +55,7 @@ int uttm_device_create(struct uttm_context *ctx,
 	manager_init(&dev->man[UTTM_PL_TT], 0, true);
 
 	pthread_mutex_lock(&ctx->lock);
+	dev->id = ctx->next_device_id++;
 	list_add_tail(&dev->node, &ctx->devices);
 	pthread_mutex_unlock(&ctx->lock);
 	*out = dev;

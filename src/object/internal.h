@@ -15,6 +15,7 @@
 struct uttm_context {
 	pthread_mutex_t lock;		/* protects @devices */
 	struct list_head devices;	/* in round-robin order */
+	unsigned int next_device_id;	/* under @lock */
 	uint64_t page_limit;		/* pages */
 	uint64_t dma32_page_limit;	/* pages */
 	atomic_long pages_allocated;
@@ -48,6 +49,7 @@ struct uttm_resource_manager {
 struct uttm_device {
 	struct uttm_context *ctx;
 	struct list_head node;		/* in ctx->devices */
+	unsigned int id;		/* its name in dumps and metrics */
 	struct uttm_pool pool;
 	bool dma32;
 	enum uttm_caching caching;

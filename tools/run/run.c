@@ -18,10 +18,13 @@
 
 #include <uttm/shrinker.h>
 
+#include "run/metrics.h"
 #include "run/workload.h"
 #include "stores.h"
 #include "support/procfs.h"
 #include "uttm.h"
+
+#define RUN "uttm run"
 
 /* Share of the budget the pool may keep. */
 #define POOL_SHARE 32
@@ -249,6 +252,8 @@ int run_uttm(const struct workload_options *opt, const struct run_config *cfg,
 	     struct run_summary *sum)
 {
 	struct run run = { .opt = opt, .cfg = cfg };
+	struct metrics_writer *writer = NULL;
+	int metrics_ret;
 	struct uttm_context_stats cs;
 	struct uttm_monitor_stats ms;
 	int ret;
@@ -256,8 +261,12 @@ int run_uttm(const struct workload_options *opt, const struct run_config *cfg,
 	memset(sum, 0, sizeof(*sum));
 	run.bos = calloc(opt->objects, sizeof(*run.bos));
 	ret = run.bos ? run_setup(&run) : -ENOMEM;
+	if (!ret && cfg->metrics_interval)
+		ret = metrics_writer_start(run.ctx, cfg->metrics_path,
+					   cfg->metrics_interval, &writer);
 	if (!ret)
 		ret = workload_run(opt, &bo_backend, &run, &sum->result);
+	metrics_ret = metrics_writer_stop(writer);
 	if (!ret) {
 		uttm_context_stats(run.ctx, &cs);
 		uttm_monitor_stats(run.monitor, &ms);
@@ -269,6 +278,13 @@ int run_uttm(const struct workload_options *opt, const struct run_config *cfg,
 		sum->peak_resident_bytes = status_bytes("VmHWM");
 		if (cfg->stats)
 			uttm_context_dump(run.ctx, cfg->stats);
+		if (cfg->metrics_path && !metrics_ret)
+			metrics_ret = metrics_write(run.ctx, cfg->metrics_path);
+		if (metrics_ret) {
+			fprintf(stderr, RUN ": --metrics %s: %s\n",
+				cfg->metrics_path, strerror(-metrics_ret));
+			ret = metrics_ret;
+		}
 	}
 	run_teardown(&run);
 	free(run.bos);
@@ -294,14 +310,15 @@ static void run_usage(FILE *out)
 		"  --json               one JSON object instead of the report\n"
 		"  --stats              at the end, dump counters, pools and stores\n"
 		"                       to stderr (as TTM's debugfs page_pool file)\n"
+		"  --metrics FILE       at the end, write the counters to FILE in the\n"
+		"                       OpenMetrics text format (Prometheus)\n"
+		"  --metrics-interval S and every S seconds while the run lasts\n"
 		"\nsizes: K, KiB and k are 1024, KB is 1000, likewise M, G, T; 1.5G\n"
 		"UTTM_FAULT arms fault points of the arena and the store\n"
 		"\nexit status: 0 when every byte checked out, 1 on a mismatch or a\n"
 		"failure, 2 on a usage error, 128 + the signal when interrupted\n",
 		tool_store_names());
 }
-
-#define RUN "uttm run"
 
 /* 0 when @path is an existing directory, else why not. */
 static int check_directory(const char *path)
@@ -374,6 +391,12 @@ static int run_option(int c, struct workload_options *o,
 	case 'S':
 		ro->cfg.stats = stderr;
 		return 0;
+	case 'm':
+		ro->cfg.metrics_path = optarg;
+		return 0;
+	case 'i':
+		return opt_seconds(RUN, "metrics-interval", optarg, false,
+				   &ro->cfg.metrics_interval);
 	default:
 		return opt_error(RUN, c, argv);
 	}
@@ -396,6 +419,8 @@ static int parse_run_options(int argc, char **argv, struct workload_options *o,
 		{ "seed", required_argument, NULL, 'e' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "stats", no_argument, NULL, 'S' },
+		{ "metrics", required_argument, NULL, 'm' },
+		{ "metrics-interval", required_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -412,6 +437,10 @@ static int parse_run_options(int argc, char **argv, struct workload_options *o,
 	if (!ret && optind != argc) {
 		fprintf(stderr, RUN ": unexpected argument '%s'\n",
 			argv[optind]);
+		ret = -EINVAL;
+	}
+	if (!ret && ro->cfg.metrics_interval && !ro->cfg.metrics_path) {
+		fprintf(stderr, RUN ": --metrics-interval needs --metrics\n");
 		ret = -EINVAL;
 	}
 	return ret;

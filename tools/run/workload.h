@@ -150,12 +150,17 @@ struct uttm_fault;
  * @store_path: directory of a file store's file, or NULL for the default.
  * @stats: where to dump the context's state at the end, or NULL.
  * @fault: fault injector for the arena and the store, or NULL.
+ * @metrics_path: where to write the context's metrics at the end, or NULL.
+ * @metrics_interval: seconds between writes while the run lasts; 0 for
+ * the end only.
  */
 struct run_config {
 	const char *store;
 	const char *store_path;
 	FILE *stats;
 	struct uttm_fault *fault;
+	const char *metrics_path;
+	double metrics_interval;
 };
 
 /*

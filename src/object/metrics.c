@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A context's counters in the OpenMetrics text format, which Prometheus
+ * and its kin scrape: what uttm_context_dump() shows a person, for a
+ * service's metrics endpoint.  Devices are labelled by their id, which
+ * stays the same for a device's life.
+ */
+#include <errno.h>
+
+#include "base/base.h"
+#include "internal.h"
+
+/* The TYPE and HELP lines that open a family. */
+static void family(FILE *out, const char *name, const char *type,
+		   const char *help)
+{
+	fprintf(out, "# TYPE %s %s\n# HELP %s %s\n", name, type, name, help);
+}
+
+static void context_metrics(struct uttm_context *ctx, FILE *out)
+{
+	struct uttm_context_stats s;
+
+	uttm_context_stats(ctx, &s);
+	family(out, "uttm_pages_allocated", "gauge",
+	       "Pages held by page vectors, all and in DMA32 arenas.");
+	fprintf(out, "uttm_pages_allocated{zone=\"all\"} %llu\n"
+		"uttm_pages_allocated{zone=\"dma32\"} %llu\n",
+		(unsigned long long)s.pages_allocated,
+		(unsigned long long)s.dma32_pages_allocated);
+	family(out, "uttm_page_limit", "gauge",
+	       "Most pages page vectors may hold, all and in DMA32 arenas.");
+	fprintf(out, "uttm_page_limit{zone=\"all\"} %llu\n"
+		"uttm_page_limit{zone=\"dma32\"} %llu\n",
+		(unsigned long long)s.page_limit,
+		(unsigned long long)s.dma32_page_limit);
+	family(out, "uttm_pages_purged", "counter",
+	       "Pages whose content was dropped.");
+	fprintf(out, "uttm_pages_purged_total %llu\n",
+		(unsigned long long)s.pages_purged);
+	family(out, "uttm_pages_backed_up", "counter",
+	       "Pages moved into a store.");
+	fprintf(out, "uttm_pages_backed_up_total %llu\n",
+		(unsigned long long)s.pages_backed_up);
+	family(out, "uttm_pages_restored", "counter",
+	       "Pages brought back from a store.");
+	fprintf(out, "uttm_pages_restored_total %llu\n",
+		(unsigned long long)s.pages_restored);
+}
+
+/* One family with a sample per device; the caller holds the list lock. */
+static void device_family(struct uttm_context *ctx, FILE *out,
+			  const char *name, const char *help, size_t field)
+{
+	struct uttm_device *dev;
+
+	family(out, name, "gauge", help);
+	list_for_each_entry(dev, &ctx->devices, node) {
+		struct uttm_device_stats ds;
+
+		uttm_device_stats(dev, &ds);
+		fprintf(out, "%s{device=\"%u\"} %llu\n", name, dev->id,
+			(unsigned long long)*(uint64_t *)((char *)&ds + field));
+	}
+}
+
+static void pool_metrics(struct uttm_context *ctx, FILE *out)
+{
+	struct uttm_device *dev;
+
+	family(out, "uttm_pool_pages", "gauge",
+	       "Pages kept in a device's pool, per caching state and order.");
+	list_for_each_entry(dev, &ctx->devices, node)
+		for (unsigned int c = 0; c < UTTM_NUM_CACHING; c++)
+			for (unsigned int o = 0; o < UTTM_NR_ORDERS; o++)
+				fprintf(out, "uttm_pool_pages{device=\"%u\","
+					"caching=\"%s\",order=\"%u\"} %lu\n",
+					dev->id, uttm_caching_name(c), o,
+					uttm_pool_type_pages(&dev->pool, c, o));
+}
+
+static void store_metrics(struct uttm_context *ctx, FILE *out)
+{
+	struct uttm_device *dev;
+
+	family(out, "uttm_store_handles", "gauge",
+	       "Live handles in a device's default store.");
+	list_for_each_entry(dev, &ctx->devices, node)
+		if (dev->backup)
+			fprintf(out, "uttm_store_handles{device=\"%u\"} %lu\n",
+				dev->id, uttm_backup_handles(dev->backup));
+}
+
+int uttm_context_metrics(struct uttm_context *ctx, FILE *out)
+{
+	if (UTTM_WARN_ON(!ctx || !out))
+		return -EINVAL;
+	context_metrics(ctx, out);
+	pthread_mutex_lock(&ctx->lock);
+	device_family(ctx, out, "uttm_objects",
+		      "Live buffer objects, delayed-destroyed ones included.",
+		      offsetof(struct uttm_device_stats, objects));
+	device_family(ctx, out, "uttm_shrinkable_pages",
+		      "Pages of objects on the LRUs.",
+		      offsetof(struct uttm_device_stats, shrinkable_pages));
+	device_family(ctx, out, "uttm_purgeable_pages",
+		      "Pages of purgeable objects on the LRUs.",
+		      offsetof(struct uttm_device_stats, purgeable_pages));
+	device_family(ctx, out, "uttm_pinned_objects", "Pinned objects.",
+		      offsetof(struct uttm_device_stats, pinned));
+	device_family(ctx, out, "uttm_delayed_objects",
+		      "Objects waiting to be idle before they are freed.",
+		      offsetof(struct uttm_device_stats, delayed));
+	pool_metrics(ctx, out);
+	store_metrics(ctx, out);
+	pthread_mutex_unlock(&ctx->lock);
+	fputs("# EOF\n", out);
+	return ferror(out) ? -EIO : 0;
+}
