@@ -8,6 +8,9 @@
 
 #include "helpers.h"
 #include "stores.h"
+#ifdef UTTM_TEST_REDIS
+#include "redis_env.h"
+#endif
 
 static int shmem_create(struct uttm_arena *arena, struct uttm_fault *fault,
 			uint64_t capacity, struct uttm_backup **out)
@@ -74,13 +77,42 @@ static int file_sync_create(struct uttm_arena *arena, struct uttm_fault *fault,
 	return file_store(fault, capacity, UTTM_BACKUP_FILE_SYNC, out);
 }
 
+#ifdef UTTM_TEST_REDIS
+static int redis_store(const struct redis_server *s, struct uttm_fault *fault,
+		       uint64_t capacity, struct uttm_backup **out)
+{
+	struct uttm_backup_redis_params params = { .max_bytes = capacity,
+						   .fault = fault };
+
+	return redis_env_create(s, &params, out);
+}
+
+static int redis_create(struct uttm_arena *arena, struct uttm_fault *fault,
+			uint64_t capacity, struct uttm_backup **out)
+{
+	return redis_store(redis_env_server(), fault, capacity, out);
+}
+
+static int redis_cluster_create(struct uttm_arena *arena,
+				struct uttm_fault *fault, uint64_t capacity,
+				struct uttm_backup **out)
+{
+	return redis_store(&redis_env_cluster()->nodes[0], fault, capacity,
+			   out);
+}
+#endif
+
 static const struct store_case store_cases[] = {
-	{ "shmem", shmem_create, false },
-	{ "insert", insert_create, true },
-	{ "compressed", lz4_create, false },
-	{ "compressed-zstd", zstd_create, false },
-	{ "file", file_create, false },
-	{ "file-sync", file_sync_create, false },
+	{ "shmem", shmem_create, false, NULL },
+	{ "insert", insert_create, true, NULL },
+	{ "compressed", lz4_create, false, NULL },
+	{ "compressed-zstd", zstd_create, false, NULL },
+	{ "file", file_create, false, NULL },
+	{ "file-sync", file_sync_create, false, NULL },
+#ifdef UTTM_TEST_REDIS
+	{ "redis", redis_create, false, redis_env_unavailable },
+	{ "redis-cluster", redis_cluster_create, false, redis_env_unavailable },
+#endif
 };
 
 const struct store_case *store_by_name(const char *name)
@@ -95,7 +127,12 @@ const struct store_case *store_from_args(int argc, char **argv)
 {
 	const struct store_case *store = argc > 1 ? store_by_name(argv[1]) :
 						    NULL;
+	const char *why;
 
+	if (store && store->unavailable && (why = store->unavailable())) {
+		printf("SKIP %s: %s\n", store->name, why);
+		exit(TEST_SKIP);
+	}
 	if (store)
 		return store;
 	fprintf(stderr, "usage: %s STORE (", argv[0]);

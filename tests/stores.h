@@ -15,17 +15,26 @@
  * @arena; returns as the store's own create function.
  * @holds_arena_pages: the store keeps the arena pages it backs up, one
  * per handle, allocated in the arena until their handles are dropped.
+ * @unavailable: for a store that needs what a machine may lack (a
+ * server): NULL when it is there, else why not; the tests then skip.
  */
 struct store_case {
 	const char *name;
 	int (*create)(struct uttm_arena *arena, struct uttm_fault *fault,
 		      uint64_t capacity, struct uttm_backup **out);
 	bool holds_arena_pages;
+	const char *(*unavailable)(void);
 };
+
+/* Exit status of a test program that skips, as meson reads it. */
+#define TEST_SKIP 77
 
 /* The row called @name, or NULL. */
 const struct store_case *store_by_name(const char *name);
-/* The row named by the first argument; exits with usage when none is. */
+/*
+ * The row named by the first argument; exits with usage when none is,
+ * and skips (TEST_SKIP, saying why) when the store cannot run here.
+ */
 const struct store_case *store_from_args(int argc, char **argv);
 /* Makes @store's store as its @create does, asserting that it succeeds. */
 struct uttm_backup *store_create(const struct store_case *store,

@@ -23,6 +23,9 @@
  * The file store keeps pages in a file on disk, written and read with
  * direct I/O straight from and into the pages: it frees memory on
  * machines without swap, and its room is the disk's.
+ *
+ * The Redis store keeps pages in a Redis server or a Redis Cluster, on
+ * other machines: far memory whose room grows with the nodes.
  */
 #ifndef UTTM_BACKUP_H
 #define UTTM_BACKUP_H
@@ -326,6 +329,118 @@ int uttm_backup_file_trim(struct uttm_backup *backup);
  */
 int uttm_backup_file_stats(struct uttm_backup *backup,
 			   struct uttm_backup_file_stats *stats);
+
+/**
+ * struct uttm_backup_redis_params - how to create a Redis store
+ * @url: the server, "redis://[USER[:PASSWORD]@]HOST[:PORT]" (the scheme
+ * may be left out, an IPv6 address goes in brackets, the port defaults
+ * to 6379); for a Redis Cluster any one of its nodes.  NULL means
+ * "redis://127.0.0.1:6379".
+ * @password: the password to log in with, which overrides one in @url;
+ * NULL to take it from @url, else from the environment variable
+ * UTTM_REDIS_PASSWORD, else to log in without one.  The store never
+ * prints it.
+ * @key_prefix: the start of every key of the store, which an ACL can
+ * restrict a user to; NULL for "uttm:".  The store appends a random
+ * identifier of its own, so that no two stores share a key.  At most 64
+ * bytes, without '{' or '}' (a hash tag would put every key on one node).
+ * @max_bytes: bytes of pages the store may hold, at least a page; 0
+ * bounds it by the servers' room only.
+ * @replicas: a batch of pages counts as backed up only once this many
+ * replicas of each master have it (WAIT), so that a failover cannot lose
+ * it; 0 trusts the masters alone.
+ * @timeout_ms: bound on connecting and on each read or write of a
+ * connection; 0 means 5000.
+ * @fault: fault injector, or NULL.
+ */
+struct uttm_backup_redis_params {
+	const char *url;
+	const char *password;
+	const char *key_prefix;
+	uint64_t max_bytes;
+	unsigned int replicas;
+	unsigned int timeout_ms;
+	struct uttm_fault *fault;
+};
+
+/**
+ * uttm_backup_redis_create() - create a store on a Redis server or cluster
+ * @params: server, login, key prefix, cap, replicas, timeout, injector.
+ * @out: receives the store, holding one reference.
+ *
+ * Each page is the value of one key, the store's prefix followed by its
+ * handle.  Backups write, restores read, drops delete whole batches of
+ * keys pipelined: one round trip per batch and node, never one per page.
+ * A Redis Cluster is found by itself (INFO): the store then follows its
+ * slot map, sends each key to the master of its hash slot, follows MOVED
+ * and ASK redirections and refreshes the map when they or a lost node say
+ * it changed.  The store's keys carry no hash tag, so a vector's pages
+ * spread over every master.
+ *
+ * Nothing is lost when the servers fail: a page the server refuses
+ * (out of memory) or whose write is cut off stays in its vector, which is
+ * then partly backed up; a restore that finds a key missing or its node
+ * down returns -EIO, keeps every handle not yet restored, and can be
+ * retried or the vector released.  A lost connection is opened again,
+ * once per call, before the pages it carried are given up.
+ *
+ * uttm_backup_bytes_avail() is the servers' room (maxmemory, or the
+ * machine's memory when a server has none, less used_memory; in a
+ * cluster the smallest room of a master times the masters), read with
+ * INFO at most every 100 ms, within @max_bytes.  It is 0 while a master
+ * cannot be reached or its maxmemory-policy has changed to one that may
+ * evict keys.  When the store is freed every key of it still on a server
+ * is deleted.
+ *
+ * Anyone who can read the server can read the pages backed up there: see
+ * docs/stores.md for an ACL user limited to the key prefix.
+ *
+ * Context: May sleep (network round trips). No locks.
+ * Return: 0; -EINVAL for NULL arguments, a malformed URL or key prefix,
+ * a cap below a page; -EMEDIUMTYPE when a server's maxmemory-policy may
+ * evict keys (anything but noeviction: pages must never disappear);
+ * -EACCES when the server refuses the login or the commands the store
+ * needs; the error of connecting (-ECONNREFUSED, -ETIMEDOUT, ...); -EIO;
+ * -ENOMEM; -EOPNOTSUPP when libuttm was built without hiredis.
+ */
+int uttm_backup_redis_create(const struct uttm_backup_redis_params *params,
+			     struct uttm_backup **out);
+
+/**
+ * struct uttm_backup_redis_stats - what a Redis store has done
+ * @cluster: the server is a Redis Cluster.
+ * @masters: masters the slot map routes keys to (1 for a standalone
+ * server).
+ * @pages: pages the store holds (live handles).
+ * @batches: pipelined batches sent to a node: one round trip each.
+ * @redirections: MOVED and ASK replies followed.
+ * @map_refreshes: slot maps read.
+ * @reconnects: connections opened again after one was lost.
+ * @key_prefix: the prefix of every key of this store, its identifier
+ * included.
+ */
+struct uttm_backup_redis_stats {
+	bool cluster;
+	unsigned int masters;
+	unsigned long pages;
+	unsigned long batches;
+	unsigned long redirections;
+	unsigned long map_refreshes;
+	unsigned long reconnects;
+	char key_prefix[96];
+};
+
+/**
+ * uttm_backup_redis_stats() - read the counters of a Redis store
+ * @backup: a store made by uttm_backup_redis_create().
+ * @stats: receives the figures.
+ *
+ * Context: May sleep: takes the store's lock, which a batch holds for its
+ * round trips.
+ * Return: 0, or -EINVAL for NULL arguments or another kind of store.
+ */
+int uttm_backup_redis_stats(struct uttm_backup *backup,
+			    struct uttm_backup_redis_stats *stats);
 
 #pragma GCC visibility pop
 

@@ -452,4 +452,184 @@ uint64_t uttm_zpool_used_bytes(const struct zpool *pool);
 /* Bytes of the descriptors of the chunks in use. */
 uint64_t uttm_zpool_metadata_bytes(const struct zpool *pool);
 
+/*
+ * Redis: the parts of the Redis store (redis.c).  A node is one server
+ * the store talks to, over one connection (redis_conn.c); the slot map
+ * routes each key to its node: the one server of a standalone setup, or
+ * the master that owns the key's hash slot in a Redis Cluster
+ * (redis_cluster.c).
+ */
+
+struct redisContext;
+struct redisReply;
+
+/* Hash slots of a Redis Cluster. */
+#define REDIS_SLOTS 16384u
+/* Longest host name a node may have, with its NUL. */
+#define REDIS_HOST_MAX 256u
+
+/**
+ * struct redis_endpoint - where a server listens
+ * @host: host name or address, without brackets for IPv6.
+ * @port: TCP port.
+ */
+struct redis_endpoint {
+	char host[REDIS_HOST_MAX];
+	int port;
+};
+
+/**
+ * struct redis_login - how the store connects and authenticates
+ * @user: ACL user, or NULL for the default user.
+ * @password: password, or NULL for none.  Never logged.
+ * @timeout_ms: bound on connecting and on each read or write.
+ */
+struct redis_login {
+	char *user;
+	char *password;
+	unsigned int timeout_ms;
+};
+
+/**
+ * struct redis_node - one server and the store's connection to it
+ * @addr: where it listens.
+ * @ctx: the connection, or NULL while there is none.
+ * @master: the slot map routes keys to this node.
+ * @connects: connections opened to it.
+ */
+struct redis_node {
+	struct redis_endpoint addr;
+	struct redisContext *ctx;
+	bool master;
+	unsigned long connects;
+};
+
+/*
+ * Parses "redis://[USER[:PASSWORD]@]HOST[:PORT]" (the scheme optional,
+ * an IPv6 address in brackets, the port 6379 by default) into @ep, and
+ * the user and password, when given, into new strings in @login.
+ * Returns 0, -EINVAL for a malformed URL, or -ENOMEM.
+ */
+int uttm_redis_parse_url(const char *url, struct redis_endpoint *ep,
+			 struct redis_login *login);
+
+/* Replaces the password of @login with a copy of @password (NULL on -ENOMEM). */
+void uttm_redis_login_set_password(struct redis_login *login,
+				   const char *password);
+/* Frees the strings of @login, wiping the password first. */
+void uttm_redis_login_fini(struct redis_login *login);
+
+/*
+ * Connects @node and authenticates.  Returns 0; -EACCES when the server
+ * refuses the login; the connection's errno (-ECONNREFUSED, ...), or
+ * -EIO.
+ */
+int uttm_redis_connect(struct redis_node *node,
+		       const struct redis_login *login);
+
+/* Closes @node's connection, if any. */
+void uttm_redis_disconnect(struct redis_node *node);
+
+/*
+ * Sends all that is queued on @node's connection.  Returns 0, or -EIO
+ * after disconnecting it.
+ */
+int uttm_redis_flush(struct redis_node *node);
+
+/*
+ * The next reply on @node's connection; NULL after disconnecting it when
+ * the connection fails.
+ */
+struct redisReply *uttm_redis_reply(struct redis_node *node);
+
+/*
+ * Sends a command of @argc arguments and waits for its reply, connecting
+ * first if needed.  NULL when the node cannot be reached.
+ */
+struct redisReply *uttm_redis_command(struct redis_node *node,
+				      const struct redis_login *login,
+				      int argc, const char **argv);
+
+/**
+ * struct redis_memory - what a server says of its memory (INFO memory)
+ * @used: bytes its data takes (used_memory).
+ * @limit: its maxmemory, or the machine's memory when it has none.
+ * @evicts: its maxmemory-policy may evict keys: anything but noeviction.
+ */
+struct redis_memory {
+	uint64_t used;
+	uint64_t limit;
+	bool evicts;
+};
+
+/*
+ * Reads @node's memory figures.  Returns 0, -EACCES when the login may
+ * not run INFO, -EPROTO for a reply without them, or -EIO.
+ */
+int uttm_redis_memory(struct redis_node *node, const struct redis_login *login,
+		      struct redis_memory *mem);
+
+/*
+ * Whether @node runs in cluster mode (INFO cluster): 1 or 0, or a
+ * negative errno as uttm_redis_memory().
+ */
+int uttm_redis_cluster_enabled(struct redis_node *node,
+			       const struct redis_login *login);
+
+/**
+ * struct redis_map - which node serves which key
+ * @nodes: every node the store has known, in the order it learnt of
+ * them; entries never move, so indices stay valid.  The first is the
+ * node the store was given.
+ * @nr_nodes: entries used.
+ * @max_nodes: entries allocated.
+ * @cluster: the servers form a Redis Cluster; otherwise every key goes
+ * to the first node.
+ * @stale: a redirection or a lost node says the map is out of date.
+ * @slot_node: the node of each hash slot, in a cluster.
+ */
+struct redis_map {
+	struct redis_node *nodes;
+	unsigned int nr_nodes;
+	unsigned int max_nodes;
+	bool cluster;
+	bool stale;
+	uint16_t slot_node[REDIS_SLOTS];
+};
+
+/* Sets @map up with the single node at @seed.  0 or -ENOMEM. */
+int uttm_redis_map_init(struct redis_map *map,
+			const struct redis_endpoint *seed);
+/* Disconnects and frees every node. */
+void uttm_redis_map_fini(struct redis_map *map);
+
+/* The hash slot of a key, as Redis Cluster computes it. */
+unsigned int uttm_redis_key_slot(const char *key, size_t len);
+
+/* The index of the node that serves @key. */
+unsigned int uttm_redis_map_route(const struct redis_map *map,
+				  const char *key, size_t len);
+
+/*
+ * The index of the node at @ep, added to the map when it is new.
+ * Returns it, or -ENOMEM.
+ */
+int uttm_redis_map_node(struct redis_map *map, const struct redis_endpoint *ep);
+
+/*
+ * Reads the slot map (CLUSTER SLOTS) from the first node that answers,
+ * masters only.  Returns 0, or -EIO when no node answered, -EPROTO for a
+ * reply that does not cover every slot the old map had.
+ */
+int uttm_redis_map_refresh(struct redis_map *map,
+			   const struct redis_login *login);
+
+/*
+ * Parses a "MOVED slot host:port" or "ASK slot host:port" error of
+ * @len bytes.  Returns 1 for MOVED, 2 for ASK with the target in @to, or
+ * 0 for any other error.
+ */
+int uttm_redis_parse_redirect(const char *err, size_t len,
+			      struct redis_endpoint *to);
+
 #endif /* UTTM_STORE_INTERNAL_H */

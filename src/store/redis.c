@@ -1,0 +1,846 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The Redis store: backed-up pages live on a Redis server or a Redis
+ * Cluster, on other machines, each page the value of one key.  It is the
+ * tier for cold objects that outgrow one machine's disk and memory.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include <hiredis/hiredis.h>
+
+#include "uttm/backup.h"
+#include "base/base.h"
+#include "internal.h"
+
+/*
+ * DOC: Redis store
+ *
+ * A page's key is the store's prefix (the caller's, "uttm:" by default,
+ * then a random identifier of the store) followed by its handle in hex,
+ * handles coming from a slot bitmap like the file store's.  Each store
+ * call is one batch: every command of it is queued on the connection of
+ * the key's node, each node is sent its share at once, then the replies
+ * are read, so a batch costs one round trip per node however many pages
+ * it carries, and the nodes of a cluster work on their shares together.
+ * Dropped keys are deleted the same way, a batch of DELs per call, whose
+ * replies are read so that a deletion follows a slot that moved.
+ *
+ * Redis is often run as a cache, free to evict keys; a store there would
+ * lose pages, so the store refuses any server whose maxmemory-policy is
+ * not noeviction, at creation and whenever it reads the server's room
+ * again (the room is then 0).  A server that refuses a page (OOM) fails
+ * that page with -ENOSPC, and every later page of the batch is given up
+ * too: a backup succeeds for a prefix, the tt layer keeps the rest, and
+ * the keys written past the prefix are deleted.  A restore stops at the
+ * first page it cannot read (-EIO: a key missing, a node down), keeping
+ * every handle.
+ *
+ * A connection that fails (the server restarted, a node died, an idle
+ * timeout closed it) is opened again and the pages it carried are sent
+ * once more, within the same call; in a cluster the slot map is read
+ * again first, so a promoted replica takes over.  MOVED updates the map
+ * and resends; ASK resends to the importing node after ASKING, once.  A
+ * call gives up after REDIS_ROUNDS rounds.
+ *
+ * Keys whose fate a failure leaves unknown (a write whose reply was lost,
+ * a deletion that failed) may remain on a server: the store remembers
+ * that (@stray) and, when it is freed, deletes every key that still has
+ * its prefix, node by node (SCAN).  A store that lost nothing has nothing
+ * to sweep and scans nothing.
+ */
+
+/* Pages one store call moves at most: the batch of uttm_tt_backup(). */
+#define REDIS_BATCH_PAGES 1024u
+/* Sends of one batch: the first, then resends after redirections. */
+#define REDIS_ROUNDS 4
+/* The caller's part of the key prefix, at most. */
+#define REDIS_PREFIX_MAX 64u
+/* The store's prefix: the caller's, a 16-digit identifier, ':'. */
+#define REDIS_STORE_PREFIX_MAX (REDIS_PREFIX_MAX + 16 + 1 + 1)
+/* A key: the store's prefix and a handle in hex. */
+#define REDIS_KEY_MAX (REDIS_STORE_PREFIX_MAX + 16)
+#define REDIS_DEFAULT_URL "redis://127.0.0.1:6379"
+#define REDIS_DEFAULT_TIMEOUT_MS 5000u
+/* How old the servers' room may be before bytes_avail reads it again. */
+#define REDIS_ROOM_INTERVAL_NS 100000000ull
+/* Keys a sweep asks SCAN for at a time. */
+#define REDIS_SCAN_COUNT "1000"
+
+/* What a batch does to each of its keys. */
+enum redis_cmd {
+	CMD_SET,
+	CMD_GET,
+	CMD_DEL,
+};
+
+enum op_state {
+	OP_QUEUED,
+	OP_SENT,
+	OP_DONE,
+	OP_FAILED,
+};
+
+/**
+ * struct redis_op - one page of a batch
+ * @handle: its handle.
+ * @key: its key, @key_len bytes.
+ * @key_len: length of @key.
+ * @node: the node it goes to.
+ * @state: where it is.
+ * @asking: an ASK redirection sent it here: ASKING goes first.
+ * @resent: a lost connection already made it go again.
+ * @reroute: route it afresh once the slot map is read again.
+ * @error: why it failed.
+ */
+struct redis_op {
+	unsigned long handle;
+	char key[REDIS_KEY_MAX];
+	unsigned int key_len;
+	unsigned int node;
+	enum op_state state;
+	bool asking;
+	bool resent;
+	bool reroute;
+	int error;
+};
+
+/**
+ * struct redis_store - a store on Redis
+ * @base: what every store shares.
+ * @lock: serialises the connections and everything below.
+ * @map: the nodes and which keys each serves.
+ * @login: how to connect.
+ * @prefix: the prefix of every key, the identifier included.
+ * @prefix_len: its length.
+ * @replicas: replicas each batch must reach (WAIT).
+ * @slots: which handles are live.
+ * @stray: keys of the store may have been left on a server.
+ * @room: bytes the servers could take when last read.
+ * @written: bytes backed up since.
+ * @room_time: when (CLOCK_MONOTONIC, ns).
+ * @batches: batches sent to a node.
+ * @redirections: MOVED and ASK replies followed.
+ * @map_refreshes: slot maps read.
+ * @ops: the batch being run.
+ */
+struct redis_store {
+	struct uttm_backup base;
+	pthread_mutex_t lock;
+	struct redis_map map;
+	struct redis_login login;
+	char prefix[REDIS_STORE_PREFIX_MAX];
+	size_t prefix_len;
+	unsigned int replicas;
+	struct slots slots;
+	bool stray;
+	uint64_t room;
+	uint64_t written;
+	uint64_t room_time;
+	unsigned long batches;
+	unsigned long redirections;
+	unsigned long map_refreshes;
+	struct redis_op ops[REDIS_BATCH_PAGES];
+};
+
+static struct redis_store *to_redis(struct uttm_backup *backup)
+{
+	return container_of(backup, struct redis_store, base);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Makes @op the first try of a command on the key it names. */
+static void op_route(struct redis_store *store, struct redis_op *op)
+{
+	op->node = uttm_redis_map_route(&store->map, op->key, op->key_len);
+	op->state = OP_QUEUED;
+	op->asking = false;
+	op->resent = false;
+	op->reroute = false;
+	op->error = 0;
+}
+
+/* Names and routes the page of @handle as op @op. */
+static void op_init(struct redis_store *store, struct redis_op *op,
+		    unsigned long handle)
+{
+	op->handle = handle;
+	op->key_len = (unsigned int)snprintf(op->key, sizeof(op->key),
+					     "%s%lx", store->prefix, handle);
+	op_route(store, op);
+}
+
+static void op_fail(struct redis_op *op, int error)
+{
+	op->state = OP_FAILED;
+	op->error = error;
+}
+
+/*
+ * The connection that carried @op failed, so its outcome is unknown: it
+ * goes once more, in a cluster to wherever the slot map read afresh
+ * says, and fails with -EIO the second time.
+ */
+static void op_connection_lost(struct redis_store *store, struct redis_op *op)
+{
+	store->stray = true;
+	if (op->resent) {
+		op_fail(op, -EIO);
+		return;
+	}
+	op->resent = true;
+	op->state = OP_QUEUED;
+	op->asking = false;
+	if (store->map.cluster) {
+		op->reroute = true;
+		store->map.stale = true;
+	}
+}
+
+/*
+ * MOVED or ASK: the op goes to the node named, ASKING first for ASK.
+ * False for any other error.
+ */
+static bool op_redirect(struct redis_store *store, struct redis_op *op,
+			const redisReply *reply)
+{
+	struct redis_endpoint to;
+	int kind = uttm_redis_parse_redirect(reply->str, reply->len, &to);
+	int node;
+
+	if (!kind)
+		return false;
+	node = uttm_redis_map_node(&store->map, &to);
+	if (node < 0) {
+		op_fail(op, node);
+		return true;
+	}
+	store->redirections++;
+	op->node = (unsigned int)node;
+	op->asking = kind == 2;
+	op->state = OP_QUEUED;
+	if (kind == 1)
+		store->map.stale = true;
+	return true;
+}
+
+static int error_reply_errno(const redisReply *reply)
+{
+	if (!strncmp(reply->str, "OOM", 3))
+		return -ENOSPC;
+	if (!strncmp(reply->str, "NOPERM", 6) || !strncmp(reply->str, "NOAUTH", 6))
+		return -EACCES;
+	return -EIO;
+}
+
+/* Whether @reply is what @cmd succeeds with; a GET's goes to @page. */
+static bool reply_ok(const redisReply *reply, enum redis_cmd cmd, void *page)
+{
+	switch (cmd) {
+	case CMD_SET:
+		return reply->type == REDIS_REPLY_STATUS &&
+		       !strcmp(reply->str, "OK");
+	case CMD_GET:
+		/* A nil reply is a key gone: its page is lost on the server. */
+		if (reply->type != REDIS_REPLY_STRING ||
+		    reply->len != UTTM_PAGE_SIZE)
+			return false;
+		memcpy(page, reply->str, UTTM_PAGE_SIZE);
+		return true;
+	case CMD_DEL:
+		return reply->type == REDIS_REPLY_INTEGER;
+	}
+	return false;
+}
+
+/* Takes the reply to @op, a @cmd on @page. */
+static void op_complete(struct redis_store *store, struct redis_op *op,
+			const redisReply *reply, enum redis_cmd cmd, void *page)
+{
+	op->asking = false;
+	if (reply->type == REDIS_REPLY_ERROR) {
+		if (!op_redirect(store, op, reply))
+			op_fail(op, error_reply_errno(reply));
+	} else if (reply_ok(reply, cmd, page)) {
+		op->state = OP_DONE;
+	} else {
+		op_fail(op, -EIO);
+	}
+}
+
+/* Queues @cmd for @op on @node: SET key @page, GET key or DEL key. */
+static int op_append(struct redis_node *node, const struct redis_op *op,
+		     enum redis_cmd cmd, const void *page)
+{
+	static const char *const names[] = {
+		[CMD_SET] = "SET", [CMD_GET] = "GET", [CMD_DEL] = "DEL",
+	};
+	const char *argv[3] = { names[cmd], op->key, page };
+	size_t len[3] = { 3, op->key_len, UTTM_PAGE_SIZE };
+	redisContext *c = node->ctx;
+
+	if (op->asking && redisAppendCommand(c, "ASKING") != REDIS_OK)
+		return -ENOMEM;
+	return redisAppendCommandArgv(c, cmd == CMD_SET ? 3 : 2, argv, len) ==
+	       REDIS_OK ? 0 : -ENOMEM;
+}
+
+static bool node_reachable(struct redis_store *store, struct redis_node *node)
+{
+	return node->ctx || !uttm_redis_connect(node, &store->login);
+}
+
+/* Every op of the batch on @node in state @from gives up its connection. */
+static void ops_connection_lost(struct redis_store *store, unsigned long count,
+				unsigned int node, enum op_state from,
+				unsigned long start)
+{
+	for (unsigned long i = start; i < count; i++)
+		if (store->ops[i].node == node && store->ops[i].state == from)
+			op_connection_lost(store, &store->ops[i]);
+}
+
+/* Sends @node its queued ops of the batch: @cmd, on @pages for SET. */
+static void send_node(struct redis_store *store, unsigned int n,
+		      unsigned long count, enum redis_cmd cmd,
+		      void *const *pages)
+{
+	struct redis_node *node = &store->map.nodes[n];
+	bool any = false;
+
+	for (unsigned long i = 0; i < count; i++) {
+		struct redis_op *op = &store->ops[i];
+
+		if (op->node != n || op->state != OP_QUEUED)
+			continue;
+		if (!any && !node_reachable(store, node)) {
+			ops_connection_lost(store, count, n, OP_QUEUED, i);
+			return;
+		}
+		any = true;
+		if (op_append(node, op, cmd, pages ? pages[i] : NULL)) {
+			op_fail(op, -ENOMEM);
+			continue;
+		}
+		op->state = OP_SENT;
+	}
+	if (!any)
+		return;
+	store->batches++;
+	if (uttm_redis_flush(node))
+		ops_connection_lost(store, count, n, OP_SENT, 0);
+}
+
+/* Reads @node's replies to the ops of the batch sent to it. */
+static void read_node(struct redis_store *store, unsigned int n,
+		      unsigned long count, enum redis_cmd cmd,
+		      void *const *pages)
+{
+	for (unsigned long i = 0; i < count; i++) {
+		struct redis_op *op = &store->ops[i];
+		/* A redirection may have grown the map and moved it. */
+		struct redis_node *node = &store->map.nodes[n];
+		redisReply *reply;
+
+		if (op->node != n || op->state != OP_SENT)
+			continue;
+		reply = uttm_redis_reply(node);
+		if (reply && op->asking) {
+			freeReplyObject(reply);
+			reply = uttm_redis_reply(node);
+		}
+		if (!reply) {
+			ops_connection_lost(store, count, n, OP_SENT, i);
+			return;
+		}
+		op_complete(store, op, reply, cmd, pages ? pages[i] : NULL);
+		freeReplyObject(reply);
+	}
+}
+
+/*
+ * After a redirection or a lost connection in a cluster: read the slot
+ * map again and send the ops that lost their node where it now says.
+ */
+static void reroute(struct redis_store *store, unsigned long count)
+{
+	if (!store->map.stale)
+		return;
+	store->map_refreshes++;
+	if (uttm_redis_map_refresh(&store->map, &store->login))
+		return;
+	for (unsigned long i = 0; i < count; i++) {
+		struct redis_op *op = &store->ops[i];
+
+		if (op->state == OP_QUEUED && op->reroute) {
+			op->node = uttm_redis_map_route(&store->map, op->key,
+							op->key_len);
+			op->reroute = false;
+		}
+	}
+}
+
+static bool any_queued(const struct redis_store *store, unsigned long count)
+{
+	for (unsigned long i = 0; i < count; i++)
+		if (store->ops[i].state == OP_QUEUED)
+			return true;
+	return false;
+}
+
+/*
+ * A batch's pages are only safe once @replicas replicas of each master
+ * that took some have them too; where WAIT says fewer do, they fail.
+ */
+static void wait_replicas(struct redis_store *store, unsigned long count)
+{
+	char replicas[16], timeout[16];
+	const char *argv[3] = { "WAIT", replicas, timeout };
+
+	snprintf(replicas, sizeof(replicas), "%u", store->replicas);
+	snprintf(timeout, sizeof(timeout), "%u", store->login.timeout_ms);
+	for (unsigned int n = 0; n < store->map.nr_nodes; n++) {
+		redisReply *reply = NULL;
+		bool ok;
+
+		for (unsigned long i = 0; i < count && !reply; i++)
+			if (store->ops[i].node == n &&
+			    store->ops[i].state == OP_DONE)
+				reply = uttm_redis_command(&store->map.nodes[n],
+							   &store->login, 3,
+							   argv);
+		if (!reply)
+			continue;
+		ok = reply->type == REDIS_REPLY_INTEGER &&
+		     reply->integer >= store->replicas;
+		freeReplyObject(reply);
+		for (unsigned long i = 0; i < count && !ok; i++)
+			if (store->ops[i].node == n &&
+			    store->ops[i].state == OP_DONE)
+				op_fail(&store->ops[i], -EIO);
+	}
+}
+
+/*
+ * Runs @cmd on the first @count ops: SETs of @pages, GETs into @pages,
+ * or DELs.  Returns how many succeeded from the first on.
+ */
+static unsigned long run_batch(struct redis_store *store, unsigned long count,
+			       enum redis_cmd cmd, void *const *pages)
+{
+	unsigned long done = 0;
+
+	for (int round = 0; round < REDIS_ROUNDS &&
+			    any_queued(store, count); round++) {
+		if (store->map.cluster)
+			reroute(store, count);
+		for (unsigned int n = 0; n < store->map.nr_nodes; n++)
+			send_node(store, n, count, cmd, pages);
+		for (unsigned int n = 0; n < store->map.nr_nodes; n++)
+			read_node(store, n, count, cmd, pages);
+	}
+	for (unsigned long i = 0; i < count; i++)
+		if (store->ops[i].state == OP_QUEUED)
+			op_fail(&store->ops[i], -EIO);
+	if (cmd == CMD_SET && store->replicas)
+		wait_replicas(store, count);
+	while (done < count && store->ops[done].state == OP_DONE)
+		done++;
+	return done;
+}
+
+/*
+ * Deletes the keys of the first @count ops.  A key that could not be
+ * deleted is left stray, for the sweep when the store is freed.
+ */
+static void delete_ops(struct redis_store *store, unsigned long count)
+{
+	for (unsigned long i = 0; i < count; i++)
+		op_route(store, &store->ops[i]);
+	if (count && run_batch(store, count, CMD_DEL, NULL) < count)
+		store->stray = true;
+}
+
+/* Takes up to @count handles, in runs; returns how many, or an error. */
+static long take_handles(struct redis_store *store, unsigned long count)
+{
+	unsigned long n = 0, got;
+	long first = 0;
+
+	while (n < count) {
+		first = uttm_slots_alloc(&store->slots, count - n, &got);
+		if (first < 0)
+			break;
+		for (unsigned long j = 0; j < got; j++)
+			op_init(store, &store->ops[n + j],
+				uttm_backup_index_to_handle(
+					(unsigned long)first + j));
+		n += got;
+	}
+	return n ? (long)n : first;
+}
+
+static long redis_backup_pages(struct uttm_backup *backup, void *const *src,
+			       unsigned long count, bool writeback,
+			       unsigned long *handles)
+{
+	struct redis_store *store = to_redis(backup);
+	unsigned long done, written = 0;
+	long n, ret;
+
+	pthread_mutex_lock(&store->lock);
+	n = take_handles(store, MIN(count, (unsigned long)REDIS_BATCH_PAGES));
+	if (n < 0) {
+		pthread_mutex_unlock(&store->lock);
+		return n;
+	}
+	done = run_batch(store, (unsigned long)n, CMD_SET, src);
+	for (unsigned long i = 0; i < done; i++)
+		handles[i] = store->ops[i].handle;
+	ret = done ? (long)done : store->ops[0].error;
+	/* Past the prefix the pages stay in their vector: their keys go. */
+	for (unsigned long i = done; i < (unsigned long)n; i++) {
+		uttm_slots_free(&store->slots,
+				uttm_backup_handle_to_index(store->ops[i].handle),
+				1);
+		if (store->ops[i].state == OP_DONE)
+			store->ops[written++] = store->ops[i];
+	}
+	delete_ops(store, written);
+	store->written += done << UTTM_PAGE_SHIFT;
+	pthread_mutex_unlock(&store->lock);
+	return ret;
+}
+
+static long redis_copy_pages(struct uttm_backup *backup, void *const *dst,
+			     const unsigned long *handles, unsigned long count,
+			     const struct uttm_operation_ctx *ctx)
+{
+	struct redis_store *store = to_redis(backup);
+	unsigned long done;
+	long ret;
+
+	count = MIN(count, (unsigned long)REDIS_BATCH_PAGES);
+	pthread_mutex_lock(&store->lock);
+	for (unsigned long i = 0; i < count; i++)
+		op_init(store, &store->ops[i], handles[i]);
+	done = run_batch(store, count, CMD_GET, dst);
+	ret = done ? (long)done : store->ops[0].error;
+	pthread_mutex_unlock(&store->lock);
+	return ret;
+}
+
+static void redis_drop(struct uttm_backup *backup, const unsigned long *handles,
+		       unsigned long count)
+{
+	struct redis_store *store = to_redis(backup);
+
+	pthread_mutex_lock(&store->lock);
+	for (unsigned long i = 0; i < count; i += REDIS_BATCH_PAGES) {
+		unsigned long n = MIN(count - i,
+				      (unsigned long)REDIS_BATCH_PAGES);
+
+		for (unsigned long j = 0; j < n; j++)
+			op_init(store, &store->ops[j], handles[i + j]);
+		delete_ops(store, n);
+	}
+	uttm_slot_io_free(&store->slots, handles, count);
+	pthread_mutex_unlock(&store->lock);
+}
+
+/*
+ * The servers' room, read afresh: in a cluster pages spread evenly, so
+ * the fullest master bounds them all.  A master out of reach, or one that
+ * may evict keys, leaves no room at all.
+ */
+static uint64_t read_room(struct redis_store *store)
+{
+	uint64_t least = UINT64_MAX;
+	unsigned int masters = 0;
+
+	if (store->map.stale) {
+		store->map_refreshes++;
+		uttm_redis_map_refresh(&store->map, &store->login);
+	}
+	for (unsigned int n = 0; n < store->map.nr_nodes; n++) {
+		struct redis_memory mem;
+
+		if (!store->map.nodes[n].master)
+			continue;
+		if (uttm_redis_memory(&store->map.nodes[n], &store->login,
+				      &mem) || mem.evicts)
+			return 0;
+		least = MIN(least, mem.limit > mem.used ? mem.limit - mem.used :
+							  0);
+		masters++;
+	}
+	return masters ? least * masters : 0;
+}
+
+static uint64_t redis_bytes_avail(struct uttm_backup *backup)
+{
+	struct redis_store *store = to_redis(backup);
+	uint64_t now = now_ns(), room, left;
+
+	pthread_mutex_lock(&store->lock);
+	if (now - store->room_time >= REDIS_ROOM_INTERVAL_NS) {
+		store->room = read_room(store);
+		store->written = 0;
+		store->room_time = now;
+	}
+	room = store->room > store->written ? store->room - store->written : 0;
+	left = (uint64_t)(store->slots.max - uttm_slots_used(&store->slots)) <<
+	       UTTM_PAGE_SHIFT;
+	pthread_mutex_unlock(&store->lock);
+	return MIN(room, left);
+}
+
+/* @s with the glob characters of SCAN's MATCH escaped, into @out. */
+static void glob_escape(const char *s, char *out, size_t size)
+{
+	size_t n = 0;
+
+	for (; *s && n + 3 < size; s++) {
+		if (strchr("*?[]\\", *s))
+			out[n++] = '\\';
+		out[n++] = *s;
+	}
+	out[n] = '\0';
+}
+
+/* Makes @op name the key of a SCAN reply; false for one too long. */
+static bool op_set_key(struct redis_op *op, const redisReply *key)
+{
+	if (key->type != REDIS_REPLY_STRING || key->len >= sizeof(op->key))
+		return false;
+	memcpy(op->key, key->str, key->len);
+	op->key_len = (unsigned int)key->len;
+	return true;
+}
+
+/*
+ * Deletes every key of the store that node @n holds.  A node is asked
+ * by its index: the map may move while the keys are deleted.
+ */
+static void sweep_node(struct redis_store *store, unsigned int n)
+{
+	char pattern[2 * REDIS_KEY_MAX + 2], cursor[32] = "0";
+	const char *argv[6] = { "SCAN", cursor, "MATCH", pattern, "COUNT",
+				REDIS_SCAN_COUNT };
+	redisReply *reply, *keys;
+
+	glob_escape(store->prefix, pattern, sizeof(pattern) - 1);
+	strcat(pattern, "*");
+	do {
+		reply = uttm_redis_command(&store->map.nodes[n], &store->login,
+					   6, argv);
+		if (!reply)
+			return;
+		if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+		    reply->element[0]->type != REDIS_REPLY_STRING ||
+		    reply->element[0]->len >= sizeof(cursor)) {
+			freeReplyObject(reply);
+			return;
+		}
+		memcpy(cursor, reply->element[0]->str, reply->element[0]->len + 1);
+		keys = reply->element[1];
+		for (size_t i = 0; keys->type == REDIS_REPLY_ARRAY &&
+				   i < keys->elements;) {
+			unsigned long nr = 0;
+
+			for (; i < keys->elements && nr < REDIS_BATCH_PAGES; i++)
+				if (op_set_key(&store->ops[nr],
+					       keys->element[i]))
+					nr++;
+			delete_ops(store, nr);
+		}
+		freeReplyObject(reply);
+	} while (strcmp(cursor, "0"));
+}
+
+static void redis_fini(struct uttm_backup *backup)
+{
+	struct redis_store *store = to_redis(backup);
+
+	for (unsigned int n = 0; store->stray && n < store->map.nr_nodes; n++)
+		if (store->map.nodes[n].master)
+			sweep_node(store, n);
+	uttm_redis_map_fini(&store->map);
+	uttm_slots_fini(&store->slots);
+	uttm_redis_login_fini(&store->login);
+	pthread_mutex_destroy(&store->lock);
+	free(store);
+}
+
+static const struct uttm_backup_ops redis_ops = {
+	.backup_pages = redis_backup_pages,
+	.copy_pages = redis_copy_pages,
+	.drop = redis_drop,
+	.bytes_avail = redis_bytes_avail,
+	.fini = redis_fini,
+};
+
+/* The caller's prefix, then 16 random hex digits and ':'. */
+static int make_prefix(struct redis_store *store, const char *prefix)
+{
+	uint64_t id;
+
+	if (getrandom(&id, sizeof(id), 0) != sizeof(id))
+		return -errno;
+	store->prefix_len = (size_t)snprintf(store->prefix,
+					     sizeof(store->prefix),
+					     "%s%016llx:", prefix,
+					     (unsigned long long)id);
+	return 0;
+}
+
+static bool prefix_valid(const char *prefix)
+{
+	return strlen(prefix) <= REDIS_PREFIX_MAX && !strpbrk(prefix, "{}");
+}
+
+/* The login of @params: the URL's, the password overridden or found. */
+static int login_init(struct redis_store *store,
+		      const struct uttm_backup_redis_params *params,
+		      struct redis_endpoint *seed)
+{
+	const char *password = params->password;
+	int ret;
+
+	store->login.timeout_ms = params->timeout_ms ? params->timeout_ms :
+						       REDIS_DEFAULT_TIMEOUT_MS;
+	ret = uttm_redis_parse_url(params->url ? params->url : REDIS_DEFAULT_URL,
+				   seed, &store->login);
+	if (ret)
+		return ret;
+	if (!password && !store->login.password)
+		password = secure_getenv("UTTM_REDIS_PASSWORD");
+	if (!password)
+		return 0;
+	uttm_redis_login_set_password(&store->login, password);
+	return store->login.password ? 0 : -ENOMEM;
+}
+
+/*
+ * Finds out whether the seed is part of a cluster and reads its map,
+ * then checks that no master may evict keys.
+ */
+static int discover(struct redis_store *store)
+{
+	struct redis_memory mem;
+	int ret;
+
+	ret = uttm_redis_connect(&store->map.nodes[0], &store->login);
+	if (!ret)
+		ret = uttm_redis_cluster_enabled(&store->map.nodes[0],
+						 &store->login);
+	if (ret < 0)
+		return ret;
+	store->map.cluster = ret;
+	if (store->map.cluster) {
+		store->map_refreshes++;
+		ret = uttm_redis_map_refresh(&store->map, &store->login);
+		if (ret)
+			return ret;
+	}
+	for (unsigned int n = 0; n < store->map.nr_nodes; n++) {
+		if (!store->map.nodes[n].master)
+			continue;
+		ret = uttm_redis_memory(&store->map.nodes[n], &store->login,
+					&mem);
+		if (ret)
+			return ret;
+		if (mem.evicts)
+			return -EMEDIUMTYPE;
+	}
+	return 0;
+}
+
+int uttm_backup_redis_create(const struct uttm_backup_redis_params *params,
+			     struct uttm_backup **out)
+{
+	struct redis_endpoint seed;
+	struct redis_store *store;
+	int ret;
+
+	if (UTTM_WARN_ON(!params || !out) ||
+	    UTTM_WARN_ON(params->max_bytes &&
+			 params->max_bytes < UTTM_PAGE_SIZE))
+		return -EINVAL;
+	if (params->key_prefix && !prefix_valid(params->key_prefix))
+		return -EINVAL;
+	store = calloc(1, sizeof(*store));
+	if (!store)
+		return -ENOMEM;
+	pthread_mutex_init(&store->lock, NULL);
+	ret = login_init(store, params, &seed);
+	if (!ret)
+		ret = make_prefix(store, params->key_prefix ?
+				  params->key_prefix : "uttm:");
+	if (!ret)
+		ret = uttm_redis_map_init(&store->map, &seed);
+	if (ret)
+		goto error_free_login;
+	ret = discover(store);
+	if (ret)
+		goto error_free_map;
+	store->replicas = params->replicas;
+	uttm_slots_init(&store->slots, params->max_bytes ?
+			(unsigned long)(params->max_bytes >> UTTM_PAGE_SHIFT) :
+			SLOT_IO_MAX_SLOTS);
+	uttm_backup_init(&store->base, &redis_ops, params->fault);
+	*out = &store->base;
+	return 0;
+
+error_free_map:
+	uttm_redis_map_fini(&store->map);
+error_free_login:
+	uttm_redis_login_fini(&store->login);
+	pthread_mutex_destroy(&store->lock);
+	free(store);
+	return ret;
+}
+
+static bool is_redis_store(const struct uttm_backup *backup)
+{
+	return backup && backup->ops == &redis_ops;
+}
+
+int uttm_backup_redis_stats(struct uttm_backup *backup,
+			    struct uttm_backup_redis_stats *stats)
+{
+	struct redis_store *store;
+
+	if (UTTM_WARN_ON(!is_redis_store(backup) || !stats))
+		return -EINVAL;
+	store = to_redis(backup);
+	pthread_mutex_lock(&store->lock);
+	*stats = (struct uttm_backup_redis_stats){
+		.cluster = store->map.cluster,
+		.pages = uttm_slots_used(&store->slots),
+		.batches = store->batches,
+		.redirections = store->redirections,
+		.map_refreshes = store->map_refreshes,
+	};
+	for (unsigned int n = 0; n < store->map.nr_nodes; n++) {
+		stats->masters += store->map.nodes[n].master;
+		stats->reconnects += store->map.nodes[n].connects > 1 ?
+				     store->map.nodes[n].connects - 1 : 0;
+	}
+	snprintf(stats->key_prefix, sizeof(stats->key_prefix), "%s",
+		 store->prefix);
+	pthread_mutex_unlock(&store->lock);
+	return 0;
+}
