@@ -48,6 +48,19 @@ static int make_compressed(const struct store_request *req,
 	return uttm_backup_compressed_create(&p, out);
 }
 
+static int make_redis(const struct store_request *req,
+		      struct uttm_backup **out)
+{
+	const struct uttm_backup_redis_params p = {
+		.url = req->redis_url,
+		.password = req->redis_password,
+		.max_bytes = req->capacity,
+		.fault = req->fault,
+	};
+
+	return uttm_backup_redis_create(&p, out);
+}
+
 static const struct {
 	const char *name;
 	int (*create)(const struct store_request *req,
@@ -60,6 +73,8 @@ static const struct {
 	{ "file", make_file, false, 0 },
 	/* Compressed pages stay in memory: a third of the budget. */
 	{ "compressed", make_compressed, false, 3 },
+	/* Pages leave for the server: none stays here. */
+	{ "redis", make_redis, false, 0 },
 };
 
 static int store_index(const char *name)
@@ -90,7 +105,17 @@ const char *tool_store_default(void)
 
 const char *tool_store_names(void)
 {
-	return "shmem|insert|file|compressed";
+	return "shmem|insert|file|compressed|redis";
+}
+
+const char *tool_store_error(const char *name, int error)
+{
+	if (!strcmp(name, "redis") && error == -EMEDIUMTYPE)
+		return "the Redis server may evict keys (its maxmemory-policy "
+		       "is not noeviction), which would lose pages";
+	if (!strcmp(name, "redis") && error == -EOPNOTSUPP)
+		return "this uttm was built without hiredis";
+	return strerror(-error);
 }
 
 bool tool_store_needs_swap(const char *name)

@@ -17,12 +17,17 @@
  * memory it may use).
  * @path: where a file store puts its file (NULL: the temp directory).
  * @fault: fault injector of the store, or NULL.
+ * @redis_url: the server of a Redis store (NULL: 127.0.0.1:6379).
+ * @redis_password: its password (NULL: from the URL or
+ * $UTTM_REDIS_PASSWORD).  Never printed.
  */
 struct store_request {
 	struct uttm_arena *arena;
 	uint64_t capacity;
 	const char *path;
 	struct uttm_fault *fault;
+	const char *redis_url;
+	const char *redis_password;
 };
 
 /* Whether @name is the name of a store, for checking options early. */
@@ -31,6 +36,12 @@ bool tool_store_valid(const char *name);
 /* Creates the store called @name; -ENOENT for an unknown name. */
 int tool_store_create(const char *name, const struct store_request *req,
 		      struct uttm_backup **out);
+
+/*
+ * What went wrong when store @name could not be made with @error, for a
+ * message: strerror() unless the store has more to say.
+ */
+const char *tool_store_error(const char *name, int error);
 
 /* The default store's name: shmem when swap exists, a file otherwise. */
 const char *tool_store_default(void);

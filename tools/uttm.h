@@ -126,6 +126,8 @@ struct bench_options {
 	uint64_t bytes;
 	double duration;
 	const char *store;
+	const char *redis_url;
+	const char *redis_password;
 };
 
 /* Whether @arg asks for help: -h or --help. */

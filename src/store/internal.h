@@ -538,9 +538,12 @@ int uttm_redis_flush(struct redis_node *node);
 
 /*
  * The next reply on @node's connection; NULL after disconnecting it when
- * the connection fails.
+ * the connection fails.  With a @page, a reply that is a page of bytes
+ * goes straight from the connection's buffer into it, and what returns
+ * is a token that uttm_redis_reply_landed() recognises, not to be freed.
  */
-struct redisReply *uttm_redis_reply(struct redis_node *node);
+struct redisReply *uttm_redis_reply(struct redis_node *node, void *page);
+bool uttm_redis_reply_landed(const struct redisReply *reply);
 
 /*
  * Sends a command of @argc arguments and waits for its reply, connecting

@@ -245,35 +245,34 @@ static int error_reply_errno(const redisReply *reply)
 	return -EIO;
 }
 
-/* Whether @reply is what @cmd succeeds with; a GET's goes to @page. */
-static bool reply_ok(const redisReply *reply, enum redis_cmd cmd, void *page)
+/* Whether @reply is what @cmd succeeds with. */
+static bool reply_ok(const redisReply *reply, enum redis_cmd cmd)
 {
 	switch (cmd) {
 	case CMD_SET:
 		return reply->type == REDIS_REPLY_STATUS &&
 		       !strcmp(reply->str, "OK");
 	case CMD_GET:
-		/* A nil reply is a key gone: its page is lost on the server. */
-		if (reply->type != REDIS_REPLY_STRING ||
-		    reply->len != UTTM_PAGE_SIZE)
-			return false;
-		memcpy(page, reply->str, UTTM_PAGE_SIZE);
-		return true;
+		/*
+		 * A page landed in place (read_node()); any other reply, nil
+		 * above all (the key is gone), means the page is lost there.
+		 */
+		return false;
 	case CMD_DEL:
 		return reply->type == REDIS_REPLY_INTEGER;
 	}
 	return false;
 }
 
-/* Takes the reply to @op, a @cmd on @page. */
+/* Takes the reply to @op, a @cmd. */
 static void op_complete(struct redis_store *store, struct redis_op *op,
-			const redisReply *reply, enum redis_cmd cmd, void *page)
+			const redisReply *reply, enum redis_cmd cmd)
 {
 	op->asking = false;
 	if (reply->type == REDIS_REPLY_ERROR) {
 		if (!op_redirect(store, op, reply))
 			op_fail(op, error_reply_errno(reply));
-	} else if (reply_ok(reply, cmd, page)) {
+	} else if (reply_ok(reply, cmd)) {
 		op->state = OP_DONE;
 	} else {
 		op_fail(op, -EIO);
@@ -356,16 +355,24 @@ static void read_node(struct redis_store *store, unsigned int n,
 
 		if (op->node != n || op->state != OP_SENT)
 			continue;
-		reply = uttm_redis_reply(node);
-		if (reply && op->asking) {
-			freeReplyObject(reply);
-			reply = uttm_redis_reply(node);
+		if (op->asking) {
+			reply = uttm_redis_reply(node, NULL);
+			if (reply)
+				freeReplyObject(reply);
 		}
+		reply = !op->asking || reply ?
+			uttm_redis_reply(node, cmd == CMD_GET ? pages[i] : NULL) :
+			NULL;
 		if (!reply) {
 			ops_connection_lost(store, count, n, OP_SENT, i);
 			return;
 		}
-		op_complete(store, op, reply, cmd, pages ? pages[i] : NULL);
+		if (uttm_redis_reply_landed(reply)) {
+			op->asking = false;
+			op->state = OP_DONE;
+			continue;
+		}
+		op_complete(store, op, reply, cmd);
 		freeReplyObject(reply);
 	}
 }

@@ -6,6 +6,7 @@
  * measures its store and its references side by side in the same run.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -22,6 +23,9 @@ static const struct {
 	{ "insert", bench_backup_insert },
 	{ "compressed", bench_backup_compressed },
 	{ "file", bench_backup_file },
+#ifdef UTTM_HAVE_HIREDIS
+	{ "redis", bench_backup_redis },
+#endif
 };
 
 double gbps(uint64_t bytes, double seconds)
@@ -136,8 +140,15 @@ int bench_backup(const struct bench_options *opts)
 	struct uttm_pool_params pp = {
 		.max_pages = (unsigned long)(opts->bytes / UTTM_PAGE_SIZE),
 	};
-	struct backup_bench bench = { .bytes = opts->bytes,
-				      .rounds = opts->rounds };
+	struct backup_bench bench = {
+		.bytes = opts->bytes, .rounds = opts->rounds,
+		.only_store = opts->store,
+		.redis_url = opts->redis_url,
+		.redis_password = opts->redis_password ?
+				  opts->redis_password :
+				  getenv("UTTM_REDIS_PASSWORD"),
+	};
+	bool found = !opts->store;
 	struct figures set;
 	int ret;
 
@@ -154,6 +165,9 @@ int bench_backup(const struct bench_options *opts)
 		ret = uttm_pool_init(&bench.pool, &pp);
 		for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]) && !ret;
 		     i++) {
+			if (opts->store && strcmp(opts->store, parts[i].name))
+				continue;
+			found = true;
 			ret = parts[i].run(&bench, &set);
 			if (ret)
 				fprintf(stderr, "uttm bench backup: %s: %s\n",
@@ -161,6 +175,11 @@ int bench_backup(const struct bench_options *opts)
 		}
 		uttm_pool_fini(&bench.pool);
 		uttm_arena_destroy(bench.arena);
+		if (!found) {
+			fprintf(stderr, "uttm bench backup: no part for store "
+				"'%s' in this build\n", opts->store);
+			ret = -ENOENT;
+		}
 	} else {
 		fprintf(stderr, "uttm bench backup: %s\n", strerror(-ret));
 	}

@@ -19,6 +19,10 @@
  * @bytes: size of the vector each round.
  * @rounds: rounds each part runs; parts report medians.
  * @swap: enough free swap for writeback to be timed.
+ * @only_store: the user asked for one store's part alone (--store).
+ * @redis_url: the Redis server to measure (--redis), or NULL to start
+ * servers of its own.
+ * @redis_password: its password, or NULL.
  */
 struct backup_bench {
 	struct uttm_arena *arena;
@@ -26,6 +30,9 @@ struct backup_bench {
 	uint64_t bytes;
 	unsigned int rounds;
 	bool swap;
+	bool only_store;
+	const char *redis_url;
+	const char *redis_password;
 };
 
 extern const struct uttm_operation_ctx bench_ctx;
@@ -76,5 +83,6 @@ int bench_backup_shmem(struct backup_bench *bench, struct figures *set);
 int bench_backup_insert(struct backup_bench *bench, struct figures *set);
 int bench_backup_compressed(struct backup_bench *bench, struct figures *set);
 int bench_backup_file(struct backup_bench *bench, struct figures *set);
+int bench_backup_redis(struct backup_bench *bench, struct figures *set);
 
 #endif /* UTTM_BENCH_BACKUP_H */

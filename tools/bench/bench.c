@@ -18,6 +18,7 @@
 /* Options only some benchmarks take; the others refuse them. */
 #define USES_DURATION (1u << 0)
 #define USES_STORE (1u << 1)
+#define USES_REDIS (1u << 2)
 
 static const struct bench {
 	const char *name;
@@ -31,7 +32,8 @@ static const struct bench {
 	{ "pool", "pool-hit vs fresh-block vs mmap+first-touch allocation",
 	  bench_pool, 64ULL << 20, UTTM_PAGE_SIZE, 5, 0 },
 	{ "backup", "backup/restore through stores vs raw memfd I/O and memcpy",
-	  bench_backup, 1ULL << 30, UTTM_PAGE_SIZE, 5, 0 },
+	  bench_backup, 1ULL << 30, UTTM_PAGE_SIZE, 5,
+	  USES_STORE | USES_REDIS },
 	{ "shrink", "one shrinker scan over 10,000 objects: walk vs stores",
 	  bench_shrink, 1ULL << 30, SHRINK_OBJECTS * UTTM_PAGE_SIZE, 5, 0 },
 	/* Each round runs both sides for the duration, twice. */
@@ -47,6 +49,7 @@ static void bench_usage(FILE *out)
 	fprintf(out,
 		"usage: uttm bench NAME [--json] [--rounds N] [--size BYTES]\n"
 		"                       [--duration SECONDS] [--store NAME]\n"
+		"                       [--redis URL] [--redis-password PW]\n"
 		"\n"
 		"  --json        print one JSON object instead of a table\n"
 		"  --rounds N    repetitions; medians are reported (default 5,\n"
@@ -56,8 +59,12 @@ static void bench_usage(FILE *out)
 		"                for each of its 10,000 objects at least\n"
 		"  --duration S  e2e: seconds of touches per side and round\n"
 		"                (default 10)\n"
-		"  --store NAME  e2e: the store of the uttm side (default file):\n"
-		"                %s\n"
+		"  --store NAME  e2e: the store of the uttm side (default file);\n"
+		"                backup: that store's part alone: %s\n"
+		"  --redis URL   backup: measure this Redis server, HOST:PORT\n"
+		"                (default: start a server and a 3-master\n"
+		"                cluster on loopback); the password with\n"
+		"                --redis-password or $UTTM_REDIS_PASSWORD\n"
 		"\nexit status: 0, 1 on a failure, 2 on a usage error; e2e exits 3\n"
 		"without root, 4 without memory cgroups, 5 when no swap file can\n"
 		"be enabled.\n"
@@ -118,6 +125,14 @@ static int bench_option(const char *cmd, const struct bench *b, int c,
 		}
 		opts->store = optarg;
 		return ret;
+	case 'R':
+		ret = check_used(cmd, b, USES_REDIS, "redis");
+		opts->redis_url = optarg;
+		return ret;
+	case 'P':
+		ret = check_used(cmd, b, USES_REDIS, "redis-password");
+		opts->redis_password = optarg;
+		return ret;
 	default:
 		return opt_error(cmd, c, argv);
 	}
@@ -133,6 +148,8 @@ static int parse_bench_options(int argc, char **argv, const struct bench *b,
 		{ "size", required_argument, NULL, 's' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "store", required_argument, NULL, 't' },
+		{ "redis", required_argument, NULL, 'R' },
+		{ "redis-password", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};

@@ -143,6 +143,8 @@ static int run_setup(struct run *run)
 				    o->objects * o->object_size,
 		.path = run->cfg->store_path,
 		.fault = run->cfg->fault,
+		.redis_url = run->cfg->redis_url,
+		.redis_password = run->cfg->redis_password,
 	};
 	int ret;
 
@@ -302,6 +304,10 @@ static void run_usage(FILE *out)
 		"  --store NAME         %s\n"
 		"                       (default: shmem with swap, else file)\n"
 		"  --store-path DIR     where a file store puts its file (a directory)\n"
+		"  --redis URL          the Redis store's server,\n"
+		"                       redis://[USER@]HOST[:PORT] (default\n"
+		"                       127.0.0.1:6379); for a cluster any node\n"
+		"  --redis-password PW  its password (better: $UTTM_REDIS_PASSWORD)\n"
 		"  --threads N          worker threads (default 2)\n"
 		"  --duration SECONDS   touch phase (default 20)\n"
 		"  --purgeable SHARE    share of purgeable objects, 0 to 1 (default 0.25)\n"
@@ -368,6 +374,12 @@ static int run_option(int c, struct workload_options *o,
 				strerror(-ret));
 		ro->cfg.store_path = optarg;
 		return ret;
+	case 'r':
+		ro->cfg.redis_url = optarg;
+		return 0;
+	case 'P':
+		ro->cfg.redis_password = optarg;
+		return 0;
 	case 't':
 		ret = opt_count(RUN, "threads", optarg, 1, 256, &n);
 		if (!ret)
@@ -412,6 +424,8 @@ static int parse_run_options(int argc, char **argv, struct workload_options *o,
 		{ "object-size", required_argument, NULL, 'z' },
 		{ "store", required_argument, NULL, 's' },
 		{ "store-path", required_argument, NULL, 'p' },
+		{ "redis", required_argument, NULL, 'r' },
+		{ "redis-password", required_argument, NULL, 'P' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "purgeable", required_argument, NULL, 'g' },
@@ -524,7 +538,7 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "uttm run: the budget cannot hold 4 objects "
 			"next to the process itself; raise --budget\n");
 	else if (ret)
-		fprintf(stderr, "uttm run: %s (store %s)\n", strerror(-ret),
-			ro.cfg.store);
+		fprintf(stderr, "uttm run: %s (store %s)\n",
+			tool_store_error(ro.cfg.store, ret), ro.cfg.store);
 	return ret ? 1 : 0;
 }

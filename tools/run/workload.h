@@ -148,6 +148,9 @@ struct uttm_fault;
  * struct run_config - how `uttm run` sets uttm up around the workload
  * @store: name of the store (tools/stores.c).
  * @store_path: directory of a file store's file, or NULL for the default.
+ * @redis_url: a Redis store's server, or NULL for 127.0.0.1:6379.
+ * @redis_password: its password, or NULL (the URL's, or
+ * $UTTM_REDIS_PASSWORD).  Never printed.
  * @stats: where to dump the context's state at the end, or NULL.
  * @fault: fault injector for the arena and the store, or NULL.
  * @metrics_path: where to write the context's metrics at the end, or NULL.
@@ -157,6 +160,8 @@ struct uttm_fault;
 struct run_config {
 	const char *store;
 	const char *store_path;
+	const char *redis_url;
+	const char *redis_password;
 	FILE *stats;
 	struct uttm_fault *fault;
 	const char *metrics_path;
