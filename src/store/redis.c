@@ -57,6 +57,13 @@
 
 /* Pages one store call moves at most: the batch of uttm_tt_backup(). */
 #define REDIS_BATCH_PAGES 1024u
+/*
+ * Commands queued on a connection before they are written out: a batch
+ * goes out in pieces of 256 KiB, so that hiredis never holds a whole
+ * batch of pages (4 MiB) in its buffer.  Still one round trip: the
+ * replies are read once all is sent.
+ */
+#define REDIS_SEND_CHUNK 64u
 /* Sends of one batch: the first, then resends after redirections. */
 #define REDIS_ROUNDS 4
 /* The caller's part of the key prefix, at most. */
@@ -317,6 +324,7 @@ static void send_node(struct redis_store *store, unsigned int n,
 		      void *const *pages)
 {
 	struct redis_node *node = &store->map.nodes[n];
+	unsigned int queued = 0;
 	bool any = false;
 
 	for (unsigned long i = 0; i < count; i++) {
@@ -334,11 +342,13 @@ static void send_node(struct redis_store *store, unsigned int n,
 			continue;
 		}
 		op->state = OP_SENT;
+		if (++queued % REDIS_SEND_CHUNK == 0 && uttm_redis_flush(node))
+			break;
 	}
 	if (!any)
 		return;
 	store->batches++;
-	if (uttm_redis_flush(node))
+	if (!node->ctx || uttm_redis_flush(node))
 		ops_connection_lost(store, count, n, OP_SENT, 0);
 }
 
