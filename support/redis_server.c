@@ -272,7 +272,9 @@ int redis_server_start(struct redis_server *s, unsigned int flags,
 	s->args = args;
 	for (int tries = 0; !ret && tries < START_TRIES; tries++) {
 		s->port = pick_port();
-		snprintf(s->dir, sizeof(s->dir), "%s/%d", base_dir, s->port);
+		if (snprintf(s->dir, sizeof(s->dir), "%s/%d", base_dir,
+			     s->port) >= (int)sizeof(s->dir))
+			return -ENAMETOOLONG;
 		if (mkdir(s->dir, 0700))
 			return -errno;
 		ret = spawn(s);
