@@ -42,6 +42,9 @@ done
 [ -n "$pid" ] || fail "no redis-server could be started"
 url=redis://127.0.0.1:$port
 export UTTM_REDIS_PASSWORD=$secret
+# Under ASan (test.sh sets ASAN_OPTIONS) its shadow and quarantine count
+# as resident: the budget is checked in the plain build only.
+sanitized=${ASAN_OPTIONS:+1}
 
 "$uttm" run --store redis --redis "$url" --budget 48M --objects 48 \
 	--object-size 4M --duration 3 --json >"$dir/run.json" 2>"$dir/run.err" ||
@@ -50,9 +53,9 @@ python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["mismatches"] == 0 and d["errors"] == 0, d
-assert d["peak_resident_bytes"] <= d["budget_bytes"], d
+assert sys.argv[2] or d["peak_resident_bytes"] <= d["budget_bytes"], d
 assert d["pages_backed_up"] > 0 and d["pages_restored"] > 0, d
-' "$dir/run.json" || fail "uttm run --store redis --json"
+' "$dir/run.json" "${sanitized:-}" || fail "uttm run --store redis --json"
 
 "$uttm" bench backup --store redis --redis "$url" --rounds 1 --size 8M \
 	--json >"$dir/bench.json" 2>"$dir/bench.err" ||
