@@ -4,9 +4,10 @@
 # liburing batches file I/O, lz4 and zstd compress, python3 checks JSON
 # and makes the man pages, groff checks that they render, Debian's
 # prometheus-client parses the metrics independently, hiredis talks to
-# Redis and redis-server is the server its tests start.
+# Redis and redis-server is the server its tests start, g++ proves the
+# public headers compile as C++.
 set -eu
-packages="meson ninja-build pkg-config gcc libc6-dev libcmocka-dev liburing-dev liblz4-dev libzstd-dev python3 groff-base python3-prometheus-client
+packages="meson ninja-build pkg-config gcc g++ libc6-dev libcmocka-dev liburing-dev liblz4-dev libzstd-dev python3 groff-base python3-prometheus-client
 	libhiredis-dev redis-server"
 missing=""
 for p in $packages; do

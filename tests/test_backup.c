@@ -198,7 +198,7 @@ static void restore_interrupted_many_times_in_a_row(void **state)
 static void cancel_request_stops_an_interruptible_restore(void **state)
 {
 	struct backup_env *env = *state;
-	atomic_bool cancel = true;
+	struct uttm_cancel cancel = { 0 };
 	struct uttm_operation_ctx ctx = { .interruptible = true,
 					  .cancel = &cancel };
 	struct uttm_operation_ctx patient = { .interruptible = false,
@@ -207,6 +207,7 @@ static void cancel_request_stops_an_interruptible_restore(void **state)
 
 	tt_new(env, &tt, MIXED_BYTES, UTTM_PLAIN, 4);
 	assert_int_equal(uttm_tt_backup(&tt, &backup_flags), MIXED_PAGES);
+	uttm_cancel_request(&cancel);
 	assert_int_equal(uttm_tt_populate(&tt, &ctx), -EINTR);
 	assert_true(uttm_tt_is_backed_up(&tt));
 	/* Without interruptible, a cancel request is not a reason to stop. */

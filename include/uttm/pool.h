@@ -28,7 +28,6 @@
 #define UTTM_POOL_H
 
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -61,19 +60,67 @@ enum uttm_caching {
 };
 
 /**
+ * struct uttm_cancel - a request to stop interruptible operations
+ * @requested: private; use the helpers below, which are atomic,
+ * lock-free and async-signal-safe, in C and in C++.
+ *
+ * The flag belongs to the caller, who sets it (from any thread or a
+ * signal handler) and clears it; uttm only reads it.  An operation it
+ * stopped returns -EINTR and leaves it set, so resuming that operation
+ * stops again at once until the caller clears it.
+ */
+struct uttm_cancel {
+	int requested;
+};
+
+/**
+ * uttm_cancel_request() - ask the operations watching a flag to stop
+ * @cancel: the flag.
+ *
+ * Context: Any thread or signal handler. Does not sleep.
+ */
+static inline void uttm_cancel_request(struct uttm_cancel *cancel)
+{
+	__atomic_store_n(&cancel->requested, 1, __ATOMIC_RELEASE);
+}
+
+/**
+ * uttm_cancel_clear() - withdraw a request to stop
+ * @cancel: the flag.
+ *
+ * Context: Any thread or signal handler. Does not sleep.
+ */
+static inline void uttm_cancel_clear(struct uttm_cancel *cancel)
+{
+	__atomic_store_n(&cancel->requested, 0, __ATOMIC_RELEASE);
+}
+
+/**
+ * uttm_cancel_requested() - whether a request to stop is pending
+ * @cancel: the flag.
+ *
+ * Context: Any thread or signal handler. Does not sleep.
+ * Return: true once uttm_cancel_request() was called, until
+ * uttm_cancel_clear().
+ */
+static inline bool uttm_cancel_requested(const struct uttm_cancel *cancel)
+{
+	return __atomic_load_n(&cancel->requested, __ATOMIC_ACQUIRE);
+}
+
+/**
  * struct uttm_operation_ctx - how an operation may behave
  * @interruptible: long operations (a restore) stop with -EINTR when a
- * signal interrupts them or @cancel becomes true, and can be resumed.
+ * signal interrupts them or @cancel is set, and can be resumed.
  * @no_wait_gpu: do not wait for busy objects; skip them.
- * @cancel: optional flag another thread or a signal handler sets to ask
- * an interruptible operation to stop.
+ * @cancel: optional flag that asks interruptible operations to stop.
  *
  * As struct ttm_operation_ctx.
  */
 struct uttm_operation_ctx {
 	bool interruptible;
 	bool no_wait_gpu;
-	const atomic_bool *cancel;
+	const struct uttm_cancel *cancel;
 };
 
 /**
@@ -124,7 +171,7 @@ struct uttm_pool_params {
 struct uttm_pool_type {
 	pthread_mutex_t lock;
 	struct uttm_page_list blocks;
-	atomic_ulong nr_pages;
+	unsigned long nr_pages;
 };
 
 /**
@@ -146,8 +193,8 @@ struct uttm_pool {
 	void *priv;
 	unsigned long max_pages;
 	bool use_dma_map;
-	atomic_ulong nr_pages;
-	atomic_uint shrink_cursor;
+	unsigned long nr_pages;
+	unsigned int shrink_cursor;
 	struct uttm_pool_type types[UTTM_NUM_CACHING][UTTM_NR_ORDERS];
 };
 

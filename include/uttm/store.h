@@ -29,7 +29,6 @@
 #ifndef UTTM_STORE_H
 #define UTTM_STORE_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -88,8 +87,9 @@ struct uttm_backup_ops {
  * @fault: injector consulted for each page backed up or restored, or NULL.
  * @arena: the arena whose blocks @ops->insert takes; NULL for a store
  * that only copies.  Set by the store after uttm_backup_init().
- * @handles: live handles.
- * @refcount: references; the store is freed when the last goes.
+ * @handles: live handles; private to the store core.
+ * @refcount: references, the store freed when the last goes; private to
+ * the store core.
  *
  * Stores embed it; users only see a pointer.
  */
@@ -97,8 +97,8 @@ struct uttm_backup {
 	const struct uttm_backup_ops *ops;
 	struct uttm_fault *fault;
 	struct uttm_arena *arena;
-	atomic_long handles;
-	atomic_int refcount;
+	long handles;
+	int refcount;
 };
 
 /**

@@ -194,15 +194,15 @@ static struct uttm_page *pool_type_take(struct uttm_pool *pool,
 	unsigned long nr = 1UL << order;
 	struct uttm_page *page;
 
-	if (!atomic_load_explicit(&pt->nr_pages, memory_order_relaxed))
+	if (!__atomic_load_n(&pt->nr_pages, __ATOMIC_RELAXED))
 		return NULL;
 	pthread_mutex_lock(&pt->lock);
 	page = uttm_page_list_pop(pool->arena, &pt->blocks);
 	if (page)
-		atomic_fetch_sub(&pt->nr_pages, nr);
+		__atomic_fetch_sub(&pt->nr_pages, nr, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&pt->lock);
 	if (page)
-		atomic_fetch_sub(&pool->nr_pages, nr);
+		__atomic_fetch_sub(&pool->nr_pages, nr, __ATOMIC_RELAXED);
 	return page;
 }
 
@@ -217,14 +217,15 @@ static bool pool_give(struct uttm_pool *pool, enum uttm_caching caching,
 	struct uttm_pool_type *pt = pool_type(pool, caching, order);
 	unsigned long nr = 1UL << order;
 
-	if (atomic_fetch_add(&pool->nr_pages, nr) + nr > pool->max_pages) {
-		atomic_fetch_sub(&pool->nr_pages, nr);
+	if (__atomic_fetch_add(&pool->nr_pages, nr, __ATOMIC_RELAXED) + nr >
+	    pool->max_pages) {
+		__atomic_fetch_sub(&pool->nr_pages, nr, __ATOMIC_RELAXED);
 		return false;
 	}
 	memset(uttm_pool_page_address(pool, page), 0, nr << UTTM_PAGE_SHIFT);
 	pthread_mutex_lock(&pt->lock);
 	uttm_page_list_push(pool->arena, &pt->blocks, page);
-	atomic_fetch_add(&pt->nr_pages, nr);
+	__atomic_fetch_add(&pt->nr_pages, nr, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&pt->lock);
 	return true;
 }
@@ -509,7 +510,7 @@ unsigned long uttm_pool_release(struct uttm_pool *pool,
 
 unsigned long uttm_pool_shrink_count(const struct uttm_pool *pool)
 {
-	return atomic_load(&pool->nr_pages);
+	return __atomic_load_n(&pool->nr_pages, __ATOMIC_RELAXED);
 }
 
 /* Takes one block from the next non-empty pool type, round-robin. */
@@ -517,7 +518,8 @@ static struct uttm_page *take_next(struct uttm_pool *pool,
 				   enum uttm_caching *caching)
 {
 	for (unsigned int tries = 0; tries < NR_POOL_TYPES; tries++) {
-		unsigned int idx = atomic_fetch_add(&pool->shrink_cursor, 1) %
+		unsigned int idx = __atomic_fetch_add(&pool->shrink_cursor, 1,
+						      __ATOMIC_RELAXED) %
 				   NR_POOL_TYPES;
 		struct uttm_page *page;
 
@@ -562,7 +564,8 @@ unsigned long uttm_pool_type_pages(const struct uttm_pool *pool,
 	if ((unsigned int)caching >= UTTM_NUM_CACHING ||
 	    order > UTTM_MAX_ORDER)
 		return 0;
-	return atomic_load(&pool->types[caching][order].nr_pages);
+	return __atomic_load_n(&pool->types[caching][order].nr_pages,
+			       __ATOMIC_RELAXED);
 }
 
 int uttm_pool_dump(const struct uttm_pool *pool, FILE *out)

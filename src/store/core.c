@@ -16,21 +16,22 @@ void uttm_backup_init(struct uttm_backup *backup,
 	backup->ops = ops;
 	backup->fault = fault;
 	backup->arena = NULL;
-	atomic_init(&backup->handles, 0);
-	atomic_init(&backup->refcount, 1);
+	backup->handles = 0;
+	backup->refcount = 1;
 }
 
 struct uttm_backup *uttm_backup_get(struct uttm_backup *backup)
 {
-	atomic_fetch_add(&backup->refcount, 1);
+	__atomic_fetch_add(&backup->refcount, 1, __ATOMIC_RELAXED);
 	return backup;
 }
 
 void uttm_backup_put(struct uttm_backup *backup)
 {
-	if (!backup || atomic_fetch_sub(&backup->refcount, 1) != 1)
+	if (!backup ||
+	    __atomic_fetch_sub(&backup->refcount, 1, __ATOMIC_ACQ_REL) != 1)
 		return;
-	UTTM_WARN_ON(atomic_load(&backup->handles));
+	UTTM_WARN_ON(__atomic_load_n(&backup->handles, __ATOMIC_RELAXED));
 	backup->ops->fini(backup);
 }
 
@@ -64,7 +65,7 @@ int uttm_store_backup_pages(struct uttm_backup *backup, void *const *src,
 		if (ret < 0)
 			return (int)ret;
 		*done += (unsigned long)ret;
-		atomic_fetch_add(&backup->handles, ret);
+		__atomic_fetch_add(&backup->handles, ret, __ATOMIC_RELAXED);
 	}
 	return fault;
 }
@@ -99,7 +100,8 @@ long uttm_store_insert(struct uttm_backup *backup, struct uttm_page *block,
 	}
 	handle = backup->ops->insert(backup, block, writeback);
 	if (handle > 0)
-		atomic_fetch_add(&backup->handles, (long)nr);
+		__atomic_fetch_add(&backup->handles, (long)nr,
+				   __ATOMIC_RELAXED);
 	return handle;
 }
 
@@ -125,7 +127,7 @@ long uttm_backup_insert_block(struct uttm_backup *backup,
 static bool cancel_requested(const struct uttm_operation_ctx *ctx)
 {
 	return ctx->interruptible && ctx->cancel &&
-	       atomic_load_explicit(ctx->cancel, memory_order_relaxed);
+	       uttm_cancel_requested(ctx->cancel);
 }
 
 int uttm_store_copy_pages(struct uttm_backup *backup, void *const *dst,
@@ -172,7 +174,7 @@ void uttm_backup_drop(struct uttm_backup *backup, const unsigned long *handles,
 	if (!count || UTTM_WARN_ON(!backup || !handles))
 		return;
 	backup->ops->drop(backup, handles, count);
-	atomic_fetch_sub(&backup->handles, (long)count);
+	__atomic_fetch_sub(&backup->handles, (long)count, __ATOMIC_RELAXED);
 }
 
 uint64_t uttm_backup_bytes_avail(struct uttm_backup *backup)
@@ -182,5 +184,6 @@ uint64_t uttm_backup_bytes_avail(struct uttm_backup *backup)
 
 unsigned long uttm_backup_handles(const struct uttm_backup *backup)
 {
-	return (unsigned long)atomic_load(&backup->handles);
+	return (unsigned long)__atomic_load_n(&backup->handles,
+					      __ATOMIC_RELAXED);
 }
