@@ -4,7 +4,9 @@
  * string syntax and the UTTM_FAULT environment variable.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "helpers.h"
 
@@ -82,7 +84,7 @@ static void malformed_strings_arm_nothing(void **state)
 	static const char *const bad[] = {
 		"alloc", "nope:nth=1", "alloc:nth", "alloc:nth=x", "alloc:zz=1",
 		"alloc:err=EWHAT", "alloc:ppm=2000000", "alloc:nth=1;backup",
-		"alloc:err=-5", "alloc:nth=-1",
+		"alloc:err=-5", "alloc:nth=-1", "alloc:ppm=x", "alloc:ppm=",
 	};
 	struct uttm_fault *f;
 
@@ -100,6 +102,54 @@ static void malformed_strings_arm_nothing(void **state)
 			 -EINVAL);
 	uttm_fault_destroy(f);
 	assert_int_equal(uttm_fault_create(NULL), -EINVAL);
+}
+
+/* Arms "restore" to fail with @err and returns what its first call gets. */
+static int injected(struct uttm_fault *f, const char *err)
+{
+	char spec[64];
+
+	snprintf(spec, sizeof(spec), "restore:nth=1,err=%s", err);
+	assert_int_equal(uttm_fault_parse(f, spec), 0);
+	return uttm_fault_check(f, UTTM_FAULT_RESTORE);
+}
+
+static void every_errno_name_of_the_c_library_parses(void **state)
+{
+	struct uttm_fault *f;
+	int names = 0;
+
+	assert_int_equal(uttm_fault_create(&f), 0);
+	for (int n = 1; n <= 4095; n++) {
+		const char *name = strerrorname_np(n);
+
+		if (!name)
+			continue;
+		assert_int_equal(injected(f, name), -n);
+		names++;
+	}
+	assert_true(names > 100);
+	assert_int_equal(injected(f, "EPERM"), -EPERM);
+	assert_int_equal(injected(f, "E2BIG"), -E2BIG);
+	assert_int_equal(injected(f, "EWOULDBLOCK"), -EAGAIN);
+	assert_int_equal(injected(f, "ENOTSUP"), -EOPNOTSUPP);
+	assert_int_equal(injected(f, "4095"), -4095);
+	assert_int_equal(uttm_fault_parse(f, "restore:err=4096"), -EINVAL);
+	assert_int_equal(uttm_fault_parse(f, "restore:err=E"), -EINVAL);
+	assert_int_equal(uttm_fault_parse(f, "restore:err=eperm"), -EINVAL);
+	uttm_fault_destroy(f);
+}
+
+static void unknown_point_is_refused(void **state)
+{
+	struct uttm_fault *f;
+
+	assert_int_equal(uttm_fault_create(&f), 0);
+	assert_int_equal(uttm_fault_check(f, UTTM_FAULT_NR_POINTS), -EINVAL);
+	assert_int_equal(uttm_fault_check(f, (enum uttm_fault_point)-1),
+			 -EINVAL);
+	assert_int_equal(uttm_fault_calls(f, UTTM_FAULT_NR_POINTS), 0);
+	uttm_fault_destroy(f);
 }
 
 static void environment_variable_creates_an_injector(void **state)
@@ -127,6 +177,8 @@ int main(void)
 		cmocka_unit_test(probability_is_seeded_and_replayable),
 		cmocka_unit_test(rule_string_arms_points),
 		cmocka_unit_test(malformed_strings_arm_nothing),
+		cmocka_unit_test(every_errno_name_of_the_c_library_parses),
+		cmocka_unit_test(unknown_point_is_refused),
 		cmocka_unit_test(environment_variable_creates_an_injector),
 	};
 

@@ -22,8 +22,9 @@
  *	UTTM_FAULT="alloc:nth=5;restore:nth=3,times=2,err=EINTR;backup:ppm=20000,seed=7"
  *
  * Points are "alloc", "backup", "restore" and "insert"; keys are nth,
- * times, err (an errno name or number), ppm and seed.  err defaults to
- * ENOMEM, times to 1.
+ * times, err (any errno name the C library knows, such as EIO or EPERM,
+ * or a number from 1 to 4095), ppm and seed.  err defaults to ENOMEM,
+ * times to 1.
  */
 #ifndef UTTM_FAULT_H
 #define UTTM_FAULT_H
@@ -143,7 +144,8 @@ int uttm_fault_from_env(struct uttm_fault **out);
  * exercise a rule.
  *
  * Context: Any thread, lock-free; safe from the shrinker.
- * Return: 0 if the call proceeds, or the rule's negative errno.
+ * Return: 0 if the call proceeds, or the rule's negative errno; -EINVAL
+ * for an unknown point.
  */
 int uttm_fault_check(struct uttm_fault *fault, enum uttm_fault_point point);
 

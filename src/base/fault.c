@@ -31,13 +31,17 @@ static const char *const point_names[UTTM_FAULT_NR_POINTS] = {
 	[UTTM_FAULT_INSERT] = "insert",
 };
 
+/* Largest errno a rule may return, as the kernel's MAX_ERRNO. */
+#define MAX_ERRNO 4095
+
+/* Names <errno.h> gives a second time; strerrorname_np() knows the first. */
 static const struct {
 	const char *name;
 	int error;
-} error_names[] = {
-	{ "ENOMEM", ENOMEM }, { "EINTR", EINTR }, { "EIO", EIO },
-	{ "ENOSPC", ENOSPC }, { "EAGAIN", EAGAIN }, { "EBUSY", EBUSY },
-	{ "EFAULT", EFAULT },
+} error_aliases[] = {
+	{ "EWOULDBLOCK", EWOULDBLOCK },
+	{ "EDEADLOCK", EDEADLOCK },
+	{ "ENOTSUP", ENOTSUP },
 };
 
 int uttm_fault_create(struct uttm_fault **out)
@@ -111,6 +115,8 @@ int uttm_fault_check(struct uttm_fault *fault, enum uttm_fault_point point)
 
 	if (!fault)
 		return 0;
+	if (UTTM_WARN_ON((unsigned int)point >= UTTM_FAULT_NR_POINTS))
+		return -EINVAL;
 	slot = &fault->slots[point];
 	if (!atomic_load_explicit(&slot->armed, memory_order_acquire))
 		return 0;
@@ -137,19 +143,34 @@ static int parse_point(const char *name, size_t len)
 	return -EINVAL;
 }
 
+/* The errno called @name in the C library, or 0. */
+static int errno_by_name(const char *name)
+{
+	for (int n = 1; n <= MAX_ERRNO; n++) {
+		const char *known = strerrorname_np(n);
+
+		if (known && !strcmp(name, known))
+			return n;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(error_aliases); i++)
+		if (!strcmp(name, error_aliases[i].name))
+			return error_aliases[i].error;
+	return 0;
+}
+
 static int parse_error(const char *value, int *error)
 {
 	char *end;
 	long n;
 
-	for (size_t i = 0; i < ARRAY_SIZE(error_names); i++) {
-		if (!strcmp(value, error_names[i].name)) {
-			*error = -error_names[i].error;
-			return 0;
-		}
+	if (*value == 'E') {
+		n = errno_by_name(value);
+	} else {
+		n = strtol(value, &end, 10);
+		if (*end || end == value)
+			n = 0;
 	}
-	n = strtol(value, &end, 10);
-	if (*end || end == value || n <= 0 || n > 4095)
+	if (n <= 0 || n > MAX_ERRNO)
 		return -EINVAL;
 	*error = -(int)n;
 	return 0;
@@ -186,7 +207,8 @@ static int parse_pair(char *pair, struct uttm_fault_rule *rule)
 		return parse_number(value, UINT64_MAX, &rule->seed);
 	if (!strcmp(pair, "ppm")) {
 		ret = parse_number(value, 1000000, &n);
-		rule->ppm = (uint32_t)n;
+		if (!ret)
+			rule->ppm = (uint32_t)n;
 		return ret;
 	}
 	ret = parse_number(value, ULONG_MAX, &n);
