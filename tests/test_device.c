@@ -195,6 +195,42 @@ static void placements_and_bad_input(void **state)
 	uttm_bo_put(NULL);
 }
 
+static void put_of_a_pinned_object_drops_its_pin(void **state)
+{
+	struct world *w = *state;
+	struct uttm_bo *bo = bo_new(w->dev, MiB, false, NULL);
+	struct uttm_device_stats ds;
+
+	bo_fill(bo, 1);
+	uttm_bo_lock(bo);
+	assert_int_equal(uttm_bo_pin(bo), 0);
+	assert_int_equal(uttm_bo_pin(bo), 0);
+	uttm_bo_unlock(bo);
+	uttm_device_stats(w->dev, &ds);
+	assert_int_equal(ds.pinned, 1);
+	uttm_bo_put(bo);
+	uttm_device_stats(w->dev, &ds);
+	assert_int_equal(ds.pinned, 0);
+	assert_int_equal(ds.objects, 0);
+}
+
+static void pin_needs_a_validate_in_every_placement(void **state)
+{
+	struct world *w = *state;
+	struct uttm_bo_params bp = { .size = MiB, .mem_type = UTTM_PL_PRIV };
+	struct uttm_bo *bo;
+
+	assert_int_equal(uttm_device_add_manager(w->dev, UTTM_PL_PRIV, 0,
+						 false), 0);
+	assert_int_equal(uttm_bo_create(w->dev, &bp, &bo), 0);
+	uttm_bo_lock(bo);
+	assert_int_equal(uttm_bo_pin(bo), -EINVAL);
+	assert_int_equal(uttm_bo_validate(bo, &op), 0);
+	assert_int_equal(uttm_bo_pin(bo), 0);
+	uttm_bo_unpin(bo);
+	uttm_bo_unlock(bo);
+	uttm_bo_put(bo);
+}
 
 int main(void)
 {
@@ -204,6 +240,8 @@ int main(void)
 		world_test(trimming_pools_takes_whole_blocks_device_by_device),
 		world_test(driver_makes_vectors_and_sees_releases),
 		world_test(placements_and_bad_input),
+		world_test(put_of_a_pinned_object_drops_its_pin),
+		world_test(pin_needs_a_validate_in_every_placement),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

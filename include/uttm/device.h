@@ -405,7 +405,8 @@ struct uttm_bo *uttm_bo_get(struct uttm_bo *bo);
  *
  * The last reference destroys the object, or, while the device still
  * uses it (busy), hands it to delayed destruction: it is freed once idle,
- * by the shrinker or by uttm_device_destroy().
+ * by the shrinker or by uttm_device_destroy().  An object still pinned
+ * loses its pins with its last reference.
  *
  * Context: May sleep. Takes the LRU lock. Must not be called with @bo
  * locked when it may be the last reference.
@@ -474,7 +475,8 @@ int uttm_bo_vmap(struct uttm_bo *bo, void **addr);
  * A pinned object is off its LRU and is never shrunk.  Pins nest.
  *
  * Context: @bo locked; takes the LRU lock.
- * Return: 0, -EINVAL when @bo is not validated.
+ * Return: 0, -EINVAL when @bo is not validated: its pages are not
+ * populated, or, in a placement without pages, it was never validated.
  */
 int uttm_bo_pin(struct uttm_bo *bo);
 

@@ -143,8 +143,10 @@ int uttm_bo_validate(struct uttm_bo *bo, const struct uttm_operation_ctx *op)
 
 	if (UTTM_WARN_ON(!bo || !op))
 		return -EINVAL;
-	if (!bo->has_tt)
+	if (!bo->has_tt) {
+		bo->validated = true;
 		return 0;
+	}
 	if (uttm_tt_is_populated(&bo->tt)) {
 		uttm_lru_update(bo, true);
 	} else {
@@ -166,10 +168,15 @@ int uttm_bo_vmap(struct uttm_bo *bo, void **addr)
 	return uttm_tt_vmap(&bo->tt, addr);
 }
 
+/* Whether @bo has what a validate gives it: populated pages, or its place. */
+static bool bo_validated(const struct uttm_bo *bo)
+{
+	return bo->has_tt ? uttm_tt_is_populated(&bo->tt) : bo->validated;
+}
+
 int uttm_bo_pin(struct uttm_bo *bo)
 {
-	if (UTTM_WARN_ON(!bo) ||
-	    (bo->has_tt && !uttm_tt_is_populated(&bo->tt)))
+	if (UTTM_WARN_ON(!bo) || !bo_validated(bo))
 		return -EINVAL;
 	pthread_mutex_lock(&bo->dev->lru_lock);
 	if (!bo->pin_count++)

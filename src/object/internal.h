@@ -80,6 +80,7 @@ struct uttm_bo {
 	/* Under the bo lock: */
 	unsigned int pin_count;
 	bool content_lost;
+	bool validated;			/* once, in a placement without pages */
 	void *priv;
 };
 

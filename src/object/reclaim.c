@@ -113,6 +113,11 @@ void uttm_reclaim_release(struct uttm_bo *bo)
 	transit_begin(ctx);
 	pthread_mutex_lock(&dev->lru_lock);
 	uttm_lru_del(bo);
+	/* Pins go with the last reference, as in ttm_bo_release(). */
+	if (bo->pin_count) {
+		bo->pin_count = 0;
+		dev->pinned--;
+	}
 	pthread_mutex_unlock(&dev->lru_lock);
 	if (bo_busy(bo)) {
 		pthread_mutex_lock(&dev->lru_lock);
