@@ -231,6 +231,37 @@ static void pin_needs_a_validate_in_every_placement(void **state)
 	uttm_bo_unlock(bo);
 	uttm_bo_put(bo);
 }
+static void sizes_never_wrap_in_any_placement(void **state)
+{
+	struct world *w = *state;
+	struct uttm_bo_params bp = { .mem_type = UTTM_PL_PRIV };
+	struct uttm_bo *bo, *big;
+
+	assert_int_equal(uttm_device_add_manager(w->dev, UTTM_PL_PRIV, MiB,
+						 false), 0);
+	assert_int_equal(uttm_device_add_manager(w->dev, UTTM_PL_PRIV + 1, 0,
+						 false), 0);
+	for (unsigned int mem_type = UTTM_PL_PRIV; mem_type <= UTTM_PL_PRIV + 1;
+	     mem_type++) {
+		bp.mem_type = mem_type;
+		bp.size = UINT64_MAX - 2 * UTTM_PAGE_SIZE;
+		assert_int_equal(uttm_bo_create(w->dev, &bp, &bo), -EINVAL);
+		bp.size = 8ULL << 60;
+		assert_int_equal(uttm_bo_create(w->dev, &bp, &bo), -EINVAL);
+		bp.size = (uint64_t)UINT32_MAX * UTTM_PAGE_SIZE + 1;
+		assert_int_equal(uttm_bo_create(w->dev, &bp, &bo), -EINVAL);
+	}
+	/* The sized placement is full at its size, whatever comes next. */
+	bp.mem_type = UTTM_PL_PRIV;
+	bp.size = MiB / 2;
+	assert_int_equal(uttm_bo_create(w->dev, &bp, &bo), 0);
+	bp.size = (uint64_t)UINT32_MAX * UTTM_PAGE_SIZE;
+	assert_int_equal(uttm_bo_create(w->dev, &bp, &big), -ENOSPC);
+	bp.size = MiB / 2;
+	assert_int_equal(uttm_bo_create(w->dev, &bp, &big), 0);
+	uttm_bo_put(big);
+	uttm_bo_put(bo);
+}
 
 int main(void)
 {
@@ -242,6 +273,7 @@ int main(void)
 		world_test(placements_and_bad_input),
 		world_test(put_of_a_pinned_object_drops_its_pin),
 		world_test(pin_needs_a_validate_in_every_placement),
+		world_test(sizes_never_wrap_in_any_placement),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,6 +16,11 @@ set +e
 "$uttm" bench nosuch >/dev/null 2>&1; [ $? -eq 2 ] || fail "unknown bench should exit 2"
 "$uttm" bench pool --rounds 0 >/dev/null 2>&1; [ $? -eq 2 ] || fail "--rounds 0 should exit 2"
 "$uttm" bench pool --size 12Q >/dev/null 2>&1; [ $? -eq 2 ] || fail "bad size should exit 2"
+# Sizes whose sums would wrap are out of range, not a failure midway.
+"$uttm" run --object-size 9223372036854775808 >/dev/null 2>&1; [ $? -eq 2 ] ||
+	fail "an object size that wraps should exit 2"
+"$uttm" run --budget 9000000T >/dev/null 2>&1; [ $? -eq 2 ] ||
+	fail "a budget that wraps should exit 2"
 # Before it makes a swap file or a cgroup, whether root or not.
 "$uttm" bench e2e --store nosuch >/dev/null 2>&1; [ $? -eq 2 ] || fail "unknown store should exit 2"
 set -e

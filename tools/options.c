@@ -21,7 +21,7 @@ static int bad_value(const char *cmd, const char *name, const char *arg,
 
 
 int opt_size(const char *cmd, const char *name, const char *arg,
-	     uint64_t min, uint64_t *value)
+	     uint64_t min, uint64_t max, uint64_t *value)
 {
 	uint64_t bytes;
 	char text[32];
@@ -35,6 +35,11 @@ int opt_size(const char *cmd, const char *name, const char *arg,
 	if (bytes < min) {
 		fprintf(stderr, "%s: --%s %s: must be at least %s\n", cmd,
 			name, arg, format_size(text, sizeof(text), min));
+		return -EINVAL;
+	}
+	if (bytes > max) {
+		fprintf(stderr, "%s: --%s %s: must be at most %s\n", cmd,
+			name, arg, format_size(text, sizeof(text), max));
 		return -EINVAL;
 	}
 	*value = bytes;

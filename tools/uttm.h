@@ -95,13 +95,13 @@ const char *tool_tmpdir(void);
  * Option values.  Each reads the whole of @arg, the value of option
  * --@name of command @cmd ("uttm run"), into *@value; a bad value is
  * named on stderr with the reason and gives -EINVAL, leaving *@value
- * alone.  opt_size() takes human units (support/size.h) and at least
- * @min bytes; opt_count() a whole number in [@min, @max]; opt_share() a
+ * alone.  opt_size() takes human units (support/size.h) from @min to
+ * @max bytes; opt_count() a whole number in [@min, @max]; opt_share() a
  * number from 0 to 1; opt_seconds() a number of seconds above 0, or 0
  * too when @zero_ok.
  */
 int opt_size(const char *cmd, const char *name, const char *arg,
-	     uint64_t min, uint64_t *value);
+	     uint64_t min, uint64_t max, uint64_t *value);
 int opt_count(const char *cmd, const char *name, const char *arg,
 	      unsigned long min, unsigned long max, unsigned long *value);
 int opt_share(const char *cmd, const char *name, const char *arg,

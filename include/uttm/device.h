@@ -383,8 +383,10 @@ struct uttm_bo_params {
  * @out: receives the object, holding one reference; not yet validated.
  *
  * Context: May sleep. Takes the LRU lock.
- * Return: 0; -EINVAL for NULL arguments, a zero or absurd size or an
- * undefined placement; -ENOSPC when a sized placement is full; the
+ * Return: 0; -EINVAL for NULL arguments, a zero size, one over 16 TiB
+ * (2^32 - 1 pages, the most a page vector holds) in any placement, or
+ * an undefined placement; -ENOSPC when the placement is full (a sized
+ * one, or an unlimited one whose usage would pass 2^64 bytes); the
  * errors of tt_create; -ENOMEM.
  */
 int uttm_bo_create(struct uttm_device *dev, const struct uttm_bo_params *params,

@@ -11,6 +11,9 @@
 #include "base/base.h"
 #include "internal.h"
 
+/* The most a page vector can index, and so the most any object may be. */
+#define BO_MAX_SIZE ((uint64_t)UINT32_MAX << UTTM_PAGE_SHIFT)
+
 static struct uttm_resource_manager *bo_manager(const struct uttm_bo *bo)
 {
 	return &bo->dev->man[bo->mem_type];
@@ -26,17 +29,21 @@ static int default_tt_create(struct uttm_bo *bo, struct uttm_tt *tt)
 	return ret;
 }
 
-/* Charges @bo's size to its placement and counts it, or gives both back. */
+/*
+ * Charges @bo's size to its placement and counts it, or gives both back.
+ * An unlimited placement still cannot count past 64 bits.
+ */
 static int placement_charge(struct uttm_bo *bo, bool charge)
 {
 	struct uttm_resource_manager *man = bo_manager(bo);
+	uint64_t limit = man->size ? man->size : UINT64_MAX;
 	int ret = 0;
 
 	pthread_mutex_lock(&bo->dev->lru_lock);
 	if (!charge) {
 		man->usage -= bo->size;
 		bo->dev->objects--;
-	} else if (man->size && man->usage + bo->size > man->size) {
+	} else if (bo->size > limit - man->usage) {
 		ret = -ENOSPC;
 	} else {
 		man->usage += bo->size;
@@ -54,7 +61,7 @@ int uttm_bo_create(struct uttm_device *dev, const struct uttm_bo_params *params,
 	int ret;
 
 	if (!dev || !params || !out || !params->size ||
-	    params->size > UINT64_MAX - UTTM_PAGE_SIZE ||
+	    params->size > BO_MAX_SIZE ||
 	    params->mem_type >= UTTM_NUM_MEM_TYPES ||
 	    !dev->man[params->mem_type].defined)
 		return -EINVAL;

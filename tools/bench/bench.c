@@ -110,7 +110,7 @@ static int bench_option(const char *cmd, const struct bench *b, int c,
 		return ret;
 	case 's':
 		return opt_size(cmd, "size", optarg, b->min_bytes,
-				&opts->bytes);
+				UINT64_MAX, &opts->bytes);
 	case 'd':
 		ret = check_used(cmd, b, USES_DURATION, "duration");
 		return ret ? ret : opt_seconds(cmd, "duration", optarg, false,

@@ -30,6 +30,12 @@
 #define POOL_SHARE 32
 /* The smallest budget: 16 pages for the pool's share. */
 #define MIN_BUDGET (16 * UTTM_PAGE_SIZE * POOL_SHARE)
+/*
+ * Largest budget and object size: 8 TiB keeps every sum and product the
+ * run makes of them (the arena of twice the budget, all objects' bytes)
+ * within 64 bits.
+ */
+#define MAX_BYTES (8ULL << 40)
 
 /* What `uttm run` takes besides the workload. */
 struct run_options {
@@ -298,9 +304,9 @@ static void run_usage(FILE *out)
 	fprintf(out,
 		"usage: uttm run [options]\n"
 		"\n"
-		"  --budget BYTES       memory budget (default 256M)\n"
+		"  --budget BYTES       memory budget, up to 8T (default 256M)\n"
 		"  --objects N          number of objects (default 320)\n"
-		"  --object-size BYTES  size of each (default 4M)\n"
+		"  --object-size BYTES  size of each, up to 8T (default 4M)\n"
 		"  --store NAME         %s\n"
 		"                       (default: shmem with swap, else file)\n"
 		"  --store-path DIR     where a file store puts its file (a directory)\n"
@@ -345,13 +351,14 @@ static int run_option(int c, struct workload_options *o,
 
 	switch (c) {
 	case 'b':
-		return opt_size(RUN, "budget", optarg, MIN_BUDGET, &o->budget);
+		return opt_size(RUN, "budget", optarg, MIN_BUDGET, MAX_BYTES,
+				&o->budget);
 	case 'n':
 		return opt_count(RUN, "objects", optarg, 1, 1UL << 20,
 				 &o->objects);
 	case 'z':
 		ret = opt_size(RUN, "object-size", optarg, UTTM_PAGE_SIZE,
-			       &o->object_size);
+			       MAX_BYTES, &o->object_size);
 		if (!ret && o->object_size % UTTM_PAGE_SIZE) {
 			fprintf(stderr, RUN ": --object-size %s: must be a "
 				"whole number of 4 KiB pages\n", optarg);
