@@ -130,6 +130,36 @@ static void backup_fails_at_page_n_then_restores(void **state)
 	}
 }
 
+static void backup_that_moves_no_page_keeps_the_mapping(void **state)
+{
+	struct backup_env *env = *state;
+	struct uttm_tt tt;
+	char *addr, *again;
+
+	tt_new(env, &tt, MIXED_BYTES, UTTM_PLAIN, 2);
+	assert_int_equal(uttm_tt_vmap(&tt, (void **)&addr), 0);
+	fixture_arm(env->fx, UTTM_FAULT_BACKUP, 1, 1, -EIO);
+	assert_int_equal(uttm_tt_backup(&tt, &backup_flags), -EIO);
+	uttm_fault_disarm(env->fx->fault, UTTM_FAULT_BACKUP);
+	/* Unchanged, mapping included: reading through it is still fine. */
+	assert_true(uttm_tt_is_populated(&tt));
+	assert_ptr_equal(tt.vmap_addr, addr);
+	for (unsigned long i = 0; i < tt.num_pages; i++)
+		assert_memory_equal(addr + i * UTTM_PAGE_SIZE,
+				    uttm_tt_page_address(&tt, i),
+				    UTTM_PAGE_SIZE);
+	assert_int_equal(uttm_tt_vmap(&tt, (void **)&again), 0);
+	assert_ptr_equal(again, addr);
+	/* A backup that moves pages takes the mapping down. */
+	fixture_arm(env->fx, UTTM_FAULT_BACKUP, 2, 1, -EIO);
+	assert_int_equal(uttm_tt_backup(&tt, &backup_flags), 1);
+	uttm_fault_disarm(env->fx->fault, UTTM_FAULT_BACKUP);
+	assert_null(tt.vmap_addr);
+	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
+	assert_tt_matches(&tt, 2);
+	uttm_tt_fini(&tt);
+}
+
 /* Backs a vector up, arms @error at restore page @n, checks the resume. */
 static void restore_fault_at(struct backup_env *env, unsigned long n,
 			     int error)
@@ -660,6 +690,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		STORE_TEST(backup_then_restore_is_byte_identical),
 		STORE_TEST(backup_fails_at_page_n_then_restores),
+		STORE_TEST(backup_that_moves_no_page_keeps_the_mapping),
 		STORE_TEST(restore_fails_at_page_n_then_resumes),
 		STORE_TEST(restore_interrupted_at_page_n_then_resumes),
 		STORE_TEST(restore_interrupted_many_times_in_a_row),

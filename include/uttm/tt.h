@@ -270,8 +270,9 @@ struct uttm_backup_flags {
  * keeps its memory; a block it refuses whole is split and offered page
  * by page.  Backup stops at the first page the store refuses: the vector
  * is then partly backed up, holding handles and plain, unmapped pages
- * side by side, and is not backed up again until restored.  Any
- * contiguous mapping is removed.
+ * side by side, and is not backed up again until restored.  The
+ * contiguous mapping, if any, is removed once a page has moved, and
+ * stays when none did.
  *
  * Context: May sleep. The caller serialises access to @tt. Takes arena
  * locks; the store may take its own. Safe from the shrinker.

@@ -133,11 +133,15 @@ static void put_handles(struct uttm_tt *tt, unsigned long first,
 
 /*
  * Frees backed-up pages [@first, @first + @count) of @tt, whole blocks,
- * and puts their handles in their place.
+ * and puts their handles in their place.  The mapping goes with the
+ * first page that does, not before: a backup that moves nothing leaves
+ * the vector as it was.
  */
 static void commit_backed_up(struct uttm_tt *tt, unsigned long first,
 			     unsigned long count, const unsigned long *handles)
 {
+	if (!count)
+		return;
 	uttm_tt_vunmap(tt);
 	uttm_pool_release(tt->pool, tt->pages + first,
 			  tt->dma_address ? tt->dma_address + first : NULL,
