@@ -441,6 +441,67 @@ static void shrinker_count_is_bounded_by_store_room(void **state)
 	uttm_device_destroy(dev);
 }
 
+static void driver_hears_only_of_moves_that_happen(void **state)
+{
+	struct world *w = *state;
+	const struct uttm_backup_flags backup = { .purge = false };
+	const struct uttm_shrink_control swap = { .reason = UTTM_SHRINK_SWAP };
+	struct uttm_backup_shmem_params sp = { .capacity = 64 * UTTM_PAGE_SIZE };
+	struct mock_bo ma = { 0 }, mb = { 0 };
+	struct uttm_device_params dp = {
+		.pool = { .arena = w->arena },
+		.caching = UTTM_PLAIN,
+		.funcs = &mock_funcs,
+	};
+	struct uttm_device *dev;
+	struct uttm_fault *fault;
+	struct uttm_bo *a, *b;
+
+	assert_int_equal(uttm_fault_create(&fault), 0);
+	sp.fault = fault;
+	assert_int_equal(uttm_backup_shmem_create(&sp, &dp.backup), 0);
+	assert_int_equal(uttm_device_create(w->ctx, &dp, &dev), 0);
+	uttm_backup_put(dp.backup);
+	a = bo_new(dev, 64 * UTTM_PAGE_SIZE, false, &ma);
+	b = bo_new(dev, 16 * UTTM_PAGE_SIZE, false, &mb);
+	bo_fill(a, 1);
+	bo_fill(b, 2);
+
+	/* The store refuses b's first page: told, then told it is off. */
+	assert_int_equal(uttm_fault_arm(fault, UTTM_FAULT_BACKUP,
+					&(struct uttm_fault_rule){ .nth = 1,
+								   .error = -EIO }),
+			 0);
+	uttm_bo_lock(b);
+	assert_int_equal(uttm_bo_shrink(b, &backup), -EIO);
+	uttm_bo_unlock(b);
+	uttm_fault_disarm(fault, UTTM_FAULT_BACKUP);
+	assert_int_equal(mb.move_notified, 1);
+	assert_int_equal(mb.move_abandoned, 1);
+	assert_true(is_populated(b));
+
+	/* a fills the store; then b's store has no room: b hears nothing. */
+	uttm_bo_lock(a);
+	assert_int_equal(uttm_bo_shrink(a, &backup), 64);
+	uttm_bo_unlock(a);
+	assert_int_equal(ma.move_notified, 1);
+	assert_int_equal(ma.move_abandoned, 0);
+	uttm_bo_lock(b);
+	assert_int_equal(uttm_bo_shrink(b, &backup), -EBUSY);
+	uttm_bo_unlock(b);
+	for (unsigned int i = 0; i < 10; i++)
+		assert_int_equal(uttm_device_swapout(dev, &op, &swap), 0);
+	assert_int_equal(mb.move_notified, 1);
+	assert_int_equal(mb.move_abandoned, 1);
+
+	assert_int_equal(bo_check(a, 1), 0);
+	assert_int_equal(bo_check(b, 2), 0);
+	uttm_bo_put(a);
+	uttm_bo_put(b);
+	uttm_device_destroy(dev);
+	uttm_fault_destroy(fault);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -457,6 +518,7 @@ int main(void)
 		world_test(busy_objects_are_destroyed_once_idle),
 		world_test(walk_survives_the_lru_changing_under_it),
 		world_test(shrinker_count_is_bounded_by_store_room),
+		world_test(driver_hears_only_of_moves_that_happen),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

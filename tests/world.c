@@ -51,11 +51,20 @@ static void mock_move_notify(struct uttm_bo *bo)
 		m->move_notified++;
 }
 
+static void mock_move_abandoned(struct uttm_bo *bo)
+{
+	struct mock_bo *m = uttm_bo_priv(bo);
+
+	if (m)
+		m->move_abandoned++;
+}
+
 const struct uttm_device_funcs mock_funcs = {
 	.busy = mock_busy,
 	.wait_idle = mock_wait_idle,
 	.purge_notify = mock_purge_notify,
 	.move_notify = mock_move_notify,
+	.move_abandoned = mock_move_abandoned,
 };
 
 void device_new(struct world *w, struct uttm_arena *arena,

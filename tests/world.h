@@ -24,12 +24,13 @@ struct mock_bo {
 	sem_t in_busy;
 	unsigned int purge_notified;
 	unsigned int move_notified;
+	unsigned int move_abandoned;
 	unsigned int waited;
 	unsigned int released;
 	struct uttm_bo *destroy_during_shrink;
 };
 
-/* Its callbacks: busy, wait_idle, purge_notify and move_notify. */
+/* Its callbacks: busy, wait_idle and the notifications. */
 extern const struct uttm_device_funcs mock_funcs;
 
 struct world {

@@ -202,13 +202,19 @@ long uttm_global_swapout(struct uttm_context *ctx,
  * objects are purged and others backed up.  Returns pages freed or a
  * negative errno.
  * @move_notify: @bo's pages are about to move (backup, purge): unbind
- * them from the device.  Called with @bo locked.
+ * them from the device.  Called with @bo locked, only once the move is
+ * sure to start: never for a backup its store refuses outright (no
+ * store, no room).
  * @purge_notify: @bo's content was just dropped.  Called with @bo locked.
  * @busy: whether the device still uses @bo (its fence is not signalled).
  * Called with @bo locked or being destroyed.
  * @wait_idle: wait until @bo is idle; -EINTR when interrupted.  Called
  * with @bo locked.
  * @release: @bo is being freed; free the driver's data.
+ * @move_abandoned: the move @move_notify announced did not happen: the
+ * store refused the very first page (a write error, room another thread
+ * took) and @bo's pages are where they were, populated; bind them again
+ * if the device needs them.  Called with @bo locked.
  */
 struct uttm_device_funcs {
 	int (*tt_create)(struct uttm_bo *bo, struct uttm_tt *tt);
@@ -221,6 +227,7 @@ struct uttm_device_funcs {
 	int (*wait_idle)(struct uttm_bo *bo,
 			 const struct uttm_operation_ctx *op);
 	void (*release)(struct uttm_bo *bo);
+	void (*move_abandoned)(struct uttm_bo *bo);
 };
 
 /**
@@ -521,9 +528,11 @@ bool uttm_bo_shrink_suitable(struct uttm_bo *bo,
  * @bo: a locked, idle, suitable object.
  * @flags: purge or back up, with writeback or not.
  *
- * Tells the driver (move_notify), purges or backs up the page vector,
- * keeps the context's page accounting exact, takes the object off its
- * LRU, and for a purge marks the content lost and tells the owner.
+ * Tells the driver (move_notify) once the move is sure to start, purges
+ * or backs up the page vector, keeps the context's page accounting
+ * exact, takes the object off its LRU, and for a purge marks the content
+ * lost and tells the owner.  When the store then refuses the first page
+ * the driver is told the move was abandoned (move_abandoned).
  *
  * Context: May sleep. @bo locked; takes the LRU lock. Safe from the
  * shrinker: this is what it calls.

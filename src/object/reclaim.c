@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "base/base.h"
+#include "tt/internal.h"
 #include "internal.h"
 
 /* Pauses of 100 us a watermark waits for locked objects: 10 ms in all. */
@@ -191,14 +192,21 @@ long uttm_bo_shrink(struct uttm_bo *bo, const struct uttm_backup_flags *flags)
 		return -EINVAL;
 	if (!bo->has_tt || !uttm_tt_is_populated(&bo->tt) || bo->pin_count)
 		return -EBUSY;
+	/* The driver hears only of moves that start (a store with room). */
+	ret = uttm_tt_backup_check(&bo->tt, flags);
+	if (ret)
+		return ret;
 	funcs = bo->dev->funcs;
 	ctx = bo->dev->ctx;
 	if (funcs->move_notify)
 		funcs->move_notify(bo);
 	before = bo->tt.resident_pages;
-	ret = uttm_tt_backup(&bo->tt, flags);
+	ret = __uttm_tt_backup(&bo->tt, flags);
 	uttm_context_account(bo->dev,
 			     (long)bo->tt.resident_pages - (long)before);
+	/* The store refused the first page: nothing moved after all. */
+	if (ret < 0 && uttm_tt_is_populated(&bo->tt) && funcs->move_abandoned)
+		funcs->move_abandoned(bo);
 	if (ret <= 0)
 		return ret;
 	if (flags->purge) {

@@ -281,22 +281,30 @@ static long tt_purge(struct uttm_tt *tt)
 	return (long)freed;
 }
 
-long uttm_tt_backup(struct uttm_tt *tt, const struct uttm_backup_flags *flags)
+int uttm_tt_backup_check(const struct uttm_tt *tt,
+			 const struct uttm_backup_flags *flags)
+{
+	if (UTTM_WARN_ON(!tt || !tt->pages || !flags) ||
+	    UTTM_WARN_ON(uttm_tt_is_backed_up(tt)))
+		return -EINVAL;
+	if (!uttm_tt_is_populated(tt) || flags->purge)
+		return 0;
+	if (!tt->backup || uttm_backup_bytes_avail(tt->backup) < UTTM_PAGE_SIZE)
+		return -EBUSY;
+	return 0;
+}
+
+long __uttm_tt_backup(struct uttm_tt *tt, const struct uttm_backup_flags *flags)
 {
 	int (*step)(struct uttm_tt *tt, unsigned long *pos, bool writeback,
 		    unsigned long *shrunken);
 	unsigned long pos = 0, shrunken = 0;
 	int ret = 0;
 
-	if (UTTM_WARN_ON(!tt || !tt->pages || !flags) ||
-	    UTTM_WARN_ON(uttm_tt_is_backed_up(tt)))
-		return -EINVAL;
 	if (!uttm_tt_is_populated(tt))
 		return 0;
 	if (flags->purge)
 		return tt_purge(tt);
-	if (!tt->backup || uttm_backup_bytes_avail(tt->backup) < UTTM_PAGE_SIZE)
-		return -EBUSY;
 
 	step = tt->backup->ops->insert ? insert_step : backup_chunk;
 	while (pos < tt->num_pages && !ret)
@@ -309,6 +317,13 @@ long uttm_tt_backup(struct uttm_tt *tt, const struct uttm_backup_flags *flags)
 	tt->page_flags &= ~UTTM_TT_FLAG_PRIV_POPULATED;
 	tt->page_flags |= UTTM_TT_FLAG_PRIV_BACKED_UP | UTTM_TT_FLAG_SWAPPED;
 	return shrunken ? (long)shrunken : ret;
+}
+
+long uttm_tt_backup(struct uttm_tt *tt, const struct uttm_backup_flags *flags)
+{
+	int ret = uttm_tt_backup_check(tt, flags);
+
+	return ret ? ret : __uttm_tt_backup(tt, flags);
 }
 
 /* Drops the handles and frees the pages of @count vector entries. */

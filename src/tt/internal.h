@@ -8,6 +8,16 @@
 
 #include "uttm/tt.h"
 
+/*
+ * The refusals of uttm_tt_backup() that come before a page moves: 0 when
+ * a backup with @flags may start, else the error it would return.  For
+ * callers that must act between the decision and the move (the object
+ * layer tells the driver), with __uttm_tt_backup() to do the move.
+ */
+int uttm_tt_backup_check(const struct uttm_tt *tt,
+			 const struct uttm_backup_flags *flags);
+long __uttm_tt_backup(struct uttm_tt *tt, const struct uttm_backup_flags *flags);
+
 /* Restores a backed-up vector or resumes its restore; see backup.c. */
 int uttm_tt_restore(struct uttm_tt *tt, const struct uttm_operation_ctx *ctx);
 
