@@ -376,6 +376,47 @@ static long meddling_shrink(struct uttm_bo *bo,
 	return uttm_bo_shrink(bo, &flags);
 }
 
+/* A driver whose first object cannot be backed up for want of memory. */
+static long short_of_memory_shrink(struct uttm_bo *bo,
+				   const struct uttm_operation_ctx *shrink_op,
+				   const struct uttm_shrink_control *sc)
+{
+	const struct uttm_backup_flags flags = { .purge = false };
+	struct mock_bo *m = uttm_bo_priv(bo);
+
+	return m->shrink_error ? m->shrink_error : uttm_bo_shrink(bo, &flags);
+}
+
+static void walk_skips_only_the_object_that_failed(void **state)
+{
+	static const struct uttm_device_funcs driver = {
+		.bo_shrink = short_of_memory_shrink,
+	};
+	const struct uttm_shrink_control swap = { .reason = UTTM_SHRINK_SWAP };
+	struct world *w = *state;
+	struct mock_bo m[2] = { { .shrink_error = -ENOMEM }, { 0 } };
+	struct uttm_device *dev;
+	struct uttm_bo *bos[2];
+
+	device_new(w, w->arena, &driver, &dev);
+	for (unsigned int i = 0; i < 2; i++) {
+		bos[i] = bo_new(dev, 16 * UTTM_PAGE_SIZE, false, &m[i]);
+		bo_fill(bos[i], i);
+	}
+	/* -ENOMEM passes the first by; the second gives its pages. */
+	assert_int_equal(uttm_device_swapout(dev, &op, &swap), 16);
+	assert_true(is_populated(bos[0]));
+	assert_false(is_populated(bos[1]));
+	/* Any other error stops the walk and is returned. */
+	m[0].shrink_error = -EIO;
+	assert_int_equal(uttm_device_swapout(dev, &op, &swap), -EIO);
+	for (unsigned int i = 0; i < 2; i++) {
+		assert_int_equal(bo_check(bos[i], i), 0);
+		uttm_bo_put(bos[i]);
+	}
+	uttm_device_destroy(dev);
+}
+
 static void walk_survives_the_lru_changing_under_it(void **state)
 {
 	static const struct uttm_device_funcs meddling = {
@@ -517,6 +558,7 @@ int main(void)
 		cmocka_unit_test(dma32_limit_is_enforced_on_its_own),
 		world_test(busy_objects_are_destroyed_once_idle),
 		world_test(walk_survives_the_lru_changing_under_it),
+		world_test(walk_skips_only_the_object_that_failed),
 		world_test(shrinker_count_is_bounded_by_store_room),
 		world_test(driver_hears_only_of_moves_that_happen),
 	};

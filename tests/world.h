@@ -18,6 +18,7 @@
 struct mock_bo {
 	bool busy;
 	int wait_error;		/* what waiting for it returns, if not 0 */
+	int shrink_error;	/* what a test driver's bo_shrink returns */
 	bool refuse_tt;		/* its vector cannot be made */
 	/* The next busy check, posted on @in_busy, takes 100 ms. */
 	bool slow_busy_check;

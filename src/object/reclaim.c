@@ -255,7 +255,11 @@ static long shrink_locked(struct uttm_bo *bo,
 	return uttm_bo_shrink(bo, &flags);
 }
 
-/* Errors that only make the walk pass an object by. */
+/*
+ * Errors that only make the walk pass an object by: it is busy, its
+ * store is full, or its backup was short of memory, which the next
+ * object (purgeable, another store) may not be.
+ */
 static bool skip_error(long ret)
 {
 	return ret == -EBUSY || ret == -ENOSPC || ret == -ENOMEM;
