@@ -361,6 +361,38 @@ static void busy_objects_are_destroyed_once_idle(void **state)
 	device_new(w, w->arena, &mock_funcs, &w->dev);
 }
 
+static void walk_that_may_wait_frees_a_busy_deleted_object(void **state)
+{
+	const struct uttm_operation_ctx no_wait = { .no_wait_gpu = true };
+	struct mock_bo ma = { 0 };
+	struct uttm_device_stats ds;
+	struct uttm_bo *a, *b;
+	struct world *w = crowded_world(&a, &b, &ma);
+
+	ma.busy = true;
+	uttm_bo_put(a);
+	/* Not allowed to wait, the watermark finds nothing to free. */
+	uttm_bo_lock(b);
+	assert_int_equal(uttm_bo_validate(b, &no_wait), -ENOMEM);
+	assert_int_equal(ma.waited, 0);
+	/* A failed wait keeps the object for later. */
+	ma.wait_error = -EINTR;
+	assert_int_equal(uttm_bo_validate(b, &op), -EINTR);
+	uttm_device_stats(w->dev, &ds);
+	assert_int_equal(ds.delayed, 1);
+	/* Allowed to wait, it waits for the zombie and frees it. */
+	ma.wait_error = 0;
+	assert_int_equal(uttm_bo_validate(b, &op), 0);
+	uttm_bo_unlock(b);
+	assert_int_equal(ma.waited, 2);
+	uttm_device_stats(w->dev, &ds);
+	assert_int_equal(ds.delayed, 0);
+	assert_int_equal(ds.objects, 1);
+	assert_int_equal(allocated(w), 6 * MiB / UTTM_PAGE_SIZE);
+	uttm_bo_put(b);
+	world_free(w);
+}
+
 /* A driver whose shrink callback changes the LRU under the walker. */
 static long meddling_shrink(struct uttm_bo *bo,
 			    const struct uttm_operation_ctx *shrink_op,
@@ -557,6 +589,7 @@ int main(void)
 		world_test(devices_take_turns),
 		cmocka_unit_test(dma32_limit_is_enforced_on_its_own),
 		world_test(busy_objects_are_destroyed_once_idle),
+		cmocka_unit_test(walk_that_may_wait_frees_a_busy_deleted_object),
 		world_test(walk_survives_the_lru_changing_under_it),
 		world_test(walk_skips_only_the_object_that_failed),
 		world_test(shrinker_count_is_bounded_by_store_room),

@@ -312,8 +312,10 @@ int uttm_device_add_manager(struct uttm_device *dev, unsigned int mem_type,
  * @op: operation context.
  * @sc: reason and writeback.
  *
- * Frees the delayed-destroyed objects that became idle, or else walks the
- * LRUs, least recently used first, and shrinks the first suitable object:
+ * Frees a delayed-destroyed object that became idle, or, unless
+ * @op->no_wait_gpu is set, waits for a busy one and frees it, as the
+ * kernel's swapout cleans deleted objects up.  Or else walks the LRUs,
+ * least recently used first, and shrinks the first suitable object:
  * it trylocks objects (skipping contended ones), skips busy ones when
  * @op->no_wait_gpu is set (waits for them otherwise), skips non-purgeable
  * ones for UTTM_SHRINK_PURGE.  A shrunk object leaves its LRU until it is
@@ -323,8 +325,8 @@ int uttm_device_add_manager(struct uttm_device *dev, unsigned int mem_type,
  * Context: May sleep. Takes the LRU lock and trylocks objects. Must not be
  * called with an LRU lock held.
  * Return: pages freed (0 when nothing could be shrunk), or the negative
- * errno that stopped the walk (-EINTR from a wait, a store's I/O
- * error).  -EBUSY, -ENOSPC and -ENOMEM only skip the object that
+ * errno that stopped the walk (-EINTR from a wait, for a delayed object
+ * too, which then stays delayed; a store's I/O error).  -EBUSY, -ENOSPC and -ENOMEM only skip the object that
  * returned them: as in the kernel, one object's backup short of memory
  * (a store that allocates) says nothing of the next, which may be
  * purgeable or go to another store.

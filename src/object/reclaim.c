@@ -68,7 +68,9 @@ static bool wait_for_transit(struct uttm_context *ctx, unsigned long seq)
 
 /*
  * An object whose pages are counted leaves the LRUs for a moment (being
- * populated, being freed); watermarks wait for it.
+ * populated, being freed); watermarks wait for it.  It has landed when
+ * it ends on an LRU or gone; one that went back where it was (a busy
+ * delayed object) has not, and wakes the waiters without a new chance.
  */
 static void transit_begin(struct uttm_context *ctx)
 {
@@ -77,11 +79,11 @@ static void transit_begin(struct uttm_context *ctx)
 	pthread_mutex_unlock(&ctx->transit_lock);
 }
 
-static void transit_end(struct uttm_context *ctx)
+static void transit_end(struct uttm_context *ctx, bool landed)
 {
 	pthread_mutex_lock(&ctx->transit_lock);
 	ctx->in_transit--;
-	ctx->transits_done++;
+	ctx->transits_done += landed;
 	pthread_cond_broadcast(&ctx->transit_done);
 	pthread_mutex_unlock(&ctx->transit_lock);
 }
@@ -89,6 +91,17 @@ static void transit_end(struct uttm_context *ctx)
 static bool bo_busy(struct uttm_bo *bo)
 {
 	return bo->dev->funcs->busy && bo->dev->funcs->busy(bo);
+}
+
+/* Puts a dead object on its device's delayed list, newest last. */
+static void delayed_push(struct uttm_bo *bo)
+{
+	struct uttm_device *dev = bo->dev;
+
+	pthread_mutex_lock(&dev->lru_lock);
+	list_add_tail(&bo->lru.link, &dev->delayed);
+	dev->delayed_count++;
+	pthread_mutex_unlock(&dev->lru_lock);
 }
 
 /* Takes the oldest delayed object off its list, or returns NULL. */
@@ -120,19 +133,39 @@ void uttm_reclaim_release(struct uttm_bo *bo)
 		dev->pinned--;
 	}
 	pthread_mutex_unlock(&dev->lru_lock);
-	if (bo_busy(bo)) {
-		pthread_mutex_lock(&dev->lru_lock);
-		list_add_tail(&bo->lru.link, &dev->delayed);
-		dev->delayed_count++;
-		pthread_mutex_unlock(&dev->lru_lock);
-	} else {
+	if (bo_busy(bo))
+		delayed_push(bo);
+	else
 		uttm_bo_free(bo);
-	}
-	transit_end(ctx);
+	transit_end(ctx, true);
 }
 
-/* Frees one delayed object that became idle; returns its pages. */
-static long reap_delayed(struct uttm_device *dev)
+/*
+ * Whether a delayed object is idle now, waiting for it when @op allows:
+ * 1 when idle, 0 when still busy, or the wait's error.
+ */
+static int delayed_idle(struct uttm_bo *bo, const struct uttm_operation_ctx *op)
+{
+	const struct uttm_device_funcs *funcs = bo->dev->funcs;
+	int ret;
+
+	if (!bo_busy(bo))
+		return 1;
+	if (op->no_wait_gpu || !funcs->wait_idle)
+		return 0;
+	ret = funcs->wait_idle(bo, op);
+	if (ret == -EBUSY)
+		return 0;
+	return ret ? ret : 1;
+}
+
+/*
+ * Frees one delayed object that is idle, or that became so while a walk
+ * allowed to wait waited for it, as ttm_bo_swapout() cleans deleted
+ * objects up; returns its pages, or the error of a wait.
+ */
+static long reap_delayed(struct uttm_device *dev,
+			 const struct uttm_operation_ctx *op)
 {
 	uint64_t tries;
 
@@ -140,20 +173,27 @@ static long reap_delayed(struct uttm_device *dev)
 	tries = dev->delayed_count;
 	pthread_mutex_unlock(&dev->lru_lock);
 	while (tries--) {
-		struct uttm_bo *bo = delayed_pop(dev);
-		long pages;
+		struct uttm_bo *bo;
+		long pages = 0;
+		int idle;
 
-		if (!bo)
+		/* Off the list, its pages still counted: in transit. */
+		transit_begin(dev->ctx);
+		bo = delayed_pop(dev);
+		if (!bo) {
+			transit_end(dev->ctx, false);
 			break;
-		if (bo_busy(bo)) {
-			pthread_mutex_lock(&dev->lru_lock);
-			list_add_tail(&bo->lru.link, &dev->delayed);
-			dev->delayed_count++;
-			pthread_mutex_unlock(&dev->lru_lock);
-			continue;
 		}
-		pages = bo->has_tt ? (long)bo->tt.resident_pages : 0;
-		uttm_bo_free(bo);
+		idle = delayed_idle(bo, op);
+		if (idle > 0) {
+			pages = bo->has_tt ? (long)bo->tt.resident_pages : 0;
+			uttm_bo_free(bo);
+		} else {
+			delayed_push(bo);
+		}
+		transit_end(dev->ctx, idle > 0);
+		if (idle < 0)
+			return idle;
 		if (pages)
 			return pages;
 	}
@@ -321,7 +361,7 @@ static long device_swapout(struct uttm_device *dev,
 			   const struct uttm_shrink_control *sc,
 			   unsigned long *contended)
 {
-	long ret = reap_delayed(dev);
+	long ret = reap_delayed(dev, op);
 
 	for (unsigned int i = 0; i < UTTM_NUM_MEM_TYPES && !ret; i++) {
 		struct uttm_resource_manager *man = &dev->man[i];
@@ -447,6 +487,6 @@ int uttm_reclaim_populate(struct uttm_bo *bo,
 				 (unsigned long)gained);
 	if (!ret)
 		uttm_lru_update(bo, true);
-	transit_end(bo->dev->ctx);
+	transit_end(bo->dev->ctx, true);
 	return ret;
 }
