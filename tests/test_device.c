@@ -5,8 +5,10 @@
  * and refusal of bad input.  Reclaim has its own tests, test_reclaim.c.
  */
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/sysinfo.h>
+#include <sys/wait.h>
 
 #include "world.h"
 
@@ -262,6 +264,93 @@ static void sizes_never_wrap_in_any_placement(void **state)
 	uttm_bo_put(big);
 	uttm_bo_put(bo);
 }
+/* What a forked child is given of its parent's world. */
+struct inherited {
+	struct world *w;
+	struct uttm_bo *resident, *backed_up, *purgeable;
+	char *mapped;		/* the resident object's vmap */
+};
+
+/*
+ * In a child: everything inherited is refused or forgotten, nothing of
+ * the parent's moves, and every object can still be dropped.  Returns
+ * the number of the first check that failed.
+ */
+static int child_uses_inherited_objects(void *arg)
+{
+	struct inherited *in = arg;
+	struct world *w = in->w;
+	void *addr;
+
+	if (!uttm_arena_inherited(w->arena))
+		return 1;
+	uttm_bo_lock(in->resident);
+	if (uttm_bo_vmap(in->resident, &addr) != -EINVAL)
+		return 2;
+	uttm_bo_unlock(in->resident);
+	uttm_bo_lock(in->backed_up);
+	if (uttm_bo_validate(in->backed_up, &op) != -EINVAL)
+		return 3;
+	uttm_bo_unlock(in->backed_up);
+	/* Purges forget the pages; backups find no room. */
+	uttm_shrinker_scan(w->ctx, ~0UL);
+	if (uttm_backup_bytes_avail(w->store))
+		return 4;
+	uttm_bo_put(in->resident);
+	uttm_bo_put(in->backed_up);
+	uttm_bo_put(in->purgeable);
+	uttm_device_destroy(w->dev);
+	uttm_context_destroy(w->ctx);
+	uttm_backup_put(w->store);
+	uttm_arena_destroy(w->arena);
+	uttm_arena_destroy(w->arena32);
+	return 0;
+}
+
+/* In a child: writes through the parent's mapping, which must fault. */
+static int child_writes_parent_memory(void *arg)
+{
+	memset(arg, 0xa5, UTTM_PAGE_SIZE);
+	return 0;
+}
+
+static void forked_child_shares_nothing_with_its_parent(void **state)
+{
+	const struct uttm_backup_flags backup = { .purge = false };
+	struct world *w = *state;
+	struct inherited in = { .w = w };
+	int status;
+
+	in.resident = bo_new(w->dev, MiB, false, NULL);
+	in.backed_up = bo_new(w->dev, MiB, false, NULL);
+	in.purgeable = bo_new(w->dev, MiB, true, NULL);
+	bo_fill(in.resident, 1);
+	bo_fill(in.backed_up, 2);
+	bo_fill(in.purgeable, 3);
+	uttm_bo_lock(in.resident);
+	assert_int_equal(uttm_bo_vmap(in.resident, (void **)&in.mapped), 0);
+	uttm_bo_unlock(in.resident);
+	uttm_bo_lock(in.backed_up);
+	assert_int_equal(uttm_bo_shrink(in.backed_up, &backup), 256);
+	uttm_bo_unlock(in.backed_up);
+	assert_false(uttm_arena_inherited(w->arena));
+
+	run_in_child(child_uses_inherited_objects, &in, NULL);
+	status = child_wait(child_start(child_writes_parent_memory, in.mapped));
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+	status = child_wait(child_start(child_writes_parent_memory,
+					uttm_tt_page_address(uttm_bo_tt(in.resident),
+							     0)));
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+
+	/* The parent's objects are as it left them, stored ones included. */
+	assert_int_equal(bo_check(in.resident, 1), 0);
+	assert_int_equal(bo_check(in.backed_up, 2), 0);
+	assert_int_equal(bo_check(in.purgeable, 3), 0);
+	uttm_bo_put(in.resident);
+	uttm_bo_put(in.backed_up);
+	uttm_bo_put(in.purgeable);
+}
 
 int main(void)
 {
@@ -274,6 +363,7 @@ int main(void)
 		world_test(put_of_a_pinned_object_drops_its_pin),
 		world_test(pin_needs_a_validate_in_every_placement),
 		world_test(sizes_never_wrap_in_any_placement),
+		world_test(forked_child_shares_nothing_with_its_parent),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

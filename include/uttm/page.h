@@ -23,6 +23,17 @@
  *
  * A DMA32 arena places its whole range below 4 GiB, for devices that can
  * only address 32 bits.
+ *
+ * fork(): an arena's memory is kept out of child processes
+ * (MADV_DONTFORK), and so are page vectors' contiguous mappings, so a
+ * child never shares its parent's pages: touching them in the child
+ * faults.  A child may create arenas of its own; one it inherited gives
+ * nothing (uttm_alloc_pages() is -EINVAL) and frees nothing in its
+ * parent's file (uttm_free_pages() forgets the blocks), and the stores a
+ * child inherits behave alike, so the child can drop every object it
+ * inherited without touching its parent's.  uttm_arena_inherited() tells.
+ * As with any library with locks, fork() while other threads are inside
+ * uttm leaves their locks held in the child.
  */
 #ifndef UTTM_PAGE_H
 #define UTTM_PAGE_H
@@ -137,7 +148,8 @@ void uttm_arena_destroy(struct uttm_arena *arena);
  *
  * Context: May sleep (grows the arena, prefaults the block). Takes the
  * arena lock. Safe from the shrinker.
- * Return: 0; -EINVAL for bad arguments; -ENOMEM when no block of @order
+ * Return: 0; -EINVAL for bad arguments or an arena inherited through
+ * fork(); -ENOMEM when no block of @order
  * is free and the arena cannot grow (its maximum, RLIMIT_FSIZE, address
  * space), or the system or the process's memory cgroup is out of memory;
  * an injected error.
@@ -152,7 +164,9 @@ int uttm_alloc_pages(struct uttm_arena *arena, unsigned int order,
  * @count: number of blocks.
  *
  * The memory of adjacent blocks is released with one hole punch, so
- * freeing many blocks at once is much cheaper than one at a time.
+ * freeing many blocks at once is much cheaper than one at a time.  In a
+ * child, blocks of an inherited arena are forgotten: their memory is the
+ * parent's.
  *
  * Context: May sleep. Takes the arena lock. Safe from the shrinker.
  */
@@ -251,6 +265,16 @@ uint64_t uttm_page_offset(const struct uttm_arena *arena,
  * Return: the file descriptor.
  */
 int uttm_arena_fd(const struct uttm_arena *arena);
+
+/**
+ * uttm_arena_inherited() - whether an arena was made by a parent process
+ * @arena: the arena.
+ *
+ * Context: Any thread. Does not sleep.
+ * Return: true in a child process that inherited @arena through fork();
+ * see fork() at the top of this header.
+ */
+bool uttm_arena_inherited(const struct uttm_arena *arena);
 
 /**
  * struct uttm_page_list - a stack of blocks of one arena

@@ -64,7 +64,11 @@ struct uttm_backup;
  * @bytes_avail: bytes the store can still take.
  * @fini: free the store; called when the last reference goes.
  *
- * Called without uttm locks held; the store serialises itself.
+ * Called without uttm locks held; the store serialises itself.  Never
+ * called in a child of fork() for a store its parent made, except @fini:
+ * there the core refuses to back up or restore (-EINVAL), reports no
+ * room and forgets dropped handles, so @fini frees only the child's
+ * copy.
  */
 struct uttm_backup_ops {
 	long (*backup_pages)(struct uttm_backup *backup, void *const *src,
@@ -90,6 +94,8 @@ struct uttm_backup_ops {
  * @handles: live handles; private to the store core.
  * @refcount: references, the store freed when the last goes; private to
  * the store core.
+ * @generation: of the process that made the store; private to the store
+ * core, which keeps a child of fork() out of its parent's stores.
  *
  * Stores embed it; users only see a pointer.
  */
@@ -99,6 +105,7 @@ struct uttm_backup {
 	struct uttm_arena *arena;
 	long handles;
 	int refcount;
+	unsigned long generation;
 };
 
 /**

@@ -213,10 +213,12 @@ void *uttm_tt_page_address(const struct uttm_tt *tt, unsigned long index);
  *
  * Maps the arena's file ranges back to back at a new address, so the
  * mapping shares the pages rather than copying them.  A second call
- * returns the same mapping.  Unpopulating the vector removes it.
+ * returns the same mapping.  Unpopulating the vector removes it.  Like
+ * the arena, the mapping is kept out of child processes.
  *
  * Context: May sleep. The caller serialises access to @tt.
- * Return: 0; -EINVAL when @tt is not populated; -ENOMEM.
+ * Return: 0; -EINVAL when @tt is not populated or its arena was
+ * inherited through fork(); -ENOMEM.
  */
 int uttm_tt_vmap(struct uttm_tt *tt, void **addr);
 

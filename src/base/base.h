@@ -160,4 +160,11 @@ int uttm_sysmem_read_text(const char *path, char *buf, size_t size);
 /* Reads one unsigned number (or "max", as UINT64_MAX) from a file. */
 int uttm_sysmem_read_u64(const char *path, uint64_t *value);
 
+/*
+ * fork.c: the generation of the running process, which changes in the
+ * child of every fork().  An object made in an older generation was
+ * inherited from a parent: its files are the parent's, not to be touched.
+ */
+unsigned long uttm_fork_generation(void);
+
 #endif /* UTTM_BASE_H */

@@ -51,6 +51,7 @@ struct uttm_arena {
 	bool dma32;
 	void *reservation;
 	size_t reservation_bytes;
+	unsigned long generation;	/* of the process that made it */
 };
 
 unsigned long uttm_page_to_pfn(const struct uttm_arena *arena,
@@ -94,6 +95,11 @@ uint64_t uttm_page_offset(const struct uttm_arena *arena,
 int uttm_arena_fd(const struct uttm_arena *arena)
 {
 	return arena->fd;
+}
+
+bool uttm_arena_inherited(const struct uttm_arena *arena)
+{
+	return arena->generation != uttm_fork_generation();
 }
 
 /*
@@ -185,6 +191,13 @@ static int arena_grow(struct uttm_arena *arena)
 		    (off_t)(old << UTTM_PAGE_SHIFT));
 	if (addr == MAP_FAILED)
 		return -ENOMEM;
+	/*
+	 * A new mapping does not inherit the range's fork behaviour.  If it
+	 * cannot be kept from children, the range stays out of use and the
+	 * next growth maps it again.
+	 */
+	if (madvise(addr, (new - old) << UTTM_PAGE_SHIFT, MADV_DONTFORK))
+		return -ENOMEM;
 	/* Highest first, so that allocation starts at the bottom. */
 	for (uint64_t pfn = new; pfn > old; pfn -= step)
 		free_list_add(arena, (uint32_t)(pfn - step), UTTM_MAX_ORDER);
@@ -256,7 +269,8 @@ int uttm_alloc_pages(struct uttm_arena *arena, unsigned int order,
 	uint32_t pfn;
 	int ret;
 
-	if (UTTM_WARN_ON(!arena || !out || order > UTTM_MAX_ORDER))
+	if (UTTM_WARN_ON(!arena || !out || order > UTTM_MAX_ORDER) ||
+	    UTTM_WARN_ON(uttm_arena_inherited(arena)))
 		return -EINVAL;
 	ret = uttm_fault_check(arena->fault, UTTM_FAULT_PAGE_ALLOC);
 	if (ret)
@@ -329,6 +343,9 @@ void uttm_free_pages(struct uttm_arena *arena, struct uttm_page *const *blocks,
 	unsigned int n = 0;
 
 	if (UTTM_WARN_ON(!arena || (count && !blocks)))
+		return;
+	/* A child's copy of the parent's blocks is forgotten, not freed. */
+	if (uttm_arena_inherited(arena))
 		return;
 	for (unsigned long i = 0; i < count; i++) {
 		struct uttm_page *page = blocks[i];
@@ -426,6 +443,12 @@ static int arena_reserve(struct uttm_arena *arena, uint64_t bytes)
 	}
 	if (arena->reservation == MAP_FAILED)
 		return -ENOMEM;
+	/* Children get none of it: its pages are the parent's alone. */
+	if (madvise(arena->reservation, arena->reservation_bytes,
+		    MADV_DONTFORK)) {
+		munmap(arena->reservation, arena->reservation_bytes);
+		return -ENOMEM;
+	}
 	base = ((uintptr_t)arena->reservation + MAX_BLOCK_BYTES - 1) &
 	       ~(uintptr_t)(MAX_BLOCK_BYTES - 1);
 	arena->base = (char *)base;
@@ -459,6 +482,7 @@ int uttm_arena_create(const struct uttm_arena_params *params,
 		return -ENOMEM;
 	arena->dma32 = params->flags & UTTM_ARENA_DMA32;
 	arena->fault = params->fault;
+	arena->generation = uttm_fork_generation();
 	arena->max_pages = bytes >> UTTM_PAGE_SHIFT;
 	for (unsigned int o = 0; o < UTTM_NR_ORDERS; o++)
 		arena->free_list[o] = PFN_NONE;
@@ -495,7 +519,8 @@ void uttm_arena_destroy(struct uttm_arena *arena)
 {
 	if (!arena)
 		return;
-	UTTM_WARN_ON(atomic_load(&arena->pages_allocated));
+	UTTM_WARN_ON(atomic_load(&arena->pages_allocated) &&
+		     !uttm_arena_inherited(arena));
 	munmap(arena->memmap, arena->max_pages * sizeof(struct uttm_page));
 	munmap(arena->reservation, arena->reservation_bytes);
 	close(arena->fd);

@@ -67,9 +67,21 @@ static int caching_enter(struct uttm_pool *pool, enum uttm_caching caching,
 	}
 }
 
+/*
+ * Whether the pool's pages are a parent's, inherited through fork(): the
+ * child holds neither their memory nor their locks or device state, so
+ * it leaves them as they are and never pools them.
+ */
+static bool pool_inherited(const struct uttm_pool *pool)
+{
+	return uttm_arena_inherited(pool->arena);
+}
+
 static void caching_leave(struct uttm_pool *pool, enum uttm_caching caching,
 			  void *addr, unsigned long npages)
 {
+	if (pool_inherited(pool))
+		return;
 	switch (caching) {
 	case UTTM_LOCKED:
 		UTTM_WARN_ON(syscall(SYS_munlock, addr,
@@ -168,7 +180,7 @@ void uttm_pool_unmap(struct uttm_pool *pool, struct uttm_page **pages,
 {
 	unsigned long i, nr;
 
-	if (!dma_addr || !pool->use_dma_map)
+	if (!dma_addr || !pool->use_dma_map || pool_inherited(pool))
 		return;
 	for (i = 0; i < num_pages; i += nr) {
 		nr = 1;
@@ -217,6 +229,8 @@ static bool pool_give(struct uttm_pool *pool, enum uttm_caching caching,
 	struct uttm_pool_type *pt = pool_type(pool, caching, order);
 	unsigned long nr = 1UL << order;
 
+	if (pool_inherited(pool))
+		return false;
 	if (__atomic_fetch_add(&pool->nr_pages, nr, __ATOMIC_RELAXED) + nr >
 	    pool->max_pages) {
 		__atomic_fetch_sub(&pool->nr_pages, nr, __ATOMIC_RELAXED);

@@ -18,6 +18,17 @@ void uttm_backup_init(struct uttm_backup *backup,
 	backup->arena = NULL;
 	backup->handles = 0;
 	backup->refcount = 1;
+	backup->generation = uttm_fork_generation();
+}
+
+/*
+ * Whether @backup was made by a parent process: its files are the
+ * parent's, so a child takes nothing in, reads nothing out, and only
+ * forgets the handles it drops.
+ */
+static bool store_inherited(const struct uttm_backup *backup)
+{
+	return backup->generation != uttm_fork_generation();
 }
 
 struct uttm_backup *uttm_backup_get(struct uttm_backup *backup)
@@ -56,6 +67,8 @@ int uttm_store_backup_pages(struct uttm_backup *backup, void *const *src,
 	long ret;
 
 	*done = 0;
+	if (UTTM_WARN_ON(store_inherited(backup)))
+		return -EINVAL;
 	limit = uttm_store_fault_limit(backup->fault, UTTM_FAULT_BACKUP, count,
 				       &fault);
 	while (*done < limit) {
@@ -93,6 +106,8 @@ long uttm_store_insert(struct uttm_backup *backup, struct uttm_page *block,
 	long handle;
 	int ret;
 
+	if (UTTM_WARN_ON(store_inherited(backup)))
+		return -EINVAL;
 	if (nr > 1) {
 		ret = uttm_fault_check(backup->fault, UTTM_FAULT_INSERT);
 		if (ret)
@@ -140,6 +155,8 @@ int uttm_store_copy_pages(struct uttm_backup *backup, void *const *dst,
 	long ret;
 
 	*done = 0;
+	if (UTTM_WARN_ON(store_inherited(backup)))
+		return -EINVAL;
 	limit = uttm_store_fault_limit(backup->fault, UTTM_FAULT_RESTORE, count,
 				       &fault);
 	while (*done < limit) {
@@ -173,13 +190,14 @@ void uttm_backup_drop(struct uttm_backup *backup, const unsigned long *handles,
 {
 	if (!count || UTTM_WARN_ON(!backup || !handles))
 		return;
-	backup->ops->drop(backup, handles, count);
+	if (!store_inherited(backup))
+		backup->ops->drop(backup, handles, count);
 	__atomic_fetch_sub(&backup->handles, (long)count, __ATOMIC_RELAXED);
 }
 
 uint64_t uttm_backup_bytes_avail(struct uttm_backup *backup)
 {
-	return backup->ops->bytes_avail(backup);
+	return store_inherited(backup) ? 0 : backup->ops->bytes_avail(backup);
 }
 
 unsigned long uttm_backup_handles(const struct uttm_backup *backup)

@@ -137,7 +137,8 @@ int uttm_tt_vmap(struct uttm_tt *tt, void **addr)
 	char *base;
 	int ret;
 
-	if (UTTM_WARN_ON(!tt || !addr) || !uttm_tt_is_populated(tt))
+	if (UTTM_WARN_ON(!tt || !addr) || !uttm_tt_is_populated(tt) ||
+	    UTTM_WARN_ON(uttm_arena_inherited(tt->pool->arena)))
 		return -EINVAL;
 	if (tt->vmap_addr) {
 		*addr = tt->vmap_addr;
@@ -161,6 +162,11 @@ int uttm_tt_vmap(struct uttm_tt *tt, void **addr)
 			return ret;
 		}
 		first = i;
+	}
+	/* Kept out of children, as the arena is. */
+	if (madvise(base, bytes, MADV_DONTFORK)) {
+		munmap(base, bytes);
+		return -ENOMEM;
 	}
 	tt->vmap_addr = base;
 	*addr = base;
