@@ -40,33 +40,6 @@ static void watermark_shrinks_until_under_the_limit(void **state)
 	world_free(w);
 }
 
-/*
- * An 8 MiB world where @a, 6 MiB filled with the pattern of 1, leaves
- * no room for @b, 6 MiB as well; @ma is @a's driver state.
- */
-static struct world *crowded_world(struct uttm_bo **a, struct uttm_bo **b,
-				   struct mock_bo *ma)
-{
-	struct world *w = world_new(8 * MiB, 0);
-
-	*a = bo_new(w->dev, 6 * MiB, false, ma);
-	*b = bo_new(w->dev, 6 * MiB, false, NULL);
-	bo_fill(*a, 1);
-	return w;
-}
-
-/* @b takes @a's place, @a's content comes back whole, and all goes. */
-static void crowded_world_free(struct world *w, struct uttm_bo *a,
-			       struct uttm_bo *b)
-{
-	bo_fill(b, 2);
-	assert_false(is_populated(a));
-	assert_int_equal(bo_check(a, 1), 0);
-	uttm_bo_put(a);
-	uttm_bo_put(b);
-	world_free(w);
-}
-
 static void watermark_without_anything_to_shrink_is_enomem(void **state)
 {
 	struct uttm_bo *a, *b;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The object-layer test fixture: a mock driver and a world of one context,
- * arenas and a store, shared by test_device.c and test_reclaim.c.
+ * arenas and a store, shared by test_device.c, test_reclaim.c and
+ * test_reservation.c.
  */
 #include <errno.h>
 #include <semaphore.h>
@@ -177,4 +178,25 @@ uint64_t allocated(struct world *w)
 bool is_populated(struct uttm_bo *bo)
 {
 	return uttm_tt_is_populated(uttm_bo_tt(bo));
+}
+
+struct world *crowded_world(struct uttm_bo **a, struct uttm_bo **b,
+			    struct mock_bo *ma)
+{
+	struct world *w = world_new(8 * MiB, 0);
+
+	*a = bo_new(w->dev, 6 * MiB, false, ma);
+	*b = bo_new(w->dev, 6 * MiB, false, NULL);
+	bo_fill(*a, 1);
+	return w;
+}
+
+void crowded_world_free(struct world *w, struct uttm_bo *a, struct uttm_bo *b)
+{
+	bo_fill(b, 2);
+	assert_false(is_populated(a));
+	assert_int_equal(bo_check(a, 1), 0);
+	uttm_bo_put(a);
+	uttm_bo_put(b);
+	world_free(w);
 }

@@ -70,4 +70,13 @@ int bo_check(struct uttm_bo *bo, uint64_t seed);
 uint64_t allocated(struct world *w);
 bool is_populated(struct uttm_bo *bo);
 
+/*
+ * An 8 MiB world where @a, 6 MiB filled with the pattern of 1, leaves
+ * no room for @b, 6 MiB as well; @ma is @a's driver state.
+ */
+struct world *crowded_world(struct uttm_bo **a, struct uttm_bo **b,
+			    struct mock_bo *ma);
+/* @b takes @a's place, @a's content comes back whole, and all goes. */
+void crowded_world_free(struct world *w, struct uttm_bo *a, struct uttm_bo *b);
+
 #endif /* UTTM_TESTS_WORLD_H */

@@ -454,6 +454,194 @@ bool uttm_bo_trylock(struct uttm_bo *bo);
 void uttm_bo_unlock(struct uttm_bo *bo);
 
 /**
+ * struct uttm_acquire_ctx - a ticket for locking several objects
+ * @ctx: the context whose objects the ticket locks.
+ * @stamp: its age; lower is older, and older tickets win.
+ * @acquired: objects the ticket holds.
+ * @wounded: an older ticket wants one of them.
+ * @wake: what the ticket's thread sleeps on.
+ * @backoff: a call returned -EDEADLK since the last back-off.
+ *
+ * As struct ww_acquire_ctx: one per thread and per set of objects it
+ * locks together, on the stack or in an object; fields are private.
+ * See "Wound-wait" in src/object/reservation.c.
+ */
+struct uttm_acquire_ctx {
+	struct uttm_context *ctx;
+	uint64_t stamp;
+	unsigned int acquired;
+	int wounded;
+	uint32_t wake;
+	bool backoff;
+};
+
+/**
+ * uttm_acquire_init() - start a ticket
+ * @ticket: the ticket.
+ * @ctx: the context of the objects it will lock.
+ *
+ * The ticket is younger than every ticket started before it in @ctx.
+ *
+ * Context: Any thread. Does not sleep.
+ */
+void uttm_acquire_init(struct uttm_acquire_ctx *ticket,
+		       struct uttm_context *ctx);
+
+/**
+ * uttm_acquire_fini() - end a ticket
+ * @ticket: a ticket that holds no object any more.
+ *
+ * Context: The ticket's thread. Does not sleep.
+ */
+void uttm_acquire_fini(struct uttm_acquire_ctx *ticket);
+
+/**
+ * uttm_bo_reserve() - lock an object, with a ticket or alone
+ * @bo: the object.
+ * @ticket: the ticket of the set @bo belongs to, or NULL to lock @bo on
+ * its own, as uttm_bo_lock() does.
+ * @op: operation context: interruptible, the wait stops on a signal
+ * (handler installed without SA_RESTART) or a cancel request.
+ *
+ * Waits while another thread holds @bo.  A ticket waiting for an object
+ * a younger ticket holds wounds it; a wounded ticket gets -EDEADLK when
+ * it would wait while holding objects.  It must then unlock every
+ * object it holds and take @bo with uttm_bo_reserve_slowpath() before
+ * locking the others again.  Unlock with uttm_bo_unlock().  While a
+ * ticket holds objects, its thread locks further objects only through
+ * it.
+ *
+ * Context: May sleep. Takes the bo lock; objects of one ticket in any
+ * order.
+ * Return: 0 when locked; -EALREADY when @ticket holds @bo already;
+ * -EDEADLK to back off; -EINTR when interrupted; -EINVAL for NULL
+ * arguments or an object of another context than @ticket's.
+ */
+int uttm_bo_reserve(struct uttm_bo *bo, struct uttm_acquire_ctx *ticket,
+		    const struct uttm_operation_ctx *op);
+
+/**
+ * uttm_bo_reserve_slowpath() - lock the object a ticket backed off for
+ * @bo: the object uttm_bo_reserve() returned -EDEADLK for.
+ * @ticket: the ticket, holding nothing.
+ * @op: operation context, as for uttm_bo_reserve().
+ *
+ * Sleeps until @bo is free, never backing off: a ticket that holds
+ * nothing cannot stand in anybody's way.
+ *
+ * Context: May sleep. Takes the bo lock.
+ * Return: 0 when locked; -EINTR when interrupted; -EINVAL for NULL
+ * arguments, another context's object, or a ticket that holds objects.
+ */
+int uttm_bo_reserve_slowpath(struct uttm_bo *bo,
+			     struct uttm_acquire_ctx *ticket,
+			     const struct uttm_operation_ctx *op);
+
+/**
+ * struct uttm_exec - locking a set of objects until all are held
+ * @ticket: the set's ticket.
+ * @op: operation context of every lock.
+ * @objects: the objects locked, each with a reference.
+ * @num_objects: how many.
+ * @max_objects: room in @objects.
+ * @contended: the object to take first after a back-off, referenced.
+ * @retry: the loop runs (again).
+ *
+ * As struct drm_exec; fields are private:
+ *
+ *	uttm_exec_init(&exec, ctx, &op);
+ *	while (uttm_exec_until_all_locked(&exec)) {
+ *		ret = uttm_exec_lock(&exec, a);
+ *		if (ret == -EDEADLK)
+ *			continue;
+ *		if (!ret)
+ *			ret = uttm_exec_lock(&exec, b);
+ *		if (ret == -EDEADLK)
+ *			continue;
+ *		if (!ret)
+ *			ret = uttm_bo_validate(a, &op);
+ *		if (ret != -EDEADLK)
+ *			break;
+ *	}
+ *	... use a and b if !ret ...
+ *	uttm_exec_fini(&exec);
+ *
+ * or uttm_exec_lock_objects() for a list.
+ */
+struct uttm_exec {
+	struct uttm_acquire_ctx ticket;
+	const struct uttm_operation_ctx *op;
+	struct uttm_bo **objects;
+	unsigned int num_objects;
+	unsigned int max_objects;
+	struct uttm_bo *contended;
+	bool retry;
+};
+
+/**
+ * uttm_exec_init() - start locking a set of objects
+ * @exec: the set.
+ * @ctx: the context of its objects.
+ * @op: operation context of every lock; it must outlive @exec.
+ *
+ * Context: Any thread. Does not sleep.
+ */
+void uttm_exec_init(struct uttm_exec *exec, struct uttm_context *ctx,
+		    const struct uttm_operation_ctx *op);
+
+/**
+ * uttm_exec_until_all_locked() - the condition of the locking loop
+ * @exec: the set.
+ *
+ * True the first time, and again after a call in the loop returned
+ * -EDEADLK (uttm_exec_lock(), or a uttm_bo_validate() of an object of
+ * the set): then every object of the set has just been unlocked, and
+ * the loop locks them again.  False once a pass went through without.
+ *
+ * Context: The thread of @exec. Takes the bo locks to unlock them.
+ * Return: whether to run the loop's body.
+ */
+bool uttm_exec_until_all_locked(struct uttm_exec *exec);
+
+/**
+ * uttm_exec_lock() - lock one object into a set
+ * @exec: the set.
+ * @bo: the object; locking it twice is harmless.
+ *
+ * After a back-off, first sleeps for the object that caused it.  The set
+ * holds a reference to each object it locked.
+ *
+ * Context: May sleep. Takes the bo lock.
+ * Return: 0; -EDEADLK (go round the loop again); -EINTR; -ENOMEM;
+ * -EINVAL for an object of another context.
+ */
+int uttm_exec_lock(struct uttm_exec *exec, struct uttm_bo *bo);
+
+/**
+ * uttm_exec_lock_objects() - lock a list of objects until all are held
+ * @exec: the set, just initialised.
+ * @bos: the objects, in any order, duplicates allowed.
+ * @count: how many.
+ *
+ * The whole loop of uttm_exec_until_all_locked() for a list: backs off
+ * and tries again as often as other tickets make it.
+ *
+ * Context: May sleep. Takes the bo locks.
+ * Return: 0 with every object locked; -EINTR, -ENOMEM or -EINVAL, with
+ * what was locked still in @exec for uttm_exec_fini().
+ */
+int uttm_exec_lock_objects(struct uttm_exec *exec, struct uttm_bo *const *bos,
+			   unsigned int count);
+
+/**
+ * uttm_exec_fini() - unlock a set and end its ticket
+ * @exec: the set.
+ *
+ * Context: May sleep (drops references). Takes the bo locks.
+ */
+void uttm_exec_fini(struct uttm_exec *exec);
+
+/**
  * uttm_bo_validate() - make an object's pages resident
  * @bo: a locked object.
  * @op: operation context.

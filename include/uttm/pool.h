@@ -124,6 +124,22 @@ struct uttm_operation_ctx {
 };
 
 /**
+ * uttm_operation_cancelled() - whether an operation was asked to stop
+ * @op: the operation context.
+ *
+ * For the waits of an interruptible operation, drivers' wait_idle among
+ * them.
+ *
+ * Context: Any thread. Does not sleep.
+ * Return: true when @op is interruptible and its cancel flag is set.
+ */
+static inline bool uttm_operation_cancelled(const struct uttm_operation_ctx *op)
+{
+	return op->interruptible && op->cancel &&
+	       uttm_cancel_requested(op->cancel);
+}
+
+/**
  * struct uttm_pool_ops - driver hooks of a pool, each optional
  * @device_enter: register @npages pages at @vaddr with the device
  * (UTTM_PLAIN to UTTM_DEVICE).  Returns 0 or a negative errno.

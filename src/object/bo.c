@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Buffer objects: creation and references, locking, validation, CPU
- * mapping, pinning, the purgeable flag; how they are shrunk and destroyed
- * while busy is reclaim.c's business.
+ * Buffer objects: creation and references, validation, CPU mapping,
+ * pinning, the purgeable flag; their lock is reservation.c's, how they
+ * are shrunk and destroyed while busy is reclaim.c's business.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -70,7 +70,7 @@ int uttm_bo_create(struct uttm_device *dev, const struct uttm_bo_params *params,
 		return -ENOMEM;
 	bo->dev = dev;
 	atomic_init(&bo->refcount, 1);
-	pthread_mutex_init(&bo->lock, NULL);
+	uttm_resv_init(&bo->resv);
 	bo->size = (params->size + UTTM_PAGE_SIZE - 1) & ~(UTTM_PAGE_SIZE - 1);
 	bo->mem_type = params->mem_type;
 	bo->priv = params->priv;
@@ -95,7 +95,7 @@ error_uncharge:
 	uttm_tt_fini(&bo->tt);
 	placement_charge(bo, false);
 error_free:
-	pthread_mutex_destroy(&bo->lock);
+	uttm_resv_fini(&bo->resv);
 	free(bo);
 	return ret;
 }
@@ -113,7 +113,7 @@ void uttm_bo_free(struct uttm_bo *bo)
 	placement_charge(bo, false);
 	if (dev->funcs->release)
 		dev->funcs->release(bo);
-	pthread_mutex_destroy(&bo->lock);
+	uttm_resv_fini(&bo->resv);
 	free(bo);
 }
 
@@ -127,21 +127,6 @@ void uttm_bo_put(struct uttm_bo *bo)
 {
 	if (bo && atomic_fetch_sub(&bo->refcount, 1) == 1)
 		uttm_reclaim_release(bo);
-}
-
-void uttm_bo_lock(struct uttm_bo *bo)
-{
-	pthread_mutex_lock(&bo->lock);
-}
-
-bool uttm_bo_trylock(struct uttm_bo *bo)
-{
-	return !pthread_mutex_trylock(&bo->lock);
-}
-
-void uttm_bo_unlock(struct uttm_bo *bo)
-{
-	pthread_mutex_unlock(&bo->lock);
 }
 
 int uttm_bo_validate(struct uttm_bo *bo, const struct uttm_operation_ctx *op)

@@ -23,6 +23,7 @@ struct uttm_context {
 	atomic_ulong pages_purged;
 	atomic_ulong pages_backed_up;
 	atomic_ulong pages_restored;
+	atomic_ulong next_stamp;	/* of the next acquire ticket */
 	pthread_mutex_t transit_lock;	/* protects the two below */
 	pthread_cond_t transit_done;
 	unsigned long in_transit;	/* objects off the LRUs for a moment */
@@ -66,10 +67,21 @@ struct uttm_device {
 	uint64_t purgeable_pages;
 };
 
+/*
+ * The bo lock: a wound-wait mutex; see "Wound-wait" in reservation.c.
+ * Its own lock, @wait_lock, protects the fields below.
+ */
+struct uttm_resv {
+	pthread_mutex_t wait_lock;
+	bool locked;
+	struct uttm_acquire_ctx *holder;	/* the holder's ticket, or NULL */
+	struct list_head waiters;	/* struct resv_waiter, in line */
+};
+
 struct uttm_bo {
 	struct uttm_device *dev;
 	atomic_int refcount;
-	pthread_mutex_t lock;
+	struct uttm_resv resv;
 	uint64_t size;
 	unsigned int mem_type;
 	bool has_tt;
@@ -92,6 +104,12 @@ void uttm_lru_update(struct uttm_bo *bo, bool bump);
 
 /* bo.c: frees a dead object's pages and memory. */
 void uttm_bo_free(struct uttm_bo *bo);
+
+/* reservation.c: the bo lock's life. */
+void uttm_resv_init(struct uttm_resv *resv);
+void uttm_resv_fini(struct uttm_resv *resv);
+/* reservation.c: the ticket holding @bo, or NULL (unlocked, or no ticket). */
+struct uttm_acquire_ctx *uttm_resv_holder(struct uttm_bo *bo);
 
 /* context.c: page accounting against the limits. */
 void uttm_context_account(struct uttm_device *dev, long pages);

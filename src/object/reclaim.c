@@ -306,15 +306,44 @@ static bool skip_error(long ret)
 }
 
 /*
+ * One swapout: what it may do, and the locked objects it passed by.  A
+ * walk on behalf of a validate whose object is locked with a ticket
+ * knows the objects that ticket holds (the caller's own, nothing to wait
+ * for) and remembers the first object another ticket holds, which
+ * wound-wait lets the validate wait for.
+ */
+struct walk {
+	const struct uttm_operation_ctx *op;
+	const struct uttm_shrink_control *sc;
+	struct uttm_acquire_ctx *ticket;	/* or NULL */
+	unsigned long contended;	/* objects others hold, passed by */
+	struct uttm_bo *blocker;	/* another ticket's, referenced */
+};
+
+/* The walk found @bo locked: the caller's own, or somebody else's. */
+static void walk_met_locked(struct walk *walk, struct uttm_bo *bo)
+{
+	struct uttm_acquire_ctx *holder;
+
+	if (walk->ticket) {
+		holder = uttm_resv_holder(bo);
+		if (holder == walk->ticket)
+			return;
+		if (holder && !walk->blocker)
+			walk->blocker = uttm_bo_get(bo);
+	}
+	walk->contended++;
+}
+
+/*
  * Walks one LRU, least recently used first.  The cursor sits after the
  * object being looked at, so when the lock is dropped to shrink it the
  * walk goes on from there, whatever happened to the list meanwhile.
  */
 static long walk_lru(struct uttm_device *dev, struct uttm_resource_manager *man,
-		     const struct uttm_operation_ctx *op,
-		     const struct uttm_shrink_control *sc,
-		     unsigned long *contended)
+		     struct walk *walk)
 {
+	const struct uttm_shrink_control *sc = walk->sc;
 	struct uttm_lru_item cursor = { .cursor = true };
 	long ret = 0;
 
@@ -336,10 +365,10 @@ static long walk_lru(struct uttm_device *dev, struct uttm_resource_manager *man,
 		pthread_mutex_unlock(&dev->lru_lock);
 		ret = -EBUSY;
 		if (uttm_bo_trylock(bo)) {
-			ret = shrink_locked(bo, op, sc);
+			ret = shrink_locked(bo, walk->op, sc);
 			uttm_bo_unlock(bo);
 		} else {
-			(*contended)++;
+			walk_met_locked(walk, bo);
 		}
 		uttm_bo_put(bo);
 		pthread_mutex_lock(&dev->lru_lock);
@@ -352,22 +381,16 @@ static long walk_lru(struct uttm_device *dev, struct uttm_resource_manager *man,
 	return ret;
 }
 
-/*
- * uttm_device_swapout(), counting in @contended the objects passed by
- * because somebody held their lock.
- */
-static long device_swapout(struct uttm_device *dev,
-			   const struct uttm_operation_ctx *op,
-			   const struct uttm_shrink_control *sc,
-			   unsigned long *contended)
+/* uttm_device_swapout(), for @walk. */
+static long device_swapout(struct uttm_device *dev, struct walk *walk)
 {
-	long ret = reap_delayed(dev, op);
+	long ret = reap_delayed(dev, walk->op);
 
 	for (unsigned int i = 0; i < UTTM_NUM_MEM_TYPES && !ret; i++) {
 		struct uttm_resource_manager *man = &dev->man[i];
 
 		if (man->defined && man->use_tt)
-			ret = walk_lru(dev, man, op, sc, contended);
+			ret = walk_lru(dev, man, walk);
 	}
 	return ret;
 }
@@ -376,21 +399,19 @@ long uttm_device_swapout(struct uttm_device *dev,
 			 const struct uttm_operation_ctx *op,
 			 const struct uttm_shrink_control *sc)
 {
-	unsigned long contended = 0;
+	struct walk walk = { .op = op, .sc = sc };
 
 	if (UTTM_WARN_ON(!dev || !op || !sc))
 		return -EINVAL;
-	return device_swapout(dev, op, sc, &contended);
+	return device_swapout(dev, &walk);
 }
 
 /*
  * Shrinks one object, choosing devices round-robin; over the DMA32 limit
  * only DMA32 devices can help, so only they are asked.
  */
-static long swapout(struct uttm_context *ctx,
-		    const struct uttm_operation_ctx *op,
-		    const struct uttm_shrink_control *sc, bool dma32_only,
-		    unsigned long *contended)
+static long swapout(struct uttm_context *ctx, struct walk *walk,
+		    bool dma32_only)
 {
 	struct uttm_device *dev;
 	long ret = 0;
@@ -399,7 +420,7 @@ static long swapout(struct uttm_context *ctx,
 	list_for_each_entry(dev, &ctx->devices, node) {
 		if (dma32_only && !dev->dma32)
 			continue;
-		ret = device_swapout(dev, op, sc, contended);
+		ret = device_swapout(dev, walk);
 		if (ret > 0)
 			list_move_tail(&dev->node, &ctx->devices);
 		if (ret)
@@ -413,31 +434,49 @@ long uttm_global_swapout(struct uttm_context *ctx,
 			 const struct uttm_operation_ctx *op,
 			 const struct uttm_shrink_control *sc)
 {
-	unsigned long contended = 0;
+	struct walk walk = { .op = op, .sc = sc };
 
 	if (UTTM_WARN_ON(!ctx || !op || !sc))
 		return -EINVAL;
-	return swapout(ctx, op, sc, false, &contended);
+	return swapout(ctx, &walk, false);
 }
 
-/* Whether to try again after a walk that only found locked objects. */
-static bool wait_for_unlock(unsigned long contended, unsigned int *tries)
+/*
+ * After a walk that found nothing to shrink but objects others hold: 0
+ * to walk again, once one of them may be free, or why not.  An object
+ * another ticket holds is waited for, wound-wait, and shrunk at once;
+ * for objects locked without a ticket (maybe by the caller, who cannot
+ * be told apart then) there is a short pause, a bounded number of times.
+ */
+static int wait_for_unlock(struct walk *walk, unsigned int *tries)
 {
 	const struct timespec pause = { .tv_nsec = 100 * 1000 };
+	struct uttm_bo *bo = walk->blocker;
+	long ret;
 
-	if (!contended || ++*tries > CONTENDED_TRIES)
-		return false;
-	nanosleep(&pause, NULL);
-	return true;
+	if (!walk->contended || ++*tries > CONTENDED_TRIES)
+		return -ENOMEM;
+	if (uttm_operation_cancelled(walk->op))
+		return -EINTR;
+	if (!bo)
+		return nanosleep(&pause, NULL) && walk->op->interruptible ?
+		       -EINTR : 0;
+	ret = uttm_bo_reserve(bo, walk->ticket, walk->op);
+	if (ret)
+		return (int)ret;
+	ret = shrink_locked(bo, walk->op, walk->sc);
+	uttm_bo_unlock(bo);
+	return ret < 0 && !skip_error(ret) ? (int)ret : 0;
 }
 
 /*
  * Makes room under the page limits for @pages more pages, shrinking other
- * objects; on success the object being populated is in transit until
- * transit_end().
+ * objects, on behalf of an object locked with @ticket (or none); on
+ * success the object being populated is in transit until transit_end().
  */
 static int make_room(struct uttm_device *dev, long pages,
-		     const struct uttm_operation_ctx *op)
+		     const struct uttm_operation_ctx *op,
+		     struct uttm_acquire_ctx *ticket)
 {
 	const struct uttm_shrink_control sc = {
 		.reason = UTTM_SHRINK_WATERMARK,
@@ -447,21 +486,21 @@ static int make_room(struct uttm_device *dev, long pages,
 	long ret;
 
 	while (would_exceed(dev, pages, &dma32)) {
-		unsigned long contended = 0, seq = transits_done(dev->ctx);
+		struct walk walk = { .op = op, .sc = &sc, .ticket = ticket };
+		unsigned long seq = transits_done(dev->ctx);
 
-		ret = swapout(dev->ctx, op, &sc, dma32, &contended);
-		if (ret < 0)
-			return (int)ret;
+		ret = swapout(dev->ctx, &walk, dma32);
 		/*
 		 * Nothing to shrink: fine if another thread just freed
 		 * enough, worth another try once an object in transit lands
-		 * or, a bounded number of times, once objects locked by
-		 * others may be free: the caller may hold them itself.
+		 * or once objects locked by others may be free.
 		 */
 		if (!ret && would_exceed(dev, pages, &dma32) &&
-		    !wait_for_transit(dev->ctx, seq) &&
-		    !wait_for_unlock(contended, &tries))
-			return -ENOMEM;
+		    !wait_for_transit(dev->ctx, seq))
+			ret = wait_for_unlock(&walk, &tries);
+		uttm_bo_put(walk.blocker);
+		if (ret < 0)
+			return (int)ret;
 	}
 	transit_begin(dev->ctx);
 	return 0;
@@ -476,7 +515,8 @@ int uttm_reclaim_populate(struct uttm_bo *bo,
 	long gained;
 	int ret;
 
-	ret = make_room(bo->dev, (long)(tt->num_pages - before), op);
+	ret = make_room(bo->dev, (long)(tt->num_pages - before), op,
+			uttm_resv_holder(bo));
 	if (ret)
 		return ret;
 	ret = uttm_tt_populate(tt, op);

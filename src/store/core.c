@@ -139,12 +139,6 @@ long uttm_backup_insert_block(struct uttm_backup *backup,
 	return uttm_store_insert(backup, block, writeback);
 }
 
-static bool cancel_requested(const struct uttm_operation_ctx *ctx)
-{
-	return ctx->interruptible && ctx->cancel &&
-	       uttm_cancel_requested(ctx->cancel);
-}
-
 int uttm_store_copy_pages(struct uttm_backup *backup, void *const *dst,
 			  const unsigned long *handles, unsigned long count,
 			  const struct uttm_operation_ctx *ctx,
@@ -160,7 +154,7 @@ int uttm_store_copy_pages(struct uttm_backup *backup, void *const *dst,
 	limit = uttm_store_fault_limit(backup->fault, UTTM_FAULT_RESTORE, count,
 				       &fault);
 	while (*done < limit) {
-		if (cancel_requested(ctx))
+		if (uttm_operation_cancelled(ctx))
 			return -EINTR;
 		ret = backup->ops->copy_pages(backup, dst + *done,
 					      handles + *done, limit - *done,
