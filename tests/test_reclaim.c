@@ -98,6 +98,26 @@ static void object_locked_by_the_caller_is_given_up_on(void **state)
 	crowded_world_free(w, a, b);
 }
 
+static void cancel_request_stops_a_validate_waiting_for_locked_objects(void **state)
+{
+	struct uttm_cancel cancel = { 0 };
+	const struct uttm_operation_ctx cancellable = { .interruptible = true,
+							.cancel = &cancel };
+	struct uttm_bo *a, *b;
+	struct world *w = crowded_world(&a, &b, NULL);
+
+	uttm_bo_lock(a);
+	uttm_bo_lock(b);
+	/* Only a, locked, could make room: the wait for it is cancelled. */
+	uttm_cancel_request(&cancel);
+	assert_int_equal(uttm_bo_validate(b, &cancellable), -EINTR);
+	uttm_cancel_clear(&cancel);
+	assert_int_equal(uttm_bo_validate(b, &cancellable), -ENOMEM);
+	uttm_bo_unlock(b);
+	uttm_bo_unlock(a);
+	crowded_world_free(w, a, b);
+}
+
 static void *put_object(void *bo)
 {
 	uttm_bo_put(bo);
@@ -555,6 +575,7 @@ int main(void)
 		cmocka_unit_test(watermark_without_anything_to_shrink_is_enomem),
 		cmocka_unit_test(failed_wait_for_a_busy_object_fails_the_validate),
 		cmocka_unit_test(object_locked_by_the_caller_is_given_up_on),
+		cmocka_unit_test(cancel_request_stops_a_validate_waiting_for_locked_objects),
 		cmocka_unit_test(watermark_waits_for_an_object_being_freed),
 		world_test(purgeable_objects_go_first_and_owners_learn_it),
 		world_test(purge_reason_leaves_other_objects_alone),

@@ -20,15 +20,20 @@
  * blocks on a bo lock: it only trylocks, and it skips busy bos unless the
  * operation context allows waiting.
  *
- * Locking: a bo lock is a mutex the owner holds around validate, CPU
- * access, pin and the purgeable flag.  Each device has an LRU lock; the
- * context has a device-list lock.  Order: bo lock, then the context's
- * device-list lock, then an LRU lock; the reverse direction only ever
- * trylocks a bo.
+ * Locking: a bo lock is held around validate, CPU access, pin and the
+ * purgeable flag.  It is a wound-wait mutex: objects locked together
+ * (the buffers of one submission) take one ticket, struct
+ * uttm_acquire_ctx, and may be locked in any order; a ticket that could
+ * deadlock with an older one gets -EDEADLK and backs off (uttm_exec does
+ * it for you), as with the kernel's ww_mutex and drm_exec.  Each device
+ * has an LRU lock; the context has a device-list lock.  Order: bo locks,
+ * then the context's device-list lock, then an LRU lock; the reverse
+ * direction only ever trylocks a bo.
  *
  * Kernel names: ttm_global, ttm_device, ttm_resource_manager, ttm_bo_*,
  * ttm_bo_shrink(), ttm_bo_shrink_suitable(), ttm_device_swapout(),
- * ttm_global_swapout(), enum ttm_shrink_reason, TTM_PL_SYSTEM, TTM_PL_TT.
+ * ttm_global_swapout(), enum ttm_shrink_reason, TTM_PL_SYSTEM, TTM_PL_TT;
+ * ttm_bo_reserve(), ww_acquire_ctx, struct drm_exec.
  */
 #ifndef UTTM_DEVICE_H
 #define UTTM_DEVICE_H
@@ -208,7 +213,8 @@ long uttm_global_swapout(struct uttm_context *ctx,
  * @purge_notify: @bo's content was just dropped.  Called with @bo locked.
  * @busy: whether the device still uses @bo (its fence is not signalled).
  * Called with @bo locked or being destroyed.
- * @wait_idle: wait until @bo is idle; -EINTR when interrupted.  Called
+ * @wait_idle: wait until @bo is idle; when @op is interruptible, stop
+ * with -EINTR on a signal or once uttm_operation_cancelled(@op).  Called
  * with @bo locked.
  * @release: @bo is being freed; free the driver's data.
  * @move_abandoned: the move @move_notify announced did not happen: the
@@ -432,6 +438,9 @@ void uttm_bo_put(struct uttm_bo *bo);
  * uttm_bo_lock() - lock an object
  * @bo: the object.
  *
+ * Locks it on its own, without a ticket, waiting as long as it takes;
+ * uttm_bo_reserve() locks with a ticket or interruptibly.
+ *
  * Context: May sleep. Takes the bo lock; see the lock order above.
  */
 void uttm_bo_lock(struct uttm_bo *bo);
@@ -653,11 +662,20 @@ void uttm_exec_fini(struct uttm_exec *exec);
  * nothing is left to shrink.  The pages stay valid while @bo stays locked
  * or pinned.
  *
- * Context: May sleep. @bo locked; takes the device-list and LRU locks.
+ * When @bo is locked with a ticket (uttm_bo_reserve(), uttm_exec), making
+ * room knows the ticket: objects it holds are the caller's and left
+ * alone, and an object another ticket holds is waited for, wound-wait,
+ * then shrunk; -EDEADLK says this ticket must back off.  Objects locked
+ * without a ticket are waited for a short, bounded time.
+ *
+ * Context: May sleep. @bo locked; takes the device-list and LRU locks,
+ * and with a ticket the locks of objects other tickets hold.
  * Return: 0; UTTM_BO_CONTENT_LOST when the content was purged since the
- * last validate (the pages are now zeroed; reported once); -ENOMEM; the
- * errors of uttm_tt_populate() (-EINTR, -EIO...), after which a restore
- * resumes at the next call.
+ * last validate (the pages are now zeroed; reported once); -ENOMEM;
+ * -EDEADLK (with a ticket: unlock everything it holds and start again;
+ * uttm_exec_until_all_locked() does); -EINTR from an interruptible wait;
+ * the errors of uttm_tt_populate() (-EINTR, -EIO...), after which a
+ * restore resumes at the next call.
  */
 int uttm_bo_validate(struct uttm_bo *bo, const struct uttm_operation_ctx *op);
 

@@ -110,12 +110,32 @@ static inline bool uttm_cancel_requested(const struct uttm_cancel *cancel)
 
 /**
  * struct uttm_operation_ctx - how an operation may behave
- * @interruptible: long operations (a restore) stop with -EINTR when a
- * signal interrupts them or @cancel is set, and can be resumed.
+ * @interruptible: the operation stops with -EINTR where "Interruptible
+ * operations" below says, and a stopped restore resumes at the next call.
  * @no_wait_gpu: do not wait for busy objects; skip them.
  * @cancel: optional flag that asks interruptible operations to stop.
  *
  * As struct ttm_operation_ctx.
+ *
+ * Interruptible operations: user space has no signal_pending(), so an
+ * operation stops at these points and only these:
+ *
+ * - a restore, before each run of pages it reads from its store, and
+ *   every wait below, when @cancel is set;
+ * - the file store's io_uring wait, when a signal arrives;
+ * - uttm_bo_reserve() and validate's waits for objects others hold,
+ *   when a signal arrives whose handler was installed without
+ *   SA_RESTART (a short pause for an object locked without a ticket
+ *   ends on any handled signal);
+ * - the driver's wait_idle for a busy object, which gets the context.
+ *
+ * Copies from memory (the shmem, insert and compressed stores) and
+ * synchronous file reads are not waits: a signal runs its handler and
+ * the copy goes on, as the kernel's disk reads do.  A handler that wants
+ * such a restore stopped calls uttm_cancel_request(), which is
+ * async-signal-safe.  Waiting for an object in transit (populated or
+ * freed by another thread right now) is not interruptible; it lasts one
+ * populate.
  */
 struct uttm_operation_ctx {
 	bool interruptible;

@@ -109,7 +109,9 @@ void uttm_tt_fini(struct uttm_tt *tt);
  * uttm_tt_populate() - allocate the pages of a vector, restoring its content
  * @tt: the vector.
  * @ctx: operation context; when interruptible, a restore stops with
- * -EINTR on a signal or a cancel request.
+ * -EINTR at the points "Interruptible operations" in uttm/pool.h names:
+ * a cancel request before each run of pages read from the store, a
+ * signal in a store's wait.
  *
  * Does nothing for a populated vector.  A backed-up vector is restored:
  * new pages come from the pool, largest blocks first, and each is filled
