@@ -332,10 +332,10 @@ int uttm_device_add_manager(struct uttm_device *dev, unsigned int mem_type,
  * called with an LRU lock held.
  * Return: pages freed (0 when nothing could be shrunk), or the negative
  * errno that stopped the walk (-EINTR from a wait, for a delayed object
- * too, which then stays delayed; a store's I/O error).  -EBUSY, -ENOSPC and -ENOMEM only skip the object that
- * returned them: as in the kernel, one object's backup short of memory
- * (a store that allocates) says nothing of the next, which may be
- * purgeable or go to another store.
+ * too, which then stays delayed; a store's I/O error).  -EBUSY, -ENOSPC
+ * and -ENOMEM only skip the object that returned them: as in the kernel,
+ * one object's backup short of memory (a store that allocates) says
+ * nothing of the next, which may be purgeable or go to another store.
  */
 long uttm_device_swapout(struct uttm_device *dev,
 			 const struct uttm_operation_ctx *op,

@@ -74,7 +74,7 @@ struct uttm_device {
 struct uttm_resv {
 	pthread_mutex_t wait_lock;
 	bool locked;
-	struct uttm_acquire_ctx *holder;	/* the holder's ticket, or NULL */
+	struct uttm_acquire_ctx *holder;	/* its ticket, or NULL */
 	struct list_head waiters;	/* struct resv_waiter, in line */
 };
 
@@ -92,7 +92,7 @@ struct uttm_bo {
 	/* Under the bo lock: */
 	unsigned int pin_count;
 	bool content_lost;
-	bool validated;			/* once, in a placement without pages */
+	bool validated;		/* once, in a placement without pages */
 	void *priv;
 };
 

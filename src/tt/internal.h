@@ -16,7 +16,8 @@
  */
 int uttm_tt_backup_check(const struct uttm_tt *tt,
 			 const struct uttm_backup_flags *flags);
-long __uttm_tt_backup(struct uttm_tt *tt, const struct uttm_backup_flags *flags);
+long __uttm_tt_backup(struct uttm_tt *tt,
+		      const struct uttm_backup_flags *flags);
 
 /* Restores a backed-up vector or resumes its restore; see backup.c. */
 int uttm_tt_restore(struct uttm_tt *tt, const struct uttm_operation_ctx *ctx);
