@@ -6,7 +6,9 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/sysinfo.h>
 #include <sys/wait.h>
 
@@ -264,11 +266,101 @@ static void sizes_never_wrap_in_any_placement(void **state)
 	uttm_bo_put(big);
 	uttm_bo_put(bo);
 }
+/*
+ * A store that keeps pages in its own memory and counts the calls it
+ * gets in memory it shares with children, so that a parent sees what a
+ * child did to it.
+ */
+#define SPY_PAGES 64
+
+struct spy_store {
+	struct uttm_backup base;
+	char pages[SPY_PAGES][UTTM_PAGE_SIZE];
+	unsigned long used;
+	unsigned long *calls;
+};
+
+static struct spy_store *to_spy(struct uttm_backup *backup)
+{
+	return container_of(backup, struct spy_store, base);
+}
+
+static long spy_backup_pages(struct uttm_backup *backup, void *const *src,
+			     unsigned long count, bool writeback,
+			     unsigned long *handles)
+{
+	struct spy_store *spy = to_spy(backup);
+	unsigned long i;
+
+	(*spy->calls)++;
+	for (i = 0; i < count && spy->used < SPY_PAGES; i++) {
+		memcpy(spy->pages[spy->used], src[i], UTTM_PAGE_SIZE);
+		handles[i] = uttm_backup_index_to_handle(spy->used++);
+	}
+	return i ? (long)i : -ENOSPC;
+}
+
+static long spy_copy_pages(struct uttm_backup *backup, void *const *dst,
+			   const unsigned long *handles, unsigned long count,
+			   const struct uttm_operation_ctx *ctx)
+{
+	struct spy_store *spy = to_spy(backup);
+
+	(*spy->calls)++;
+	for (unsigned long i = 0; i < count; i++) {
+		unsigned long index = uttm_backup_handle_to_index(handles[i]);
+
+		memcpy(dst[i], spy->pages[index], UTTM_PAGE_SIZE);
+	}
+	return (long)count;
+}
+
+static void spy_drop(struct uttm_backup *backup, const unsigned long *handles,
+		     unsigned long count)
+{
+	(*to_spy(backup)->calls)++;
+}
+
+static uint64_t spy_bytes_avail(struct uttm_backup *backup)
+{
+	struct spy_store *spy = to_spy(backup);
+
+	(*spy->calls)++;
+	return (SPY_PAGES - spy->used) * UTTM_PAGE_SIZE;
+}
+
+static void spy_fini(struct uttm_backup *backup)
+{
+	(*to_spy(backup)->calls)++;
+	free(to_spy(backup));
+}
+
+static const struct uttm_backup_ops spy_ops = {
+	.backup_pages = spy_backup_pages,
+	.copy_pages = spy_copy_pages,
+	.drop = spy_drop,
+	.bytes_avail = spy_bytes_avail,
+	.fini = spy_fini,
+};
+
+static struct uttm_backup *spy_create(unsigned long *calls)
+{
+	struct spy_store *spy = calloc(1, sizeof(*spy));
+
+	assert_non_null(spy);
+	uttm_backup_init(&spy->base, &spy_ops, NULL);
+	spy->calls = calls;
+	return &spy->base;
+}
+
 /* What a forked child is given of its parent's world. */
 struct inherited {
 	struct world *w;
 	struct uttm_bo *resident, *backed_up, *purgeable;
 	char *mapped;		/* the resident object's vmap */
+	struct uttm_device *spied;
+	struct uttm_bo *stored;	/* backed up into the spy */
+	struct uttm_backup *spy;
 };
 
 /*
@@ -299,6 +391,9 @@ static int child_uses_inherited_objects(void *arg)
 	uttm_bo_put(in->resident);
 	uttm_bo_put(in->backed_up);
 	uttm_bo_put(in->purgeable);
+	uttm_bo_put(in->stored);
+	uttm_device_destroy(in->spied);
+	uttm_backup_put(in->spy);
 	uttm_device_destroy(w->dev);
 	uttm_context_destroy(w->ctx);
 	uttm_backup_put(w->store);
@@ -319,7 +414,21 @@ static void forked_child_shares_nothing_with_its_parent(void **state)
 	const struct uttm_backup_flags backup = { .purge = false };
 	struct world *w = *state;
 	struct inherited in = { .w = w };
+	struct uttm_device_params dp = { .pool = { .arena = w->arena } };
+	unsigned long *calls, before;
 	int status;
+
+	calls = mmap(NULL, sizeof(*calls), PROT_READ | PROT_WRITE,
+		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	assert_true(calls != MAP_FAILED);
+	*calls = 0;
+	dp.backup = in.spy = spy_create(calls);
+	assert_int_equal(uttm_device_create(w->ctx, &dp, &in.spied), 0);
+	in.stored = bo_new(in.spied, 16 * UTTM_PAGE_SIZE, false, NULL);
+	bo_fill(in.stored, 4);
+	uttm_bo_lock(in.stored);
+	assert_int_equal(uttm_bo_shrink(in.stored, &backup), 16);
+	uttm_bo_unlock(in.stored);
 
 	in.resident = bo_new(w->dev, MiB, false, NULL);
 	in.backed_up = bo_new(w->dev, MiB, false, NULL);
@@ -335,7 +444,10 @@ static void forked_child_shares_nothing_with_its_parent(void **state)
 	uttm_bo_unlock(in.backed_up);
 	assert_false(uttm_arena_inherited(w->arena));
 
+	before = *calls;
 	run_in_child(child_uses_inherited_objects, &in, NULL);
+	/* Not a call reached the store from the child, not even its fini. */
+	assert_int_equal(*calls, before);
 	status = child_wait(child_start(child_writes_parent_memory, in.mapped));
 	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
 	status = child_wait(child_start(child_writes_parent_memory,
@@ -347,9 +459,16 @@ static void forked_child_shares_nothing_with_its_parent(void **state)
 	assert_int_equal(bo_check(in.resident, 1), 0);
 	assert_int_equal(bo_check(in.backed_up, 2), 0);
 	assert_int_equal(bo_check(in.purgeable, 3), 0);
+	assert_int_equal(bo_check(in.stored, 4), 0);
 	uttm_bo_put(in.resident);
 	uttm_bo_put(in.backed_up);
 	uttm_bo_put(in.purgeable);
+	uttm_bo_put(in.stored);
+	uttm_device_destroy(in.spied);
+	before = *calls;
+	uttm_backup_put(in.spy);
+	assert_int_equal(*calls, before + 1);
+	munmap(calls, sizeof(*calls));
 }
 
 int main(void)

@@ -65,10 +65,12 @@ struct uttm_backup;
  * @fini: free the store; called when the last reference goes.
  *
  * Called without uttm locks held; the store serialises itself.  Never
- * called in a child of fork() for a store its parent made, except @fini:
- * there the core refuses to back up or restore (-EINVAL), reports no
- * room and forgets dropped handles, so @fini frees only the child's
- * copy.
+ * called in a child of fork() for a store its parent made, @fini
+ * included: there the core refuses to back up or restore (-EINVAL),
+ * reports no room, forgets dropped handles and leaves the child's copy
+ * of the store to the child's exit, so that nothing a store does on its
+ * way out (deleting what it wrote, on a server or in a file) can reach
+ * the parent's data.
  */
 struct uttm_backup_ops {
 	long (*backup_pages)(struct uttm_backup *backup, void *const *src,

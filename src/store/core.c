@@ -22,9 +22,9 @@ void uttm_backup_init(struct uttm_backup *backup,
 }
 
 /*
- * Whether @backup was made by a parent process: its files are the
- * parent's, so a child takes nothing in, reads nothing out, and only
- * forgets the handles it drops.
+ * Whether @backup was made by a parent process: its files (or server)
+ * are the parent's, so a child takes nothing in, reads nothing out,
+ * only forgets the handles it drops, and never finishes the store.
  */
 static bool store_inherited(const struct uttm_backup *backup)
 {
@@ -41,6 +41,9 @@ void uttm_backup_put(struct uttm_backup *backup)
 {
 	if (!backup ||
 	    __atomic_fetch_sub(&backup->refcount, 1, __ATOMIC_ACQ_REL) != 1)
+		return;
+	/* A child leaves its copy of a parent's store to its own exit. */
+	if (store_inherited(backup))
 		return;
 	UTTM_WARN_ON(__atomic_load_n(&backup->handles, __ATOMIC_RELAXED));
 	backup->ops->fini(backup);
