@@ -449,7 +449,11 @@ void uttm_bo_lock(struct uttm_bo *bo);
  * uttm_bo_trylock() - lock an object if nobody holds it
  * @bo: the object.
  *
- * Context: Any thread; never sleeps.
+ * Never waits for a holder and never wounds a ticket: what the shrinker
+ * uses to walk against the lock order.
+ *
+ * Context: Any thread; does not sleep beyond the moment it takes the
+ * object's own wait lock.
  * Return: true when locked.
  */
 bool uttm_bo_trylock(struct uttm_bo *bo);
