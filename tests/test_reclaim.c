@@ -473,6 +473,56 @@ static void walk_survives_the_lru_changing_under_it(void **state)
 	uttm_device_destroy(dev);
 }
 
+/*
+ * A restore of a partly backed-up object must fit its limit at every
+ * moment: new pages stand beside the old ones they replace until each is
+ * copied, and a restore that fails midway keeps them.
+ */
+static void restore_never_goes_over_the_page_limit(void **state)
+{
+	const unsigned long limit = 1536;
+	struct uttm_backup_shmem_params sp = { .capacity = 64 * MiB };
+	struct uttm_context_params cp = { .page_limit = limit << 12 };
+	struct uttm_fault_rule rule = { .nth = 257, .error = -EIO };
+	struct uttm_backup *store;
+	struct uttm_bo *big, *other;
+	struct uttm_fault *fault;
+	struct world *w;
+
+	assert_int_equal(uttm_fault_create(&fault), 0);
+	sp.fault = fault;
+	assert_int_equal(uttm_backup_shmem_create(&sp, &store), 0);
+	w = world_with(&cp, store);
+	big = bo_new(w->dev, 1024 * UTTM_PAGE_SIZE, false, NULL);
+	other = bo_new(w->dev, 512 * UTTM_PAGE_SIZE, false, NULL);
+	bo_fill(big, 1);
+	bo_fill(other, 2);
+	/* The first 256 pages go to the store, the other 768 stay. */
+	assert_int_equal(uttm_fault_arm(fault, UTTM_FAULT_BACKUP, &rule), 0);
+	uttm_bo_lock(big);
+	assert_int_equal(uttm_bo_shrink(big, &backup_flags), 256);
+	uttm_bo_unlock(big);
+	assert_int_equal(allocated(w), 768 + 512);
+
+	/* Reading the first page back fails: the restore stops there. */
+	rule.nth = 1;
+	assert_int_equal(uttm_fault_arm(fault, UTTM_FAULT_RESTORE, &rule), 0);
+	uttm_bo_lock(big);
+	assert_int_equal(uttm_bo_validate(big, &op), -EIO);
+	uttm_bo_unlock(big);
+	assert_true(allocated(w) <= limit);
+	assert_true(uttm_bo_tt(big)->resident_pages <= limit);
+
+	uttm_fault_disarm(fault, UTTM_FAULT_RESTORE);
+	assert_int_equal(bo_check(big, 1), 0);
+	assert_true(allocated(w) <= limit);
+	assert_int_equal(bo_check(other, 2), 0);
+	uttm_bo_put(big);
+	uttm_bo_put(other);
+	world_free(w);
+	uttm_fault_destroy(fault);
+}
+
 static void shrinker_count_is_bounded_by_store_room(void **state)
 {
 	struct world *w = *state;
@@ -588,6 +638,7 @@ int main(void)
 		world_test(walk_skips_only_the_object_that_failed),
 		world_test(shrinker_count_is_bounded_by_store_room),
 		world_test(driver_hears_only_of_moves_that_happen),
+		cmocka_unit_test(restore_never_goes_over_the_page_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -82,22 +82,40 @@ void device_new(struct world *w, struct uttm_arena *arena,
 	assert_int_equal(uttm_device_create(w->ctx, &dp, out), 0);
 }
 
+struct world *world_with(const struct uttm_context_params *cp,
+			 struct uttm_backup *store)
+{
+	struct uttm_arena_params ap = { .max_bytes = 256 * MiB };
+	struct world *w = calloc(1, sizeof(*w));
+
+	assert_non_null(w);
+	assert_int_equal(uttm_context_create(cp, &w->ctx), 0);
+	assert_int_equal(uttm_arena_create(&ap, &w->arena), 0);
+	ap.flags = UTTM_ARENA_DMA32;
+	assert_int_equal(uttm_arena_create(&ap, &w->arena32), 0);
+	w->store = store;
+	device_new(w, w->arena, &mock_funcs, &w->dev);
+	return w;
+}
+
 struct world *world_new(uint64_t limit, uint64_t dma32_limit)
 {
 	struct uttm_context_params cp = { .page_limit = limit,
 					  .dma32_page_limit = dma32_limit };
 	struct uttm_backup_shmem_params sp = { .capacity = 512 * MiB };
-	struct uttm_arena_params ap = { .max_bytes = 256 * MiB };
-	struct world *w = calloc(1, sizeof(*w));
+	struct uttm_backup *store;
 
-	assert_non_null(w);
-	assert_int_equal(uttm_context_create(&cp, &w->ctx), 0);
-	assert_int_equal(uttm_arena_create(&ap, &w->arena), 0);
-	ap.flags = UTTM_ARENA_DMA32;
-	assert_int_equal(uttm_arena_create(&ap, &w->arena32), 0);
-	assert_int_equal(uttm_backup_shmem_create(&sp, &w->store), 0);
-	device_new(w, w->arena, &mock_funcs, &w->dev);
-	return w;
+	assert_int_equal(uttm_backup_shmem_create(&sp, &store), 0);
+	return world_with(&cp, store);
+}
+
+struct uttm_backup *disk_store_new(void)
+{
+	struct uttm_backup_file_params fp = { .path = NULL };
+	struct uttm_backup *store;
+
+	assert_int_equal(uttm_backup_file_create(&fp, &store), 0);
+	return store;
 }
 
 void world_free(struct world *w)

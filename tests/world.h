@@ -48,6 +48,11 @@ void device_new(struct world *w, struct uttm_arena *arena,
 		struct uttm_device **out);
 /* A world whose context has the given limits (0: the defaults). */
 struct world *world_new(uint64_t limit, uint64_t dma32_limit);
+/* A world whose context is made with @cp, sharing @store, which it owns. */
+struct world *world_with(const struct uttm_context_params *cp,
+			 struct uttm_backup *store);
+/* A store that really frees memory: a file in the temporary directory. */
+struct uttm_backup *disk_store_new(void);
 /* Frees @w, checking that every page, object and handle is gone. */
 void world_free(struct world *w);
 int world_setup(void **state);

@@ -7,6 +7,16 @@
  * vectors) and statistics.  Here it is an object like any other; a program
  * may have several, and nothing is shared between them.
  *
+ * A context may also have a budget: the bytes of real memory everything it
+ * causes may take, which is what a user means by memory.  The page limits
+ * count the pages of vectors; the budget counts those, the devices' pooled
+ * pages and page descriptors, what the objects' stores keep in memory, and
+ * the heap bytes of the objects' bookkeeping.  Growth is charged before it
+ * happens, so the budget holds at every moment; what would go over it is
+ * reclaimed first, cheapest first: pooled pages, purgeable objects, objects
+ * backed up (written out at once by stores that would keep them in memory),
+ * then the stores' own memory written out.
+ *
  * A device owns a pool, a resource manager per placement (system, tt and
  * driver-defined ones), an LRU per manager, and the driver's callbacks.
  * A buffer object (bo) lives in one placement; in a placement backed by
@@ -57,7 +67,9 @@ struct uttm_bo;
 
 /**
  * enum uttm_shrink_reason - why memory is being taken back
- * @UTTM_SHRINK_WATERMARK: a page limit was reached by a populate.
+ * @UTTM_SHRINK_WATERMARK: a page limit or the budget was reached by a
+ * populate.  Stores that would keep the pages in memory (those with a
+ * writeback operation) are asked to write them out at once.
  * @UTTM_SHRINK_PURGE: only purgeable objects are wanted.
  * @UTTM_SHRINK_SWAP: any object will do.
  */
@@ -81,10 +93,13 @@ struct uttm_shrink_control {
  * struct uttm_context_params - how to create a context
  * @page_limit: most bytes page vectors may hold; 0 for half of RAM.
  * @dma32_page_limit: most bytes DMA32 vectors may hold; 0 for 2 GiB.
+ * @budget: most bytes of memory the context may cause to be held (see
+ * above); 0 for no budget.  At most uttm_memory_limit().
  */
 struct uttm_context_params {
 	uint64_t page_limit;
 	uint64_t dma32_page_limit;
+	uint64_t budget;
 };
 
 /**
@@ -98,6 +113,14 @@ struct uttm_context_params {
  * @pages_purged: pages purged so far.
  * @pages_backed_up: pages backed up so far.
  * @pages_restored: pages brought back from a store so far.
+ * @budget: the budget in bytes, 0 for none.
+ * @pressure_limit: the pressure limit in bytes, 0 for none.
+ * @resident_bytes: what the budget counts now, in bytes: vector and pooled
+ * pages, page descriptors, stores' memory, bookkeeping.
+ * @store_bytes: of which the memory the stores keep.
+ * @metadata_bytes: of which bookkeeping: objects, vectors, descriptors.
+ * @peak_resident_bytes: the highest @resident_bytes a charge has reached
+ * (counted while a budget or a pressure limit is set), or now if higher.
  */
 struct uttm_context_stats {
 	uint64_t pages_allocated;
@@ -109,7 +132,38 @@ struct uttm_context_stats {
 	uint64_t pages_purged;
 	uint64_t pages_backed_up;
 	uint64_t pages_restored;
+	uint64_t budget;
+	uint64_t pressure_limit;
+	uint64_t resident_bytes;
+	uint64_t store_bytes;
+	uint64_t metadata_bytes;
+	uint64_t peak_resident_bytes;
 };
+
+/**
+ * struct uttm_memory_limit - memory this process may have at most
+ * @ram_bytes: the machine's memory.
+ * @cgroup_bytes: the tightest limit of the memory cgroups the process is
+ * in (v2: memory.max or memory.high of its cgroup or a parent; v1:
+ * memory.limit_in_bytes), UINT64_MAX when there is none.
+ * @bytes: the lower of the two.
+ */
+struct uttm_memory_limit {
+	uint64_t ram_bytes;
+	uint64_t cgroup_bytes;
+	uint64_t bytes;
+};
+
+/**
+ * uttm_memory_limit() - how much memory this process may have at most
+ * @limit: receives the figures.
+ *
+ * What a budget is checked against.
+ *
+ * Context: May sleep (reads /proc and cgroup files). No locks.
+ * Return: 0, -EINVAL for a NULL @limit, the error of sysinfo().
+ */
+int uttm_memory_limit(struct uttm_memory_limit *limit);
 
 /**
  * uttm_context_create() - create a context
@@ -117,7 +171,8 @@ struct uttm_context_stats {
  * @out: receives the context.
  *
  * Context: May sleep. No locks.
- * Return: 0, -EINVAL for a NULL @out, -ENOMEM.
+ * Return: 0, -EINVAL for a NULL @out, -E2BIG for a budget above
+ * uttm_memory_limit(), -ENOMEM.
  */
 int uttm_context_create(const struct uttm_context_params *params,
 			struct uttm_context **out);
@@ -131,11 +186,59 @@ int uttm_context_create(const struct uttm_context_params *params,
 void uttm_context_destroy(struct uttm_context *ctx);
 
 /**
+ * uttm_context_set_budget() - change the budget
+ * @ctx: the context.
+ * @bytes: the new budget, 0 for none; at most uttm_memory_limit().
+ *
+ * A budget below what the context holds reclaims the difference at once,
+ * as uttm_context_reclaim() does, as far as it can; charges go on failing
+ * until the context is under.
+ *
+ * Context: May sleep. Takes the locks of uttm_context_reclaim().
+ * Return: 0; -EINVAL for a NULL @ctx; -E2BIG when @bytes is above
+ * uttm_memory_limit() (the budget is then unchanged).
+ */
+int uttm_context_set_budget(struct uttm_context *ctx, uint64_t bytes);
+
+/**
+ * uttm_context_set_pressure_limit() - hold the context under a limit for now
+ * @ctx: the context.
+ * @bytes: the limit, 0 to lift it.
+ *
+ * A second budget, for the time memory is short: charges must fit under
+ * the lower of the two.  The memory-pressure monitor sets it ahead of
+ * the kernel's own reclaim and lifts it when the pressure is gone, so
+ * that objects reclaimed for the kernel are not populated again at once.
+ * Nothing is reclaimed here; uttm_context_reclaim() does that.
+ *
+ * Context: Any thread, lock-free.
+ */
+void uttm_context_set_pressure_limit(struct uttm_context *ctx, uint64_t bytes);
+
+/**
+ * uttm_context_reclaim() - free memory the budget counts
+ * @ctx: the context.
+ * @bytes: how much.
+ *
+ * Cheapest first, until @bytes are freed or nothing else helps: pooled
+ * pages; purgeable objects; objects backed up, written out at once when
+ * their store would keep them in memory; the stores' own memory written
+ * out (struct uttm_backup_ops::writeback).  Busy objects are skipped.
+ * Frees whole objects, so it may free more than asked.
+ *
+ * Context: May sleep. Takes the device-list, LRU and pool locks and
+ * trylocks objects; must not be called with an LRU lock held. Never
+ * allocates memory itself.
+ * Return: the bytes the budget's sum went down by.
+ */
+uint64_t uttm_context_reclaim(struct uttm_context *ctx, uint64_t bytes);
+
+/**
  * uttm_context_stats() - read a context's counters
  * @ctx: the context.
  * @stats: receives them.
  *
- * Context: Any thread. Takes the device-list lock.
+ * Context: Any thread. Takes the device-list lock and the charge lock.
  */
 void uttm_context_stats(struct uttm_context *ctx,
 			struct uttm_context_stats *stats);
@@ -401,12 +504,16 @@ struct uttm_bo_params {
  * @params: size, placement, purgeable flag, driver data.
  * @out: receives the object, holding one reference; not yet validated.
  *
+ * The object's bookkeeping (this structure, its vector's entries) is
+ * charged to the budget, objects reclaimed without waiting to make room.
+ *
  * Context: May sleep. Takes the LRU lock.
  * Return: 0; -EINVAL for NULL arguments, a zero size, one over 16 TiB
  * (2^32 - 1 pages, the most a page vector holds) in any placement, or
  * an undefined placement; -ENOSPC when the placement is full (a sized
  * one, or an unlimited one whose usage would pass 2^64 bytes); the
- * errors of tt_create; -ENOMEM.
+ * errors of tt_create; -ENOMEM, also when the budget has no room for the
+ * bookkeeping.
  */
 int uttm_bo_create(struct uttm_device *dev, const struct uttm_bo_params *params,
 		   struct uttm_bo **out);
@@ -660,11 +767,13 @@ void uttm_exec_fini(struct uttm_exec *exec);
  * @op: operation context.
  *
  * Populates the page vector, restoring it when it was backed up, and puts
- * the object at the tail of its LRU.  When the pages would take the
- * context over a page limit, objects are shrunk (reason
- * UTTM_SHRINK_WATERMARK) until it is under, and -ENOMEM is returned when
- * nothing is left to shrink.  The pages stay valid while @bo stays locked
- * or pinned.
+ * the object at the tail of its LRU.  The most the vector holds at any
+ * moment of it (uttm_tt_footprint()) is charged first: when that would
+ * take the context over a page limit or its budget, objects are shrunk
+ * (reason UTTM_SHRINK_WATERMARK), and over the budget cheapest first (see
+ * uttm_context_reclaim()), until it fits; -ENOMEM when nothing else
+ * helps.  A restore that fails midway holds no more than was charged.
+ * The pages stay valid while @bo stays locked or pinned.
  *
  * When @bo is locked with a ticket (uttm_bo_reserve(), uttm_exec), making
  * room knows the ticket: objects it holds are the caller's and left

@@ -99,6 +99,8 @@ struct uttm_arena_params {
  * @max_bytes: bytes it may grow to.
  * @resident_bytes: memory the operating system holds for the arena's
  * file, as it reports it (allocated blocks of the memfd).
+ * @memmap_bytes: memory of the page descriptors of the part the arena has
+ * grown to, in whole pages.
  * @dma32: whether this is a DMA32 arena.
  */
 struct uttm_arena_stats {
@@ -106,6 +108,7 @@ struct uttm_arena_stats {
 	uint64_t size_bytes;
 	uint64_t max_bytes;
 	uint64_t resident_bytes;
+	uint64_t memmap_bytes;
 	bool dma32;
 };
 

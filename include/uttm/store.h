@@ -62,15 +62,27 @@ struct uttm_backup;
  * when @ctx is interruptible and a signal interrupted a wait.
  * @drop: forget @count handles and free what they hold.
  * @bytes_avail: bytes the store can still take.
+ * @resident_bytes: bytes of memory the store holds itself for the pages
+ * it keeps: memfd pages not yet written out, inserted blocks still in
+ * memory, a compressed pool, page cache.  What a context's budget counts
+ * for the store, so it must be cheap, must not sleep and must never be
+ * below the truth: an upper bound the store corrects when it measures.
+ * Called with a context's charge lock held.  Optional: NULL means the
+ * store holds no memory of its own.
+ * @writeback: write up to @bytes of the memory the store holds out of
+ * memory now (to swap, to disk, to a lower store), without allocating
+ * memory.  Returns the bytes of memory freed.  Optional: NULL for a store
+ * whose pages never stay in memory.  A store that has it is also asked
+ * to write pages out at once when they are backed up to make room.
  * @fini: free the store; called when the last reference goes.
  *
- * Called without uttm locks held; the store serialises itself.  Never
- * called in a child of fork() for a store its parent made, @fini
- * included: there the core refuses to back up or restore (-EINVAL),
- * reports no room, forgets dropped handles and leaves the child's copy
- * of the store to the child's exit, so that nothing a store does on its
- * way out (deleting what it wrote, on a server or in a file) can reach
- * the parent's data.
+ * Called without uttm locks held, but for @resident_bytes; the store
+ * serialises itself.  Never called in a child of fork() for a store its
+ * parent made, @fini included: there the core refuses to back up or
+ * restore (-EINVAL), reports no room, forgets dropped handles and leaves
+ * the child's copy of the store to the child's exit, so that nothing a
+ * store does on its way out (deleting what it wrote, on a server or in a
+ * file) can reach the parent's data.
  */
 struct uttm_backup_ops {
 	long (*backup_pages)(struct uttm_backup *backup, void *const *src,
@@ -84,6 +96,8 @@ struct uttm_backup_ops {
 	void (*drop)(struct uttm_backup *backup, const unsigned long *handles,
 		     unsigned long count);
 	uint64_t (*bytes_avail)(struct uttm_backup *backup);
+	uint64_t (*resident_bytes)(struct uttm_backup *backup);
+	uint64_t (*writeback)(struct uttm_backup *backup, uint64_t bytes);
 	void (*fini)(struct uttm_backup *backup);
 };
 
@@ -228,6 +242,27 @@ void uttm_backup_drop(struct uttm_backup *backup, const unsigned long *handles,
  * Return: bytes the store can still take.
  */
 uint64_t uttm_backup_bytes_avail(struct uttm_backup *backup);
+
+/**
+ * uttm_backup_resident_bytes() - memory a store holds itself
+ * @backup: the store.
+ *
+ * Context: Any thread; does not sleep, takes no uttm lock. Safe from the
+ * shrinker.
+ * Return: bytes, at least what the store really holds; 0 for a store
+ * without the operation.
+ */
+uint64_t uttm_backup_resident_bytes(struct uttm_backup *backup);
+
+/**
+ * uttm_backup_writeback() - have a store write its own memory out
+ * @backup: the store.
+ * @bytes: how much memory to free.
+ *
+ * Context: May sleep (I/O). Safe from the shrinker: never allocates.
+ * Return: bytes of memory freed; 0 for a store without the operation.
+ */
+uint64_t uttm_backup_writeback(struct uttm_backup *backup, uint64_t bytes);
 
 /**
  * uttm_backup_handles() - live handles of a store

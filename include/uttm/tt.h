@@ -189,6 +189,37 @@ static inline bool uttm_tt_purgeable(const struct uttm_tt *tt)
 }
 
 /**
+ * struct uttm_tt_footprint - memory a page vector holds
+ * @pages: pages.
+ * @metadata_bytes: heap bytes of its bookkeeping: the entries, the device
+ * addresses and the state of an unfinished restore.
+ */
+struct uttm_tt_footprint {
+	unsigned long pages;
+	uint64_t metadata_bytes;
+};
+
+/**
+ * uttm_tt_footprint() - memory a vector holds, now and while it populates
+ * @tt: the vector.
+ * @now: receives what it holds now, or NULL.
+ * @populate: receives, or NULL, the most it holds at any moment of the
+ * next uttm_tt_populate(): every page, and for a restore also the old
+ * pages of one span, held beside the new pages they are copied into
+ * until they are freed, one batch of pages a store may bring into memory
+ * to read them back (a swapped-out memfd page is swapped in first), and
+ * the restore state.  For a populated vector, what it holds now.
+ *
+ * What a caller charges against a limit before populating, so that no
+ * moment of a restore, nor the state a failed one leaves, goes past it.
+ *
+ * Context: The caller serialises access to @tt. Does not sleep.
+ */
+void uttm_tt_footprint(const struct uttm_tt *tt,
+		       struct uttm_tt_footprint *now,
+		       struct uttm_tt_footprint *populate);
+
+/**
  * uttm_tt_set_purgeable() - mark or unmark a vector's content as droppable
  * @tt: the vector.
  * @purgeable: whether the owner can live without the content.

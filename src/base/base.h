@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <malloc.h>
 
 #include "uttm/log.h"
 
@@ -44,6 +45,22 @@ void uttm_warn_report(const char *file, int line, const char *cond);
 			uttm_warn_report(__FILE__, __LINE__, #cond); \
 		unlikely(__warn);                                    \
 	})
+
+/*
+ * Bytes the C library's allocator spends on the heap block at @p (NULL
+ * for none): what it can hold plus its header.  The budget counts the
+ * bookkeeping of objects with it.
+ */
+static inline size_t uttm_heap_bytes(void *p)
+{
+	return p ? malloc_usable_size(p) + sizeof(size_t) : 0;
+}
+
+/* The same for a block of @size bytes not yet allocated (glibc's rule). */
+static inline size_t uttm_heap_bytes_of(size_t size)
+{
+	return MAX((size + sizeof(size_t) + 15) & ~(size_t)15, 4 * sizeof(size_t));
+}
 
 /* Index of the highest set bit of a non-zero value, as the kernel's __fls(). */
 static inline unsigned int uttm_fls(unsigned long x)
@@ -153,6 +170,40 @@ bool uttm_sysmem_in_cgroup2_root(void);
  * -ENOENT.
  */
 int uttm_sysmem_cgroup1_dir(const char *controller, char *path, size_t size);
+
+/* Memory cgroup levels the process's memory is bounded by. */
+#define UTTM_CGROUP_MAX_LEVELS 8
+#define UTTM_CGROUP_PATH 256
+/* Limits at or above this are "no limit" (v1 writes 2^63 less a page). */
+#define UTTM_CGROUP_UNLIMITED (1ULL << 62)
+
+/**
+ * struct uttm_cgroup_levels - the memory cgroups a process is in
+ * @v2: they are cgroup v2 directories, else v1 memory controller ones.
+ * @count: how many.
+ * @dirs: the process's own cgroup first, then each parent below the root.
+ */
+struct uttm_cgroup_levels {
+	bool v2;
+	unsigned int count;
+	char dirs[UTTM_CGROUP_MAX_LEVELS][UTTM_CGROUP_PATH];
+};
+
+/*
+ * Finds the memory cgroup levels of the process: v2 where its memory
+ * controller is enabled, else v1.  Returns 0, or -ENOENT when the process
+ * sits in no memory cgroup but the root.
+ */
+int uttm_sysmem_cgroup_levels(struct uttm_cgroup_levels *levels);
+
+/*
+ * The tightest limit of @levels (v2: memory.max and memory.high; v1:
+ * memory.limit_in_bytes) and the least room left below one (limit less
+ * usage); UINT64_MAX for each when no level has a limit.  Reads with
+ * read(2) only: safe in a cgroup at its limit.
+ */
+void uttm_sysmem_cgroup_room(const struct uttm_cgroup_levels *levels,
+			     uint64_t *limit, uint64_t *headroom);
 
 /* Reads a small file into @buf, NUL-terminated, without allocating. */
 int uttm_sysmem_read_text(const char *path, char *buf, size_t size);

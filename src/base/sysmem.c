@@ -127,6 +127,99 @@ int uttm_sysmem_cgroup1_dir(const char *controller, char *path, size_t size)
 	return access(path, R_OK) ? -ENOENT : 0;
 }
 
+/* Reads the number in @file of the directory @dir (or "max"). */
+static int read_level_u64(const char *dir, const char *file, uint64_t *value)
+{
+	char path[UTTM_CGROUP_PATH + 32];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	return uttm_sysmem_read_u64(path, value);
+}
+
+/*
+ * Appends @root@rel and each of its parents below @root to @levels, as
+ * far as they have @probe: the levels of one hierarchy, the process's own
+ * first.
+ */
+static void add_levels(struct uttm_cgroup_levels *levels, const char *root,
+		       char *rel, const char *probe)
+{
+	char *slash;
+
+	while (levels->count < UTTM_CGROUP_MAX_LEVELS && strcmp(rel, "/") &&
+	       *rel) {
+		char *dir = levels->dirs[levels->count];
+		char path[UTTM_CGROUP_PATH + 32];
+
+		snprintf(dir, UTTM_CGROUP_PATH, "%s%s", root, rel);
+		snprintf(path, sizeof(path), "%s/%s", dir, probe);
+		if (access(path, R_OK))
+			break;
+		levels->count++;
+		/* "/a/b" becomes "/a", and "/a" becomes "/", which ends it. */
+		slash = strrchr(rel, '/');
+		if (!slash)
+			break;
+		if (slash == rel)
+			slash++;
+		*slash = '\0';
+	}
+}
+
+int uttm_sysmem_cgroup_levels(struct uttm_cgroup_levels *levels)
+{
+	char rel[512];
+
+	levels->count = 0;
+	levels->v2 = true;
+	if (!cgroup_line(NULL, rel, sizeof(rel)))
+		for (size_t i = 0; i < ARRAY_SIZE(cgroup2_roots) &&
+				   !levels->count; i++)
+			add_levels(levels, cgroup2_roots[i], rel,
+				   "memory.current");
+	if (levels->count)
+		return 0;
+	levels->v2 = false;
+	if (!cgroup_line("memory", rel, sizeof(rel)))
+		add_levels(levels, "/sys/fs/cgroup/memory", rel,
+			   "memory.usage_in_bytes");
+	return levels->count ? 0 : -ENOENT;
+}
+
+/* The limit of one level: the lower of memory.max and memory.high on v2. */
+static uint64_t level_limit(const struct uttm_cgroup_levels *levels,
+			    unsigned int i)
+{
+	uint64_t max = UINT64_MAX, high = UINT64_MAX;
+
+	if (!levels->v2) {
+		read_level_u64(levels->dirs[i], "memory.limit_in_bytes", &max);
+		return max;
+	}
+	read_level_u64(levels->dirs[i], "memory.max", &max);
+	read_level_u64(levels->dirs[i], "memory.high", &high);
+	return MIN(max, high);
+}
+
+void uttm_sysmem_cgroup_room(const struct uttm_cgroup_levels *levels,
+			     uint64_t *limit, uint64_t *headroom)
+{
+	*limit = UINT64_MAX;
+	*headroom = UINT64_MAX;
+	for (unsigned int i = 0; i < levels->count; i++) {
+		uint64_t lim = level_limit(levels, i), usage;
+
+		/* v1 says "no limit" with the largest page-aligned number. */
+		if (lim >= UTTM_CGROUP_UNLIMITED ||
+		    read_level_u64(levels->dirs[i], levels->v2 ?
+				   "memory.current" : "memory.usage_in_bytes",
+				   &usage))
+			continue;
+		*limit = MIN(*limit, lim);
+		*headroom = MIN(*headroom, lim > usage ? lim - usage : 0);
+	}
+}
+
 uint64_t uttm_sysmem_swap_free_bytes(void)
 {
 	uint64_t free_swap, max, current;

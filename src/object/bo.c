@@ -53,11 +53,42 @@ static int placement_charge(struct uttm_bo *bo, bool charge)
 	return ret;
 }
 
+/* Heap bytes of @bo's bookkeeping, its vector's included. */
+static long bo_metadata(struct uttm_bo *bo)
+{
+	struct uttm_tt_footprint now = { .metadata_bytes = 0 };
+
+	if (bo->has_tt)
+		uttm_tt_footprint(&bo->tt, &now, NULL);
+	return (long)(uttm_heap_bytes(bo) + now.metadata_bytes);
+}
+
+/*
+ * What the bookkeeping of an object of @params will take, charged before
+ * it is allocated: the object, and the entries (and device addresses) of
+ * a default vector.
+ */
+static long bo_metadata_of(const struct uttm_device *dev,
+			   const struct uttm_bo_params *params)
+{
+	size_t pages = DIV_ROUND_UP(params->size, UTTM_PAGE_SIZE);
+	size_t bytes = uttm_heap_bytes_of(sizeof(struct uttm_bo));
+
+	if (!dev->man[params->mem_type].use_tt)
+		return (long)bytes;
+	bytes += uttm_heap_bytes_of(pages * sizeof(struct uttm_page *));
+	if (dev->pool.use_dma_map)
+		bytes += uttm_heap_bytes_of(pages * sizeof(uint64_t));
+	return (long)bytes;
+}
+
 int uttm_bo_create(struct uttm_device *dev, const struct uttm_bo_params *params,
 		   struct uttm_bo **out)
 {
+	const struct uttm_operation_ctx no_wait = { .no_wait_gpu = true };
 	const struct uttm_device_funcs *funcs;
 	struct uttm_bo *bo;
+	long charged;
 	int ret;
 
 	if (!dev || !params || !out || !params->size ||
@@ -65,9 +96,15 @@ int uttm_bo_create(struct uttm_device *dev, const struct uttm_bo_params *params,
 	    params->mem_type >= UTTM_NUM_MEM_TYPES ||
 	    !dev->man[params->mem_type].defined)
 		return -EINVAL;
+	charged = bo_metadata_of(dev, params);
+	ret = uttm_reclaim_charge(dev, 0, charged, &no_wait, NULL);
+	if (ret)
+		return ret;
 	bo = calloc(1, sizeof(*bo));
-	if (!bo)
-		return -ENOMEM;
+	if (!bo) {
+		ret = -ENOMEM;
+		goto error_uncharge_metadata;
+	}
 	bo->dev = dev;
 	atomic_init(&bo->refcount, 1);
 	uttm_resv_init(&bo->resv);
@@ -87,7 +124,13 @@ int uttm_bo_create(struct uttm_device *dev, const struct uttm_bo_params *params,
 			goto error_uncharge;
 		bo->has_tt = true;
 		uttm_tt_set_purgeable(&bo->tt, params->purgeable);
+		ret = uttm_context_use_store(dev->ctx, &bo->store,
+					     bo->tt.backup);
+		if (ret)
+			goto error_uncharge;
 	}
+	/* The driver's vector may differ from the default one. */
+	uttm_context_account_metadata(dev->ctx, bo_metadata(bo) - charged);
 	*out = bo;
 	return 0;
 
@@ -97,6 +140,8 @@ error_uncharge:
 error_free:
 	uttm_resv_fini(&bo->resv);
 	free(bo);
+error_uncharge_metadata:
+	uttm_context_account_metadata(dev->ctx, -charged);
 	return ret;
 }
 
@@ -104,11 +149,13 @@ void uttm_bo_free(struct uttm_bo *bo)
 {
 	struct uttm_device *dev = bo->dev;
 
+	uttm_context_account_metadata(dev->ctx, -bo_metadata(bo));
 	if (bo->has_tt) {
 		long pages = (long)bo->tt.resident_pages;
 
 		uttm_tt_fini(&bo->tt);
 		uttm_context_account(dev, -pages);
+		uttm_context_use_store(dev->ctx, &bo->store, NULL);
 	}
 	placement_charge(bo, false);
 	if (dev->funcs->release)

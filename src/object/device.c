@@ -53,11 +53,7 @@ int uttm_device_create(struct uttm_context *ctx,
 	list_init(&dev->delayed);
 	manager_init(&dev->man[UTTM_PL_SYSTEM], 0, true);
 	manager_init(&dev->man[UTTM_PL_TT], 0, true);
-
-	pthread_mutex_lock(&ctx->lock);
-	dev->id = ctx->next_device_id++;
-	list_add_tail(&dev->node, &ctx->devices);
-	pthread_mutex_unlock(&ctx->lock);
+	uttm_context_add_device(dev);
 	*out = dev;
 	return 0;
 
@@ -74,9 +70,7 @@ void uttm_device_destroy(struct uttm_device *dev)
 
 	if (!dev)
 		return;
-	pthread_mutex_lock(&dev->ctx->lock);
-	list_del_init(&dev->node);
-	pthread_mutex_unlock(&dev->ctx->lock);
+	uttm_context_del_device(dev);
 
 	uttm_reclaim_drain_delayed(dev);
 	pthread_mutex_lock(&dev->lru_lock);

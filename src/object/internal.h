@@ -12,14 +12,35 @@
 #include "uttm/device.h"
 #include "base/base.h"
 
+/* A store the context's objects back up into, and how many do. */
+struct uttm_store_use {
+	struct uttm_backup *store;
+	unsigned long users;
+};
+
 struct uttm_context {
 	pthread_mutex_t lock;		/* protects @devices */
 	struct list_head devices;	/* in round-robin order */
 	unsigned int next_device_id;	/* under @lock */
 	uint64_t page_limit;		/* pages */
 	uint64_t dma32_page_limit;	/* pages */
+	/* Vector pages, and pages charged to populates under way. */
 	atomic_long pages_allocated;
 	atomic_long dma32_pages_allocated;
+	/* Bookkeeping of objects and vectors, heap bytes. */
+	atomic_long metadata_bytes;
+	_Atomic uint64_t budget;	/* bytes, 0 for none */
+	_Atomic uint64_t pressure_limit;	/* bytes, 0 for none */
+	_Atomic uint64_t peak_resident;	/* the highest charged sum */
+	/*
+	 * Serialises charges, so that no two take the same room; protects
+	 * the two lists of what the budget counts below.
+	 */
+	pthread_mutex_t charge_lock;
+	struct list_head charged_devices;
+	struct uttm_store_use *stores;
+	unsigned int nr_stores;
+	unsigned int max_stores;
 	atomic_ulong pages_purged;
 	atomic_ulong pages_backed_up;
 	atomic_ulong pages_restored;
@@ -51,6 +72,7 @@ struct uttm_device {
 	struct uttm_context *ctx;
 	struct list_head node;		/* in ctx->devices */
 	unsigned int id;		/* its name in dumps and metrics */
+	struct list_head charge_node;	/* in ctx->charged_devices */
 	struct uttm_pool pool;
 	bool dma32;
 	enum uttm_caching caching;
@@ -86,6 +108,8 @@ struct uttm_bo {
 	unsigned int mem_type;
 	bool has_tt;
 	struct uttm_tt tt;
+	/* The store the budget counts for it (@tt's, when it last looked). */
+	struct uttm_backup *store;
 	/* Under the LRU lock: */
 	struct uttm_lru_item lru;	/* linked while on an LRU or delayed */
 	bool counted_purgeable;		/* in dev->purgeable_pages */
@@ -111,8 +135,46 @@ void uttm_resv_fini(struct uttm_resv *resv);
 /* reservation.c: the ticket holding @bo, or NULL (unlocked, or no ticket). */
 struct uttm_acquire_ctx *uttm_resv_holder(struct uttm_bo *bo);
 
-/* context.c: page accounting against the limits. */
+/* What stands in the way of a charge. */
+enum uttm_limit {
+	UTTM_LIMIT_NONE,
+	UTTM_LIMIT_PAGES,
+	UTTM_LIMIT_DMA32,
+	UTTM_LIMIT_BUDGET,
+};
+
+/* The budget's sum, in parts; see "Budget" in context.c. */
+struct uttm_resident {
+	uint64_t vector_bytes;
+	uint64_t pool_bytes;
+	uint64_t store_bytes;
+	uint64_t metadata_bytes;
+	uint64_t total;
+};
+
+/* context.c: devices join and leave the context and what it counts. */
+void uttm_context_add_device(struct uttm_device *dev);
+void uttm_context_del_device(struct uttm_device *dev);
+/*
+ * context.c: charges @pages vector pages and @bytes of bookkeeping for
+ * @dev if every limit has room; else charges nothing and says which limit
+ * is in the way, with, for the budget, the bytes it lacks in @excess.
+ */
+enum uttm_limit uttm_context_charge(struct uttm_device *dev, long pages,
+				    long bytes, uint64_t *excess);
+/* context.c: adjusts the accounting without a check (negative: uncharges). */
 void uttm_context_account(struct uttm_device *dev, long pages);
+void uttm_context_account_metadata(struct uttm_context *ctx, long bytes);
+/* context.c: the budget's sum now. */
+void uttm_context_resident(struct uttm_context *ctx, struct uttm_resident *r);
+/* context.c: how far the sum is over the budget in force, or 0. */
+uint64_t uttm_context_excess(struct uttm_context *ctx);
+/*
+ * context.c: makes *@used, the store an object is counted for, @store,
+ * moving its count in the budget's registry of stores.  0 or -ENOMEM.
+ */
+int uttm_context_use_store(struct uttm_context *ctx, struct uttm_backup **used,
+			   struct uttm_backup *store);
 
 /*
  * reclaim.c: the last reference of @bo went; frees it now, or once the
@@ -122,8 +184,20 @@ void uttm_reclaim_release(struct uttm_bo *bo);
 /* reclaim.c: waits for each delayed-destroyed object of @dev and frees it. */
 void uttm_reclaim_drain_delayed(struct uttm_device *dev);
 /*
- * reclaim.c: populates (restores) @bo's vector within the page limits,
- * shrinking others to make room, and puts @bo on its LRU.
+ * reclaim.c: charges @pages vector pages and @bytes of bookkeeping for
+ * @dev, shrinking objects to make room under the page limits and the
+ * budget, on behalf of an object locked with @ticket (or none).  0,
+ * -ENOMEM when nothing else helps, or a walk's error.
+ */
+int uttm_reclaim_charge(struct uttm_device *dev, long pages, long bytes,
+			const struct uttm_operation_ctx *op,
+			struct uttm_acquire_ctx *ticket);
+/* reclaim.c: releases up to @nr_to_scan pooled pages of every device. */
+unsigned long uttm_reclaim_trim_pools(struct uttm_context *ctx,
+				      unsigned long nr_to_scan);
+/*
+ * reclaim.c: populates (restores) @bo's vector within the page limits
+ * and the budget, shrinking others to make room, and puts @bo on its LRU.
  */
 int uttm_reclaim_populate(struct uttm_bo *bo,
 			  const struct uttm_operation_ctx *op);

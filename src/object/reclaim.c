@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * Reclaim: the whole policy by which objects give their pages up, in one
- * place.  A validate that would take the context over a page limit makes
- * room (the watermark loop) by swapping out other objects, devices in
- * turn, each device's LRUs walked least recently used first; objects that
+ * place.  A validate that would take the context over a page limit or
+ * its budget makes room (the watermark loop) by swapping out other
+ * objects, devices in turn, each device's LRUs walked least recently used
+ * first, and over the budget by the cheapest means first; objects that
  * are counted but on no LRU (in transit) are waited for, objects locked
  * by others a bounded number of times; objects destroyed while busy wait
  * on a delayed list until they are idle, and are freed by the walks.
@@ -18,24 +19,6 @@
 
 /* Pauses of 100 us a watermark waits for locked objects: 10 ms in all. */
 #define CONTENDED_TRIES 100
-
-/*
- * Whether @pages more pages for @dev would take the context over a limit,
- * and whether it is the DMA32 one.  Only pages already held count: pages
- * other threads are about to populate are theirs to make room for, so the
- * limit can be overshot by what populates run at once, as in the kernel.
- */
-static bool would_exceed(const struct uttm_device *dev, long pages,
-			 bool *dma32)
-{
-	const struct uttm_context *ctx = dev->ctx;
-
-	*dma32 = dev->dma32 &&
-		 atomic_load(&ctx->dma32_pages_allocated) + pages >
-		 (long)ctx->dma32_page_limit;
-	return *dma32 || atomic_load(&ctx->pages_allocated) + pages >
-			 (long)ctx->page_limit;
-}
 
 static unsigned long transits_done(struct uttm_context *ctx)
 {
@@ -272,26 +255,45 @@ static bool bo_get_unless_zero(struct uttm_bo *bo)
 	return true;
 }
 
-/* Shrinks a locked object for @sc, if it still qualifies. */
+/*
+ * Whether a watermark must have @bo's store write its pages out at once:
+ * making room means real memory, and a store that can write out (shmem,
+ * insert) would otherwise keep the pages in memory.
+ */
+static bool watermark_writeback(const struct uttm_bo *bo,
+				const struct uttm_shrink_control *sc)
+{
+	const struct uttm_backup *store = bo->tt.backup;
+
+	return sc->reason == UTTM_SHRINK_WATERMARK && store &&
+	       store->ops->writeback;
+}
+
+/* Shrinks a locked object for @request, if it still qualifies. */
 static long shrink_locked(struct uttm_bo *bo,
 			  const struct uttm_operation_ctx *op,
-			  const struct uttm_shrink_control *sc)
+			  const struct uttm_shrink_control *request)
 {
 	const struct uttm_device_funcs *funcs = bo->dev->funcs;
-	struct uttm_backup_flags flags = { .writeback = sc->writeback };
+	struct uttm_shrink_control sc = *request;
+	struct uttm_backup_flags flags;
 	int ret;
 
 	if (!uttm_bo_shrink_suitable(bo, op) ||
-	    (sc->reason == UTTM_SHRINK_PURGE && !uttm_tt_purgeable(&bo->tt)))
+	    (sc.reason == UTTM_SHRINK_PURGE && !uttm_tt_purgeable(&bo->tt)))
 		return -EBUSY;
 	if (bo_busy(bo)) {
 		ret = funcs->wait_idle ? funcs->wait_idle(bo, op) : -EBUSY;
 		if (ret)
 			return ret;
 	}
+	sc.writeback |= watermark_writeback(bo, &sc);
 	if (funcs->bo_shrink)
-		return funcs->bo_shrink(bo, op, sc);
-	flags.purge = uttm_tt_purgeable(&bo->tt);
+		return funcs->bo_shrink(bo, op, &sc);
+	flags = (struct uttm_backup_flags){
+		.purge = uttm_tt_purgeable(&bo->tt),
+		.writeback = sc.writeback,
+	};
 	return uttm_bo_shrink(bo, &flags);
 }
 
@@ -469,64 +471,238 @@ static int wait_for_unlock(struct walk *walk, unsigned int *tries)
 	return ret < 0 && !skip_error(ret) ? (int)ret : 0;
 }
 
+/* Pooled pages of every device, released to the system: no data, no I/O. */
+unsigned long uttm_reclaim_trim_pools(struct uttm_context *ctx,
+				      unsigned long nr_to_scan)
+{
+	unsigned long freed = 0;
+	struct uttm_device *dev;
+
+	pthread_mutex_lock(&ctx->lock);
+	list_for_each_entry(dev, &ctx->devices, node) {
+		if (freed >= nr_to_scan)
+			break;
+		freed += uttm_pool_shrink_scan(&dev->pool, nr_to_scan - freed);
+	}
+	pthread_mutex_unlock(&ctx->lock);
+	return freed;
+}
+
+/* Whether any device has a purgeable object on an LRU. */
+static bool has_purgeable(struct uttm_context *ctx)
+{
+	struct uttm_device *dev;
+	bool any = false;
+
+	pthread_mutex_lock(&ctx->lock);
+	list_for_each_entry(dev, &ctx->devices, node) {
+		pthread_mutex_lock(&dev->lru_lock);
+		any = dev->purgeable_pages;
+		pthread_mutex_unlock(&dev->lru_lock);
+		if (any)
+			break;
+	}
+	pthread_mutex_unlock(&ctx->lock);
+	return any;
+}
+
+/* Stores asked to write out at once; more wait for the next step. */
+#define WRITEBACK_STORES 16
+
 /*
- * Makes room under the page limits for @pages more pages, shrinking other
- * objects, on behalf of an object locked with @ticket (or none); on
- * success the object being populated is in transit until transit_end().
+ * Has the stores the budget counts write their own memory out, up to
+ * @bytes in all.  They are taken with a reference under the charge lock
+ * and asked without it: writing out may take a while.
  */
-static int make_room(struct uttm_device *dev, long pages,
-		     const struct uttm_operation_ctx *op,
-		     struct uttm_acquire_ctx *ticket)
+static uint64_t stores_writeback(struct uttm_context *ctx, uint64_t bytes)
+{
+	struct uttm_backup *stores[WRITEBACK_STORES];
+	unsigned int n = 0;
+	uint64_t freed = 0;
+
+	pthread_mutex_lock(&ctx->charge_lock);
+	for (unsigned int i = 0; i < ctx->nr_stores && n < WRITEBACK_STORES;
+	     i++)
+		if (uttm_backup_resident_bytes(ctx->stores[i].store))
+			stores[n++] = uttm_backup_get(ctx->stores[i].store);
+	pthread_mutex_unlock(&ctx->charge_lock);
+	for (unsigned int i = 0; i < n; i++) {
+		if (freed < bytes)
+			freed += uttm_backup_writeback(stores[i], bytes - freed);
+		uttm_backup_put(stores[i]);
+	}
+	return freed;
+}
+
+/*
+ * DOC: Budget reclaim
+ *
+ * Memory over the budget is taken back cheapest first: pooled pages,
+ * which hold no data; purgeable objects, whose content nobody needs;
+ * objects backed up, least recently used first, written out at once when
+ * their store would otherwise keep them in memory; then what the stores
+ * keep in memory themselves, written out (to swap, to disk, to a lower
+ * store).  A step helps only if the budget's sum goes down: backing an
+ * object up into a store that keeps its pages in memory (a memfd without
+ * swap, a compressed pool of incompressible pages) moves memory without
+ * freeing it, and the next step is tried.
+ */
+enum budget_step {
+	STEP_POOLS,
+	STEP_PURGE,
+	STEP_BACK_UP,
+	STEP_STORES,
+	NR_BUDGET_STEPS,
+};
+
+/*
+ * Returns what the step shrank or freed (pages, objects' pages, bytes),
+ * walking the LRUs with @walk's operation context and ticket.
+ */
+static long budget_step(struct uttm_context *ctx, enum budget_step step,
+			uint64_t excess, struct walk *walk)
+{
+	static const struct uttm_shrink_control purge = {
+		.reason = UTTM_SHRINK_PURGE,
+	};
+	static const struct uttm_shrink_control watermark = {
+		.reason = UTTM_SHRINK_WATERMARK,
+	};
+
+	switch (step) {
+	case STEP_POOLS:
+		return (long)uttm_reclaim_trim_pools(ctx,
+				DIV_ROUND_UP(excess, UTTM_PAGE_SIZE));
+	case STEP_PURGE:
+		if (!has_purgeable(ctx))
+			return 0;
+		walk->sc = &purge;
+		return swapout(ctx, walk, false);
+	case STEP_BACK_UP:
+		walk->sc = &watermark;
+		return swapout(ctx, walk, false);
+	default:
+		return (long)stores_writeback(ctx, excess);
+	}
+}
+
+/*
+ * Takes the cheapest step that brings the budget's sum down, towards
+ * @excess bytes.  Returns the bytes it went down by, 0 when no step could
+ * bring it down, or the error that stopped a walk.
+ */
+static long reclaim_budget(struct uttm_context *ctx, uint64_t excess,
+			   struct walk *walk)
+{
+	struct uttm_resident before, after;
+
+	uttm_context_resident(ctx, &before);
+	for (int step = 0; step < NR_BUDGET_STEPS; step++) {
+		long ret = budget_step(ctx, (enum budget_step)step, excess,
+				       walk);
+
+		if (ret < 0)
+			return ret;
+		if (!ret)
+			continue;
+		uttm_context_resident(ctx, &after);
+		if (after.total < before.total)
+			return (long)(before.total - after.total);
+	}
+	return 0;
+}
+
+uint64_t uttm_context_reclaim(struct uttm_context *ctx, uint64_t bytes)
+{
+	const struct uttm_operation_ctx op = { .no_wait_gpu = true };
+	uint64_t freed = 0;
+	long ret;
+
+	if (UTTM_WARN_ON(!ctx))
+		return 0;
+	while (freed < bytes) {
+		struct walk walk = { .op = &op };
+
+		ret = reclaim_budget(ctx, bytes - freed, &walk);
+		uttm_bo_put(walk.blocker);
+		if (ret <= 0)
+			break;
+		freed += (uint64_t)ret;
+	}
+	return freed;
+}
+
+int uttm_reclaim_charge(struct uttm_device *dev, long pages, long bytes,
+			const struct uttm_operation_ctx *op,
+			struct uttm_acquire_ctx *ticket)
 {
 	const struct uttm_shrink_control sc = {
 		.reason = UTTM_SHRINK_WATERMARK,
 	};
+	struct uttm_context *ctx = dev->ctx;
 	unsigned int tries = 0;
-	bool dma32;
+	enum uttm_limit over;
+	uint64_t excess = 0;
 	long ret;
 
-	while (would_exceed(dev, pages, &dma32)) {
+	while ((over = uttm_context_charge(dev, pages, bytes, &excess))) {
 		struct walk walk = { .op = op, .sc = &sc, .ticket = ticket };
-		unsigned long seq = transits_done(dev->ctx);
+		unsigned long seq = transits_done(ctx);
 
-		ret = swapout(dev->ctx, &walk, dma32);
+		ret = over == UTTM_LIMIT_BUDGET ?
+		      reclaim_budget(ctx, excess, &walk) :
+		      swapout(ctx, &walk, over == UTTM_LIMIT_DMA32);
 		/*
-		 * Nothing to shrink: fine if another thread just freed
-		 * enough, worth another try once an object in transit lands
-		 * or once objects locked by others may be free.
+		 * Nothing helped: fine if another thread just freed enough,
+		 * worth another try once an object in transit lands or once
+		 * objects locked by others may be free.
 		 */
-		if (!ret && would_exceed(dev, pages, &dma32) &&
-		    !wait_for_transit(dev->ctx, seq))
+		if (!ret && !uttm_context_charge(dev, pages, bytes, &excess)) {
+			uttm_bo_put(walk.blocker);
+			break;
+		}
+		if (!ret && !wait_for_transit(ctx, seq))
 			ret = wait_for_unlock(&walk, &tries);
 		uttm_bo_put(walk.blocker);
 		if (ret < 0)
 			return (int)ret;
 	}
-	transit_begin(dev->ctx);
 	return 0;
 }
 
 int uttm_reclaim_populate(struct uttm_bo *bo,
 			  const struct uttm_operation_ctx *op)
 {
+	struct uttm_device *dev = bo->dev;
+	struct uttm_tt_footprint now, most, after;
 	struct uttm_tt *tt = &bo->tt;
-	unsigned long before = tt->resident_pages;
 	bool restoring = uttm_tt_is_backed_up(tt);
-	long gained;
 	int ret;
 
-	ret = make_room(bo->dev, (long)(tt->num_pages - before), op,
-			uttm_resv_holder(bo));
+	ret = uttm_context_use_store(dev->ctx, &bo->store, tt->backup);
 	if (ret)
 		return ret;
+	/* Every moment of the populate fits: the most it holds is charged. */
+	uttm_tt_footprint(tt, &now, &most);
+	ret = uttm_reclaim_charge(dev, (long)(most.pages - now.pages),
+				  (long)(most.metadata_bytes -
+					 now.metadata_bytes), op,
+				  uttm_resv_holder(bo));
+	if (ret)
+		return ret;
+	transit_begin(dev->ctx);
 	ret = uttm_tt_populate(tt, op);
-	gained = (long)(tt->resident_pages - before);
-	uttm_context_account(bo->dev, gained);
-	if (restoring && gained > 0)
-		atomic_fetch_add(&bo->dev->ctx->pages_restored,
-				 (unsigned long)gained);
+	/* What it holds now stays charged, also after a failed restore. */
+	uttm_tt_footprint(tt, &after, NULL);
+	uttm_context_account(dev, (long)after.pages - (long)most.pages);
+	uttm_context_account_metadata(dev->ctx,
+				      (long)after.metadata_bytes -
+				      (long)most.metadata_bytes);
+	if (restoring && after.pages > now.pages)
+		atomic_fetch_add(&dev->ctx->pages_restored,
+				 after.pages - now.pages);
 	if (!ret)
 		uttm_lru_update(bo, true);
-	transit_end(bo->dev->ctx, true);
+	transit_end(dev->ctx, true);
 	return ret;
 }

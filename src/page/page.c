@@ -398,6 +398,9 @@ void uttm_arena_stats(const struct uttm_arena *arena,
 
 	stats->pages_allocated = atomic_load(&arena->pages_allocated);
 	stats->size_bytes = atomic_load(&arena->size_pages) << UTTM_PAGE_SHIFT;
+	stats->memmap_bytes = DIV_ROUND_UP(atomic_load(&arena->size_pages) *
+					   sizeof(struct uttm_page),
+					   UTTM_PAGE_SIZE) << UTTM_PAGE_SHIFT;
 	stats->max_bytes = arena->max_pages << UTTM_PAGE_SHIFT;
 	stats->resident_bytes = fstat(arena->fd, &st) ? 0 :
 				(uint64_t)st.st_blocks * 512;

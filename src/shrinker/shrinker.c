@@ -69,17 +69,7 @@ unsigned long uttm_shrinker_scan(struct uttm_context *ctx,
 unsigned long uttm_shrinker_trim_pools(struct uttm_context *ctx,
 				       unsigned long nr_to_scan)
 {
-	unsigned long freed = 0;
-	struct uttm_device *dev;
-
 	if (UTTM_WARN_ON(!ctx))
 		return 0;
-	pthread_mutex_lock(&ctx->lock);
-	list_for_each_entry(dev, &ctx->devices, node) {
-		if (freed >= nr_to_scan)
-			break;
-		freed += uttm_pool_shrink_scan(&dev->pool, nr_to_scan - freed);
-	}
-	pthread_mutex_unlock(&ctx->lock);
-	return freed;
+	return uttm_reclaim_trim_pools(ctx, nr_to_scan);
 }

@@ -197,6 +197,18 @@ uint64_t uttm_backup_bytes_avail(struct uttm_backup *backup)
 	return store_inherited(backup) ? 0 : backup->ops->bytes_avail(backup);
 }
 
+uint64_t uttm_backup_resident_bytes(struct uttm_backup *backup)
+{
+	return backup->ops->resident_bytes ?
+	       backup->ops->resident_bytes(backup) : 0;
+}
+
+uint64_t uttm_backup_writeback(struct uttm_backup *backup, uint64_t bytes)
+{
+	return backup->ops->writeback && bytes ?
+	       backup->ops->writeback(backup, bytes) : 0;
+}
+
 unsigned long uttm_backup_handles(const struct uttm_backup *backup)
 {
 	return (unsigned long)__atomic_load_n(&backup->handles,

@@ -32,7 +32,11 @@
  * of handles at once even when fragmented memory gives single pages.  A
  * page that was backed up is copied from the store and its handle
  * dropped at once; a page that was never backed up is copied from the
- * old page, which is then freed.  Copying even the pages that stayed keeps
+ * old page, which is then freed.  Until then old and new page stand side
+ * by side, so a block that replaces old pages is a span of its own, of
+ * at most 256 pages: a restore never holds more than that beyond the
+ * vector's own size (uttm_tt_footprint() says how much, for callers that
+ * must charge it against a limit first).  Copying even the pages that stayed keeps
  * one simple rule: after a restore every page came from the pool, in the
  * vector's caching state.
  *
@@ -82,6 +86,7 @@
  * @first_page: first vector entry of the span being filled.
  * @span_pages: pages of that span, one or more whole blocks.
  * @restored_pages: pages of that span already filled.
+ * @max_span: entries @old_pages holds: a span's most pages.
  * @old_pages: the entries the span's new pages replaced.
  */
 struct uttm_tt_restore {
@@ -89,8 +94,71 @@ struct uttm_tt_restore {
 	struct uttm_page **first_page;
 	unsigned long span_pages;
 	unsigned long restored_pages;
-	struct uttm_page *old_pages[1u << UTTM_MAX_ORDER];
+	unsigned long max_span;
+	struct uttm_page *old_pages[];
 };
+
+/*
+ * A span is at most 1024 pages: no block is larger, nor need be a read.
+ * A span that replaces old pages is one block of at most 256.
+ */
+#define OLD_SPAN_ORDER 8
+#define OLD_SPAN_PAGES (1UL << OLD_SPAN_ORDER)
+
+static unsigned long max_span(const struct uttm_tt *tt)
+{
+	return MIN(tt->num_pages, 1UL << UTTM_MAX_ORDER);
+}
+
+static size_t restore_size(const struct uttm_tt *tt)
+{
+	return sizeof(struct uttm_tt_restore) +
+	       max_span(tt) * sizeof(struct uttm_page *);
+}
+
+/*
+ * The old pages a restore has yet to free: pages of the vector that are
+ * not among the new ones placed so far.
+ */
+static unsigned long old_pages_held(const struct uttm_tt *tt)
+{
+	unsigned long placed = tt->restore ?
+		(unsigned long)(tt->restore->alloc.pages - tt->pages) : 0;
+
+	return tt->resident_pages - placed;
+}
+
+void uttm_tt_footprint(const struct uttm_tt *tt,
+		       struct uttm_tt_footprint *now,
+		       struct uttm_tt_footprint *populate)
+{
+	struct uttm_tt_footprint mine = {
+		.pages = tt->resident_pages,
+		.metadata_bytes = uttm_heap_bytes(tt->pages) +
+				  uttm_heap_bytes(tt->dma_address) +
+				  uttm_heap_bytes(tt->restore),
+	};
+
+	if (now)
+		*now = mine;
+	if (!populate)
+		return;
+	*populate = mine;
+	if (uttm_tt_is_populated(tt))
+		return;
+	/*
+	 * Whatever has been restored so far, a span's new pages stand beside
+	 * the old ones they replace until each is copied and freed: at most
+	 * every page plus the old pages of one span.
+	 */
+	populate->pages = tt->num_pages;
+	if (!uttm_tt_is_backed_up(tt))
+		return;
+	populate->pages += MIN(old_pages_held(tt), OLD_SPAN_PAGES) +
+			   MIN(tt->num_pages, (unsigned long)ENTRY_BATCH);
+	if (!tt->restore)
+		populate->metadata_bytes += uttm_heap_bytes_of(restore_size(tt));
+}
 
 int uttm_tt_set_backup(struct uttm_tt *tt, struct uttm_backup *backup)
 {
@@ -456,11 +524,42 @@ static int restore_span(struct uttm_tt *tt, struct uttm_tt_restore *restore,
 	return 0;
 }
 
+static bool covers_old_pages(struct uttm_page *const *entries,
+			     unsigned long count)
+{
+	for (unsigned long i = 0; i < count; i++)
+		if (!uttm_backup_page_ptr_is_handle(entries[i]))
+			return true;
+	return false;
+}
+
 /*
- * Allocates the next blocks, as many as @restore->old_pages can hold the
- * entries of, and saves the entries they replace.  An allocation that
- * fails after the first block ends the span early; the next span meets
- * the failure again if it lasts.
+ * Places the next block of the restore.  One that replaces pages never
+ * backed up (@old) is at most OLD_SPAN_PAGES, so that no more old pages
+ * than that wait beside their copies.
+ */
+static int next_block(struct uttm_tt *tt, struct uttm_pool_alloc_state *alloc,
+		      bool old)
+{
+	unsigned int order = alloc->order;
+	int ret;
+
+	if (!old || order <= OLD_SPAN_ORDER)
+		return uttm_pool_alloc_block(tt->pool, alloc);
+	alloc->order = OLD_SPAN_ORDER;
+	ret = uttm_pool_alloc_block(tt->pool, alloc);
+	/* That order could be had, so larger ones are still worth a try. */
+	if (alloc->order == OLD_SPAN_ORDER)
+		alloc->order = order;
+	return ret;
+}
+
+/*
+ * Allocates the next blocks and saves the entries they replace: as many
+ * blocks as @restore->old_pages can hold the entries of while they
+ * replace handles only, and one block on its own when it replaces old
+ * pages.  An allocation that fails after the first block ends the span
+ * early; the next span meets the failure again if it lasts.
  */
 static int restore_next_span(struct uttm_tt *tt,
 			     struct uttm_tt_restore *restore)
@@ -472,17 +571,21 @@ static int restore_next_span(struct uttm_tt *tt,
 		struct uttm_page **at = restore->alloc.pages;
 		unsigned long most =
 			1UL << uttm_pool_alloc_max_order(&restore->alloc);
+		bool old = covers_old_pages(at, most);
 		int order;
 
-		if (restore->span_pages + most > ARRAY_SIZE(restore->old_pages))
+		if (restore->span_pages &&
+		    (old || restore->span_pages + most > restore->max_span))
 			break;
 		memcpy(restore->old_pages + restore->span_pages, at,
 		       most * sizeof(*at));
-		order = uttm_pool_alloc_block(tt->pool, &restore->alloc);
+		order = next_block(tt, &restore->alloc, old);
 		if (order < 0)
 			return restore->span_pages ? 0 : order;
 		restore->span_pages += 1UL << order;
 		tt->resident_pages += 1UL << order;
+		if (old)
+			break;
 	}
 	return 0;
 }
@@ -493,9 +596,10 @@ int uttm_tt_restore(struct uttm_tt *tt, const struct uttm_operation_ctx *ctx)
 	int ret;
 
 	if (!restore) {
-		restore = calloc(1, sizeof(*restore));
+		restore = calloc(1, restore_size(tt));
 		if (!restore)
 			return -ENOMEM;
+		restore->max_span = max_span(tt);
 		uttm_pool_alloc_state_init(&restore->alloc, tt->pages,
 					   tt->dma_address, tt->num_pages,
 					   tt->caching);
