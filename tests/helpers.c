@@ -244,6 +244,36 @@ void assert_writeback_reaches_swap(struct fixture *fx,
 	uttm_backup_put(backup);
 }
 
+void assert_resident_follows_the_pages(struct fixture *fx,
+				       struct uttm_backup *backup, bool swap)
+{
+	const uint64_t bytes = 8 * MiB;
+	uint64_t out, left;
+	struct uttm_tt tt;
+
+	assert_int_equal(uttm_backup_resident_bytes(backup), 0);
+	tt_new_backed(&tt, &fx->pool, bytes, UTTM_PLAIN, backup, 5);
+	assert_int_equal(uttm_tt_backup(&tt, &backup_flags), tt.num_pages);
+	/* In the store, still in memory: counted. */
+	assert_int_equal(uttm_backup_resident_bytes(backup), bytes);
+	out = uttm_backup_writeback(backup, bytes);
+	left = uttm_backup_resident_bytes(backup);
+	fprintf(stderr, "written out: %llu KiB, left in memory: %llu KiB\n",
+		(unsigned long long)(out >> 10),
+		(unsigned long long)(left >> 10));
+	assert_int_equal(left, bytes - out);
+	if (swap)
+		assert_true(out >= bytes / 2);
+	else
+		assert_int_equal(out, 0);
+	/* Restored, the handles go and their pages with them. */
+	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
+	assert_tt_matches(&tt, 5);
+	assert_int_equal(uttm_backup_resident_bytes(backup), 0);
+	uttm_tt_fini(&tt);
+	uttm_backup_put(backup);
+}
+
 static bool mock_fails(unsigned long *calls, unsigned long fails_at)
 {
 	return ++*calls == fails_at;

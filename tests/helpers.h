@@ -121,6 +121,13 @@ void assert_refused_without_swap(struct fixture *fx,
 void assert_writeback_reaches_swap(struct fixture *fx,
 				   struct uttm_backup *backup,
 				   enum uttm_caching caching);
+/*
+ * What such a store reports as its memory follows its pages: what it
+ * backed up counts, what it wrote out (only with @swap) no longer does,
+ * and nothing once restored.  Drops the reference to @backup.
+ */
+void assert_resident_follows_the_pages(struct fixture *fx,
+				       struct uttm_backup *backup, bool swap);
 
 /**
  * struct mock_device - a device behind a pool's hooks, for tests

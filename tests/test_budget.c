@@ -143,6 +143,48 @@ static void bookkeeping_is_charged_and_given_back(void **state)
 	world_free(w);
 }
 
+/*
+ * Pages backed up into a memfd that cannot be swapped are still memory:
+ * the store's memory counts, and backing up there frees nothing, so a
+ * validate that needs the room gets -ENOMEM rather than the budget
+ * broken.
+ */
+static void backing_up_into_memory_frees_nothing(void **state)
+{
+	struct uttm_backup_shmem_params sp = { .capacity = 64 * MiB };
+	struct uttm_backup *store;
+	struct uttm_bo *a, *b;
+	struct world *w;
+
+	if (swap_free_bytes())
+		skip_because("this machine has swap, and the memfd frees memory");
+	assert_int_equal(uttm_backup_shmem_create(&sp, &store), 0);
+	w = world_with(NULL, store);
+	a = bo_new(w->dev, 2 * MiB, false, NULL);
+	b = bo_new(w->dev, 2 * MiB, false, NULL);
+	bo_fill(a, 1);
+	uttm_bo_lock(a);
+	assert_int_equal(uttm_bo_shrink(a, &backup_flags), 512);
+	uttm_bo_unlock(a);
+	assert_int_equal(stats_of(w).store_bytes, 2 * MiB);
+	assert_int_equal(uttm_context_set_budget(w->ctx,
+						 stats_of(w).resident_bytes +
+						 1 * MiB), 0);
+	uttm_bo_lock(b);
+	assert_int_equal(uttm_bo_validate(b, &op), -ENOMEM);
+	uttm_bo_unlock(b);
+	assert_within_budget(w);
+	/* Restoring from memory needs room too: pages copied, then freed. */
+	assert_int_equal(uttm_context_set_budget(w->ctx,
+						 stats_of(w).resident_bytes +
+						 4 * MiB), 0);
+	assert_int_equal(bo_check(a, 1), 0);
+	assert_int_equal(stats_of(w).store_bytes, 0);
+	uttm_bo_put(a);
+	uttm_bo_put(b);
+	world_free(w);
+}
+
 static void budget_above_the_machine_is_refused(void **state)
 {
 	struct uttm_memory_limit limit;
@@ -297,6 +339,7 @@ int main(void)
 		cmocka_unit_test(pooled_pages_go_before_any_object),
 		cmocka_unit_test(purgeable_objects_go_before_any_backup),
 		cmocka_unit_test(bookkeeping_is_charged_and_given_back),
+		cmocka_unit_test(backing_up_into_memory_frees_nothing),
 		cmocka_unit_test(budget_above_the_machine_is_refused),
 		cmocka_unit_test(pressure_limit_holds_like_a_lower_budget),
 		cmocka_unit_test(reclaim_frees_what_is_asked),

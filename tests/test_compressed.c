@@ -542,6 +542,8 @@ static void counters_exact_and_memory_returned_to_the_system(void **state)
 	assert_int_equal(s.same_filled_pages, DIV_ROUND_UP(count, 3));
 	assert_int_equal(s.raw_pages, count / 3);
 	assert_int_equal(s.memory_bytes, s.pool_bytes + s.metadata_bytes);
+	/* What a budget counts for the store. */
+	assert_int_equal(uttm_backup_resident_bytes(backup), s.memory_bytes);
 	assert_true(s.ratio > 1.4);
 	print_message("pool %llu MiB, resident growth %llu MiB\n",
 		      (unsigned long long)(s.pool_bytes / MiB),
@@ -553,6 +555,7 @@ static void counters_exact_and_memory_returned_to_the_system(void **state)
 			    s.pool_bytes * 17 / 16 + 2 * MiB);
 	}
 	restore_and_drop(backup, &p, 256 * MiB);
+	assert_int_equal(uttm_backup_resident_bytes(backup), 0);
 	after = status_bytes("RssAnon");
 	if (RSS_MEANINGFUL)
 		assert_true(stored - after >= s.pool_bytes * 15 / 16);

@@ -398,6 +398,24 @@ static void writeback_moves_inserted_pages_to_swap(void **state)
 	assert_int_equal(access(path, F_OK), -1);
 }
 
+static void resident_memory_follows_the_pages(void **state)
+{
+	struct fixture *fx = *state;
+
+	assert_resident_follows_the_pages(fx, insert_store(fx->arena, 64 * MiB,
+							  NULL), false);
+}
+
+static void writeback_frees_what_the_store_held(void **state)
+{
+	char path[SWAP_PATH_SIZE];
+
+	swap_on_or_skip(path, 256 * MiB);
+	assert_resident_follows_the_pages(*state, swap_bound_store(*state),
+					  true);
+	assert_int_equal(swapfile_remove(path), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -412,6 +430,8 @@ int main(void)
 		fixture_test(store_refusing_the_first_page_leaves_a_restorable_vector),
 		fixture_test(without_swap_backup_is_refused),
 		fixture_test(writeback_moves_inserted_pages_to_swap),
+		fixture_test(resident_memory_follows_the_pages),
+		fixture_test(writeback_frees_what_the_store_held),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

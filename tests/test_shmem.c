@@ -45,6 +45,20 @@ static void writeback_moves_pages_to_swap(void **state)
 	assert_int_equal(access(path, F_OK), -1);
 }
 
+static void resident_memory_follows_the_pages(void **state)
+{
+	assert_resident_follows_the_pages(*state, store_new(CAPACITY), false);
+}
+
+static void writeback_frees_what_the_store_held(void **state)
+{
+	char path[SWAP_PATH_SIZE];
+
+	swap_on_or_skip(path, 256 * MiB);
+	assert_resident_follows_the_pages(*state, store_new(0), true);
+	assert_int_equal(swapfile_remove(path), 0);
+}
+
 /* Pages the store holds: the room it has lost. */
 static unsigned long shmem_slots_used(struct uttm_backup *backup)
 {
@@ -102,6 +116,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		fixture_test(without_swap_backup_is_refused),
 		fixture_test(writeback_moves_pages_to_swap),
+		fixture_test(resident_memory_follows_the_pages),
+		fixture_test(writeback_frees_what_the_store_held),
 		fixture_test(write_error_midway_keeps_the_vector),
 		fixture_test(read_error_keeps_handles_and_restore_resumes),
 		cmocka_unit_test(memfd_failure_is_its_error),

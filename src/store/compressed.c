@@ -288,6 +288,15 @@ static uint64_t compressed_bytes_avail(struct uttm_backup *backup)
 	return cs->pool.limit - uttm_zpool_used_bytes(&cs->pool);
 }
 
+/* The pool's pages and the descriptors of its chunks. */
+static uint64_t compressed_resident_bytes(struct uttm_backup *backup)
+{
+	struct compressed_store *cs = to_compressed(backup);
+
+	return uttm_zpool_used_bytes(&cs->pool) +
+	       uttm_zpool_metadata_bytes(&cs->pool);
+}
+
 static void compressed_fini(struct uttm_backup *backup)
 {
 	struct compressed_store *cs = to_compressed(backup);
@@ -302,6 +311,7 @@ static const struct uttm_backup_ops compressed_ops = {
 	.copy_pages = compressed_copy_pages,
 	.drop = compressed_drop,
 	.bytes_avail = compressed_bytes_avail,
+	.resident_bytes = compressed_resident_bytes,
 	.fini = compressed_fini,
 };
 

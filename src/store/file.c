@@ -40,8 +40,10 @@
  * logical block; pages and slots are aligned to 4 KiB, enough for every
  * disk whose blocks are no larger.  A file system that refuses O_DIRECT
  * altogether gets buffered I/O instead of an error, since the store
- * still works, only with copies in the page cache; the store's stats say
- * so (@direct), so a caller who must not cache can check.
+ * still works, only through the page cache; the store's stats say so
+ * (@direct), so a caller who must not cache can check.  Buffered pages
+ * are written out and dropped from the cache by the call that moved
+ * them, so that either way the store keeps no memory of its own.
  *
  * A batch succeeds for a prefix of its pages: the first request that
  * falls short (-ENOSPC, -EIO, -EFBIG) ends it, and the slots of every
@@ -208,6 +210,27 @@ static void trim_if_short(struct file_store *store)
 		file_trim(store);
 }
 
+/*
+ * Buffered I/O leaves the pages of a transfer in the page cache, memory
+ * the store would hold without saying so: the slots from @slot on are
+ * written out (when @written) and dropped from the cache at once.
+ */
+static void drop_cached(const struct file_store *store, unsigned long slot,
+			unsigned long count, bool written)
+{
+	off_t off = uttm_file_io_slot_offset(slot);
+	off_t len = uttm_file_io_slot_offset(count);
+
+	if (store->direct)
+		return;
+	if (written)
+		sync_file_range(store->io.fd, off, len,
+				SYNC_FILE_RANGE_WAIT_BEFORE |
+				SYNC_FILE_RANGE_WRITE |
+				SYNC_FILE_RANGE_WAIT_AFTER);
+	posix_fadvise(store->io.fd, off, len, POSIX_FADV_DONTNEED);
+}
+
 static long file_backup_pages(struct uttm_backup *backup, void *const *src,
 			      unsigned long count, bool writeback,
 			      unsigned long *handles)
@@ -228,6 +251,8 @@ static long file_backup_pages(struct uttm_backup *backup, void *const *src,
 		else
 			atomic_fetch_add(&store->syncs, 1);
 	}
+	for (unsigned int i = 0; i < batch.nr; i++)
+		drop_cached(store, batch.reqs[i].slot, batch.reqs[i].count, true);
 	uttm_slot_io_batch_commit(&batch, &store->slots, n, handles);
 	if (n < planned)
 		atomic_store(&store->trim_due, true);
@@ -238,8 +263,17 @@ static long file_copy_pages(struct uttm_backup *backup, void *const *dst,
 			    const unsigned long *handles, unsigned long count,
 			    const struct uttm_operation_ctx *ctx)
 {
-	return uttm_slot_io_read(&to_file(backup)->io, dst, handles, count,
-				 ctx->interruptible);
+	struct file_store *store = to_file(backup);
+	long n = uttm_slot_io_read(&store->io, dst, handles, count,
+				   ctx->interruptible);
+
+	for (long i = 0, run; i < n; i += run) {
+		run = (long)uttm_slot_io_handle_run(handles + i,
+						    (unsigned long)(n - i));
+		drop_cached(store, uttm_backup_handle_to_index(handles[i]),
+			    (unsigned long)run, false);
+	}
+	return n;
 }
 
 static void file_drop(struct uttm_backup *backup, const unsigned long *handles,

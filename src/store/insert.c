@@ -5,7 +5,8 @@
  * where it lies and names each page by its page frame number plus one.
  * The kernel swaps the pages out of the arena's file when it needs the
  * memory, or at once on writeback; reading a page back swaps it in, and
- * dropping its handle frees it to the arena.
+ * dropping its handle frees it to the arena.  The pages that may still be
+ * in memory are marked in a resident set (resident.c), by frame number.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -28,12 +29,20 @@
  * @held: pages held.  It equals the handle count once inserts settle,
  * but is taken before a block is, so that two inserts racing for the
  * last room cannot both have it.
+ * @resident: the frames of held pages that may be in memory.
+ * @out_lock: held exclusively while pages are written out and their
+ * marks cleared, shared by every other call, so that no frame is dropped
+ * and inserted again under a writeback that would clear its new mark.
+ * @out_cursor: frame where the next writeback starts.
  */
 struct insert_store {
 	struct uttm_backup base;
 	uint64_t capacity;
 	unsigned long max_pfn;
 	atomic_ulong held;
+	struct slots resident;
+	pthread_rwlock_t out_lock;
+	atomic_ulong out_cursor;
 };
 
 static struct insert_store *to_insert(struct uttm_backup *backup)
@@ -69,14 +78,47 @@ static bool take_room(struct insert_store *store, unsigned long nr)
 	return true;
 }
 
+/*
+ * Has the kernel swap out the @count held pages from frame @pfn, where
+ * they lie in the arena, and forgets the marks of those that left.
+ * Returns how many did.
+ */
+static unsigned long page_out(void *arg, unsigned long pfn,
+			      unsigned long count)
+{
+	struct insert_store *store = arg;
+	struct uttm_arena *arena = store->base.arena;
+	unsigned char vec[RESIDENT_BATCH];
+	unsigned long out = 0;
+
+	for (unsigned long i = 0, n; i < count; i += n) {
+		n = MIN(count - i, (unsigned long)RESIDENT_BATCH);
+		uttm_resident_page_out(uttm_page_address(arena,
+							 uttm_pfn_to_page(arena,
+									  pfn + i)),
+				       n, vec);
+		out += uttm_resident_forget(&store->resident, pfn + i, n, vec);
+	}
+	return out;
+}
+
 static long insert_take(struct uttm_backup *backup, struct uttm_page *block,
 			bool writeback)
 {
 	struct insert_store *store = to_insert(backup);
 	unsigned int order = uttm_page_order(block);
+	unsigned long pfn = uttm_page_to_pfn(backup->arena, block);
+	long ret = 0;
 
 	if (!take_room(store, 1UL << order))
 		return -ENOSPC;
+	pthread_rwlock_rdlock(&store->out_lock);
+	/* The block is in memory: counted before it is the store's. */
+	ret = uttm_slots_mark(&store->resident, pfn, 1UL << order);
+	if (ret < 0) {
+		atomic_fetch_sub(&store->held, 1UL << order);
+		goto out_unlock;
+	}
 	/*
 	 * Each handle may be dropped on its own, so the block's descriptors
 	 * are split now.  Its memory stays where it is: pages dropped
@@ -86,10 +128,11 @@ static long insert_take(struct uttm_backup *backup, struct uttm_page *block,
 	uttm_split_page(block);
 	/* Best effort: without swap the kernel keeps the pages. */
 	if (writeback)
-		madvise(uttm_page_address(backup->arena, block),
-			UTTM_PAGE_SIZE << order, MADV_PAGEOUT);
-	return (long)uttm_backup_index_to_handle(
-		uttm_page_to_pfn(backup->arena, block));
+		page_out(store, pfn, 1UL << order);
+	ret = (long)uttm_backup_index_to_handle(pfn);
+out_unlock:
+	pthread_rwlock_unlock(&store->out_lock);
+	return ret;
 }
 
 static long insert_copy_pages(struct uttm_backup *backup, void *const *dst,
@@ -97,16 +140,22 @@ static long insert_copy_pages(struct uttm_backup *backup, void *const *dst,
 			      const struct uttm_operation_ctx *ctx)
 {
 	struct insert_store *store = to_insert(backup);
+	unsigned long i;
 
-	for (unsigned long i = 0; i < count; i++) {
+	pthread_rwlock_rdlock(&store->out_lock);
+	for (i = 0; i < count; i++) {
 		struct uttm_page *page = handle_page(store, handles[i]);
 
 		if (!page)
-			return i ? (long)i : -EINVAL;
+			break;
+		/* Reading a page that was out brings it back in. */
+		uttm_slots_mark(&store->resident,
+				uttm_backup_handle_to_index(handles[i]), 1);
 		memcpy(dst[i], uttm_page_address(backup->arena, page),
 		       UTTM_PAGE_SIZE);
 	}
-	return (long)count;
+	pthread_rwlock_unlock(&store->out_lock);
+	return i ? (long)i : -EINVAL;
 }
 
 /* Handles that name no page of the arena are skipped. */
@@ -117,6 +166,7 @@ static void insert_drop(struct uttm_backup *backup,
 	struct uttm_page *pages[DROP_BATCH];
 	unsigned long dropped = 0;
 
+	pthread_rwlock_rdlock(&store->out_lock);
 	for (unsigned long i = 0, n; i < count; i += n) {
 		unsigned long nr = 0;
 
@@ -126,8 +176,14 @@ static void insert_drop(struct uttm_backup *backup,
 			nr += !!pages[nr];
 		}
 		uttm_free_pages(backup->arena, pages, nr);
+		/* Freed first, forgotten after: never counted short. */
+		for (unsigned long j = 0; j < nr; j++)
+			uttm_slots_unmark(&store->resident,
+					  uttm_page_to_pfn(backup->arena,
+							   pages[j]), 1);
 		dropped += nr;
 	}
+	pthread_rwlock_unlock(&store->out_lock);
 	atomic_fetch_sub(&store->held, dropped);
 }
 
@@ -139,9 +195,33 @@ static uint64_t insert_bytes_avail(struct uttm_backup *backup)
 	return uttm_sysmem_store_room(store->capacity, held);
 }
 
+static uint64_t insert_resident_bytes(struct uttm_backup *backup)
+{
+	return (uint64_t)uttm_slots_used(&to_insert(backup)->resident) <<
+	       UTTM_PAGE_SHIFT;
+}
+
+/* Marked pages leave memory from where the last writeback stopped. */
+static uint64_t insert_writeback(struct uttm_backup *backup, uint64_t bytes)
+{
+	struct insert_store *store = to_insert(backup);
+	unsigned long out;
+
+	pthread_rwlock_wrlock(&store->out_lock);
+	out = uttm_resident_writeback(&store->resident, &store->out_cursor,
+				      DIV_ROUND_UP(bytes, UTTM_PAGE_SIZE),
+				      page_out, store);
+	pthread_rwlock_unlock(&store->out_lock);
+	return (uint64_t)out << UTTM_PAGE_SHIFT;
+}
+
 static void insert_fini(struct uttm_backup *backup)
 {
-	free(to_insert(backup));
+	struct insert_store *store = to_insert(backup);
+
+	uttm_slots_fini(&store->resident);
+	pthread_rwlock_destroy(&store->out_lock);
+	free(store);
 }
 
 static const struct uttm_backup_ops insert_ops = {
@@ -149,6 +229,8 @@ static const struct uttm_backup_ops insert_ops = {
 	.copy_pages = insert_copy_pages,
 	.drop = insert_drop,
 	.bytes_avail = insert_bytes_avail,
+	.resident_bytes = insert_resident_bytes,
+	.writeback = insert_writeback,
 	.fini = insert_fini,
 };
 
@@ -169,6 +251,9 @@ int uttm_backup_insert_create(const struct uttm_backup_insert_params *params,
 	uttm_arena_stats(params->arena, &arena);
 	store->max_pfn = (unsigned long)(arena.max_bytes >> UTTM_PAGE_SHIFT);
 	atomic_init(&store->held, 0);
+	uttm_slots_init(&store->resident, store->max_pfn);
+	pthread_rwlock_init(&store->out_lock, NULL);
+	atomic_init(&store->out_cursor, 0);
 	*out = &store->base;
 	return 0;
 }

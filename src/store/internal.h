@@ -108,6 +108,69 @@ void uttm_slots_free(struct slots *slots, unsigned long first,
 unsigned long uttm_slots_used(struct slots *slots);
 
 /*
+ * The same bitmap as a plain set of marks, for stores that track which
+ * of their pages may be in memory: @used counts the marks.
+ *
+ * Marks @count slots from @first, growing the bitmap as needed; returns
+ * how many were not marked yet, -ENOMEM when it cannot grow, or -EINVAL
+ * beyond @max.
+ */
+long uttm_slots_mark(struct slots *slots, unsigned long first,
+		     unsigned long count);
+/* Clears marks within the bitmap; returns how many were set. */
+unsigned long uttm_slots_unmark(struct slots *slots, unsigned long first,
+				unsigned long count);
+/*
+ * The first run of marks at or after @from, @most long at most: returns
+ * its first slot with its length in @got, or -ENOENT when there is none.
+ */
+long uttm_slots_find_marked(struct slots *slots, unsigned long from,
+			    unsigned long most, unsigned long *got);
+
+/*
+ * Resident sets: a store that keeps pages where the kernel may or may
+ * not have them in memory (a memfd, an arena's blocks) marks, in a slot
+ * bitmap used as a set, the pages that may be: every page it writes or
+ * reads back, until it drops it or sees it leave.  The marks are what it
+ * reports as its memory, an upper bound: the kernel may swap a page out
+ * unseen, never bring one in unseen.
+ *
+ * Pages per call of the functions below, the size of their vectors.
+ */
+#define RESIDENT_BATCH 1024u
+
+/*
+ * Has the kernel write the @count pages mapped at @addr out of memory now
+ * (MADV_PAGEOUT), those in memory only, and says in @vec which are still
+ * in memory (bit 0 set, as mincore() does): those swap had no room for.
+ * A page on its way to swap counts as out.
+ */
+void uttm_resident_page_out(void *addr, unsigned long count,
+			    unsigned char *vec);
+/*
+ * Clears from @set the marks of the pages @first to @first + @count - 1
+ * that @vec says left memory; returns how many.
+ */
+unsigned long uttm_resident_forget(struct slots *set, unsigned long first,
+				   unsigned long count,
+				   const unsigned char *vec);
+
+/* Writes out @count pages of @store from @first; returns how many left. */
+typedef unsigned long (*resident_page_out_fn)(void *store, unsigned long first,
+					      unsigned long count);
+/*
+ * Writes out the pages marked in @set from *@cursor on, wrapping around
+ * once, a run of at most RESIDENT_BATCH at a time through @page_out,
+ * until @pages left memory or every mark was looked at; *@cursor is
+ * where the next call starts.  Returns how many left.  The store keeps
+ * the marks from changing meanwhile.
+ */
+unsigned long uttm_resident_writeback(struct slots *set, atomic_ulong *cursor,
+				      unsigned long pages,
+				      resident_page_out_fn page_out,
+				      void *store);
+
+/*
  * File I/O: batches of page transfers between memory and the slots of a
  * file, the I/O engine of the file store.  A batch is a list of requests,
  * each a run of neighbouring slots and the pages that go there or come

@@ -3,7 +3,8 @@
  * The shmem store: backed-up pages live in a memfd, at the slot their
  * handle names, until the kernel swaps them out.  Batches of pages are
  * written to runs of neighbouring slots and read back by runs of
- * handles, one pwritev() or preadv() per run (slot_io.c).
+ * handles, one pwritev() or preadv() per run (slot_io.c).  The pages
+ * that may still be in memory are marked in a resident set (resident.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,12 +23,20 @@
  * nothing to wait for.
  * @capacity: bytes the store may hold, or 0 to be bounded by swap.
  * @slots: which pages of the memfd hold live pages.
+ * @resident: which of them may be in memory.
+ * @out_lock: held exclusively while pages are written out and their
+ * marks cleared, shared by every other call, so that no slot is reused
+ * under a writeback that would clear its new mark.
+ * @out_cursor: slot where the next writeback starts.
  */
 struct shmem_store {
 	struct uttm_backup base;
 	struct file_io io;
 	uint64_t capacity;
 	struct slots slots;
+	struct slots resident;
+	pthread_rwlock_t out_lock;
+	atomic_ulong out_cursor;
 };
 
 static struct shmem_store *to_shmem(struct uttm_backup *backup)
@@ -36,27 +45,59 @@ static struct shmem_store *to_shmem(struct uttm_backup *backup)
 }
 
 /*
- * Asks the kernel to swap the pages of @count handles out now, a run of
- * neighbouring slots at a time; best effort.
+ * Asks the kernel to swap out now the @count pages from slot @first, and
+ * forgets the marks of those that left; best effort.  Returns how many
+ * did.
  */
-static void page_out(struct shmem_store *store, const unsigned long *handles,
-		     unsigned long count)
+static unsigned long page_out(void *arg, unsigned long first,
+			      unsigned long count)
+{
+	struct shmem_store *store = arg;
+	unsigned char vec[RESIDENT_BATCH];
+	size_t len = count << UTTM_PAGE_SHIFT;
+	void *map;
+
+	map = mmap(NULL, len, PROT_READ, MAP_SHARED, store->io.fd,
+		   uttm_file_io_slot_offset(first));
+	if (map == MAP_FAILED)
+		return 0;
+	uttm_resident_page_out(map, count, vec);
+	munmap(map, len);
+	return uttm_resident_forget(&store->resident, first, count, vec);
+}
+
+/* Marks the slots of @batch as in memory: they are about to be written. */
+static int mark_batch(struct shmem_store *store, const struct slot_batch *batch)
+{
+	for (unsigned int i = 0; i < batch->nr; i++) {
+		long ret = uttm_slots_mark(&store->resident, batch->reqs[i].slot,
+					   batch->reqs[i].count);
+
+		if (ret < 0)
+			return (int)ret;
+	}
+	return 0;
+}
+
+/* Clears the marks of the pages @handles name, run by run. */
+static void unmark_handles(struct shmem_store *store,
+			   const unsigned long *handles, unsigned long count)
 {
 	for (unsigned long i = 0, run; i < count; i += run) {
-		size_t len;
-		void *map;
-
 		run = uttm_slot_io_handle_run(handles + i, count - i);
-		len = run << UTTM_PAGE_SHIFT;
-		map = mmap(NULL, len, PROT_READ, MAP_SHARED, store->io.fd,
-			   uttm_file_io_slot_offset(
-				   uttm_backup_handle_to_index(handles[i])));
-		if (map == MAP_FAILED)
-			continue;
-		/* MADV_PAGEOUT only reclaims pages mapped in this range. */
-		if (!madvise(map, len, MADV_POPULATE_READ))
-			madvise(map, len, MADV_PAGEOUT);
-		munmap(map, len);
+		uttm_slots_unmark(&store->resident,
+				  uttm_backup_handle_to_index(handles[i]), run);
+	}
+}
+
+/* Marks them: pages read back were swapped in, if they were out. */
+static void mark_handles(struct shmem_store *store,
+			 const unsigned long *handles, unsigned long count)
+{
+	for (unsigned long i = 0, run; i < count; i += run) {
+		run = uttm_slot_io_handle_run(handles + i, count - i);
+		uttm_slots_mark(&store->resident,
+				uttm_backup_handle_to_index(handles[i]), run);
 	}
 }
 
@@ -68,13 +109,32 @@ static long shmem_backup_pages(struct uttm_backup *backup, void *const *src,
 	struct slot_batch batch;
 	long n;
 
+	pthread_rwlock_rdlock(&store->out_lock);
 	n = uttm_slot_io_batch_take(&batch, &store->slots, src, count);
-	if (n < 0)
-		return n;
-	n = uttm_file_io_run(&store->io, batch.reqs, batch.nr, true, false);
-	uttm_slot_io_batch_commit(&batch, &store->slots, n, handles);
-	if (n > 0 && writeback)
-		page_out(store, handles, (unsigned long)n);
+	if (n > 0 && mark_batch(store, &batch))
+		n = -ENOMEM;
+	else if (n > 0)
+		n = uttm_file_io_run(&store->io, batch.reqs, batch.nr, true,
+				     false);
+	if (batch.nr) {
+		uttm_slot_io_batch_commit(&batch, &store->slots, n, handles);
+		/* Slots not written hold nothing. */
+		for (unsigned int i = 0; i < batch.nr; i++)
+			uttm_slots_unmark(&store->resident,
+					  batch.reqs[i].slot +
+					  MIN(batch.reqs[i].moved,
+					      batch.reqs[i].count),
+					  batch.reqs[i].count -
+					  MIN(batch.reqs[i].moved,
+					      batch.reqs[i].count));
+	}
+	for (long i = 0, run; writeback && i < n; i += run) {
+		run = (long)uttm_slot_io_handle_run(handles + i,
+						    (unsigned long)(n - i));
+		page_out(store, uttm_backup_handle_to_index(handles[i]),
+			 (unsigned long)run);
+	}
+	pthread_rwlock_unlock(&store->out_lock);
 	return n;
 }
 
@@ -82,20 +142,52 @@ static long shmem_copy_pages(struct uttm_backup *backup, void *const *dst,
 			     const unsigned long *handles, unsigned long count,
 			     const struct uttm_operation_ctx *ctx)
 {
-	return uttm_slot_io_read(&to_shmem(backup)->io, dst, handles, count,
-				 ctx->interruptible);
+	struct shmem_store *store = to_shmem(backup);
+	long n;
+
+	pthread_rwlock_rdlock(&store->out_lock);
+	n = uttm_slot_io_read(&store->io, dst, handles, count,
+			      ctx->interruptible);
+	if (n > 0)
+		mark_handles(store, handles, (unsigned long)n);
+	pthread_rwlock_unlock(&store->out_lock);
+	return n;
 }
 
 /*
  * Each run is punched out before its slots are free again: the memfd's
- * pages are the memory the store holds.
+ * pages are the memory the store holds.  Their marks go after, so that
+ * they are never counted less than they are.
  */
 static void shmem_drop(struct uttm_backup *backup, const unsigned long *handles,
 		       unsigned long count)
 {
 	struct shmem_store *store = to_shmem(backup);
 
+	pthread_rwlock_rdlock(&store->out_lock);
 	uttm_slot_io_punch(store->io.fd, &store->slots, handles, count);
+	unmark_handles(store, handles, count);
+	pthread_rwlock_unlock(&store->out_lock);
+}
+
+static uint64_t shmem_resident_bytes(struct uttm_backup *backup)
+{
+	return (uint64_t)uttm_slots_used(&to_shmem(backup)->resident) <<
+	       UTTM_PAGE_SHIFT;
+}
+
+/* Marked pages leave memory from where the last writeback stopped. */
+static uint64_t shmem_writeback(struct uttm_backup *backup, uint64_t bytes)
+{
+	struct shmem_store *store = to_shmem(backup);
+	unsigned long out;
+
+	pthread_rwlock_wrlock(&store->out_lock);
+	out = uttm_resident_writeback(&store->resident, &store->out_cursor,
+				      DIV_ROUND_UP(bytes, UTTM_PAGE_SIZE),
+				      page_out, store);
+	pthread_rwlock_unlock(&store->out_lock);
+	return (uint64_t)out << UTTM_PAGE_SHIFT;
 }
 
 static uint64_t shmem_bytes_avail(struct uttm_backup *backup)
@@ -112,7 +204,9 @@ static void shmem_fini(struct uttm_backup *backup)
 	struct shmem_store *store = to_shmem(backup);
 
 	uttm_file_io_fini(&store->io);
+	uttm_slots_fini(&store->resident);
 	uttm_slots_fini(&store->slots);
+	pthread_rwlock_destroy(&store->out_lock);
 	free(store);
 }
 
@@ -121,6 +215,8 @@ static const struct uttm_backup_ops shmem_ops = {
 	.copy_pages = shmem_copy_pages,
 	.drop = shmem_drop,
 	.bytes_avail = shmem_bytes_avail,
+	.resident_bytes = shmem_resident_bytes,
+	.writeback = shmem_writeback,
 	.fini = shmem_fini,
 };
 
@@ -145,6 +241,9 @@ int uttm_backup_shmem_create(const struct uttm_backup_shmem_params *params,
 	uttm_slots_init(&store->slots, store->capacity ?
 			(unsigned long)(store->capacity >> UTTM_PAGE_SHIFT) :
 			SLOT_IO_MAX_SLOTS);
+	uttm_slots_init(&store->resident, store->slots.max);
+	pthread_rwlock_init(&store->out_lock, NULL);
+	atomic_init(&store->out_cursor, 0);
 	uttm_backup_init(&store->base, &shmem_ops, params->fault);
 	*out = &store->base;
 	return 0;

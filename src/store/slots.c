@@ -135,30 +135,95 @@ long uttm_slots_take_free(struct slots *slots, unsigned long from,
 	return *got ? (long)first : -ENOSPC;
 }
 
-void uttm_slots_free(struct slots *slots, unsigned long first,
-		     unsigned long count)
+/*
+ * Clears slots @first to @end - 1, which the bitmap covers; returns how
+ * many were set, and in @stray whether some were not.  Called with the
+ * lock held.
+ */
+static unsigned long clear_range(struct slots *slots, unsigned long first,
+				 unsigned long end, bool *stray)
 {
-	unsigned long end = first + count;
-	uint64_t stray = 0;
+	unsigned long cleared = 0;
 
-	pthread_mutex_lock(&slots->lock);
-	/* Slots of handles this store never made are left alone. */
-	if (UTTM_WARN_ON(first > capacity(slots) ||
-			 count > capacity(slots) - first)) {
-		pthread_mutex_unlock(&slots->lock);
-		return;
-	}
+	*stray = false;
 	for (unsigned long w = first / BITS; w * BITS < end; w++) {
 		uint64_t mask = word_mask(w, first, end);
 		uint64_t held = mask & slots->words[w];
 
-		/* A slot freed twice must not count twice. */
-		stray |= mask & ~held;
-		slots->used -= (unsigned long)__builtin_popcountll(held);
+		*stray |= (mask & ~held) != 0;
+		cleared += (unsigned long)__builtin_popcountll(held);
 		slots->words[w] &= ~mask;
 	}
+	slots->used -= cleared;
+	return cleared;
+}
+
+void uttm_slots_free(struct slots *slots, unsigned long first,
+		     unsigned long count)
+{
+	bool stray = false;
+
+	pthread_mutex_lock(&slots->lock);
+	/* Slots of handles this store never made are left alone. */
+	if (!UTTM_WARN_ON(first > capacity(slots) ||
+			  count > capacity(slots) - first))
+		clear_range(slots, first, first + count, &stray);
 	pthread_mutex_unlock(&slots->lock);
+	/* A slot freed twice must not count twice. */
 	UTTM_WARN_ON(stray);
+}
+
+long uttm_slots_mark(struct slots *slots, unsigned long first,
+		     unsigned long count)
+{
+	unsigned long end = first + count, marked = 0;
+	long ret = 0;
+
+	pthread_mutex_lock(&slots->lock);
+	while (!ret && capacity(slots) < MIN(end, slots->max))
+		ret = grow(slots);
+	if (!ret && end > capacity(slots))
+		ret = -EINVAL;
+	for (unsigned long w = first / BITS; !ret && w * BITS < end; w++) {
+		uint64_t mask = word_mask(w, first, end);
+
+		marked += (unsigned long)__builtin_popcountll(mask &
+							     ~slots->words[w]);
+		slots->words[w] |= mask;
+	}
+	slots->used += marked;
+	pthread_mutex_unlock(&slots->lock);
+	return ret ? ret : (long)marked;
+}
+
+unsigned long uttm_slots_unmark(struct slots *slots, unsigned long first,
+				unsigned long count)
+{
+	unsigned long cleared = 0;
+	bool stray;
+
+	pthread_mutex_lock(&slots->lock);
+	first = MIN(first, capacity(slots));
+	count = MIN(count, capacity(slots) - first);
+	cleared = clear_range(slots, first, first + count, &stray);
+	pthread_mutex_unlock(&slots->lock);
+	return cleared;
+}
+
+long uttm_slots_find_marked(struct slots *slots, unsigned long from,
+			    unsigned long most, unsigned long *got)
+{
+	unsigned long first, end;
+
+	pthread_mutex_lock(&slots->lock);
+	first = find_slot(slots, MIN(from, capacity(slots)), capacity(slots),
+			  true);
+	end = first < capacity(slots) ?
+	      find_slot(slots, first, first + MIN(most, capacity(slots) - first),
+			false) : first;
+	pthread_mutex_unlock(&slots->lock);
+	*got = end - first;
+	return *got ? (long)first : -ENOENT;
 }
 
 unsigned long uttm_slots_used(struct slots *slots)
