@@ -12,6 +12,7 @@
 #include <sys/sysinfo.h>
 #include <sys/wait.h>
 
+#include "support/fragment.h"
 #include "world.h"
 
 static void default_limits_are_half_of_ram_and_2g(void **state)
@@ -471,6 +472,52 @@ static void forked_child_shares_nothing_with_its_parent(void **state)
 	munmap(calls, sizeof(*calls));
 }
 
+/*
+ * An unpinned object's own mapping goes with its lock, so the kernel
+ * counts its pages once, not twice; a pinned one keeps it.
+ */
+static void unlocked_object_is_mapped_once(void **state)
+{
+	struct uttm_arena_params ap = { .max_bytes = 16 * MiB };
+	struct world *w = *state;
+	struct uttm_arena *arena;
+	struct uttm_device *dev;
+	struct uttm_bo *bo;
+	struct spacers sp;
+	uint64_t base;
+	char *map;
+
+	assert_int_equal(uttm_arena_create(&ap, &arena), 0);
+	device_new(w, arena, NULL, &dev);
+	/* Scattered pages need a mapping of their own. */
+	assert_int_equal(fragment_arena(arena, &sp), 0);
+	bo = bo_new(dev, 4 * MiB, false, NULL);
+	base = status_bytes("RssShmem");
+	uttm_bo_lock(bo);
+	assert_int_equal(uttm_bo_validate(bo, &op), 0);
+	assert_int_equal(uttm_bo_vmap(bo, (void **)&map), 0);
+	assert_ptr_not_equal(map, uttm_tt_page_address(uttm_bo_tt(bo), 0));
+	memset(map, 0x3c, 4 * MiB);
+	assert_true(status_bytes("RssShmem") >= base + 15 * MiB / 2);
+	uttm_bo_unlock(bo);
+	assert_true(status_bytes("RssShmem") <= base + 9 * MiB / 2);
+
+	uttm_bo_lock(bo);
+	assert_int_equal(uttm_bo_vmap(bo, (void **)&map), 0);
+	assert_int_equal(map[4 * MiB - 1], 0x3c);
+	assert_int_equal(uttm_bo_pin(bo), 0);
+	uttm_bo_unlock(bo);
+	/* Pinned, the mapping stays valid unlocked. */
+	assert_int_equal(map[0], 0x3c);
+	uttm_bo_lock(bo);
+	uttm_bo_unpin(bo);
+	uttm_bo_unlock(bo);
+	uttm_bo_put(bo);
+	uttm_device_destroy(dev);
+	unfragment_arena(arena, &sp);
+	uttm_arena_destroy(arena);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -483,6 +530,7 @@ int main(void)
 		world_test(pin_needs_a_validate_in_every_placement),
 		world_test(sizes_never_wrap_in_any_placement),
 		world_test(forked_child_shares_nothing_with_its_parent),
+		world_test(unlocked_object_is_mapped_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

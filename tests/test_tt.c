@@ -116,6 +116,9 @@ static void vmap_shows_the_same_bytes_as_each_page(void **state)
 				 0x5a);
 		assert_int_equal(uttm_tt_vmap(&tt, (void **)&again), 0);
 		assert_ptr_equal(again, map);
+		/* Contiguous pages are mapped once: in the arena. */
+		if (!scattered)
+			assert_ptr_equal(map, uttm_tt_page_address(&tt, 0));
 		uttm_tt_vunmap(&tt);
 		uttm_tt_vunmap(&tt);
 		uttm_tt_fini(&tt);
@@ -174,12 +177,15 @@ static int vmap_beyond_address_space_limit(void *unused)
 	struct uttm_arena *arena;
 	struct rlimit old, lim;
 	struct uttm_pool pool;
+	struct spacers sp;
 	struct uttm_tt tt;
 	void *map;
 
 	CHILD_CHECK(!uttm_arena_create(&ap, &arena));
 	pp.arena = arena;
 	CHILD_CHECK(!uttm_pool_init(&pool, &pp));
+	/* Scattered pages: contiguous ones need no mapping of their own. */
+	CHILD_CHECK(!fragment_arena(arena, &sp));
 	CHILD_CHECK(!uttm_tt_init(&tt, &pool, 4 * MiB, UTTM_PLAIN, 0));
 	CHILD_CHECK(!uttm_tt_populate(&tt, &test_ctx));
 	CHILD_CHECK(!getrlimit(RLIMIT_AS, &old));
@@ -191,6 +197,7 @@ static int vmap_beyond_address_space_limit(void *unused)
 	CHILD_CHECK(!setrlimit(RLIMIT_AS, &old));
 	CHILD_CHECK(!uttm_tt_vmap(&tt, &map));
 	uttm_tt_fini(&tt);
+	unfragment_arena(arena, &sp);
 	uttm_pool_fini(&pool);
 	uttm_arena_destroy(arena);
 	return 0;

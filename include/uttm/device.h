@@ -569,7 +569,11 @@ bool uttm_bo_trylock(struct uttm_bo *bo);
  * uttm_bo_unlock() - unlock an object
  * @bo: a locked object.
  *
- * Context: The thread that locked @bo. Does not sleep.
+ * Unless @bo is pinned, its CPU mapping (uttm_bo_vmap()) goes with the
+ * lock: nobody may use it any more, and its pages stay mapped once, in
+ * the arena, instead of twice.
+ *
+ * Context: The thread that locked @bo. May sleep (unmaps).
  */
 void uttm_bo_unlock(struct uttm_bo *bo);
 
@@ -796,6 +800,9 @@ int uttm_bo_validate(struct uttm_bo *bo, const struct uttm_operation_ctx *op);
  * uttm_bo_vmap() - CPU mapping of a validated object
  * @bo: a locked, validated object.
  * @addr: receives the address of its first byte.
+ *
+ * The mapping lasts while @bo stays locked, or pinned: unlocking an
+ * unpinned object removes it (see uttm_tt_vmap()).
  *
  * Context: May sleep. @bo locked.
  * Return: 0; -EINVAL when @bo has no pages or is not validated; -ENOMEM.

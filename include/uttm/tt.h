@@ -244,10 +244,14 @@ void *uttm_tt_page_address(const struct uttm_tt *tt, unsigned long index);
  * @tt: a populated vector.
  * @addr: receives the address of page 0; page i follows at i * 4 KiB.
  *
- * Maps the arena's file ranges back to back at a new address, so the
- * mapping shares the pages rather than copying them.  A second call
- * returns the same mapping.  Unpopulating the vector removes it.  Like
- * the arena, the mapping is kept out of child processes.
+ * Pages that lie back to back in the arena already are: their address in
+ * the arena's own mapping is returned, nothing mapped a second time.
+ * Otherwise the arena's file ranges are mapped back to back at a new
+ * address, sharing the pages rather than copying them; each page is then
+ * mapped twice, which the kernel counts twice in the process's resident
+ * set size.  A second call returns the same mapping.  Unpopulating the
+ * vector, or uttm_tt_vunmap(), removes it.  Like the arena, the mapping
+ * is kept out of child processes.
  *
  * Context: May sleep. The caller serialises access to @tt.
  * Return: 0; -EINVAL when @tt is not populated or its arena was

@@ -246,10 +246,17 @@ bool uttm_bo_trylock(struct uttm_bo *bo)
 	return locked;
 }
 
+/*
+ * Nobody may touch an unpinned object's pages once it is unlocked, so a
+ * mapping of its own goes with the lock: its pages are then mapped once,
+ * in the arena, and the kernel does not count them twice.
+ */
 void uttm_bo_unlock(struct uttm_bo *bo)
 {
 	struct uttm_resv *resv = &bo->resv;
 
+	if (bo->has_tt && !bo->pin_count)
+		uttm_tt_vunmap(&bo->tt);
 	pthread_mutex_lock(&resv->wait_lock);
 	if (!UTTM_WARN_ON(!resv->locked)) {
 		if (resv->holder)

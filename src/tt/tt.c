@@ -129,6 +129,25 @@ static int vmap_run(struct uttm_tt *tt, char *at, unsigned long first,
 	return addr == MAP_FAILED ? -ENOMEM : 0;
 }
 
+/* Whether the pages of @tt lie back to back in the arena. */
+static bool tt_contiguous(const struct uttm_tt *tt)
+{
+	struct uttm_arena *arena = tt->pool->arena;
+	uint64_t first = uttm_page_offset(arena, tt->pages[0]);
+
+	for (unsigned long i = 1; i < tt->num_pages; i++)
+		if (uttm_page_offset(arena, tt->pages[i]) !=
+		    first + ((uint64_t)i << UTTM_PAGE_SHIFT))
+			return false;
+	return true;
+}
+
+/* Whether the vmap is the arena's own mapping of the pages, not a copy. */
+static bool vmap_is_arena(const struct uttm_tt *tt)
+{
+	return tt->vmap_addr == uttm_tt_page_address(tt, 0);
+}
+
 int uttm_tt_vmap(struct uttm_tt *tt, void **addr)
 {
 	struct uttm_arena *arena;
@@ -140,6 +159,8 @@ int uttm_tt_vmap(struct uttm_tt *tt, void **addr)
 	if (UTTM_WARN_ON(!tt || !addr) || !uttm_tt_is_populated(tt) ||
 	    UTTM_WARN_ON(uttm_arena_inherited(tt->pool->arena)))
 		return -EINVAL;
+	if (!tt->vmap_addr && tt_contiguous(tt))
+		tt->vmap_addr = uttm_tt_page_address(tt, 0);
 	if (tt->vmap_addr) {
 		*addr = tt->vmap_addr;
 		return 0;
@@ -177,6 +198,7 @@ void uttm_tt_vunmap(struct uttm_tt *tt)
 {
 	if (!tt || !tt->vmap_addr)
 		return;
-	munmap(tt->vmap_addr, tt->num_pages << UTTM_PAGE_SHIFT);
+	if (!vmap_is_arena(tt))
+		munmap(tt->vmap_addr, tt->num_pages << UTTM_PAGE_SHIFT);
 	tt->vmap_addr = NULL;
 }
