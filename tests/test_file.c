@@ -18,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/mount.h>
+#include <sys/statfs.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -440,7 +442,7 @@ static void full_file_system_stops_backup_then_store_trims(void **state)
 
 	if (!private_mount(env->dir, "tmpfs", "size=256k"))
 		skip_because("mounting a small tmpfs needs CAP_SYS_ADMIN");
-	backup = env_store(env, 0);
+	backup = store_at(env, env->dir, 0, UTTM_BACKUP_FILE_IN_MEMORY);
 	assert_true(uttm_backup_bytes_avail(backup) <= 256 * 1024);
 	tt_new_backed(&tt, &env->fx->pool, 128 * UTTM_PAGE_SIZE,
 		      UTTM_PLAIN, backup, 11);
@@ -467,7 +469,7 @@ static void file_system_without_direct_io_gets_buffered_io(void **state)
 
 	if (!private_mount(env->dir, "ramfs", NULL))
 		skip_because("mounting ramfs needs CAP_SYS_ADMIN");
-	backup = env_store(env, 0);
+	backup = store_at(env, env->dir, 0, UTTM_BACKUP_FILE_IN_MEMORY);
 	assert_false(stats_of(backup).direct);
 	tt_new_backed(&tt, &env->fx->pool, 64 * UTTM_PAGE_SIZE,
 		      UTTM_PLAIN, backup, 12);
@@ -477,6 +479,64 @@ static void file_system_without_direct_io_gets_buffered_io(void **state)
 	assert_tt_matches(&tt, 12);
 	uttm_tt_fini(&tt);
 	store_put(backup);
+	assert_int_equal(umount(env->dir), 0);
+}
+
+/*
+ * A file in tmpfs or ramfs frees no memory: such a directory is refused,
+ * a new file's path in one too, unless the caller accepts it.
+ */
+static void directory_in_memory_is_refused(void **state)
+{
+	struct file_env *env = *state;
+	char path[PATH_MAX];
+
+	for (int i = 0; i < 2; i++) {
+		const char *fs = i ? "ramfs" : "tmpfs";
+		struct uttm_backup_file_params params = { .path = env->dir };
+		struct uttm_backup *backup;
+
+		if (!private_mount(env->dir, fs, NULL))
+			skip_because("mounting tmpfs needs CAP_SYS_ADMIN");
+		assert_int_equal(uttm_backup_file_create(&params, &backup),
+				 -EMEDIUMTYPE);
+		snprintf(path, sizeof(path), "%s/backup", env->dir);
+		params.path = path;
+		assert_int_equal(uttm_backup_file_create(&params, &backup),
+				 -EMEDIUMTYPE);
+		params.flags = UTTM_BACKUP_FILE_IN_MEMORY;
+		assert_int_equal(uttm_backup_file_create(&params, &backup), 0);
+		assert_string_equal(stats_of(backup).dir, env->dir);
+		uttm_backup_put(backup);
+		assert_int_equal(umount(env->dir), 0);
+	}
+}
+
+/* With the temporary directory in memory, the default one is on disk. */
+static void default_directory_is_on_disk(void **state)
+{
+	struct file_env *env = *state;
+	struct uttm_backup_file_params params = { .path = NULL };
+	const char *old = getenv("TMPDIR");
+	char saved[PATH_MAX] = "";
+	struct uttm_backup *backup;
+	struct statfs st;
+
+	if (!private_mount(env->dir, "tmpfs", NULL))
+		skip_because("mounting tmpfs needs CAP_SYS_ADMIN");
+	if (old)
+		snprintf(saved, sizeof(saved), "%s", old);
+	setenv("TMPDIR", env->dir, 1);
+	assert_int_equal(uttm_backup_file_create(&params, &backup), 0);
+	if (old)
+		setenv("TMPDIR", saved, 1);
+	else
+		unsetenv("TMPDIR");
+	print_message("default directory: %s\n", stats_of(backup).dir);
+	assert_string_not_equal(stats_of(backup).dir, env->dir);
+	assert_int_equal(statfs(stats_of(backup).dir, &st), 0);
+	assert_true(st.f_type != TMPFS_MAGIC && st.f_type != RAMFS_MAGIC);
+	uttm_backup_put(backup);
 	assert_int_equal(umount(env->dir), 0);
 }
 
@@ -859,6 +919,8 @@ int main(void)
 		ENGINE_TEST(failing_ring_waits_for_requests_in_flight,
 			    io_uring_path),
 		ENGINE_TEST(failed_sync_backs_nothing_up, io_uring_path),
+		ENGINE_TEST(directory_in_memory_is_refused, sync_path),
+		ENGINE_TEST(default_directory_is_on_disk, sync_path),
 		ENGINE_TEST(file_system_without_tmpfile_gets_a_named_file,
 			    io_uring_path),
 		cmocka_unit_test(bad_input_gets_a_clear_error),

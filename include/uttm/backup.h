@@ -93,17 +93,29 @@ struct uttm_backup_insert_params {
 #define UTTM_BACKUP_FILE_SYNC (1u << 0)
 /** Go through the page cache instead of using direct I/O. */
 #define UTTM_BACKUP_FILE_BUFFERED (1u << 1)
+/**
+ * Accept a directory whose file system keeps its files in memory (tmpfs,
+ * ramfs), where backing pages up frees nothing: for tests.
+ */
+#define UTTM_BACKUP_FILE_IN_MEMORY (1u << 2)
 /** Flags a caller may pass in struct uttm_backup_file_params. */
-#define UTTM_BACKUP_FILE_FLAGS (UTTM_BACKUP_FILE_SYNC | UTTM_BACKUP_FILE_BUFFERED)
+#define UTTM_BACKUP_FILE_FLAGS (UTTM_BACKUP_FILE_SYNC | \
+				UTTM_BACKUP_FILE_BUFFERED | \
+				UTTM_BACKUP_FILE_IN_MEMORY)
 
 /**
  * struct uttm_backup_file_params - how to create a file store
  * @path: a directory, in which the store creates a file without a name,
  * or the path of a new file, which must not exist yet; NULL for the
- * temporary directory ($TMPDIR, else /tmp).
+ * temporary directory ($TMPDIR, else /tmp) if it is on disk, else the
+ * first of /tmp, /var/tmp, $XDG_CACHE_HOME and ~/.cache that is.  A
+ * directory on a file system that keeps its files in memory (tmpfs,
+ * ramfs) is refused unless UTTM_BACKUP_FILE_IN_MEMORY accepts it: a file
+ * there frees no memory.
  * @max_bytes: bytes the store may hold, at least a page; 0 bounds it by
  * the free space of the file system only.
- * @flags: UTTM_BACKUP_FILE_SYNC, UTTM_BACKUP_FILE_BUFFERED.
+ * @flags: UTTM_BACKUP_FILE_SYNC, UTTM_BACKUP_FILE_BUFFERED,
+ * UTTM_BACKUP_FILE_IN_MEMORY.
  * @fault: fault injector, or NULL.
  */
 struct uttm_backup_file_params {
@@ -268,8 +280,10 @@ int uttm_backup_compressed_stats(struct uttm_backup *backup,
  *
  * Context: May sleep. No locks.
  * Return: 0; -EINVAL for NULL arguments, unknown flags or a cap below a
- * page; -EEXIST when @path names an existing file; the error of creating
- * the file (-ENOENT, -EACCES, -EROFS, -ENOTDIR, ...); -ENOMEM.
+ * page; -EEXIST when @path names an existing file; -EMEDIUMTYPE when the
+ * directory keeps its files in memory (or, for a NULL @path, no default
+ * directory is on disk); the error of creating the file (-ENOENT,
+ * -EACCES, -EROFS, -ENOTDIR, ...); -ENOMEM.
  */
 int uttm_backup_file_create(const struct uttm_backup_file_params *params,
 			    struct uttm_backup **out);
@@ -291,6 +305,8 @@ int uttm_backup_file_create(const struct uttm_backup_file_params *params,
  * neighbouring slots is cut into requests of 64 pages, in flight
  * together) and pwritev() or preadv() calls (one per run).
  * @syncs: fdatasync() calls made for writeback.
+ * @dir: the directory the file was created in; valid while the store
+ * lives.
  */
 struct uttm_backup_file_stats {
 	bool direct;
@@ -302,6 +318,7 @@ struct uttm_backup_file_stats {
 	unsigned long batches;
 	unsigned long requests;
 	unsigned long syncs;
+	const char *dir;
 };
 
 /**

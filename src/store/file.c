@@ -10,7 +10,10 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -77,6 +80,7 @@
  * @can_punch: the file system punches holes; without, trimming gives
  * nothing back and is not tried again.
  * @syncs: fdatasync() calls made for writeback.
+ * @dir: the directory the file is in.
  */
 struct file_store {
 	struct uttm_backup base;
@@ -87,6 +91,7 @@ struct file_store {
 	atomic_bool trim_due;
 	atomic_bool can_punch;
 	atomic_ulong syncs;
+	char dir[PATH_MAX];
 };
 
 static struct file_store *to_file(struct uttm_backup *backup)
@@ -311,11 +316,87 @@ static const struct uttm_backup_ops file_ops = {
 	.fini = file_fini,
 };
 
-static const char *temp_dir(void)
+/*
+ * Whether @dir is on a file system that keeps its files in memory: a file
+ * there frees nothing.  False when it cannot be told (the creation then
+ * fails with its own error).
+ */
+static bool dir_in_memory(const char *dir)
 {
-	const char *dir = secure_getenv("TMPDIR");
+	struct statfs st;
 
-	return dir && *dir ? dir : "/tmp";
+	return !statfs(dir, &st) &&
+	       (st.f_type == TMPFS_MAGIC || st.f_type == RAMFS_MAGIC);
+}
+
+/* Whether @dir is a directory the store may create a file in. */
+static bool dir_usable(const char *dir)
+{
+	struct stat st;
+
+	return *dir && !stat(dir, &st) && S_ISDIR(st.st_mode) &&
+	       !access(dir, W_OK | X_OK);
+}
+
+/* Takes @candidate (a directory, or "" for none) if it is usable on disk. */
+static bool take_disk_dir(char *dir, const char *candidate)
+{
+	if (!dir_usable(candidate) || dir_in_memory(candidate))
+		return false;
+	snprintf(dir, PATH_MAX, "%s", candidate);
+	return true;
+}
+
+/*
+ * The default directory: the temporary directory ($TMPDIR, else /tmp)
+ * if it is on disk, else /var/tmp or the user's cache directory, the
+ * first on disk that can be used.  -EMEDIUMTYPE when none is on disk,
+ * unless @in_memory accepts the temporary directory anyway.
+ */
+static int default_dir(char *dir, bool in_memory)
+{
+	const char *tmp = secure_getenv("TMPDIR");
+	const char *cache = secure_getenv("XDG_CACHE_HOME");
+	const char *home = secure_getenv("HOME");
+	char user_cache[PATH_MAX];
+
+	if (!tmp || !*tmp)
+		tmp = "/tmp";
+	if (in_memory) {
+		snprintf(dir, PATH_MAX, "%s", tmp);
+		return 0;
+	}
+	snprintf(user_cache, sizeof(user_cache), "%s/.cache",
+		 home ? home : "");
+	if (take_disk_dir(dir, tmp) || take_disk_dir(dir, "/tmp") ||
+	    take_disk_dir(dir, "/var/tmp") ||
+	    take_disk_dir(dir, cache ? cache : "") ||
+	    (home && take_disk_dir(dir, user_cache)))
+		return 0;
+	return -EMEDIUMTYPE;
+}
+
+/*
+ * The directory of the file @path asks for: @path itself when it is a
+ * directory, else the one its new file goes in; -EMEDIUMTYPE when it
+ * keeps its files in memory, unless @in_memory.
+ */
+static int path_dir(const char *path, char *dir, bool in_memory)
+{
+	struct stat st;
+	char *slash;
+
+	if (snprintf(dir, PATH_MAX, "%s", path) >= PATH_MAX)
+		return -ENAMETOOLONG;
+	if (stat(path, &st) || !S_ISDIR(st.st_mode)) {
+		/* "d/f" is in "d", "/f" in "/", "f" in ".". */
+		slash = strrchr(dir, '/');
+		if (!slash)
+			snprintf(dir, PATH_MAX, ".");
+		else
+			*(slash == dir ? slash + 1 : slash) = '\0';
+	}
+	return !in_memory && dir_in_memory(dir) ? -EMEDIUMTYPE : 0;
 }
 
 /* A new file at @path, unlinked at once: it must not exist yet. */
@@ -371,6 +452,7 @@ int uttm_backup_file_create(const struct uttm_backup_file_params *params,
 			    struct uttm_backup **out)
 {
 	struct file_store *store;
+	bool in_memory;
 	int fd, ret;
 
 	if (UTTM_WARN_ON(!params || !out) ||
@@ -381,7 +463,12 @@ int uttm_backup_file_create(const struct uttm_backup_file_params *params,
 	store = calloc(1, sizeof(*store));
 	if (!store)
 		return -ENOMEM;
-	fd = create_unlinked(params->path ? params->path : temp_dir());
+	in_memory = params->flags & UTTM_BACKUP_FILE_IN_MEMORY;
+	ret = params->path ? path_dir(params->path, store->dir, in_memory) :
+			     default_dir(store->dir, in_memory);
+	if (ret)
+		goto error_free_store;
+	fd = create_unlinked(params->path ? params->path : store->dir);
 	if (fd < 0) {
 		ret = fd;
 		goto error_free_store;
@@ -437,6 +524,7 @@ int uttm_backup_file_stats(struct uttm_backup *backup,
 		.batches = atomic_load(&store->io.batches),
 		.requests = atomic_load(&store->io.requests),
 		.syncs = atomic_load(&store->syncs),
+		.dir = store->dir,
 	};
 	return 0;
 }
