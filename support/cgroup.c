@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -111,6 +112,92 @@ uint64_t cgroup_oom_kills(const struct cgroup *cg)
 {
 	return read_number(cg, cg->v2 ? "memory.events" : "memory.oom_control",
 			   "oom_kill ");
+}
+
+/*
+ * The path of the process's cgroup in the hierarchy whose line in
+ * /proc/self/cgroup names @controller ("" for cgroup v2, whose line names
+ * none).
+ */
+static int self_path(const char *controller, char *rel, size_t size)
+{
+	char line[512];
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	int ret = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (ret && fgets(line, sizeof(line), f)) {
+		char *list = strchr(line, ':'), *path;
+
+		path = list ? strchr(list + 1, ':') : NULL;
+		if (!path)
+			continue;
+		*path++ = '\0';
+		path[strcspn(path, "\n")] = '\0';
+		if (strcmp(list + 1, controller))
+			continue;
+		snprintf(rel, size, "%s", path);
+		ret = 0;
+	}
+	fclose(f);
+	return ret;
+}
+
+int cgroup_self(struct cgroup *cg)
+{
+	char rel[200], probe[320];
+
+	if (!self_path("", rel, sizeof(rel)) && strcmp(rel, "/")) {
+		snprintf(cg->path, sizeof(cg->path), "%s%s", V2_ROOT, rel);
+		snprintf(probe, sizeof(probe), "%s/memory.current", cg->path);
+		cg->v2 = true;
+		if (!access(probe, R_OK))
+			return 0;
+	}
+	if (self_path("memory", rel, sizeof(rel)) || !strcmp(rel, "/"))
+		return -ENOENT;
+	snprintf(cg->path, sizeof(cg->path), "%s%s", V1_ROOT, rel);
+	cg->v2 = false;
+	return access(cg->path, R_OK) ? -ENOENT : 0;
+}
+
+bool cgroup_dedicated(const struct cgroup *cg)
+{
+	char path[320], line[32];
+	bool mine = false, others = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cg->path);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		if (atoi(line) == getpid())
+			mine = true;
+		else
+			others = true;
+	}
+	fclose(f);
+	return mine && !others;
+}
+
+uint64_t cgroup_usage(const struct cgroup *cg)
+{
+	return read_number(cg, cg->v2 ? "memory.current" :
+				 "memory.usage_in_bytes", "");
+}
+
+uint64_t cgroup_limit(const struct cgroup *cg)
+{
+	return read_number(cg, cg->v2 ? "memory.max" :
+				 "memory.limit_in_bytes", "");
+}
+
+const char *cgroup_peak_name(const struct cgroup *cg)
+{
+	return cg->v2 ? "cgroup v2 memory.peak" :
+			"cgroup v1 memory.max_usage_in_bytes";
 }
 
 int cgroup_remove(const struct cgroup *cg)

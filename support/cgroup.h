@@ -43,6 +43,22 @@ int cgroup_enter(const struct cgroup *cg);
 uint64_t cgroup_peak(const struct cgroup *cg);
 uint64_t cgroup_oom_kills(const struct cgroup *cg);
 
+/*
+ * The memory cgroup the calling process is in: cgroup v2 where it has
+ * the memory controller, else v1.  -ENOENT in the root or without one.
+ */
+int cgroup_self(struct cgroup *cg);
+
+/* Whether @cg holds the calling process and no other. */
+bool cgroup_dedicated(const struct cgroup *cg);
+
+/* What @cg uses now, and its limit (a huge number for none). */
+uint64_t cgroup_usage(const struct cgroup *cg);
+uint64_t cgroup_limit(const struct cgroup *cg);
+
+/* The name of the file cgroup_peak() reads, for reports. */
+const char *cgroup_peak_name(const struct cgroup *cg);
+
 /* Removes @cg, which must have no process left. */
 int cgroup_remove(const struct cgroup *cg);
 

@@ -28,27 +28,53 @@ static uint64_t next(uint64_t *s)
 	return *s * 0x2545f4914f6cdd1dull;
 }
 
-void pattern_fill(void *page, uint64_t seed, uint64_t object,
-		  uint32_t version, uint64_t index)
+/* The first @random words from the generator, the others zero. */
+static void fill(void *page, uint64_t seed, uint64_t object, uint32_t version,
+		 uint64_t index, unsigned int random)
 {
 	uint64_t s = page_seed(seed, object, version, index), *w = page;
 
 	for (unsigned int i = 0; i < WORDS; i++)
-		w[i] = next(&s);
+		w[i] = i < random ? next(&s) : 0;
 }
 
-unsigned int pattern_check(const void *page, uint64_t seed, uint64_t object,
-			   uint32_t version, uint64_t index)
+static unsigned int check(const void *page, uint64_t seed, uint64_t object,
+			  uint32_t version, uint64_t index, unsigned int random)
 {
 	uint64_t s = page_seed(seed, object, version, index);
 	const uint64_t *w = page;
 	unsigned int bad = 0;
 
 	for (unsigned int i = 0; i < WORDS; i++) {
-		uint64_t diff = w[i] ^ next(&s);
+		uint64_t diff = w[i] ^ (i < random ? next(&s) : 0);
 
 		for (; diff; diff >>= 8)
 			bad += (diff & 0xff) != 0;
 	}
 	return bad;
+}
+
+void pattern_fill(void *page, uint64_t seed, uint64_t object,
+		  uint32_t version, uint64_t index)
+{
+	fill(page, seed, object, version, index, WORDS);
+}
+
+unsigned int pattern_check(const void *page, uint64_t seed, uint64_t object,
+			   uint32_t version, uint64_t index)
+{
+	return check(page, seed, object, version, index, WORDS);
+}
+
+void pattern_fill_compressible(void *page, uint64_t seed, uint64_t object,
+			       uint32_t version, uint64_t index)
+{
+	fill(page, seed, object, version, index, WORDS / 4);
+}
+
+unsigned int pattern_check_compressible(const void *page, uint64_t seed,
+					uint64_t object, uint32_t version,
+					uint64_t index)
+{
+	return check(page, seed, object, version, index, WORDS / 4);
 }

@@ -18,4 +18,15 @@ void pattern_fill(void *page, uint64_t seed, uint64_t object,
 unsigned int pattern_check(const void *page, uint64_t seed, uint64_t object,
 			   uint32_t version, uint64_t index);
 
+/*
+ * The same, compressible: the first quarter of each page from the
+ * generator, the rest zero, as data with room to spare often is; LZ4
+ * keeps little more than that quarter.
+ */
+void pattern_fill_compressible(void *page, uint64_t seed, uint64_t object,
+			       uint32_t version, uint64_t index);
+unsigned int pattern_check_compressible(const void *page, uint64_t seed,
+					uint64_t object, uint32_t version,
+					uint64_t index);
+
 #endif /* UTTM_PATTERN_H */

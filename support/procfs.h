@@ -19,4 +19,14 @@ uint64_t status_bytes(const char *field);
 /* Free swap of the whole system, in bytes. */
 uint64_t swap_free_bytes(void);
 
+/* The process's proportional set size (smaps_rollup), in bytes. */
+uint64_t pss_bytes(void);
+
+/*
+ * Memory held for files the process has open but not mapped (a store's
+ * memfd, a file store's file): their pages in memory, as mincore() sees
+ * them.  Mapped files count in the PSS already.
+ */
+uint64_t unmapped_files_resident_bytes(void);
+
 #endif /* UTTM_PROCFS_H */

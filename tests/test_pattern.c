@@ -41,12 +41,30 @@ static void other_objects_versions_and_pages_differ(void **state)
 	assert_true(pattern_check(page, 7, 1, 0, 1) > 4000);
 }
 
+static void compressible_pages_check_out_and_catch_changes(void **state)
+{
+	unsigned char page[4096];
+
+	pattern_fill_compressible(page, 3, 1, 2, 5);
+	assert_int_equal(pattern_check_compressible(page, 3, 1, 2, 5), 0);
+	/* Three quarters zero, the quarter before them not. */
+	for (unsigned int i = 1024; i < sizeof(page); i++)
+		assert_int_equal(page[i], 0);
+	assert_true(pattern_check(page, 3, 1, 2, 5) > 2000);
+	page[3000] = 1;
+	assert_int_equal(pattern_check_compressible(page, 3, 1, 2, 5), 1);
+	page[3000] = 0;
+	page[10] ^= 1;
+	assert_int_equal(pattern_check_compressible(page, 3, 1, 2, 5), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(a_page_checks_out_as_written),
 		cmocka_unit_test(every_changed_byte_is_caught),
 		cmocka_unit_test(other_objects_versions_and_pages_differ),
+		cmocka_unit_test(compressible_pages_check_out_and_catch_changes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,7 +3,10 @@
  * Store selection for the tool's commands.
  */
 #include <errno.h>
+#include <linux/magic.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/statfs.h>
 
 #include "stores.h"
 #include "support/procfs.h"
@@ -130,4 +133,29 @@ unsigned int tool_store_memory_share(const char *name)
 	int i = store_index(name);
 
 	return i >= 0 ? stores[i].memory_share : 0;
+}
+
+void tool_store_describe(const char *name, struct uttm_backup *store,
+			 FILE *out)
+{
+	struct uttm_backup_file_stats fs;
+
+	if (!uttm_backup_file_stats(store, &fs))
+		fprintf(out, "uttm: store %s in %s\n", name, fs.dir);
+}
+
+const char *tool_dir_filesystem(const char *path)
+{
+	struct statfs st;
+
+	if (statfs(path, &st))
+		return NULL;
+	switch (st.f_type) {
+	case TMPFS_MAGIC:
+		return "tmpfs";
+	case RAMFS_MAGIC:
+		return "ramfs";
+	default:
+		return NULL;
+	}
 }

@@ -7,6 +7,7 @@
 #define UTTM_TOOL_STORES_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include <uttm/backup.h>
 
@@ -57,5 +58,12 @@ bool tool_store_needs_swap(const char *name);
  * or 0 for a store that keeps nothing in memory.
  */
 unsigned int tool_store_memory_share(const char *name);
+
+/* Says where store @name keeps its pages, if in a file. */
+void tool_store_describe(const char *name, struct uttm_backup *store,
+			 FILE *out);
+
+/* The name of the file system of @path if it keeps files in memory, else NULL. */
+const char *tool_dir_filesystem(const char *path);
 
 #endif /* UTTM_TOOL_STORES_H */

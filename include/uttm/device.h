@@ -424,7 +424,8 @@ int uttm_device_add_manager(struct uttm_device *dev, unsigned int mem_type,
  * Frees a delayed-destroyed object that became idle, or, unless
  * @op->no_wait_gpu is set, waits for a busy one and frees it, as the
  * kernel's swapout cleans deleted objects up.  Or else walks the LRUs,
- * least recently used first, and shrinks the first suitable object:
+ * least recently used first, purgeable objects before any other (as on a
+ * lower TTM LRU priority), and shrinks the first suitable object:
  * it trylocks objects (skipping contended ones), skips busy ones when
  * @op->no_wait_gpu is set (waits for them otherwise), skips non-purgeable
  * ones for UTTM_SHRINK_PURGE.  A shrunk object leaves its LRU until it is

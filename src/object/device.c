@@ -19,7 +19,8 @@ static void manager_init(struct uttm_resource_manager *man, uint64_t size,
 	man->use_tt = use_tt;
 	man->size = size;
 	man->usage = 0;
-	list_init(&man->lru);
+	for (unsigned int p = 0; p < UTTM_NR_LRU_PRIORITIES; p++)
+		list_init(&man->lru[p]);
 }
 
 int uttm_device_create(struct uttm_context *ctx,
@@ -107,17 +108,25 @@ static bool lru_linked(const struct uttm_bo *bo)
 	return !list_empty(&bo->lru.link);
 }
 
+/* The LRU @bo belongs on, by its counted purgeable flag. */
+static struct list_head *bo_lru(struct uttm_bo *bo)
+{
+	return &bo->dev->man[bo->mem_type].lru[bo->counted_purgeable ?
+					       UTTM_LRU_PURGEABLE :
+					       UTTM_LRU_OTHERS];
+}
+
 void uttm_lru_add_tail(struct uttm_bo *bo)
 {
 	struct uttm_device *dev = bo->dev;
 
 	if (lru_linked(bo)) {
-		list_move_tail(&bo->lru.link, &dev->man[bo->mem_type].lru);
+		list_move_tail(&bo->lru.link, bo_lru(bo));
 		return;
 	}
-	list_add_tail(&bo->lru.link, &dev->man[bo->mem_type].lru);
-	dev->shrinkable_pages += bo->tt.num_pages;
 	bo->counted_purgeable = uttm_tt_purgeable(&bo->tt);
+	list_add_tail(&bo->lru.link, bo_lru(bo));
+	dev->shrinkable_pages += bo->tt.num_pages;
 	if (bo->counted_purgeable)
 		dev->purgeable_pages += bo->tt.num_pages;
 }

@@ -60,12 +60,23 @@ struct uttm_lru_item {
 	bool cursor;
 };
 
+/*
+ * LRU priorities, shrunk in this order, as TTM's bo priorities are:
+ * purgeable objects first, whose content nobody needs.
+ */
+enum uttm_lru_priority {
+	UTTM_LRU_PURGEABLE,
+	UTTM_LRU_OTHERS,
+	UTTM_NR_LRU_PRIORITIES,
+};
+
 struct uttm_resource_manager {
 	bool defined;
 	bool use_tt;
 	uint64_t size;			/* bytes, 0 for no limit */
 	uint64_t usage;			/* bytes; under the LRU lock */
-	struct list_head lru;		/* least recently used first */
+	/* Least recently used first, one list per priority. */
+	struct list_head lru[UTTM_NR_LRU_PRIORITIES];
 };
 
 struct uttm_device {

@@ -342,7 +342,7 @@ static void walk_met_locked(struct walk *walk, struct uttm_bo *bo)
  * object being looked at, so when the lock is dropped to shrink it the
  * walk goes on from there, whatever happened to the list meanwhile.
  */
-static long walk_lru(struct uttm_device *dev, struct uttm_resource_manager *man,
+static long walk_lru(struct uttm_device *dev, struct list_head *lru,
 		     struct walk *walk)
 {
 	const struct uttm_shrink_control *sc = walk->sc;
@@ -350,8 +350,8 @@ static long walk_lru(struct uttm_device *dev, struct uttm_resource_manager *man,
 	long ret = 0;
 
 	pthread_mutex_lock(&dev->lru_lock);
-	list_add(&cursor.link, &man->lru);
-	while (cursor.link.next != &man->lru) {
+	list_add(&cursor.link, lru);
+	while (cursor.link.next != lru) {
 		struct uttm_lru_item *item = list_entry(cursor.link.next,
 							struct uttm_lru_item,
 							link);
@@ -361,8 +361,7 @@ static long walk_lru(struct uttm_device *dev, struct uttm_resource_manager *man,
 		if (item->cursor)
 			continue;
 		bo = container_of(item, struct uttm_bo, lru);
-		if ((sc->reason == UTTM_SHRINK_PURGE && !bo->counted_purgeable) ||
-		    !bo_get_unless_zero(bo))
+		if (!bo_get_unless_zero(bo))
 			continue;
 		pthread_mutex_unlock(&dev->lru_lock);
 		ret = -EBUSY;
@@ -386,13 +385,18 @@ static long walk_lru(struct uttm_device *dev, struct uttm_resource_manager *man,
 /* uttm_device_swapout(), for @walk. */
 static long device_swapout(struct uttm_device *dev, struct walk *walk)
 {
+	/* A purge only wants purgeable objects: the first priority. */
+	unsigned int priorities = walk->sc->reason == UTTM_SHRINK_PURGE ?
+				  1 : UTTM_NR_LRU_PRIORITIES;
 	long ret = reap_delayed(dev, walk->op);
 
-	for (unsigned int i = 0; i < UTTM_NUM_MEM_TYPES && !ret; i++) {
-		struct uttm_resource_manager *man = &dev->man[i];
+	for (unsigned int p = 0; p < priorities && !ret; p++) {
+		for (unsigned int i = 0; i < UTTM_NUM_MEM_TYPES && !ret; i++) {
+			struct uttm_resource_manager *man = &dev->man[i];
 
-		if (man->defined && man->use_tt)
-			ret = walk_lru(dev, man, walk);
+			if (man->defined && man->use_tt)
+				ret = walk_lru(dev, &man->lru[p], walk);
+		}
 	}
 	return ret;
 }

@@ -2,25 +2,29 @@
 /*
  * `uttm run`: the whole system at work.  Objects totalling several times a
  * memory budget are filled with verifiable content and touched in a
- * skewed pattern by worker threads; a share is purgeable.  The page limit
- * and the pressure monitor keep resident memory under the budget, objects
- * are restored when touched, and every byte read is checked.  The report
- * says what moved, how fast, how long restores took, how much memory was
- * used at the peak and whether anything was lost.
+ * skewed pattern by worker threads; a share is purgeable.  The budget
+ * and the pressure monitor keep the memory the run holds under the
+ * budget, objects are restored when touched, and every byte read is
+ * checked.  The report says what moved, how fast, how long restores
+ * took, how much memory the kernel saw the run hold at the peak and
+ * whether anything was lost.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <uttm/shrinker.h>
 
 #include "run/metrics.h"
 #include "run/workload.h"
 #include "stores.h"
+#include "support/cgroup.h"
 #include "support/procfs.h"
 #include "uttm.h"
 
@@ -36,6 +40,34 @@
  * within 64 bits.
  */
 #define MAX_BYTES (8ULL << 40)
+/* Share of the budget the pressure monitor keeps free in a cgroup. */
+#define HEADROOM_SHARE 32
+/* Share of the budget for the kernel's own memory: page tables, slabs. */
+#define KERNEL_SHARE 64
+/* What a worker thread's stack and its allocator arena touch, at most. */
+#define THREAD_BYTES (512 * 1024)
+/* How often the memory the run holds is measured. */
+#define SAMPLE_MS 50
+
+/*
+ * The memory the run holds, as the kernel sees it: the usage of the
+ * run's own memory cgroup when it has one to itself, otherwise the
+ * process's PSS plus the pages its stores keep in unmapped files and
+ * memfds.  A thread samples it for the progress line and, without a
+ * cgroup, for the peak; with one the kernel keeps the peak itself.
+ */
+struct memory_watch {
+	struct cgroup cg;
+	bool own_cgroup;
+	uint64_t budget;
+	pthread_t thread;
+	bool started;
+	atomic_bool stop;
+	_Atomic uint64_t last;
+	_Atomic uint64_t peak;
+	atomic_ulong over;
+};
+
 
 /* What `uttm run` takes besides the workload. */
 struct run_options {
@@ -50,12 +82,74 @@ struct run {
 	struct uttm_context *ctx;
 	struct uttm_arena *arena;
 	struct uttm_device *dev;
+	struct uttm_backup *store;
 	struct uttm_monitor *monitor;
 	struct uttm_bo **bos;
 	bool writeback;
+	struct memory_watch watch;
 };
 
 static const struct uttm_operation_ctx op = { .interruptible = false };
+
+static uint64_t memory_now(const struct memory_watch *w)
+{
+	return w->own_cgroup ? cgroup_usage(&w->cg) :
+			       pss_bytes() + unmapped_files_resident_bytes();
+}
+
+static void *watch_main(void *arg)
+{
+	const struct timespec pause = { .tv_nsec = SAMPLE_MS * 1000000L };
+	struct memory_watch *w = arg;
+
+	while (!atomic_load(&w->stop)) {
+		uint64_t now = memory_now(w);
+
+		atomic_store(&w->last, now);
+		if (now > atomic_load(&w->peak))
+			atomic_store(&w->peak, now);
+		if (now > w->budget)
+			atomic_fetch_add(&w->over, 1);
+		nanosleep(&pause, NULL);
+	}
+	return NULL;
+}
+
+static int watch_start(struct memory_watch *w, uint64_t budget)
+{
+	w->own_cgroup = !cgroup_self(&w->cg) && cgroup_dedicated(&w->cg);
+	w->budget = budget;
+	atomic_init(&w->last, memory_now(w));
+	atomic_init(&w->peak, atomic_load(&w->last));
+	w->started = !pthread_create(&w->thread, NULL, watch_main, w);
+	return w->started ? 0 : -EAGAIN;
+}
+
+/* Stops the sampling and fills in what it found. */
+static void watch_stop(struct memory_watch *w, struct run_summary *sum)
+{
+	if (!w->started)
+		return;
+	atomic_store(&w->stop, true);
+	pthread_join(w->thread, NULL);
+	w->started = false;
+	if (w->own_cgroup) {
+		sum->peak_resident_bytes = cgroup_peak(&w->cg);
+		sum->peak_measure = w->cg.v2 ? "cgroup-v2-peak" :
+				    "cgroup-v1-max-usage";
+		sum->budget_violations = sum->peak_resident_bytes > w->budget;
+	} else {
+		uint64_t last = memory_now(w);
+
+		sum->peak_resident_bytes = last > atomic_load(&w->peak) ?
+					   last : atomic_load(&w->peak);
+		sum->peak_measure = "pss+files";
+		sum->budget_violations = atomic_load(&w->over) +
+			(sum->peak_resident_bytes > w->budget &&
+			 !atomic_load(&w->over));
+	}
+}
+
 
 /* Stores that only free memory through swap write pages out at once. */
 static long run_bo_shrink(struct uttm_bo *bo,
@@ -105,36 +199,62 @@ static void bo_end(struct workload *wl, unsigned long id)
 	uttm_bo_unlock(run->bos[id]);
 }
 
+static uint64_t bo_resident(struct workload *wl)
+{
+	struct run *run = workload_priv(wl);
+
+	return atomic_load(&run->watch.last);
+}
+
 static const struct workload_backend bo_backend = {
 	.begin = bo_begin,
 	.page = bo_page,
 	.end = bo_end,
+	.resident = bo_resident,
 };
 
 /*
- * The page limit that keeps the whole process under the budget: what it
- * already holds, the pool, what concurrent populates may overshoot by
- * (one object per thread), what the store keeps in memory, and a
- * sixteenth for the rest (page vectors, memmap, stacks).
+ * The context's budget: the run's, less what the process holds besides
+ * uttm's own memory once the objects exist (code, libraries, the tool's
+ * arrays, the kernel's memory for it in its cgroup), what it will still
+ * take (the workload's state, thread stacks, page tables), and the
+ * headroom the pressure monitor keeps in a cgroup.  -E2BIG when that
+ * leaves less than four objects.
  */
-static int page_limit(const struct workload_options *o, uint64_t store_memory,
-		      uint64_t *limit)
+static int context_budget(struct run *run, uint64_t *budget)
 {
-	uint64_t reserve = status_bytes("VmRSS") + o->budget / POOL_SHARE +
-			   o->threads * o->object_size + o->budget / 16 +
-			   store_memory;
+	const struct workload_options *o = run->opt;
+	struct uttm_context_stats cs;
+	uint64_t other, reserve, now = memory_now(&run->watch);
 
-	if (reserve + 4 * o->object_size > o->budget)
+	uttm_context_stats(run->ctx, &cs);
+	other = now > cs.resident_bytes ? now - cs.resident_bytes : 0;
+	reserve = other + workload_memory_bytes(o) +
+		  (o->threads + 1) * THREAD_BYTES + o->budget / KERNEL_SHARE +
+		  o->budget / HEADROOM_SHARE;
+	if (reserve + cs.metadata_bytes >= o->budget ||
+	    (o->budget - reserve - cs.metadata_bytes) / 4 < o->object_size)
 		return -E2BIG;
-	*limit = o->budget - reserve;
+	*budget = o->budget - reserve;
 	return 0;
+}
+
+static int monitor_start(struct run *run)
+{
+	const struct uttm_monitor_params mp = {
+		.source = (enum uttm_pressure_source)run->cfg->source,
+		.low_available_bytes = run->watch.own_cgroup ?
+				       run->opt->budget / HEADROOM_SHARE : 0,
+	};
+
+	return uttm_monitor_start(run->ctx, &mp, &run->monitor);
 }
 
 static int run_setup(struct run *run)
 {
 	const struct workload_options *o = run->opt;
 	unsigned int share = tool_store_memory_share(run->cfg->store);
-	struct uttm_context_params cp = { .page_limit = 0 };
+	struct uttm_context_params cp = { .budget = o->budget };
 	struct uttm_arena_params ap = { .max_bytes = 2 * o->budget,
 					.fault = run->cfg->fault };
 	struct uttm_device_params dp = {
@@ -152,9 +272,10 @@ static int run_setup(struct run *run)
 		.redis_url = run->cfg->redis_url,
 		.redis_password = run->cfg->redis_password,
 	};
+	uint64_t budget;
 	int ret;
 
-	ret = page_limit(o, share ? req.capacity : 0, &cp.page_limit);
+	ret = watch_start(&run->watch, o->budget);
 	if (!ret)
 		ret = uttm_context_create(&cp, &run->ctx);
 	if (!ret)
@@ -162,15 +283,13 @@ static int run_setup(struct run *run)
 	if (ret)
 		return ret;
 	req.arena = run->arena;
-	ret = tool_store_create(run->cfg->store, &req, &dp.backup);
+	ret = tool_store_create(run->cfg->store, &req, &run->store);
 	if (ret)
 		return ret;
 	run->writeback = tool_store_needs_swap(run->cfg->store);
 	dp.pool.arena = run->arena;
+	dp.backup = run->store;
 	ret = uttm_device_create(run->ctx, &dp, &run->dev);
-	uttm_backup_put(dp.backup);
-	if (!ret)
-		ret = uttm_monitor_start(run->ctx, NULL, &run->monitor);
 	for (unsigned long i = 0; !ret && i < o->objects; i++) {
 		struct uttm_bo_params bp = {
 			.size = o->object_size,
@@ -179,6 +298,12 @@ static int run_setup(struct run *run)
 
 		ret = uttm_bo_create(run->dev, &bp, &run->bos[i]);
 	}
+	if (!ret)
+		ret = context_budget(run, &budget);
+	if (!ret)
+		ret = uttm_context_set_budget(run->ctx, budget);
+	if (!ret)
+		ret = monitor_start(run);
 	return ret;
 }
 
@@ -188,6 +313,7 @@ static void run_teardown(struct run *run)
 	for (unsigned long i = 0; run->bos && i < run->opt->objects; i++)
 		uttm_bo_put(run->bos[i]);
 	uttm_device_destroy(run->dev);
+	uttm_backup_put(run->store);
 	uttm_context_destroy(run->ctx);
 	uttm_arena_destroy(run->arena);
 }
@@ -217,9 +343,21 @@ static void report(const struct workload_options *o, const char *store,
 		    "s", r->total_seconds);
 	figures_section(&set, "memory");
 	figures_add_int(&set, "peak_resident_bytes",
-			"peak resident memory (VmHWM)", "B", peak);
-	figures_add(&set, "peak_vs_budget", "peak resident / budget", "x",
+			"peak memory held, as the kernel measures it", "B",
+			peak);
+	figures_add_text(&set, "peak_measure", "  measured by",
+			 sum->peak_measure);
+	figures_add(&set, "peak_vs_budget", "peak memory / budget", "x",
 		    (double)peak / (double)o->budget);
+	figures_add_int(&set, "budget_violations",
+			"measurements above the budget", "",
+			sum->budget_violations);
+	figures_add_int(&set, "context_budget_bytes",
+			"budget of the uttm context (the rest is the process)",
+			"B", sum->context_budget_bytes);
+	figures_add_int(&set, "accounted_peak_bytes",
+			"peak the context counted against it", "B",
+			sum->accounted_peak_bytes);
 	figures_add_int(&set, "pages_backed_up", "pages backed up", "",
 			sum->pages_backed_up);
 	figures_add_int(&set, "pages_restored", "pages restored", "",
@@ -275,15 +413,17 @@ int run_uttm(const struct workload_options *opt, const struct run_config *cfg,
 	if (!ret)
 		ret = workload_run(opt, &bo_backend, &run, &sum->result);
 	metrics_ret = metrics_writer_stop(writer);
+	watch_stop(&run.watch, sum);
 	if (!ret) {
 		uttm_context_stats(run.ctx, &cs);
 		uttm_monitor_stats(run.monitor, &ms);
 		sum->pages_backed_up = cs.pages_backed_up;
 		sum->pages_restored = cs.pages_restored;
 		sum->pages_purged = cs.pages_purged;
+		sum->context_budget_bytes = cs.budget;
+		sum->accounted_peak_bytes = cs.peak_resident_bytes;
 		sum->monitor_events = ms.events;
 		sum->monitor_source = uttm_monitor_source(run.monitor);
-		sum->peak_resident_bytes = status_bytes("VmHWM");
 		if (cfg->stats)
 			uttm_context_dump(run.ctx, cfg->stats);
 		if (cfg->metrics_path && !metrics_ret)
@@ -309,7 +449,11 @@ static void run_usage(FILE *out)
 		"  --object-size BYTES  size of each, up to 8T (default 4M)\n"
 		"  --store NAME         %s\n"
 		"                       (default: shmem with swap, else file)\n"
-		"  --store-path DIR     where a file store puts its file (a directory)\n"
+		"  --store-path DIR     where a file store puts its file (a directory;\n"
+		"                       default: the temporary one if it is on disk)\n"
+		"  --monitor SOURCE     pressure source: auto|psi-cgroup|psi-system|\n"
+		"                       cgroup-v1|poll (default auto)\n"
+		"  --compressible       pages a quarter random, the rest zero\n"
 		"  --redis URL          the Redis store's server,\n"
 		"                       redis://[USER@]HOST[:PORT] (default\n"
 		"                       127.0.0.1:6379); for a cluster any node\n"
@@ -327,6 +471,9 @@ static void run_usage(FILE *out)
 		"  --metrics-interval S and every S seconds while the run lasts\n"
 		"\nsizes: K, KiB and k are 1024, KB is 1000, likewise M, G, T; 1.5G\n"
 		"UTTM_FAULT arms fault points of the arena and the store\n"
+		"\nThe budget holds everything the run takes: uttm's pages, pools,\n"
+		"stores' memory and bookkeeping, and the process around them; it may\n"
+		"not be more than the machine's memory or the memory cgroup's limit.\n"
 		"\nexit status: 0 when every byte checked out, 1 on a mismatch or a\n"
 		"failure, 2 on a usage error, 128 + the signal when interrupted\n",
 		tool_store_names());
@@ -340,6 +487,15 @@ static int check_directory(const char *path)
 	if (stat(path, &st))
 		return -errno;
 	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+/* The source of @name, or -1. */
+static int pressure_source(const char *name)
+{
+	for (int s = UTTM_PRESSURE_AUTO; s <= UTTM_PRESSURE_POLL; s++)
+		if (!strcmp(name, uttm_pressure_source_name(s)))
+			return s;
+	return -1;
 }
 
 /* Reads one option of `uttm run`; 0, or -EINVAL with the reason said. */
@@ -416,6 +572,16 @@ static int run_option(int c, struct workload_options *o,
 	case 'i':
 		return opt_seconds(RUN, "metrics-interval", optarg, false,
 				   &ro->cfg.metrics_interval);
+	case 'M':
+		ro->cfg.source = pressure_source(optarg);
+		if (ro->cfg.source >= 0)
+			return 0;
+		fprintf(stderr, RUN ": --monitor %s: unknown pressure source\n",
+			optarg);
+		return -EINVAL;
+	case 'c':
+		o->compressible = true;
+		return 0;
 	default:
 		return opt_error(RUN, c, argv);
 	}
@@ -442,6 +608,8 @@ static int parse_run_options(int argc, char **argv, struct workload_options *o,
 		{ "stats", no_argument, NULL, 'S' },
 		{ "metrics", required_argument, NULL, 'm' },
 		{ "metrics-interval", required_argument, NULL, 'i' },
+		{ "monitor", required_argument, NULL, 'M' },
+		{ "compressible", no_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -502,6 +670,63 @@ static int report_interrupt(const struct workload_options *o,
 	return 128 + interrupt_signal;
 }
 
+/*
+ * A budget the process may not have is refused before anything is set
+ * up, saying what it may have.
+ */
+static int check_budget(uint64_t budget)
+{
+	struct uttm_memory_limit limit;
+
+	if (uttm_memory_limit(&limit) || budget <= limit.bytes)
+		return 0;
+	fprintf(stderr, "uttm run: a budget of %llu MiB is more than this "
+		"process may use: %llu MiB of RAM", (unsigned long long)(budget >> 20),
+		(unsigned long long)(limit.ram_bytes >> 20));
+	if (limit.cgroup_bytes != UINT64_MAX)
+		fprintf(stderr, ", its memory cgroup's limit is %llu MiB",
+			(unsigned long long)(limit.cgroup_bytes >> 20));
+	fprintf(stderr, "; lower --budget\n");
+	return -E2BIG;
+}
+
+/* A store that frees memory only through swap is refused without it. */
+static int check_store(const char *store)
+{
+	if (!tool_store_needs_swap(store) || swap_free_bytes())
+		return 0;
+	fprintf(stderr, "uttm run: store %s frees memory only by swapping, and "
+		"this machine has no swap free; use --store file, or "
+		"compressed-file, which keep pages on disk\n", store);
+	return -ENOSPC;
+}
+
+/* Says why the run could not start, and what to do about it. */
+static void explain(int ret, const struct run_config *cfg)
+{
+	const char *fs;
+
+	if (ret == -E2BIG) {
+		fprintf(stderr, "uttm run: the budget cannot hold 4 objects "
+			"next to the process itself; raise --budget\n");
+	} else if (ret == -EMEDIUMTYPE) {
+		fs = cfg->store_path ? tool_dir_filesystem(cfg->store_path) :
+					 NULL;
+		if (fs)
+			fprintf(stderr, "uttm run: %s is on %s, which keeps "
+				"files in memory: backing pages up there frees "
+				"nothing; give --store-path a directory on "
+				"disk\n", cfg->store_path, fs);
+		else
+			fprintf(stderr, "uttm run: no temporary directory is "
+				"on disk (TMPDIR, /tmp, /var/tmp, ~/.cache); "
+				"give --store-path one\n");
+	} else {
+		fprintf(stderr, "uttm run: %s (store %s)\n",
+			tool_store_error(cfg->store, ret), cfg->store);
+	}
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct workload_options opt = {
@@ -510,7 +735,9 @@ int cmd_run(int argc, char **argv)
 		.duration = 20, .purgeable = 0.25, .skew = 0.8,
 		.seed = 1,
 	};
-	struct run_options ro = { .json = false };
+	struct run_options ro = {
+		.cfg = { .source = UTTM_PRESSURE_AUTO },
+	};
 	struct run_summary sum;
 	int ret = parse_run_options(argc, argv, &opt, &ro);
 
@@ -528,6 +755,10 @@ int cmd_run(int argc, char **argv)
 	}
 	if (!ro.cfg.store)
 		ro.cfg.store = tool_store_default();
+	if (check_budget(opt.budget))
+		return UTTM_EXIT_USAGE;
+	if (check_store(ro.cfg.store))
+		return 1;
 	opt.progress = !ro.json;
 	opt.interrupt = &interrupted;
 	catch_interrupts();
@@ -541,11 +772,7 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "uttm run: data did not check out\n");
 		return 1;
 	}
-	if (ret == -E2BIG)
-		fprintf(stderr, "uttm run: the budget cannot hold 4 objects "
-			"next to the process itself; raise --budget\n");
-	else if (ret)
-		fprintf(stderr, "uttm run: %s (store %s)\n",
-			tool_store_error(ro.cfg.store, ret), ro.cfg.store);
+	if (ret)
+		explain(ret, &ro.cfg);
 	return ret ? 1 : 0;
 }

@@ -22,12 +22,17 @@
 
 /* Share of the touches that also rewrite the object, per mille. */
 #define WRITE_PERMILLE 100
+/*
+ * Latencies kept per worker and kind: a uniform sample of all of them
+ * (a reservoir), so the workload's memory is known before it starts.
+ */
+#define SAMPLES 16384
 
-/* Latencies of one kind, in seconds. */
+/* Latencies of one kind, in seconds: @n kept of @seen. */
 struct samples {
-	double *v;
+	double v[SAMPLES];
 	size_t n;
-	size_t cap;
+	uint64_t seen;
 };
 
 struct worker {
@@ -93,18 +98,22 @@ static uint64_t rng_next(uint64_t *s)
 	return *s;
 }
 
-static void sample(struct samples *s, double seconds)
+/* Keeps @seconds with the chance that leaves every latency as likely. */
+static void sample(struct samples *s, uint64_t *rng, double seconds)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? 2 * s->cap : 1024;
-		double *v = realloc(s->v, cap * sizeof(*v));
+	uint64_t slot = s->seen++;
 
-		if (!v)
-			return;
-		s->v = v;
-		s->cap = cap;
-	}
-	s->v[s->n++] = seconds;
+	if (s->n < SAMPLES)
+		s->v[s->n++] = seconds;
+	else if ((slot = rng_next(rng) % s->seen) < SAMPLES)
+		s->v[slot] = seconds;
+}
+
+uint64_t workload_memory_bytes(const struct workload_options *o)
+{
+	return o->objects * sizeof(uint32_t) +
+	       o->threads * sizeof(struct worker) +
+	       o->threads * sizeof(struct sweep_job);
 }
 
 static unsigned long object_pages(const struct workload *wl)
@@ -114,20 +123,29 @@ static unsigned long object_pages(const struct workload *wl)
 
 static void object_fill(struct workload *wl, unsigned long id)
 {
+	void (*fill)(void *page, uint64_t seed, uint64_t object,
+		     uint32_t version, uint64_t index) =
+		wl->opt->compressible ? pattern_fill_compressible :
+					pattern_fill;
+
 	for (unsigned long i = 0; i < object_pages(wl); i++)
-		pattern_fill(wl->backend->page(wl, id, i), wl->opt->seed, id,
-			     wl->versions[id], i);
+		fill(wl->backend->page(wl, id, i), wl->opt->seed, id,
+		     wl->versions[id], i);
 }
 
 /* Checks every byte; a mismatch is counted once, then written afresh. */
 static void object_check(struct worker *w, unsigned long id)
 {
 	struct workload *wl = w->wl;
+	unsigned int (*check)(const void *page, uint64_t seed, uint64_t object,
+			      uint32_t version, uint64_t index) =
+		wl->opt->compressible ? pattern_check_compressible :
+					pattern_check;
 	uint64_t bad = 0;
 
 	for (unsigned long i = 0; i < object_pages(wl); i++)
-		bad += pattern_check(wl->backend->page(wl, id, i),
-				     wl->opt->seed, id, wl->versions[id], i);
+		bad += check(wl->backend->page(wl, id, i), wl->opt->seed, id,
+			     wl->versions[id], i);
 	w->bytes_verified += wl->opt->object_size;
 	w->mismatches += bad;
 	if (bad) {
@@ -154,7 +172,7 @@ static void touch(struct worker *w, unsigned long id, bool check, bool write)
 		return;
 	}
 	if (restored)
-		sample(&w->restore, now_seconds() - t);
+		sample(&w->restore, &w->rng, now_seconds() - t);
 	if (ret > 0) {
 		w->content_lost++;
 		write = true;
@@ -166,7 +184,7 @@ static void touch(struct worker *w, unsigned long id, bool check, bool write)
 		object_fill(wl, id);
 	}
 	wl->backend->end(wl, id);
-	sample(&w->touch, now_seconds() - t);
+	sample(&w->touch, &w->rng, now_seconds() - t);
 	w->touches++;
 	atomic_fetch_add(&wl->touches, 1);
 }
@@ -280,7 +298,9 @@ static void wait_phase(struct workload *wl, enum workload_phase phase)
 		pr.done = over && !stopping(wl) ? 1 :
 			  phase_done(wl, phase, start);
 		pr.touches = atomic_load(&wl->touches);
-		pr.resident = status_bytes("VmRSS");
+		pr.resident = wl->backend->resident ?
+			      wl->backend->resident(wl) :
+			      status_bytes("VmRSS");
 		if (o->progress && (pr.tty || over ||
 				    now_seconds() >= next_line)) {
 			progress_show(&pr, over);
@@ -292,24 +312,41 @@ static void wait_phase(struct workload *wl, enum workload_phase phase)
 	}
 }
 
-/* Percentiles of the samples of all workers, in microseconds. */
+/*
+ * Percentiles of the samples of all workers, in microseconds, and how
+ * many latencies there were.  Each reservoir is a uniform sample of its
+ * worker's latencies; the workers run the same mix, so the reservoirs
+ * are merged as they are.
+ */
 static void percentiles(struct workload *wl, size_t offset, double *p50,
 			double *p99, unsigned long *count)
 {
-	struct samples all = { 0 };
+	size_t total = 0, n = 0;
+	uint64_t seen = 0;
+	double *all;
 
 	for (unsigned int i = 0; i < wl->opt->threads; i++) {
 		struct samples *s = (struct samples *)((char *)&wl->workers[i] +
 						       offset);
 
-		for (size_t j = 0; j < s->n; j++)
-			sample(&all, s->v[j]);
+		total += s->n;
+		seen += s->seen;
 	}
-	*p50 = percentile(all.v, all.n, 0.5) * 1e6;
-	*p99 = percentile(all.v, all.n, 0.99) * 1e6;
-	if (count)
-		*count = all.n;
-	free(all.v);
+	*count = seen;
+	*p50 = *p99 = 0;
+	all = malloc((total ? total : 1) * sizeof(*all));
+	if (!all)
+		return;
+	for (unsigned int i = 0; i < wl->opt->threads; i++) {
+		struct samples *s = (struct samples *)((char *)&wl->workers[i] +
+						       offset);
+
+		memcpy(all + n, s->v, s->n * sizeof(*all));
+		n += s->n;
+	}
+	*p50 = percentile(all, n, 0.5) * 1e6;
+	*p99 = percentile(all, n, 0.99) * 1e6;
+	free(all);
 }
 
 static void sum_up(struct workload *wl, struct workload_result *res)
@@ -323,8 +360,10 @@ static void sum_up(struct workload *wl, struct workload_result *res)
 		res->bytes_verified += w->bytes_verified;
 		res->mismatches += w->mismatches;
 	}
+	unsigned long touches;
+
 	percentiles(wl, offsetof(struct worker, touch), &res->touch_p50_us,
-		    &res->touch_p99_us, NULL);
+		    &res->touch_p99_us, &touches);
 	percentiles(wl, offsetof(struct worker, restore), &res->restore_p50_us,
 		    &res->restore_p99_us, &res->restores);
 	res->verified_per_s = (double)res->bytes_verified / res->total_seconds;
@@ -396,10 +435,6 @@ int workload_run(const struct workload_options *o,
 		ret = run_phases(&wl, res);
 		res->total_seconds = now_seconds() - start;
 		sum_up(&wl, res);
-	}
-	for (unsigned int i = 0; wl.workers && i < o->threads; i++) {
-		free(wl.workers[i].touch.v);
-		free(wl.workers[i].restore.v);
 	}
 	free(wl.workers);
 	free(wl.versions);

@@ -25,6 +25,7 @@
  * @purgeable: share of objects whose content may be dropped.
  * @skew: share of touches that go to the hottest fifth of the objects.
  * @seed: seed of the content and of the access pattern.
+ * @compressible: pages a quarter random and the rest zero, else random.
  * @progress: show progress on stderr.
  * @interrupt: when it becomes true (a signal handler sets it), the run
  * stops where it is; may be NULL.
@@ -38,6 +39,7 @@ struct workload_options {
 	double purgeable;
 	double skew;
 	uint64_t seed;
+	bool compressible;
 	bool progress;
 	const atomic_bool *interrupt;
 };
@@ -61,12 +63,15 @@ struct workload;
  * 0, 1 when its content was dropped, or a negative errno.
  * @page: address of page @index of object @id, between @begin and @end.
  * @end: let other workers at object @id again.
+ * @resident: memory the objects' side holds now, for the progress line,
+ * or NULL for the process's VmRSS.
  */
 struct workload_backend {
 	int (*begin)(struct workload *wl, unsigned long id, bool *restored);
 	void *(*page)(struct workload *wl, unsigned long id,
 		      unsigned long index);
 	void (*end)(struct workload *wl, unsigned long id);
+	uint64_t (*resident)(struct workload *wl);
 };
 
 /**
@@ -106,6 +111,9 @@ struct workload_result {
 	unsigned long unchecked;
 };
 
+/* Heap bytes workload_run() takes for its own state under @o, at most. */
+uint64_t workload_memory_bytes(const struct workload_options *o);
+
 /* Whether object @id is purgeable under @o: every 1/share-th, spread. */
 bool workload_purgeable(const struct workload_options *o, unsigned long id);
 
@@ -128,7 +136,15 @@ void *workload_priv(struct workload *wl);
  * @pages_backed_up: pages the shrinker backed up.
  * @pages_restored: pages restored.
  * @pages_purged: pages purged.
- * @peak_resident_bytes: the process's peak resident memory.
+ * @peak_resident_bytes: the peak of the memory the run held, measured by
+ * the kernel (see @peak_measure).
+ * @peak_measure: how: the peak of the run's own memory cgroup, or the
+ * highest sample of the process's PSS plus its unmapped files' pages.
+ * @budget_violations: measurements above the budget (for the cgroup's
+ * peak, 0 or 1).
+ * @context_budget_bytes: the budget the uttm context had: the run's less
+ * what the process holds besides.
+ * @accounted_peak_bytes: the highest sum the context's budget counted.
  * @monitor_events: memory-pressure events the monitor heard.
  * @monitor_source: where it listened (an enum uttm_pressure_source).
  */
@@ -138,6 +154,10 @@ struct run_summary {
 	uint64_t pages_restored;
 	uint64_t pages_purged;
 	uint64_t peak_resident_bytes;
+	const char *peak_measure;
+	unsigned long budget_violations;
+	uint64_t context_budget_bytes;
+	uint64_t accounted_peak_bytes;
 	unsigned long monitor_events;
 	int monitor_source;
 };
@@ -151,6 +171,7 @@ struct uttm_fault;
  * @redis_url: a Redis store's server, or NULL for 127.0.0.1:6379.
  * @redis_password: its password, or NULL (the URL's, or
  * $UTTM_REDIS_PASSWORD).  Never printed.
+ * @source: the pressure monitor's source (an enum uttm_pressure_source).
  * @stats: where to dump the context's state at the end, or NULL.
  * @fault: fault injector for the arena and the store, or NULL.
  * @metrics_path: where to write the context's metrics at the end, or NULL.
@@ -162,6 +183,7 @@ struct run_config {
 	const char *store_path;
 	const char *redis_url;
 	const char *redis_password;
+	int source;
 	FILE *stats;
 	struct uttm_fault *fault;
 	const char *metrics_path;
@@ -169,10 +191,10 @@ struct run_config {
 };
 
 /*
- * Runs the workload on uttm objects (run.c): a context whose page limit
- * keeps the process under @opt->budget, a device with the store @cfg
- * names, the pressure monitor.  Returns 0 or a negative errno; -E2BIG
- * when the budget cannot hold the workload.
+ * Runs the workload on uttm objects (run.c): a context whose budget keeps
+ * the process under @opt->budget, a device with the store @cfg names,
+ * the pressure monitor.  Returns 0 or a negative errno; -E2BIG when the
+ * budget cannot hold the workload.
  */
 int run_uttm(const struct workload_options *opt, const struct run_config *cfg,
 	     struct run_summary *sum);
