@@ -178,7 +178,13 @@ static void polled_shortage_makes_it_purge(void **state)
 	for (int i = 0; i < 500 && purged(&s) < 8 * 256; i++)
 		usleep(10 * 1000);
 	uttm_monitor_stats(m, &ms);
+	/* What was reclaimed is held back from validates meanwhile. */
+	uttm_context_stats(s.ctx, &stats);
+	assert_true(stats.pressure_limit > 0);
+	assert_null(scene_object(&s, MiB));
 	uttm_monitor_stop(m);
+	uttm_context_stats(s.ctx, &stats);
+	assert_int_equal(stats.pressure_limit, 0);
 	assert_int_equal(purged(&s), 8 * 256);
 	/* Pooled pages hold no data: they went first. */
 	assert_int_equal(atomic_load(&s.pooled_at_first_purge), 0);

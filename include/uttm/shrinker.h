@@ -13,18 +13,31 @@
  * monitor call it, and so can the application at any time.
  *
  * The monitor is a thread that listens to the kernel's own memory-pressure
- * signals and reclaims in proportion: pooled pages first (they hold no
- * data), then the shrinker.  Its sources, most local first:
+ * signals and reclaims ahead of need: pooled pages first (they hold no
+ * data), then purgeable objects, then backups (uttm_context_reclaim()),
+ * and holds the context at what it reclaimed down to with a pressure
+ * limit (uttm_context_set_pressure_limit()), lifted step by step once
+ * memory is plentiful again.  Whatever its source, it also polls the
+ * headroom left, the smaller of MemAvailable and what the memory
+ * cgroups' limits leave, and reclaims what that headroom would lack
+ * below a low mark a few polls from now were it to keep shrinking as fast
+ * as it has been: a pressure event can come too late, and without swap
+ * the OOM killer does not wait.  The sources, in the order
+ * UTTM_PRESSURE_AUTO tries them:
  *
- * - PSI triggers on the memory.pressure file of the process's cgroup
- *   (cgroup v2), or on /proc/pressure/memory for the whole system: the
- *   kernel wakes the monitor when tasks stalled on memory for longer than
- *   a threshold within a window;
- * - the memory.pressure_level eventfd of a cgroup v1 memory controller:
- *   "low" when the cgroup starts reclaiming, "medium" when it swaps or
- *   thrashes, "critical" when it is about to run out;
- * - polling, where neither is to be had: MemAvailable of /proc/meminfo and
- *   the usage of the process's cgroup against its limit.
+ * - a cgroup directory given in the parameters: its PSI trigger (v2), or
+ *   its memory.pressure_level events (v1);
+ * - the process's own cgroup v2, when it is not the root: a PSI trigger
+ *   on its memory.pressure, woken when tasks stalled on memory for longer
+ *   than a threshold within a window; the polled headroom is that of
+ *   memory.max and memory.high, of the cgroup and its parents;
+ * - the process's own cgroup v1 memory controller, when it has a limit:
+ *   its memory.pressure_level eventfd ("low" when the cgroup starts
+ *   reclaiming, "medium" when it swaps or thrashes, "critical" when it is
+ *   about to run out), guarded by polling memory.limit_in_bytes against
+ *   memory.usage_in_bytes, since without swap the events come late;
+ * - the whole system's PSI, /proc/pressure/memory, with MemAvailable;
+ * - polling alone.
  */
 #ifndef UTTM_SHRINKER_H
 #define UTTM_SHRINKER_H
@@ -106,18 +119,22 @@ enum uttm_pressure_source {
  * @psi_window_us: PSI: the window (default 2 s; the kernel accepts 0.5
  * to 10 s, and only whole multiples of 2 s from unprivileged processes
  * and on some kernels from everyone).
- * @poll_ms: polling: the interval (default 100 ms).
- * @low_available_bytes: polling: pressure when MemAvailable or the
- * cgroup's headroom falls below this (default 1/16 of RAM or of the
- * cgroup's limit).
- * @min_scan_pages: smallest reclaim per event (default 256 pages).
+ * @poll_ms: the interval at which the headroom is polled, whatever the
+ * source (default 100 ms); a fifth of it while the headroom is below twice
+ * its low mark.
+ * @low_available_bytes: the headroom's low mark: MemAvailable and the
+ * cgroups' headroom are kept above it (default 1/16 of the tightest
+ * cgroup limit, or of RAM).
+ * @min_scan_pages: smallest reclaim (default 256 pages).
  * @cgroup_dir: the cgroup directory to watch instead of the process's own
- * (for PSI_CGROUP and CGROUP_V1), or NULL.
+ * (its events for PSI_CGROUP and CGROUP_V1, its headroom for every
+ * source), or NULL.
  *
- * On an event the monitor reclaims a share of what could be freed (pool
- * pages plus uttm_shrinker_count()) proportional to the pressure: a PSI
- * event's avg10 stall share, the v1 level (low 1/8, medium 1/2, critical
- * all), or how far the polled headroom is below @low_available_bytes.
+ * On an event the monitor reclaims a share of what the context holds
+ * (uttm_context_stats()'s resident_bytes) proportional to the pressure:
+ * a PSI event's avg10 stall share, the v1 level (low 1/8, medium 1/2,
+ * critical all).  At each poll it reclaims what the headroom, shrinking
+ * at its recent rate, would lack below the low mark three polls ahead.
  */
 struct uttm_monitor_params {
 	enum uttm_pressure_source source;
@@ -131,8 +148,8 @@ struct uttm_monitor_params {
 
 /**
  * struct uttm_monitor_stats - what a monitor did
- * @events: pressure events heard.
- * @pages_freed: pages reclaimed because of them.
+ * @events: reclaims, for pressure events or a shrinking headroom.
+ * @pages_freed: pages' worth of memory the budget counts they freed.
  * @last_pressure: pressure of the last event, 0 to 1.
  */
 struct uttm_monitor_stats {
@@ -162,7 +179,8 @@ int uttm_monitor_start(struct uttm_context *ctx,
  * uttm_monitor_stop() - stop listening and free the monitor
  * @monitor: the monitor, or NULL.
  *
- * Waits for a reclaim under way to end; never blocks otherwise.
+ * Waits for a reclaim under way to end; never blocks otherwise.  Lifts
+ * the pressure limit it may have set.
  *
  * Context: May sleep. Must not be called from the monitor's callbacks.
  */

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * The memory-pressure monitor: a thread that waits for the kernel to say
- * memory is short (a PSI trigger, a cgroup v1 pressure-level event) or,
- * where neither exists, polls what is available, and reclaims in
- * proportion to the pressure.
+ * memory is short (a PSI trigger, a cgroup v1 pressure-level event) and,
+ * whatever its source, polls the headroom left (the memory cgroup's, the
+ * system's), reclaiming ahead of need: in proportion to the pressure, and
+ * to how fast the headroom shrinks.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/sysinfo.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "uttm/shrinker.h"
@@ -28,6 +30,10 @@
 /* PSI: a 20% stall share over ten seconds is as bad as it gets. */
 #define PSI_FULL_AVG10 20.0
 #define MIN_PRESSURE (1.0 / 16)
+/* Below twice the low mark the headroom is polled this much more often. */
+#define TIGHT_POLL_DIVISOR 5
+/* How far ahead the shrinking headroom is extrapolated, in polls. */
+#define LEAD_POLLS 3
 /*
  * The monitor's stack, faulted in (and locked, where allowed) up front: a
  * thread that frees memory must not need a new page to do it.  TSan's
@@ -51,8 +57,13 @@ struct uttm_monitor {
 	int event_fds[ARRAY_SIZE(v1_levels)];
 	unsigned int nr_event_fds;
 	char psi_path[600];
-	char usage_path[600];
-	char limit_path[600];
+	/* The memory cgroups whose headroom is polled, possibly none. */
+	struct uttm_cgroup_levels levels;
+	/* Headroom at the last poll, bytes, and when, seconds. */
+	uint64_t last_headroom;
+	double last_poll;
+	/* How fast the headroom shrinks, bytes per second, smoothed. */
+	double shrink_rate;
 	pthread_t thread;
 	void *stack;
 	atomic_ulong events;
@@ -135,24 +146,25 @@ static int setup_cgroup_v1(struct uttm_monitor *m, const char *dir)
 	return ret;
 }
 
-/* Finds what to poll: the process's cgroup usage and limit, if any. */
-static int setup_poll(struct uttm_monitor *m)
+/*
+ * Finds the memory cgroups whose headroom to poll: the given directory,
+ * or the levels of the process's own cgroup.  Having none is fine: the
+ * system's MemAvailable is polled then.
+ */
+static void setup_headroom(struct uttm_monitor *m)
 {
-	char dir[512];
+	const char *dir = m->params.cgroup_dir;
+	char probe[UTTM_CGROUP_PATH + 32];
 
-	if (!uttm_sysmem_cgroup2_file("memory.current", m->usage_path,
-				      sizeof(m->usage_path)) &&
-	    !uttm_sysmem_cgroup2_file("memory.max", m->limit_path,
-				      sizeof(m->limit_path)))
-		return 0;
-	m->usage_path[0] = m->limit_path[0] = '\0';
-	if (!uttm_sysmem_cgroup1_dir("memory", dir, sizeof(dir))) {
-		snprintf(m->usage_path, sizeof(m->usage_path),
-			 "%s/memory.usage_in_bytes", dir);
-		snprintf(m->limit_path, sizeof(m->limit_path),
-			 "%s/memory.limit_in_bytes", dir);
+	if (!dir) {
+		if (uttm_sysmem_cgroup_levels(&m->levels))
+			m->levels.count = 0;
+		return;
 	}
-	return 0;
+	snprintf(m->levels.dirs[0], UTTM_CGROUP_PATH, "%s", dir);
+	snprintf(probe, sizeof(probe), "%s/memory.current", dir);
+	m->levels.v2 = !access(probe, R_OK);
+	m->levels.count = 1;
 }
 
 static uint64_t total_ram(void)
@@ -193,7 +205,7 @@ static int setup_source(struct uttm_monitor *m, enum uttm_pressure_source s)
 			return -ENOENT;
 		return setup_cgroup_v1(m, dir ? dir : own);
 	case UTTM_PRESSURE_POLL:
-		return setup_poll(m);
+		return 0;
 	default:
 		return -EINVAL;
 	}
@@ -206,9 +218,11 @@ static void close_event_fds(struct uttm_monitor *m)
 }
 
 /*
- * The most local signal first: a given cgroup directory, v2 or v1; the
- * process's own cgroup (v2 PSI when it is not the root, a v1 memory
- * cgroup with a limit); then the whole system; then polling.
+ * The most local signal first, as listed in uttm/shrinker.h: a given
+ * cgroup directory (v2 PSI, else its v1 events); the process's own
+ * cgroup (v2 PSI when it is not the root, v1 events when its memory
+ * cgroup has a limit); the whole system's PSI; polling alone.  Every
+ * source is guarded by polling the headroom as well.
  */
 static int setup_auto(struct uttm_monitor *m)
 {
@@ -277,44 +291,133 @@ static uint64_t mem_available(void)
 }
 
 /*
- * Polling: how far the headroom, the smaller of MemAvailable and what the
- * cgroup's limit leaves, is below the low mark.
+ * The headroom: the smaller of MemAvailable and what the tightest limit
+ * of the polled cgroups leaves; its low mark in @low, the given one or a
+ * sixteenth of that limit (or of RAM).
  */
-static double poll_pressure(const struct uttm_monitor *m)
+static uint64_t headroom(const struct uttm_monitor *m, uint64_t *low)
 {
-	uint64_t avail = mem_available(), low = m->params.low_available_bytes;
-	uint64_t usage, limit;
+	uint64_t avail = mem_available(), limit = UINT64_MAX, room;
 
-	if (m->usage_path[0] && !uttm_sysmem_read_u64(m->usage_path, &usage) &&
-	    !uttm_sysmem_read_u64(m->limit_path, &limit) &&
-	    limit < total_ram()) {
-		avail = MIN(avail, limit > usage ? limit - usage : 0);
-		if (!low)
-			low = limit / 16;
+	uttm_sysmem_cgroup_room(&m->levels, &limit, &room);
+	*low = m->params.low_available_bytes;
+	if (limit != UINT64_MAX) {
+		avail = MIN(avail, room);
+		if (!*low)
+			*low = limit / 16;
 	}
-	if (!low)
-		low = total_ram() / 16;
-	if (avail >= low)
-		return 0;
-	return MAX(MIN_PRESSURE, (double)(low - avail) / (double)low);
+	if (!*low)
+		*low = total_ram() / 16;
+	return avail;
 }
 
-/* Frees a share of what could be freed: pooled pages first. */
-static void reclaim(struct uttm_monitor *m, double pressure)
+static double now_seconds(void)
 {
-	unsigned long freeable, nr, freed;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Counts one reclaim of @bytes for @pressure. */
+static void note_reclaim(struct uttm_monitor *m, uint64_t bytes,
+			 double pressure)
+{
+	atomic_fetch_add(&m->events, 1);
+	atomic_fetch_add(&m->pages_freed, bytes >> UTTM_PAGE_SHIFT);
+	atomic_store(&m->last_pressure_ppm,
+		     (unsigned int)(MIN(pressure, 1.0) * 1e6));
+}
+
+/*
+ * Frees @bytes of what the budget counts, at least a minimal scan, and
+ * holds the context there with the pressure limit, so that validates do
+ * not take back at once what the kernel needs.  Pooled pages go first,
+ * then purgeable objects, then backups (uttm_context_reclaim()).
+ */
+static void reclaim(struct uttm_monitor *m, uint64_t bytes, double pressure)
+{
+	uint64_t min = (uint64_t)m->params.min_scan_pages << UTTM_PAGE_SHIFT;
+	struct uttm_context_stats stats;
+	uint64_t freed;
+
+	bytes = MAX(bytes, min);
+	uttm_context_stats(m->ctx, &stats);
+	uttm_context_set_pressure_limit(m->ctx, stats.resident_bytes > bytes ?
+					stats.resident_bytes - bytes :
+					UTTM_PAGE_SIZE);
+	freed = uttm_context_reclaim(m->ctx, bytes);
+	note_reclaim(m, freed, pressure);
+}
+
+/* An event's pressure, 0 to 1: that share of the context is reclaimed. */
+static void reclaim_share(struct uttm_monitor *m, double pressure)
+{
 	struct uttm_context_stats stats;
 
 	uttm_context_stats(m->ctx, &stats);
-	freeable = (unsigned long)stats.pool_pages + uttm_shrinker_count(m->ctx);
-	nr = MAX(m->params.min_scan_pages,
-		 (unsigned long)(pressure * (double)freeable));
-	freed = uttm_shrinker_trim_pools(m->ctx, nr);
-	if (freed < nr)
-		freed += uttm_shrinker_scan(m->ctx, nr - freed);
-	atomic_fetch_add(&m->events, 1);
-	atomic_fetch_add(&m->pages_freed, freed);
-	atomic_store(&m->last_pressure_ppm, (unsigned int)(pressure * 1e6));
+	reclaim(m, (uint64_t)(pressure * (double)stats.resident_bytes),
+		pressure);
+}
+
+/*
+ * Raises the pressure limit by half the @spare headroom, and lifts it
+ * once it would no longer hold the context back.
+ */
+static void relax(struct uttm_monitor *m, uint64_t spare)
+{
+	struct uttm_context_stats stats;
+	uint64_t raised;
+
+	uttm_context_stats(m->ctx, &stats);
+	if (!stats.pressure_limit)
+		return;
+	raised = stats.pressure_limit + spare / 2;
+	if ((stats.budget && raised >= stats.budget) ||
+	    raised >= stats.resident_bytes + spare)
+		raised = 0;
+	uttm_context_set_pressure_limit(m->ctx, raised);
+}
+
+/*
+ * Polls the headroom and reclaims ahead of need: what the headroom, were
+ * it to keep shrinking as fast as it has, would lack below the low mark
+ * a few polls from now.  Plenty of headroom lifts the pressure limit
+ * step by step.  Returns the time to the next poll, in ms.
+ */
+static int guard(struct uttm_monitor *m)
+{
+	double now = now_seconds(), dt = now - m->last_poll;
+	uint64_t low, room = headroom(m, &low);
+	double lead, ahead, drop;
+	int next = (int)m->params.poll_ms;
+
+	if (m->last_poll && dt > 0) {
+		drop = ((double)m->last_headroom - (double)room) / dt;
+		m->shrink_rate = MAX(0.0, (m->shrink_rate + drop) / 2);
+	}
+	m->last_headroom = room;
+	m->last_poll = now;
+	if (room < 2 * low)
+		next = MAX(1, next / TIGHT_POLL_DIVISOR);
+	lead = LEAD_POLLS * next / 1000.0;
+	ahead = (double)room - m->shrink_rate * lead;
+	if (ahead < (double)low)
+		reclaim(m, (uint64_t)((double)low - ahead),
+			((double)low - ahead) / (double)low);
+	else if (room > 3 * low)
+		relax(m, room - 3 * low);
+	return next;
+}
+/* An event's pressure, 0 for none, or -1 when its source went away. */
+static double event_pressure(const struct uttm_monitor *m,
+			     const struct pollfd *fds)
+{
+	if (m->source == UTTM_PRESSURE_CGROUP_V1)
+		return v1_level_pressure(m, fds);
+	if (fds[0].revents & POLLERR)
+		return -1;
+	return fds[0].revents & POLLPRI ? psi_pressure(m) : 0;
 }
 
 static void *monitor_main(void *arg)
@@ -322,30 +425,26 @@ static void *monitor_main(void *arg)
 	struct uttm_monitor *m = arg;
 	struct pollfd fds[ARRAY_SIZE(v1_levels) + 1];
 	short events = m->source == UTTM_PRESSURE_CGROUP_V1 ? POLLIN : POLLPRI;
-	int timeout = m->source == UTTM_PRESSURE_POLL ?
-		      (int)m->params.poll_ms : -1;
 	unsigned int n = m->nr_event_fds;
+	int timeout = (int)m->params.poll_ms;
 
 	for (unsigned int i = 0; i < n; i++)
 		fds[i] = (struct pollfd){ m->event_fds[i], events, 0 };
 	fds[n] = (struct pollfd){ m->stop_fd, POLLIN, 0 };
 	for (;;) {
-		double pressure;
+		double pressure = 0;
 
 		if (poll(fds, n + 1, timeout) < 0 && errno != EINTR)
 			break;
 		if (fds[n].revents)
 			break;
-		if (m->source == UTTM_PRESSURE_POLL)
-			pressure = poll_pressure(m);
-		else if (m->source == UTTM_PRESSURE_CGROUP_V1)
-			pressure = v1_level_pressure(m, fds);
-		else if (fds[0].revents & POLLERR)
-			break;	/* the cgroup went away */
-		else
-			pressure = fds[0].revents & POLLPRI ? psi_pressure(m) : 0;
+		if (n)
+			pressure = event_pressure(m, fds);
+		if (pressure < 0)
+			break;
 		if (pressure > 0)
-			reclaim(m, pressure);
+			reclaim_share(m, pressure);
+		timeout = guard(m);
 	}
 	return NULL;
 }
@@ -416,6 +515,7 @@ int uttm_monitor_start(struct uttm_context *ctx,
 	}
 	ret = m->params.source == UTTM_PRESSURE_AUTO ?
 	      setup_auto(m) : setup_source(m, m->params.source);
+	setup_headroom(m);
 	if (!ret)
 		ret = start_thread(m);
 	if (ret)
@@ -439,6 +539,8 @@ void uttm_monitor_stop(struct uttm_monitor *monitor)
 		return;
 	UTTM_WARN_ON(write(monitor->stop_fd, &one, sizeof(one)) < 0);
 	pthread_join(monitor->thread, NULL);
+	/* Nobody is there to lift it any more. */
+	uttm_context_set_pressure_limit(monitor->ctx, 0);
 	munmap(monitor->stack, MONITOR_STACK);
 	close_event_fds(monitor);
 	close(monitor->stop_fd);
