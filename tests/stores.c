@@ -102,6 +102,25 @@ static int redis_cluster_create(struct uttm_arena *arena,
 }
 #endif
 
+/*
+ * The compressed store as a tier: a quarter of @capacity in memory, the
+ * rest in a file store below it, so that pages move down as it fills.
+ */
+static int tier_create(struct uttm_arena *arena, struct uttm_fault *fault,
+		       uint64_t capacity, struct uttm_backup **out)
+{
+	uint64_t cap = MAX(capacity / 4, 4 * UTTM_PAGE_SIZE);
+	struct uttm_backup_compressed_params params = { .cap = cap,
+							.fault = fault };
+	int ret = file_store(NULL, capacity - cap, 0, &params.lower);
+
+	if (ret)
+		return ret;
+	ret = uttm_backup_compressed_create(&params, out);
+	uttm_backup_put(params.lower);
+	return ret;
+}
+
 static const struct store_case store_cases[] = {
 	{ "shmem", shmem_create, false, NULL },
 	{ "insert", insert_create, true, NULL },
@@ -109,6 +128,7 @@ static const struct store_case store_cases[] = {
 	{ "compressed-zstd", zstd_create, false, NULL },
 	{ "file", file_create, false, NULL },
 	{ "file-sync", file_sync_create, false, NULL },
+	{ "compressed-file", tier_create, false, NULL },
 #ifdef UTTM_TEST_REDIS
 	{ "redis", redis_create, false, redis_env_unavailable },
 	{ "redis-cluster", redis_cluster_create, false, redis_env_unavailable },

@@ -563,6 +563,23 @@ static void counters_exact_and_memory_returned_to_the_system(void **state)
 	uttm_backup_put(backup);
 }
 
+/* Whether a compressed store over an insert store is refused; 0 if so. */
+static int insert_lower_refused(struct uttm_backup_compressed_params *params)
+{
+	struct uttm_arena_params ap = { .max_bytes = MiB };
+	struct uttm_backup_insert_params ip = { .capacity = MiB };
+	struct uttm_backup *backup;
+	int ret;
+
+	assert_int_equal(uttm_arena_create(&ap, &ip.arena), 0);
+	assert_int_equal(uttm_backup_insert_create(&ip, &params->lower), 0);
+	ret = uttm_backup_compressed_create(params, &backup);
+	uttm_backup_put(params->lower);
+	params->lower = NULL;
+	uttm_arena_destroy(ip.arena);
+	return ret == -EINVAL ? 0 : -1;
+}
+
 static void bad_input_is_refused(void **state)
 {
 	struct uttm_backup_compressed_params params = { .cap = MiB };
@@ -605,6 +622,8 @@ static void bad_input_is_refused(void **state)
 	assert_int_equal(uttm_backup_compressed_create(&params, &backup),
 			 -EINVAL);
 	params.cap = MiB;
+	/* A lower store must take copies: an inserting one cannot. */
+	assert_int_equal(insert_lower_refused(&params), 0);
 	assert_int_equal(uttm_backup_compressed_create(&params, &backup), 0);
 
 	assert_int_equal(uttm_backup_compressed_stats(NULL, &s), -EINVAL);
@@ -981,6 +1000,154 @@ static void threads_share_one_store(void **state)
 	uttm_backup_put(backup);
 }
 
+
+/*
+ * The compressed store as a tier: a store of @cap over a file store of
+ * @lower_bytes (0: the disk's room); the file store is in @lower, with a
+ * reference of the caller's own.
+ */
+static struct uttm_backup *tier_new(const struct codec *codec, uint64_t cap,
+				    uint64_t lower_bytes,
+				    struct uttm_backup **lower)
+{
+	struct uttm_backup_file_params fp = { .max_bytes = lower_bytes };
+	struct uttm_backup_compressed_params params = {
+		.cap = cap, .compressor = codec->compressor,
+	};
+	struct uttm_backup *backup;
+
+	assert_int_equal(uttm_backup_file_create(&fp, lower), 0);
+	params.lower = *lower;
+	assert_int_equal(uttm_backup_compressed_create(&params, &backup), 0);
+	return backup;
+}
+
+/* Nothing left anywhere once every handle is dropped. */
+static void assert_tier_empty(struct uttm_backup *backup,
+			      struct uttm_backup *lower)
+{
+	struct uttm_backup_compressed_stats s = stats_of(backup);
+
+	assert_int_equal(s.pages, 0);
+	assert_int_equal(s.lower_pages, 0);
+	assert_int_equal(s.pool_bytes, 0);
+	assert_int_equal(uttm_backup_handles(backup), 0);
+	assert_int_equal(uttm_backup_handles(lower), 0);
+}
+
+static void pages_move_down_at_the_cap_and_come_back(void **state)
+{
+	static const enum content contents[] = { CONTENT_TEXT, CONTENT_RANDOM,
+						 CONTENT_MIXED };
+	struct uttm_backup *lower, *backup = tier_new(*state, 256 * 1024, 0,
+						      &lower);
+	struct uttm_backup_compressed_stats s;
+	struct pages p;
+
+	for (size_t c = 0; c < ARRAY_SIZE(contents); c++) {
+		pages_alloc(&p, 2048);
+		pages_fill(&p, contents[c], c);
+		backup_all(backup, &p);
+		s = stats_of(backup);
+		print_message("content %zu: %llu of %llu pages moved down\n", c,
+			      (unsigned long long)s.lower_pages,
+			      (unsigned long long)s.pages);
+		assert_int_equal(s.pages, 2048);
+		assert_true(s.lower_pages > 0);
+		assert_int_equal(uttm_backup_handles(lower), s.lower_pages);
+		assert_true(s.pool_bytes <= 256 * 1024);
+		assert_restores(backup, &p);
+		drop_all(backup, &p);
+		assert_tier_empty(backup, lower);
+		pages_free(&p);
+	}
+	uttm_backup_put(backup);
+	uttm_backup_put(lower);
+}
+
+static void writeback_moves_the_coldest_pages_down(void **state)
+{
+	struct uttm_backup *lower, *backup = tier_new(*state, 64 * MiB, 0,
+						      &lower);
+	struct pages older, newer;
+	uint64_t pool, freed;
+
+	pages_alloc(&older, 512);
+	pages_alloc(&newer, 512);
+	pages_fill(&older, CONTENT_RANDOM, 1);
+	pages_fill(&newer, CONTENT_RANDOM, 2);
+	backup_all(backup, &older);
+	backup_all(backup, &newer);
+	assert_int_equal(stats_of(backup).lower_pages, 0);
+	pool = stats_of(backup).pool_bytes;
+	/* What the budget would ask for: a quarter of it. */
+	freed = uttm_backup_writeback(backup, pool / 4);
+	assert_true(freed >= pool / 4);
+	assert_true(stats_of(backup).pool_bytes <= pool - freed);
+	assert_true(stats_of(backup).lower_pages > 0);
+	/* Its memory is the pool's and the entries' (8 bytes a page). */
+	assert_true(uttm_backup_resident_bytes(backup) >=
+		    stats_of(backup).memory_bytes + 1024 * 8);
+	/* They were the older pages: with those gone, nothing is down. */
+	assert_restores(backup, &older);
+	drop_all(backup, &older);
+	assert_int_equal(uttm_backup_handles(lower), 0);
+	assert_restores(backup, &newer);
+	drop_all(backup, &newer);
+	assert_tier_empty(backup, lower);
+	pages_free(&older);
+	pages_free(&newer);
+	uttm_backup_put(backup);
+	uttm_backup_put(lower);
+}
+
+/* A full lower store stops a backup at the cap, a prefix: all comes back. */
+static void full_lower_store_cuts_a_backup_short(void **state)
+{
+	struct uttm_backup *lower, *backup = tier_new(*state, 64 * 4096,
+						      16 * 4096, &lower);
+	struct pages p;
+	long ret;
+
+	pages_alloc(&p, 256);
+	pages_fill(&p, CONTENT_RANDOM, 3);
+	ret = uttm_backup_backup_pages(backup, p.addr, p.count, false,
+				       p.handles);
+	assert_true(ret >= 64 && ret <= 64 + 16);
+	assert_int_equal(stats_of(backup).lower_pages, 16);
+	p.count = (unsigned long)ret;
+	assert_restores(backup, &p);
+	drop_all(backup, &p);
+	assert_tier_empty(backup, lower);
+	pages_free(&p);
+	uttm_backup_put(backup);
+	uttm_backup_put(lower);
+}
+
+/*
+ * Threads back up, restore and drop while pages move down under them:
+ * a page read or dropped as it moves comes back whole or goes once.
+ */
+static void threads_share_one_tier(void **state)
+{
+	struct uttm_backup *lower, *backup = tier_new(*state, MiB, 0, &lower);
+	struct worker workers[4];
+	pthread_t threads[4];
+
+	for (unsigned int i = 0; i < 4; i++) {
+		workers[i] = (struct worker){ backup, i, 0 };
+		assert_int_equal(pthread_create(&threads[i], NULL, worker_run,
+						&workers[i]), 0);
+	}
+	for (unsigned int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(threads[i], NULL), 0);
+		assert_int_equal(workers[i].error, 0);
+	}
+	assert_tier_empty(backup, lower);
+	uttm_backup_put(backup);
+	uttm_backup_put(lower);
+}
+
 #define CODEC_TEST(f, codec) \
 	cmocka_unit_test_prestate(f, (void *)&(codec))
 
@@ -1003,7 +1170,11 @@ static void threads_share_one_store(void **state)
 	CODEC_TEST(chunk_that_cannot_be_committed_is_enomem, codec),         \
 	CODEC_TEST(stream_allocation_failure_is_enomem, codec),              \
 	CODEC_TEST(only_zstd_decompression_needs_a_stream, codec),           \
-	CODEC_TEST(threads_share_one_store, codec)
+	CODEC_TEST(threads_share_one_store, codec),                          \
+	CODEC_TEST(pages_move_down_at_the_cap_and_come_back, codec),        \
+	CODEC_TEST(writeback_moves_the_coldest_pages_down, codec),          \
+	CODEC_TEST(full_lower_store_cuts_a_backup_short, codec),            \
+	CODEC_TEST(threads_share_one_tier, codec)
 
 int main(void)
 {

@@ -148,6 +148,11 @@ enum uttm_compressor {
  * bytes is stored raw, since decompressing it would cost more than it
  * saves; 0 means seven eighths of a page (a page must save at least an
  * eighth), at most a page less one byte.
+ * @lower: a store the coldest pages move down to, whole batches at a
+ * time, when the cap is reached or the store is asked to write its
+ * memory out (uttm_backup_writeback()); restores find pages wherever
+ * they are.  Any store that copies pages in (not one that only inserts);
+ * the compressed store takes its own reference.  NULL for none.
  * @fault: fault injector, or NULL.
  */
 struct uttm_backup_compressed_params {
@@ -155,6 +160,7 @@ struct uttm_backup_compressed_params {
 	enum uttm_compressor compressor;
 	int level;
 	unsigned int max_compressed;
+	struct uttm_backup *lower;
 	struct uttm_fault *fault;
 };
 
@@ -193,7 +199,11 @@ int uttm_backup_insert_create(const struct uttm_backup_insert_params *params,
  * below @params->max_compressed is kept raw.  The store refuses pages
  * with -ENOSPC once the memory it holds reaches the cap, so a vector is
  * then partly backed up; uttm_backup_bytes_avail() reports the cap less
- * that memory.  Writeback is ignored: there is nothing to write pages out
+ * that memory.  With a lower store it is a tier instead: at the cap its
+ * coldest pages move down, and its room is the cap's and the lower
+ * store's; each page that is not same-filled then costs an entry of 8
+ * bytes, so that its handle stays valid wherever it goes (see "Lower
+ * store" in src/store/compressed.c).  Writeback is ignored: there is nothing to write pages out
  * to.  One store may serve many vectors from many threads.  Backing up
  * takes the lock of the store's pool of compression streams twice per
  * call (to take a stream and put it back, unless every page is
@@ -207,8 +217,9 @@ int uttm_backup_insert_create(const struct uttm_backup_insert_params *params,
  *
  * Context: May sleep. No locks.
  * Return: 0; -EINVAL for NULL arguments, an unknown compressor, a level
- * out of range, @max_compressed of a page or more, a cap beyond 16 TiB;
- * -ENOMEM when the address space for the cap cannot be reserved.
+ * out of range, @max_compressed of a page or more, a cap beyond 16 TiB, a
+ * lower store that only inserts; -ENOMEM when the address space for the
+ * cap cannot be reserved.
  */
 int uttm_backup_compressed_create(const struct uttm_backup_compressed_params *params,
 				  struct uttm_backup **out);
@@ -227,6 +238,7 @@ int uttm_backup_compressed_create(const struct uttm_backup_compressed_params *pa
  * @memory_bytes: @pool_bytes plus @metadata_bytes.
  * @ratio: bytes of the pages stored divided by @memory_bytes; 0 when the
  * store holds no memory.
+ * @lower_pages: of the pages stored, those moved down to the lower store.
  *
  * The store's fixed working memory (compression streams, the table of
  * chunk descriptors) is not counted; every figure is 0 once every handle
@@ -241,6 +253,7 @@ struct uttm_backup_compressed_stats {
 	uint64_t metadata_bytes;
 	uint64_t memory_bytes;
 	double ratio;
+	uint64_t lower_pages;
 };
 
 /**

@@ -39,17 +39,64 @@
  * a slot: a chunk's memory goes back only when its last object goes.
  */
 
+/*
+ * DOC: Lower store
+ *
+ * In memory the store holds more than its cap only as far as its pages
+ * compress; random content it keeps raw.  With a lower store (a file
+ * store, as zswap writes back to swap and zram to its backing device) it
+ * is a tier: when the cap is reached, or the store is asked to write its
+ * memory out, its coldest pages move down, a batch of up to 64 at a time
+ * so that a file store writes them as one run.  Handles must stay what
+ * the vectors hold, so with a lower store a page that is not same-filled
+ * gets an entry of a table (ztable.c) and its handle names the entry:
+ *
+ *	bits 63-62	state: in the pool, in the lower store, moving down
+ *	bit 59		in the pool: young, stored since the hand last passed;
+ *			moving: dropped meanwhile
+ *	bits 61-0	but bit 59: in the pool or moving, the page's record
+ *			as a handle holds it without a lower store (whose
+ *			object offsets never reach bit 59); in the lower
+ *			store, its handle there
+ *
+ * A clock hand goes round the entries in use: a young page is made old,
+ * an old one moves; pages that have waited longest in the pool go first.
+ * Moving marks the victims, copies them out (decompressed) outside every
+ * lock, backs them up into the lower store, and then, under the tier
+ * lock held exclusively, points each entry at its lower handle and frees
+ * its object: a restore reading a page in the pool holds that lock
+ * shared, so no object it reads is freed under it.  A page dropped while
+ * it moves is marked, and the mover drops it once it is down.  Restores
+ * find a page wherever it is, reading runs of lower handles together.
+ */
+
 #define KIND_SHIFT 60
 #define OBJ_SHIFT 12
 #define OBJ_MASK ((1UL << (KIND_SHIFT - OBJ_SHIFT)) - 1)
 #define LOW_MASK ((1UL << OBJ_SHIFT) - 1)
 #define BYTE_REPEAT 0x0101010101010101ULL
 
+/* KIND_ENTRY is an entry's handle, KIND_LOWER what an entry may say. */
 enum page_kind {
-	KIND_SAME = 1,
+	KIND_ENTRY,
+	KIND_SAME,
 	KIND_RAW,
 	KIND_COMPRESSED,
 	KIND_NR,
+	KIND_LOWER = KIND_NR,
+};
+
+#define ENTRY_STATE_SHIFT 62
+#define ENTRY_FLAG (1UL << 59)
+#define ENTRY_VALUE_MASK (((1UL << ENTRY_STATE_SHIFT) - 1) & ~ENTRY_FLAG)
+/* Pages moved down at once: one run of the lower store. */
+#define MOVE_BATCH 64u
+
+enum entry_state {
+	ENTRY_FREE,
+	ENTRY_POOL,
+	ENTRY_LOWER,
+	ENTRY_MOVING,
 };
 
 /**
@@ -58,14 +105,35 @@ enum page_kind {
  * @obj: offset of its object in the pool.
  * @size: bytes of the object's data; 0 for a same-filled page.
  * @fill: the fill byte of a same-filled page.
+ * @entry: the page's entry, with a lower store; else NULL.
+ * @lower: its handle in the lower store, for KIND_LOWER.
  */
 struct record {
 	enum page_kind kind;
 	uint64_t obj;
 	unsigned int size;
 	unsigned char fill;
+	_Atomic uint64_t *entry;
+	unsigned long lower;
 };
 
+/**
+ * struct compressed_store - a store in compressed memory
+ * @base: what every store shares.
+ * @comp: the compressor and its streams.
+ * @pool: the objects.
+ * @max_compressed: the raw threshold.
+ * @pages: pages per kind.
+ * @compressed_bytes: bytes of their objects' data.
+ * @lower: the store pages move down to, or NULL.
+ * @table: the entries, with a lower store.
+ * @tier_lock: shared by restores and drops, held exclusively while moved
+ * pages' objects are freed.
+ * @move_lock: serialises moving pages down: the hand and @out.
+ * @hand: the next entry the clock looks at.
+ * @lower_pages: pages in the lower store.
+ * @out: a batch of pages on their way down, decompressed.
+ */
 struct compressed_store {
 	struct uttm_backup base;
 	struct zcomp comp;
@@ -73,6 +141,13 @@ struct compressed_store {
 	unsigned int max_compressed;
 	atomic_ulong pages[KIND_NR];
 	_Atomic uint64_t compressed_bytes;
+	struct uttm_backup *lower;
+	struct ztable table;
+	pthread_rwlock_t tier_lock;
+	pthread_mutex_t move_lock;
+	unsigned long hand;
+	atomic_ulong lower_pages;
+	unsigned char (*out)[UTTM_PAGE_SIZE];
 };
 
 static struct compressed_store *to_compressed(struct uttm_backup *backup)
@@ -105,11 +180,24 @@ static bool record_valid(const struct compressed_store *cs,
 	}
 }
 
-/* Decodes @handle; -EINVAL for one this store cannot have made. */
-static int record_of(const struct compressed_store *cs, unsigned long handle,
-		     struct record *rec)
+static enum entry_state entry_state(uint64_t entry)
 {
-	unsigned long index = uttm_backup_handle_to_index(handle);
+	return (enum entry_state)(entry >> ENTRY_STATE_SHIFT);
+}
+
+static uint64_t entry_make(enum entry_state state, uint64_t value, bool flag)
+{
+	return (uint64_t)state << ENTRY_STATE_SHIFT | (flag ? ENTRY_FLAG : 0) |
+	       value;
+}
+
+/*
+ * Decodes @index, the record part of a handle or of an entry; -EINVAL
+ * for one this store cannot have made.
+ */
+static int decode_record(const struct compressed_store *cs,
+			 unsigned long index, struct record *rec)
+{
 	unsigned int low = (unsigned int)(index & LOW_MASK);
 
 	rec->kind = (enum page_kind)(index >> KIND_SHIFT);
@@ -120,6 +208,32 @@ static int record_of(const struct compressed_store *cs, unsigned long handle,
 	if (UTTM_WARN_ON(!record_valid(cs, rec, low)))
 		return -EINVAL;
 	return 0;
+}
+
+/* Decodes @handle, through its entry when it names one. */
+static int record_of(const struct compressed_store *cs, unsigned long handle,
+		     struct record *rec)
+{
+	unsigned long index = uttm_backup_handle_to_index(handle);
+	uint64_t entry;
+
+	rec->entry = NULL;
+	if (index >> KIND_SHIFT != KIND_ENTRY)
+		return decode_record(cs, index, rec);
+	rec->entry = cs->lower ? uttm_ztable_entry(&cs->table, index) : NULL;
+	entry = rec->entry ? atomic_load(rec->entry) : 0;
+	switch (entry_state(entry)) {
+	case ENTRY_LOWER:
+		rec->kind = KIND_LOWER;
+		rec->lower = (unsigned long)(entry & ENTRY_VALUE_MASK);
+		return 0;
+	case ENTRY_POOL:
+	case ENTRY_MOVING:
+		return decode_record(cs, entry & ENTRY_VALUE_MASK, rec);
+	default:
+		UTTM_WARN_ON(true);
+		return -EINVAL;
+	}
 }
 
 /* Whether every byte of the page at @page equals the first, 8 at a time. */
@@ -160,6 +274,200 @@ static struct zcomp_stream *batch_stream(struct compressed_store *cs,
 	return *stream;
 }
 
+/* Copies the page @rec describes, in the pool or inline, to @dst. */
+static int load_record(struct compressed_store *cs,
+		       struct zcomp_stream **stream, void *dst,
+		       const struct record *rec)
+{
+	const void *src = uttm_zpool_obj_addr(&cs->pool, rec->obj);
+
+	switch (rec->kind) {
+	case KIND_SAME:
+		memset(dst, rec->fill, UTTM_PAGE_SIZE);
+		return 0;
+	case KIND_RAW:
+		memcpy(dst, src, UTTM_PAGE_SIZE);
+		return 0;
+	case KIND_COMPRESSED:
+		if (uttm_zcomp_decompress_needs_stream(&cs->comp) &&
+		    !batch_stream(cs, stream))
+			return -ENOMEM;
+		return uttm_zcomp_decompress(&cs->comp, *stream, src, rec->size,
+					     dst);
+	default:
+		return -EINVAL;
+	}
+}
+
+/*
+ * The tier (see "Lower store").  Gives the page of @handle, an inline
+ * record, an entry in the pool: @handle then names the entry.
+ */
+static int entry_new(struct compressed_store *cs, unsigned long *handle)
+{
+	long index = uttm_ztable_alloc(&cs->table);
+
+	if (index < 0)
+		return (int)index;
+	atomic_store(uttm_ztable_entry(&cs->table, (unsigned long)index),
+		     entry_make(ENTRY_POOL,
+				uttm_backup_handle_to_index(*handle), true));
+	*handle = uttm_backup_index_to_handle((unsigned long)index);
+	return 0;
+}
+
+/* Frees the object of the page @rec describes, and counts it gone. */
+static void free_object(struct compressed_store *cs, const struct record *rec)
+{
+	if (!uttm_zpool_free(&cs->pool, rec->obj, rec->size))
+		account(cs, rec->kind, rec->size, false);
+}
+
+/*
+ * Marks the entry at @index to move down if the clock says its turn has
+ * come: a young page is made old instead.  Its record goes to @value.
+ */
+static bool take_victim(struct compressed_store *cs, unsigned long index,
+			uint64_t *value)
+{
+	_Atomic uint64_t *e = uttm_ztable_entry(&cs->table, index);
+	uint64_t v = e ? atomic_load(e) : 0;
+
+	if (entry_state(v) != ENTRY_POOL)
+		return false;
+	if (v & ENTRY_FLAG) {
+		atomic_compare_exchange_strong(e, &v, v & ~ENTRY_FLAG);
+		return false;
+	}
+	*value = v & ENTRY_VALUE_MASK;
+	return atomic_compare_exchange_strong(
+		e, &v, entry_make(ENTRY_MOVING, *value, false));
+}
+
+/*
+ * Goes round the entries in use from the hand, twice at most, and takes
+ * up to MOVE_BATCH victims; returns how many.
+ */
+static unsigned int pick_victims(struct compressed_store *cs,
+				 unsigned long *victims, uint64_t *values)
+{
+	unsigned long budget = 2 * uttm_slots_used(&cs->table.used) + 1, got;
+	unsigned int n = 0;
+	bool wrapped = false;
+	long first;
+
+	while (n < MOVE_BATCH && budget) {
+		first = uttm_slots_find_marked(&cs->table.used, cs->hand,
+					       MOVE_BATCH, &got);
+		if (first < 0) {
+			if (wrapped || !cs->hand)
+				break;
+			wrapped = true;
+			cs->hand = 0;
+			continue;
+		}
+		for (cs->hand = (unsigned long)first;
+		     cs->hand < (unsigned long)first + got && n < MOVE_BATCH &&
+		     budget; cs->hand++, budget--)
+			if (take_victim(cs, cs->hand, &values[n]))
+				victims[n++] = cs->hand;
+	}
+	return n;
+}
+
+/*
+ * Ends the move of the victim at @index, whose record is @value: down to
+ * @lower_handle, or back in the pool when it could not go (0).  One
+ * dropped meanwhile goes altogether.  Called with the tier lock held
+ * exclusively, so no drop can change the entry meanwhile.
+ */
+static void settle_victim(struct compressed_store *cs, unsigned long index,
+			  uint64_t value, unsigned long lower_handle)
+{
+	_Atomic uint64_t *e = uttm_ztable_entry(&cs->table, index);
+	bool dropped = atomic_load(e) & ENTRY_FLAG;
+	struct record rec;
+
+	decode_record(cs, value, &rec);
+	/* A lower handle the entry cannot hold leaves the page where it is. */
+	if (lower_handle & ~ENTRY_VALUE_MASK) {
+		uttm_backup_drop(cs->lower, &lower_handle, 1);
+		lower_handle = 0;
+	}
+	if (!lower_handle && !dropped) {
+		atomic_store(e, entry_make(ENTRY_POOL, value, false));
+		return;
+	}
+	free_object(cs, &rec);
+	if (dropped) {
+		if (lower_handle)
+			uttm_backup_drop(cs->lower, &lower_handle, 1);
+		uttm_ztable_free(&cs->table, index);
+		return;
+	}
+	atomic_store(e, entry_make(ENTRY_LOWER, lower_handle, false));
+	atomic_fetch_add(&cs->lower_pages, 1);
+}
+
+/*
+ * Moves one batch of the coldest pages down: copies them out of the
+ * pool, backs them up into the lower store in one call, and settles each.
+ * Returns how many went down.
+ */
+static unsigned long move_batch(struct compressed_store *cs)
+{
+	unsigned long victims[MOVE_BATCH], handles[MOVE_BATCH], done = 0;
+	struct zcomp_stream *stream = NULL;
+	uint64_t values[MOVE_BATCH];
+	void *pages[MOVE_BATCH];
+	unsigned int n, ready = 0;
+	struct record rec;
+
+	n = pick_victims(cs, victims, values);
+	/* A page that cannot be read (corrupt, no stream) stays. */
+	while (ready < n && !decode_record(cs, values[ready], &rec) &&
+	       !load_record(cs, &stream, cs->out[ready], &rec)) {
+		pages[ready] = cs->out[ready];
+		ready++;
+	}
+	if (stream)
+		uttm_zcomp_stream_put(&cs->comp, stream);
+	if (ready)
+		uttm_store_backup_pages(cs->lower, pages, ready, false, handles,
+					&done);
+	pthread_rwlock_wrlock(&cs->tier_lock);
+	for (unsigned int i = 0; i < n; i++)
+		settle_victim(cs, victims[i], values[i],
+			      i < done ? handles[i] : 0);
+	pthread_rwlock_unlock(&cs->tier_lock);
+	return done;
+}
+
+/*
+ * Moves pages down, a batch at a time, until the pool's memory went down
+ * by @bytes, @batches batches went, or no page can.  Returns the bytes
+ * the pool went down by (a chunk's memory goes back only once all its
+ * objects went), and in @moved how many pages went.
+ */
+static uint64_t move_down(struct compressed_store *cs, uint64_t bytes,
+			  unsigned long batches, unsigned long *moved)
+{
+	uint64_t before, now;
+	unsigned long n = 1;
+
+	*moved = 0;
+	pthread_mutex_lock(&cs->move_lock);
+	before = uttm_zpool_used_bytes(&cs->pool);
+	now = before;
+	while (batches-- && before - now < bytes && n) {
+		n = move_batch(cs);
+		*moved += n;
+		now = MIN(now, uttm_zpool_used_bytes(&cs->pool));
+	}
+	pthread_mutex_unlock(&cs->move_lock);
+	return before - now;
+}
+
 static int store_page(struct compressed_store *cs, struct zcomp_stream **stream,
 		      void *src, unsigned long unused, unsigned long *handle)
 {
@@ -182,12 +490,31 @@ static int store_page(struct compressed_store *cs, struct zcomp_stream **stream,
 		len = UTTM_PAGE_SIZE;
 	}
 	ret = uttm_zpool_alloc(&cs->pool, len, &obj);
+	/*
+	 * At the cap, a tier makes room by moving pages down, as many as it
+	 * takes: objects of other sizes free no chunk for this one at once.
+	 */
+	while (ret == -ENOSPC && cs->lower) {
+		unsigned long moved;
+
+		move_down(cs, len, 1, &moved);
+		if (!moved)
+			break;
+		ret = uttm_zpool_alloc(&cs->pool, len, &obj);
+	}
 	if (ret)
 		return ret;
 	memcpy(uttm_zpool_obj_addr(&cs->pool, obj),
 	       kind == KIND_RAW ? src : (*stream)->buf, len);
-	account(cs, kind, len, true);
 	*handle = record_handle(kind, obj, kind == KIND_RAW ? 0 : len);
+	if (cs->lower) {
+		ret = entry_new(cs, handle);
+		if (ret) {
+			uttm_zpool_free(&cs->pool, obj, len);
+			return ret;
+		}
+	}
+	account(cs, kind, len, true);
 	return 0;
 }
 
@@ -195,27 +522,10 @@ static int load_page(struct compressed_store *cs, struct zcomp_stream **stream,
 		     void *dst, unsigned long handle, unsigned long *unused)
 {
 	struct record rec;
-	const void *src;
 	int ret;
 
 	ret = record_of(cs, handle, &rec);
-	if (ret)
-		return ret;
-	src = uttm_zpool_obj_addr(&cs->pool, rec.obj);
-	switch (rec.kind) {
-	case KIND_SAME:
-		memset(dst, rec.fill, UTTM_PAGE_SIZE);
-		return 0;
-	case KIND_RAW:
-		memcpy(dst, src, UTTM_PAGE_SIZE);
-		return 0;
-	default:
-		if (uttm_zcomp_decompress_needs_stream(&cs->comp) &&
-		    !batch_stream(cs, stream))
-			return -ENOMEM;
-		return uttm_zcomp_decompress(&cs->comp, *stream, src, rec.size,
-					     dst);
-	}
+	return ret ? ret : load_record(cs, stream, dst, &rec);
 }
 
 typedef int (*page_fn)(struct compressed_store *cs,
@@ -257,13 +567,99 @@ static long compressed_backup_pages(struct uttm_backup *backup,
 }
 
 /* Nothing here waits, so there is nothing for a signal to interrupt. */
+/*
+ * Pages from @handles[0] on, @count at most, that are all in the lower
+ * store or all not: their number, and their lower handles in @lower.
+ */
+static unsigned long tier_run(const struct compressed_store *cs,
+			      const unsigned long *handles, unsigned long count,
+			      unsigned long *lower, bool *down)
+{
+	unsigned long n;
+	struct record rec;
+
+	/* A handle that does not decode is the page_batch()'s to refuse. */
+	if (record_of(cs, handles[0], &rec)) {
+		*down = false;
+		return 1;
+	}
+	*down = rec.kind == KIND_LOWER;
+	count = MIN(count, (unsigned long)MOVE_BATCH);
+	for (n = 0; n < count; n++) {
+		if (n && (record_of(cs, handles[n], &rec) ||
+			  (rec.kind == KIND_LOWER) != *down))
+			break;
+		if (*down)
+			lower[n] = rec.lower;
+	}
+	return n;
+}
+
+/*
+ * With a lower store, each call copies one run: pages in the lower
+ * store, read together, or pages in the pool; the core calls again for
+ * the rest.
+ */
 static long compressed_copy_pages(struct uttm_backup *backup, void *const *dst,
 				  const unsigned long *handles,
 				  unsigned long count,
 				  const struct uttm_operation_ctx *ctx)
 {
-	return page_batch(to_compressed(backup), load_page, dst, handles,
-			  NULL, count);
+	struct compressed_store *cs = to_compressed(backup);
+	unsigned long lower[MOVE_BATCH], n, done;
+	bool down = false;
+	long ret;
+
+	if (!cs->lower)
+		return page_batch(cs, load_page, dst, handles, NULL, count);
+	pthread_rwlock_rdlock(&cs->tier_lock);
+	n = tier_run(cs, handles, count, lower, &down);
+	if (down) {
+		ret = uttm_store_copy_pages(cs->lower, dst, lower, n, ctx,
+					    &done);
+		ret = done ? (long)done : ret;
+	} else {
+		ret = page_batch(cs, load_page, dst, handles, NULL, n);
+	}
+	pthread_rwlock_unlock(&cs->tier_lock);
+	return ret;
+}
+
+/*
+ * Forgets the page of the entry @handle names: its object, or its lower
+ * handle, then the entry.  One on its way down is marked for the mover to
+ * drop.  Called with the tier lock shared, so only the clock may change
+ * the entry meanwhile, hence the compare-and-exchange.
+ */
+static void drop_entry(struct compressed_store *cs, unsigned long handle,
+		       struct record *rec)
+{
+	unsigned long index = uttm_backup_handle_to_index(handle);
+	uint64_t v = atomic_load(rec->entry);
+
+	for (;;) {
+		switch (entry_state(v)) {
+		case ENTRY_MOVING:
+			if (atomic_compare_exchange_weak(rec->entry, &v,
+							 v | ENTRY_FLAG))
+				return;
+			break;
+		case ENTRY_POOL:
+			if (!atomic_compare_exchange_weak(rec->entry, &v, 0))
+				break;
+			if (!decode_record(cs, v & ENTRY_VALUE_MASK, rec))
+				free_object(cs, rec);
+			uttm_ztable_free(&cs->table, index);
+			return;
+		case ENTRY_LOWER:
+			uttm_backup_drop(cs->lower, &rec->lower, 1);
+			atomic_fetch_sub(&cs->lower_pages, 1);
+			uttm_ztable_free(&cs->table, index);
+			return;
+		default:
+			return;
+		}
+	}
 }
 
 static void compressed_drop(struct uttm_backup *backup,
@@ -272,35 +668,73 @@ static void compressed_drop(struct uttm_backup *backup,
 	struct compressed_store *cs = to_compressed(backup);
 	struct record rec;
 
+	if (cs->lower)
+		pthread_rwlock_rdlock(&cs->tier_lock);
 	for (unsigned long i = 0; i < count; i++) {
-		if (record_of(cs, handles[i], &rec) ||
-		    (rec.kind != KIND_SAME &&
-		     uttm_zpool_free(&cs->pool, rec.obj, rec.size)))
+		if (record_of(cs, handles[i], &rec))
 			continue;
-		account(cs, rec.kind, rec.size, false);
+		if (rec.entry)
+			drop_entry(cs, handles[i], &rec);
+		else if (rec.kind == KIND_SAME ||
+			 !uttm_zpool_free(&cs->pool, rec.obj, rec.size))
+			account(cs, rec.kind, rec.size, false);
 	}
+	if (cs->lower)
+		pthread_rwlock_unlock(&cs->tier_lock);
 }
 
+/* With a lower store, the room is the cap's and the lower store's. */
 static uint64_t compressed_bytes_avail(struct uttm_backup *backup)
 {
 	struct compressed_store *cs = to_compressed(backup);
+	uint64_t room = cs->pool.limit - uttm_zpool_used_bytes(&cs->pool);
 
-	return cs->pool.limit - uttm_zpool_used_bytes(&cs->pool);
+	return cs->lower ? room + uttm_backup_bytes_avail(cs->lower) : room;
 }
 
-/* The pool's pages and the descriptors of its chunks. */
+/* The pool's pages and chunk descriptors, the entries, the batch moving. */
 static uint64_t compressed_resident_bytes(struct uttm_backup *backup)
 {
 	struct compressed_store *cs = to_compressed(backup);
+	uint64_t bytes = uttm_zpool_used_bytes(&cs->pool) +
+			 uttm_zpool_metadata_bytes(&cs->pool);
 
-	return uttm_zpool_used_bytes(&cs->pool) +
-	       uttm_zpool_metadata_bytes(&cs->pool);
+	if (cs->lower)
+		bytes += uttm_ztable_bytes(&cs->table) +
+			 MOVE_BATCH * UTTM_PAGE_SIZE;
+	return bytes;
+}
+
+/* Up to @bytes of the pool move down, the coldest pages first. */
+static uint64_t compressed_writeback(struct uttm_backup *backup, uint64_t bytes)
+{
+	struct compressed_store *cs = to_compressed(backup);
+	unsigned long moved;
+
+	if (!cs->lower)
+		return 0;
+	/* Compressed pages free a fraction of a page each: batches enough. */
+	return move_down(cs, bytes,
+			 DIV_ROUND_UP(16 * bytes, MOVE_BATCH * UTTM_PAGE_SIZE),
+			 &moved);
+}
+
+static void tier_fini(struct compressed_store *cs)
+{
+	if (!cs->lower)
+		return;
+	uttm_backup_put(cs->lower);
+	uttm_ztable_fini(&cs->table);
+	free(cs->out);
+	pthread_mutex_destroy(&cs->move_lock);
+	pthread_rwlock_destroy(&cs->tier_lock);
 }
 
 static void compressed_fini(struct uttm_backup *backup)
 {
 	struct compressed_store *cs = to_compressed(backup);
 
+	tier_fini(cs);
 	uttm_zpool_fini(&cs->pool);
 	uttm_zcomp_fini(&cs->comp);
 	free(cs);
@@ -312,8 +746,43 @@ static const struct uttm_backup_ops compressed_ops = {
 	.drop = compressed_drop,
 	.bytes_avail = compressed_bytes_avail,
 	.resident_bytes = compressed_resident_bytes,
+	.writeback = compressed_writeback,
 	.fini = compressed_fini,
 };
+
+/*
+ * Sets the tier up over @lower, which must copy pages in: a store that
+ * only inserts arena blocks cannot take pages out of the pool.
+ */
+static int tier_init(struct compressed_store *cs, struct uttm_backup *lower)
+{
+	pthread_rwlockattr_t attr;
+	int ret;
+
+	if (!lower)
+		return 0;
+	if (!lower->ops->backup_pages)
+		return -EINVAL;
+	ret = uttm_ztable_init(&cs->table, SLOT_IO_MAX_SLOTS);
+	if (ret)
+		return ret;
+	/* Page aligned: a file store reads and writes them directly. */
+	if (posix_memalign((void **)&cs->out, UTTM_PAGE_SIZE,
+			   MOVE_BATCH * UTTM_PAGE_SIZE)) {
+		uttm_ztable_fini(&cs->table);
+		return -ENOMEM;
+	}
+	/* A mover waiting to settle must not starve behind restores. */
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr,
+				      PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&cs->tier_lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
+	pthread_mutex_init(&cs->move_lock, NULL);
+	atomic_init(&cs->lower_pages, 0);
+	cs->lower = uttm_backup_get(lower);
+	return 0;
+}
 
 static uint64_t physical_memory(void)
 {
@@ -344,10 +813,15 @@ int uttm_backup_compressed_create(const struct uttm_backup_compressed_params *pa
 		goto error_fini_comp;
 	cs->max_compressed = params->max_compressed ? params->max_compressed :
 				UTTM_PAGE_SIZE - UTTM_PAGE_SIZE / 8;
+	ret = tier_init(cs, params->lower);
+	if (ret)
+		goto error_fini_pool;
 	uttm_backup_init(&cs->base, &compressed_ops, params->fault);
 	*out = &cs->base;
 	return 0;
 
+error_fini_pool:
+	uttm_zpool_fini(&cs->pool);
 error_fini_comp:
 	uttm_zcomp_fini(&cs->comp);
 error_free_store:
@@ -365,8 +839,10 @@ int uttm_backup_compressed_stats(struct uttm_backup *backup,
 	cs = to_compressed(backup);
 	stats->same_filled_pages = atomic_load(&cs->pages[KIND_SAME]);
 	stats->raw_pages = atomic_load(&cs->pages[KIND_RAW]);
+	stats->lower_pages = cs->lower ? atomic_load(&cs->lower_pages) : 0;
 	stats->pages = stats->same_filled_pages + stats->raw_pages +
-		       atomic_load(&cs->pages[KIND_COMPRESSED]);
+		       atomic_load(&cs->pages[KIND_COMPRESSED]) +
+		       stats->lower_pages;
 	stats->compressed_bytes = atomic_load(&cs->compressed_bytes);
 	stats->pool_bytes = uttm_zpool_used_bytes(&cs->pool);
 	stats->metadata_bytes = uttm_zpool_metadata_bytes(&cs->pool);

@@ -516,6 +516,44 @@ uint64_t uttm_zpool_used_bytes(const struct zpool *pool);
 uint64_t uttm_zpool_metadata_bytes(const struct zpool *pool);
 
 /*
+ * Ztable: where each page of a compressed store with a lower store is.
+ * A page's handle then names an entry of this table, which says whether
+ * the page is in the pool (where, how long) or in the lower store (its
+ * handle there), so the page can move down while its handle stays what
+ * the vector holds.  Entries are 64-bit words read and changed without a
+ * lock; the table grows by chunks, which never move.
+ */
+
+/**
+ * struct ztable - the table
+ * @chunks: one pointer per chunk of 4096 entries, NULL until used.
+ * @nr_chunks: chunks @chunks has room for.
+ * @grow_lock: serialises making a chunk.
+ * @chunks_used: chunks made.
+ * @used: which entries are in use.
+ */
+struct ztable {
+	_Atomic(_Atomic uint64_t *) *chunks;
+	unsigned long nr_chunks;
+	pthread_mutex_t grow_lock;
+	atomic_ulong chunks_used;
+	struct slots used;
+};
+
+/* A table of @max entries at most; 0 or -ENOMEM. */
+int uttm_ztable_init(struct ztable *t, unsigned long max);
+void uttm_ztable_fini(struct ztable *t);
+/* Takes an entry, which reads 0; its index, or -ENOSPC or -ENOMEM. */
+long uttm_ztable_alloc(struct ztable *t);
+/* Clears entry @index and gives it back. */
+void uttm_ztable_free(struct ztable *t, unsigned long index);
+/* Entry @index, or NULL for one the table cannot have. */
+_Atomic uint64_t *uttm_ztable_entry(const struct ztable *t,
+				    unsigned long index);
+/* Heap bytes of the chunks made. */
+uint64_t uttm_ztable_bytes(const struct ztable *t);
+
+/*
  * Redis: the parts of the Redis store (redis.c).  A node is one server
  * the store talks to, over one connection (redis_conn.c); the slot map
  * routes each key to its node: the one server of a standalone setup, or
