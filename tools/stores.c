@@ -30,21 +30,32 @@ static int make_insert(const struct store_request *req,
 	return uttm_backup_insert_create(&p, out);
 }
 
+/* A file store of @bytes, and where its file is said on stderr. */
+static int make_file_of(const struct store_request *req, uint64_t bytes,
+			struct uttm_fault *fault, struct uttm_backup **out)
+{
+	const struct uttm_backup_file_params p = { .path = req->path,
+						   .max_bytes = bytes,
+						   .fault = fault };
+	struct uttm_backup_file_stats fs;
+	int ret = uttm_backup_file_create(&p, out);
+
+	if (!ret && !uttm_backup_file_stats(*out, &fs))
+		fprintf(stderr, "uttm: file store in %s\n", fs.dir);
+	return ret;
+}
+
 static int make_file(const struct store_request *req,
 		     struct uttm_backup **out)
 {
-	const struct uttm_backup_file_params p = { .path = req->path,
-						   .max_bytes = req->capacity,
-						   .fault = req->fault };
-
-	return uttm_backup_file_create(&p, out);
+	return make_file_of(req, req->capacity, req->fault, out);
 }
 
 static int make_compressed(const struct store_request *req,
 			   struct uttm_backup **out)
 {
 	const struct uttm_backup_compressed_params p = {
-		.cap = req->capacity,
+		.cap = req->memory,
 		.fault = req->fault,
 	};
 
@@ -64,6 +75,24 @@ static int make_redis(const struct store_request *req,
 	return uttm_backup_redis_create(&p, out);
 }
 
+/* Compressed memory over a file store: pages move down as it fills. */
+static int make_compressed_file(const struct store_request *req,
+				struct uttm_backup **out)
+{
+	struct uttm_backup_compressed_params p = {
+		.cap = req->memory,
+		.fault = req->fault,
+	};
+	/* The compressed store consults the injector for each page. */
+	int ret = make_file_of(req, req->capacity, NULL, &p.lower);
+
+	if (ret)
+		return ret;
+	ret = uttm_backup_compressed_create(&p, out);
+	uttm_backup_put(p.lower);
+	return ret;
+}
+
 static const struct {
 	const char *name;
 	int (*create)(const struct store_request *req,
@@ -78,6 +107,7 @@ static const struct {
 	{ "compressed", make_compressed, false, 3 },
 	/* Pages leave for the server: none stays here. */
 	{ "redis", make_redis, false, 0 },
+	{ "compressed-file", make_compressed_file, false, 3 },
 };
 
 static int store_index(const char *name)
@@ -108,7 +138,7 @@ const char *tool_store_default(void)
 
 const char *tool_store_names(void)
 {
-	return "shmem|insert|file|compressed|redis";
+	return "shmem|insert|file|compressed|compressed-file|redis";
 }
 
 const char *tool_store_error(const char *name, int error)
@@ -133,15 +163,6 @@ unsigned int tool_store_memory_share(const char *name)
 	int i = store_index(name);
 
 	return i >= 0 ? stores[i].memory_share : 0;
-}
-
-void tool_store_describe(const char *name, struct uttm_backup *store,
-			 FILE *out)
-{
-	struct uttm_backup_file_stats fs;
-
-	if (!uttm_backup_file_stats(store, &fs))
-		fprintf(out, "uttm: store %s in %s\n", name, fs.dir);
 }
 
 const char *tool_dir_filesystem(const char *path)

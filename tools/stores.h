@@ -14,9 +14,10 @@
 /**
  * struct store_request - what a store needs to be made
  * @arena: the arena of the vectors it will serve.
- * @capacity: bytes it must be able to take (for a store in memory: the
- * memory it may use).
- * @path: where a file store puts its file (NULL: the temp directory).
+ * @capacity: bytes it must be able to take.
+ * @memory: bytes of memory a store that keeps pages in memory may use.
+ * @path: where a file store puts its file (NULL: the default directory,
+ * on disk).
  * @fault: fault injector of the store, or NULL.
  * @redis_url: the server of a Redis store (NULL: 127.0.0.1:6379).
  * @redis_password: its password (NULL: from the URL or
@@ -25,6 +26,7 @@
 struct store_request {
 	struct uttm_arena *arena;
 	uint64_t capacity;
+	uint64_t memory;
 	const char *path;
 	struct uttm_fault *fault;
 	const char *redis_url;
@@ -34,7 +36,10 @@ struct store_request {
 /* Whether @name is the name of a store, for checking options early. */
 bool tool_store_valid(const char *name);
 
-/* Creates the store called @name; -ENOENT for an unknown name. */
+/*
+ * Creates the store called @name, saying on stderr where a file store's
+ * file is; -ENOENT for an unknown name.
+ */
 int tool_store_create(const char *name, const struct store_request *req,
 		      struct uttm_backup **out);
 
@@ -58,10 +63,6 @@ bool tool_store_needs_swap(const char *name);
  * or 0 for a store that keeps nothing in memory.
  */
 unsigned int tool_store_memory_share(const char *name);
-
-/* Says where store @name keeps its pages, if in a file. */
-void tool_store_describe(const char *name, struct uttm_backup *store,
-			 FILE *out);
 
 /* The name of the file system of @path if it keeps files in memory, else NULL. */
 const char *tool_dir_filesystem(const char *path);

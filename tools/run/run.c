@@ -265,8 +265,8 @@ static int run_setup(struct run *run)
 		.priv = run,
 	};
 	struct store_request req = {
-		.capacity = share ? o->budget / share :
-				    o->objects * o->object_size,
+		.capacity = o->objects * o->object_size,
+		.memory = share ? o->budget / share : 0,
 		.path = run->cfg->store_path,
 		.fault = run->cfg->fault,
 		.redis_url = run->cfg->redis_url,
