@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -86,16 +87,32 @@ static bool is_mapped(const struct mapped_files *m, const struct stat *st)
 	return false;
 }
 
+/* cachestat(2), Linux 6.5, which the C library may not know yet. */
+#ifndef __NR_cachestat
+#define __NR_cachestat 451
+#endif
+
+struct cachestat_range {
+	uint64_t off;
+	uint64_t len;
+};
+
+struct cachestat {
+	uint64_t nr_cache;
+	uint64_t nr_dirty;
+	uint64_t nr_writeback;
+	uint64_t nr_evicted;
+	uint64_t nr_recently_evicted;
+};
+
 /* Pages of the file behind @fd in memory, as mincore() sees them. */
-static uint64_t file_resident_bytes(int fd, off_t size)
+static uint64_t mincore_bytes(int fd, off_t size)
 {
 	const size_t chunk_pages = 16384;
 	unsigned char vec[16384];
 	uint64_t n = 0;
 	char *map;
 
-	if (!size)
-		return 0;
 	map = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED)
 		return 0;
@@ -110,6 +127,25 @@ static uint64_t file_resident_bytes(int fd, off_t size)
 	}
 	munmap(map, (size_t)size);
 	return n * 4096;
+}
+
+/*
+ * Pages of the file behind @fd in its page cache: cachestat(2)'s count,
+ * which, unlike mincore(), leaves out a memfd's pages that went to swap
+ * but linger clean in the swap cache, memory the kernel takes back
+ * without I/O as it does clean page cache.  mincore() where the kernel
+ * lacks cachestat.
+ */
+static uint64_t file_resident_bytes(int fd, off_t size)
+{
+	struct cachestat_range range = { 0, (uint64_t)size };
+	struct cachestat cs;
+
+	if (!size)
+		return 0;
+	if (!syscall(__NR_cachestat, fd, &range, &cs, 0))
+		return cs.nr_cache * 4096;
+	return mincore_bytes(fd, size);
 }
 
 uint64_t unmapped_files_resident_bytes(void)

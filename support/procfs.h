@@ -24,8 +24,9 @@ uint64_t pss_bytes(void);
 
 /*
  * Memory held for files the process has open but not mapped (a store's
- * memfd, a file store's file): their pages in memory, as mincore() sees
- * them.  Mapped files count in the PSS already.
+ * memfd, a file store's file): their pages in the page cache, as
+ * cachestat(2) counts them (mincore() on older kernels).  Mapped files
+ * count in the PSS already.
  */
 uint64_t unmapped_files_resident_bytes(void);
 
