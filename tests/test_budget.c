@@ -228,6 +228,30 @@ static void pressure_limit_holds_like_a_lower_budget(void **state)
 	world_free(w);
 }
 
+/*
+ * With nothing left to reclaim, the pressure limit throttles as
+ * memory.high does: the validate goes on, within the budget.
+ */
+static void pressure_limit_throttles_rather_than_fails(void **state)
+{
+	struct world *w = world_with(NULL, disk_store_new());
+	struct uttm_bo *bo = bo_new(w->dev, 1 * MiB, false, NULL);
+
+	uttm_context_set_pressure_limit(w->ctx, UTTM_PAGE_SIZE);
+	bo_fill(bo, 1);
+	assert_int_equal(uttm_context_set_budget(w->ctx,
+						 stats_of(w).resident_bytes),
+			 0);
+	uttm_bo_lock(bo);
+	assert_int_equal(uttm_bo_shrink(bo, &backup_flags), 256);
+	/* The budget itself does not give way. */
+	assert_int_equal(uttm_bo_validate(bo, &op), -ENOMEM);
+	uttm_bo_unlock(bo);
+	uttm_context_set_pressure_limit(w->ctx, 0);
+	uttm_bo_put(bo);
+	world_free(w);
+}
+
 static void reclaim_frees_what_is_asked(void **state)
 {
 	struct world *w = world_with(NULL, disk_store_new());
@@ -342,6 +366,7 @@ int main(void)
 		cmocka_unit_test(backing_up_into_memory_frees_nothing),
 		cmocka_unit_test(budget_above_the_machine_is_refused),
 		cmocka_unit_test(pressure_limit_holds_like_a_lower_budget),
+		cmocka_unit_test(pressure_limit_throttles_rather_than_fails),
 		cmocka_unit_test(reclaim_frees_what_is_asked),
 		cmocka_unit_test(racing_validates_never_pass_the_budget),
 	};

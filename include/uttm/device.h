@@ -205,11 +205,14 @@ int uttm_context_set_budget(struct uttm_context *ctx, uint64_t bytes);
  * @ctx: the context.
  * @bytes: the limit, 0 to lift it.
  *
- * A second budget, for the time memory is short: charges must fit under
- * the lower of the two.  The memory-pressure monitor sets it ahead of
- * the kernel's own reclaim and lifts it when the pressure is gone, so
+ * A second budget, for the time memory is short: charges reclaim to fit
+ * under the lower of the two.  The memory-pressure monitor sets it ahead
+ * of the kernel's own reclaim and lifts it when the pressure is gone, so
  * that objects reclaimed for the kernel are not populated again at once.
- * Nothing is reclaimed here; uttm_context_reclaim() does that.
+ * It throttles rather than fails, as memory.high does: a charge that
+ * finds nothing left to reclaim under it waits 10 ms and then has to fit
+ * the budget only.  Nothing is reclaimed here; uttm_context_reclaim()
+ * does that.
  *
  * Context: Any thread, lock-free.
  */

@@ -206,11 +206,16 @@ int uttm_context_use_store(struct uttm_context *ctx, struct uttm_backup **used,
 	return ret;
 }
 
-/* The budget in force: the lower of the budget and the pressure limit. */
-static uint64_t effective_budget(const struct uttm_context *ctx)
+/*
+ * The budget in force: the lower of the budget and, unless @past_pressure,
+ * the pressure limit.
+ */
+static uint64_t effective_budget(const struct uttm_context *ctx,
+				 bool past_pressure)
 {
 	uint64_t budget = atomic_load(&ctx->budget);
-	uint64_t pressure = atomic_load(&ctx->pressure_limit);
+	uint64_t pressure = past_pressure ? 0 :
+			    atomic_load(&ctx->pressure_limit);
 
 	if (!budget || (pressure && pressure < budget))
 		return pressure;
@@ -275,7 +280,8 @@ static enum uttm_limit page_limit_in_the_way(const struct uttm_device *dev,
 }
 
 enum uttm_limit uttm_context_charge(struct uttm_device *dev, long pages,
-				    long bytes, uint64_t *excess)
+				    long bytes, bool past_pressure,
+				    uint64_t *excess)
 {
 	struct uttm_context *ctx = dev->ctx;
 	enum uttm_limit over;
@@ -284,7 +290,7 @@ enum uttm_limit uttm_context_charge(struct uttm_device *dev, long pages,
 
 	pthread_mutex_lock(&ctx->charge_lock);
 	over = page_limit_in_the_way(dev, pages);
-	budget = effective_budget(ctx);
+	budget = effective_budget(ctx, past_pressure);
 	if (!over && budget) {
 		resident(ctx, &r);
 		need = r.total + ((uint64_t)pages << UTTM_PAGE_SHIFT) +
@@ -316,9 +322,10 @@ void uttm_context_account_metadata(struct uttm_context *ctx, long bytes)
 	atomic_fetch_add(&ctx->metadata_bytes, bytes);
 }
 
-uint64_t uttm_context_excess(struct uttm_context *ctx)
+/* How far the sum is over the budget (the pressure limit aside), or 0. */
+static uint64_t budget_excess(struct uttm_context *ctx)
 {
-	uint64_t budget = effective_budget(ctx);
+	uint64_t budget = atomic_load(&ctx->budget);
 	struct uttm_resident r;
 
 	if (!budget)
@@ -337,7 +344,7 @@ int uttm_context_set_budget(struct uttm_context *ctx, uint64_t bytes)
 	if (ret)
 		return ret;
 	atomic_store(&ctx->budget, bytes);
-	uttm_context_reclaim(ctx, uttm_context_excess(ctx));
+	uttm_context_reclaim(ctx, budget_excess(ctx));
 	return 0;
 }
 

@@ -168,18 +168,18 @@ void uttm_context_add_device(struct uttm_device *dev);
 void uttm_context_del_device(struct uttm_device *dev);
 /*
  * context.c: charges @pages vector pages and @bytes of bookkeeping for
- * @dev if every limit has room; else charges nothing and says which limit
- * is in the way, with, for the budget, the bytes it lacks in @excess.
+ * @dev if every limit has room (the pressure limit aside when
+ * @past_pressure); else charges nothing and says which limit is in the
+ * way, with, for the budget, the bytes it lacks in @excess.
  */
 enum uttm_limit uttm_context_charge(struct uttm_device *dev, long pages,
-				    long bytes, uint64_t *excess);
+				    long bytes, bool past_pressure,
+				    uint64_t *excess);
 /* context.c: adjusts the accounting without a check (negative: uncharges). */
 void uttm_context_account(struct uttm_device *dev, long pages);
 void uttm_context_account_metadata(struct uttm_context *ctx, long bytes);
 /* context.c: the budget's sum now. */
 void uttm_context_resident(struct uttm_context *ctx, struct uttm_resident *r);
-/* context.c: how far the sum is over the budget in force, or 0. */
-uint64_t uttm_context_excess(struct uttm_context *ctx);
 /*
  * context.c: makes *@used, the store an object is counted for, @store,
  * moving its count in the budget's registry of stores.  0 or -ENOMEM.

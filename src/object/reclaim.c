@@ -636,6 +636,27 @@ uint64_t uttm_context_reclaim(struct uttm_context *ctx, uint64_t bytes)
 	return freed;
 }
 
+/* What a charge that finds nothing to reclaim under the pressure limit waits. */
+#define PRESSURE_THROTTLE_MS 10
+
+/*
+ * Whether a charge that found nothing to reclaim may go past the pressure
+ * limit, which throttles as memory.high does rather than fails: once,
+ * after a pause, and only to fit the budget itself.
+ */
+static bool throttle_past_pressure(struct uttm_context *ctx, bool *past)
+{
+	const struct timespec pause = {
+		.tv_nsec = PRESSURE_THROTTLE_MS * 1000 * 1000,
+	};
+
+	if (*past || !atomic_load(&ctx->pressure_limit))
+		return false;
+	nanosleep(&pause, NULL);
+	*past = true;
+	return true;
+}
+
 int uttm_reclaim_charge(struct uttm_device *dev, long pages, long bytes,
 			const struct uttm_operation_ctx *op,
 			struct uttm_acquire_ctx *ticket)
@@ -644,12 +665,14 @@ int uttm_reclaim_charge(struct uttm_device *dev, long pages, long bytes,
 		.reason = UTTM_SHRINK_WATERMARK,
 	};
 	struct uttm_context *ctx = dev->ctx;
+	bool past_pressure = false;
 	unsigned int tries = 0;
 	enum uttm_limit over;
 	uint64_t excess = 0;
 	long ret;
 
-	while ((over = uttm_context_charge(dev, pages, bytes, &excess))) {
+	while ((over = uttm_context_charge(dev, pages, bytes, past_pressure,
+					   &excess))) {
 		struct walk walk = { .op = op, .sc = &sc, .ticket = ticket };
 		unsigned long seq = transits_done(ctx);
 
@@ -661,13 +684,17 @@ int uttm_reclaim_charge(struct uttm_device *dev, long pages, long bytes,
 		 * worth another try once an object in transit lands or once
 		 * objects locked by others may be free.
 		 */
-		if (!ret && !uttm_context_charge(dev, pages, bytes, &excess)) {
+		if (!ret && !uttm_context_charge(dev, pages, bytes,
+						 past_pressure, &excess)) {
 			uttm_bo_put(walk.blocker);
 			break;
 		}
 		if (!ret && !wait_for_transit(ctx, seq))
 			ret = wait_for_unlock(&walk, &tries);
 		uttm_bo_put(walk.blocker);
+		/* Nothing to wait for: the pressure limit may give way. */
+		if (ret == -ENOMEM && throttle_past_pressure(ctx, &past_pressure))
+			ret = 0;
 		if (ret < 0)
 			return (int)ret;
 	}
