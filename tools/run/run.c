@@ -233,7 +233,8 @@ static int context_budget(struct run *run, uint64_t *budget)
 		  (o->threads + 1) * THREAD_BYTES + o->budget / KERNEL_SHARE +
 		  o->budget / HEADROOM_SHARE;
 	if (reserve + cs.metadata_bytes >= o->budget ||
-	    (o->budget - reserve - cs.metadata_bytes) / 4 < o->object_size)
+	    (o->budget - reserve - cs.metadata_bytes) / 4 <
+	    (o->max_object_size ? o->max_object_size : o->object_size))
 		return -E2BIG;
 	*budget = o->budget - reserve;
 	return 0;
@@ -265,7 +266,7 @@ static int run_setup(struct run *run)
 		.priv = run,
 	};
 	struct store_request req = {
-		.capacity = o->objects * o->object_size,
+		.capacity = workload_total_bytes(o),
 		.memory = share ? o->budget / share : 0,
 		.path = run->cfg->store_path,
 		.fault = run->cfg->fault,
@@ -292,7 +293,7 @@ static int run_setup(struct run *run)
 	ret = uttm_device_create(run->ctx, &dp, &run->dev);
 	for (unsigned long i = 0; !ret && i < o->objects; i++) {
 		struct uttm_bo_params bp = {
-			.size = o->object_size,
+			.size = workload_object_size(o, i),
 			.purgeable = workload_purgeable(o, i),
 		};
 
@@ -322,7 +323,7 @@ static void report(const struct workload_options *o, const char *store,
 		   const struct run_summary *sum, bool json)
 {
 	const struct workload_result *r = &sum->result;
-	uint64_t total = o->objects * o->object_size;
+	uint64_t total = workload_total_bytes(o);
 	uint64_t peak = sum->peak_resident_bytes;
 	struct figures set;
 
@@ -446,7 +447,8 @@ static void run_usage(FILE *out)
 		"\n"
 		"  --budget BYTES       memory budget, up to 8T (default 256M)\n"
 		"  --objects N          number of objects (default 320)\n"
-		"  --object-size BYTES  size of each, up to 8T (default 4M)\n"
+		"  --object-size BYTES  size of each, up to 8T (default 4M), or\n"
+		"                       MIN-MAX for sizes spread log-uniformly\n"
 		"  --store NAME         %s\n"
 		"                       (default: shmem with swap, else file)\n"
 		"  --store-path DIR     where a file store puts its file (a directory;\n"
@@ -498,6 +500,42 @@ static int pressure_source(const char *name)
 	return -1;
 }
 
+/* An object size: whole 4 KiB pages, up to 8 TiB. */
+static int object_size(const char *text, uint64_t *bytes)
+{
+	int ret = opt_size(RUN, "object-size", text, UTTM_PAGE_SIZE,
+			   MAX_BYTES, bytes);
+
+	if (!ret && *bytes % UTTM_PAGE_SIZE) {
+		fprintf(stderr, RUN ": --object-size %s: must be a whole "
+			"number of 4 KiB pages\n", text);
+		ret = -EINVAL;
+	}
+	return ret;
+}
+
+/* --object-size BYTES, or MIN-MAX for sizes spread between the two. */
+static int object_size_option(const char *arg, struct workload_options *o)
+{
+	const char *dash = strchr(arg, '-');
+	char min[32];
+	int ret;
+
+	o->max_object_size = 0;
+	if (!dash)
+		return object_size(arg, &o->object_size);
+	snprintf(min, sizeof(min), "%.*s", (int)(dash - arg), arg);
+	ret = object_size(min, &o->object_size);
+	if (!ret)
+		ret = object_size(dash + 1, &o->max_object_size);
+	if (!ret && o->max_object_size <= o->object_size) {
+		fprintf(stderr, RUN ": --object-size %s: the largest must be "
+			"above the smallest\n", arg);
+		ret = -EINVAL;
+	}
+	return ret;
+}
+
 /* Reads one option of `uttm run`; 0, or -EINVAL with the reason said. */
 static int run_option(int c, struct workload_options *o,
 		      struct run_options *ro, char **argv)
@@ -513,14 +551,7 @@ static int run_option(int c, struct workload_options *o,
 		return opt_count(RUN, "objects", optarg, 1, 1UL << 20,
 				 &o->objects);
 	case 'z':
-		ret = opt_size(RUN, "object-size", optarg, UTTM_PAGE_SIZE,
-			       MAX_BYTES, &o->object_size);
-		if (!ret && o->object_size % UTTM_PAGE_SIZE) {
-			fprintf(stderr, RUN ": --object-size %s: must be a "
-				"whole number of 4 KiB pages\n", optarg);
-			ret = -EINVAL;
-		}
-		return ret;
+		return object_size_option(optarg, o);
 	case 's':
 		if (!tool_store_valid(optarg)) {
 			fprintf(stderr, RUN ": --store %s: unknown store; "

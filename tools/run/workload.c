@@ -4,6 +4,7 @@
  * pattern of each object's current version; a write bumps the version.
  */
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -116,9 +117,35 @@ uint64_t workload_memory_bytes(const struct workload_options *o)
 	       o->threads * sizeof(struct sweep_job);
 }
 
-static unsigned long object_pages(const struct workload *wl)
+uint64_t workload_object_size(const struct workload_options *o,
+			      unsigned long id)
 {
-	return (unsigned long)(wl->opt->object_size / UTTM_PAGE_SIZE);
+	uint64_t s = o->seed ^ (id * 0x9e3779b97f4a7c15ull), pages;
+	double u, min, max;
+
+	if (!o->max_object_size)
+		return o->object_size;
+	s = rng_next(&s) | 1;
+	u = (double)(rng_next(&s) % 1000000) / 1e6;
+	min = (double)o->object_size;
+	max = (double)o->max_object_size;
+	pages = (uint64_t)(min * pow(max / min, u)) / UTTM_PAGE_SIZE;
+	return (pages ? pages : 1) * UTTM_PAGE_SIZE;
+}
+
+uint64_t workload_total_bytes(const struct workload_options *o)
+{
+	uint64_t total = 0;
+
+	for (unsigned long id = 0; id < o->objects; id++)
+		total += workload_object_size(o, id);
+	return total;
+}
+
+static unsigned long object_pages(const struct workload *wl, unsigned long id)
+{
+	return (unsigned long)(workload_object_size(wl->opt, id) /
+			       UTTM_PAGE_SIZE);
 }
 
 static void object_fill(struct workload *wl, unsigned long id)
@@ -128,7 +155,7 @@ static void object_fill(struct workload *wl, unsigned long id)
 		wl->opt->compressible ? pattern_fill_compressible :
 					pattern_fill;
 
-	for (unsigned long i = 0; i < object_pages(wl); i++)
+	for (unsigned long i = 0; i < object_pages(wl, id); i++)
 		fill(wl->backend->page(wl, id, i), wl->opt->seed, id,
 		     wl->versions[id], i);
 }
@@ -143,10 +170,10 @@ static void object_check(struct worker *w, unsigned long id)
 					pattern_check;
 	uint64_t bad = 0;
 
-	for (unsigned long i = 0; i < object_pages(wl); i++)
+	for (unsigned long i = 0; i < object_pages(wl, id); i++)
 		bad += check(wl->backend->page(wl, id, i), wl->opt->seed, id,
 			     wl->versions[id], i);
-	w->bytes_verified += wl->opt->object_size;
+	w->bytes_verified += workload_object_size(wl->opt, id);
 	w->mismatches += bad;
 	if (bad) {
 		wl->versions[id]++;

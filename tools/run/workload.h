@@ -19,7 +19,11 @@
  * struct workload_options - the workload
  * @budget: memory the objects must live in.
  * @objects: number of objects.
- * @object_size: bytes of each, a whole number of pages.
+ * @object_size: bytes of each, a whole number of pages; the smallest
+ * when @max_object_size is set.
+ * @max_object_size: 0 for objects all of @object_size; else each object
+ * is from @object_size to this, log-uniformly, whole pages, by its index
+ * and the seed.
  * @threads: worker threads.
  * @duration: seconds of the touch phase.
  * @purgeable: share of objects whose content may be dropped.
@@ -34,6 +38,7 @@ struct workload_options {
 	uint64_t budget;
 	unsigned long objects;
 	uint64_t object_size;
+	uint64_t max_object_size;
 	unsigned int threads;
 	double duration;
 	double purgeable;
@@ -110,6 +115,11 @@ struct workload_result {
 	enum workload_phase phase;
 	unsigned long unchecked;
 };
+
+/* The size of object @id under @o, and of all of them. */
+uint64_t workload_object_size(const struct workload_options *o,
+			      unsigned long id);
+uint64_t workload_total_bytes(const struct workload_options *o);
 
 /* Heap bytes workload_run() takes for its own state under @o, at most. */
 uint64_t workload_memory_bytes(const struct workload_options *o);
