@@ -13,6 +13,8 @@
 #include <stdio.h>
 
 #define UTTM_EXIT_USAGE 2
+/* uttm run: the pressure source asked for is not to be had here. */
+#define UTTM_EXIT_NO_SOURCE 3
 
 /**
  * struct figure - one measured or derived value of a report
@@ -144,5 +146,6 @@ int bench_pool(const struct bench_options *opts);
 int bench_backup(const struct bench_options *opts);
 int bench_shrink(const struct bench_options *opts);
 int bench_e2e(const struct bench_options *opts);
+int bench_budget(const struct bench_options *opts);
 
 #endif /* UTTM_TOOL_H */

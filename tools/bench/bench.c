@@ -40,6 +40,10 @@ static const struct bench {
 	{ "e2e", "uttm run against plain memory under kernel swap (root)",
 	  bench_e2e, 256ULL << 20, E2E_OBJECT_SIZE, 3,
 	  USES_DURATION | USES_STORE },
+	/* Rounds are runs of the pressure scenario per source. */
+	{ "budget", "uttm run in a cgroup of its budget, and under pressure (root)",
+	  bench_budget, 256ULL << 20, 16ULL << 20, 20,
+	  USES_DURATION | USES_STORE },
 };
 
 #define NR_BENCHES (sizeof(benches) / sizeof(benches[0]))
@@ -54,20 +58,23 @@ static void bench_usage(FILE *out)
 		"  --json        print one JSON object instead of a table\n"
 		"  --rounds N    repetitions; medians are reported (default 5,\n"
 		"                e2e 3)\n"
-		"  --size BYTES  data size per round (e.g. 64M); for e2e the\n"
-		"                memory budget, at least 4M; for shrink a page\n"
-		"                for each of its 10,000 objects at least\n"
-		"  --duration S  e2e: seconds of touches per side and round\n"
-		"                (default 10)\n"
+		"  --size BYTES  data size per round (e.g. 64M); for e2e and budget\n"
+		"                the memory budget, at least 4M and 16M; for shrink\n"
+		"                a page for each of its 10,000 objects at least\n"
+		"  --duration S  e2e, budget: seconds of touches per run (default\n"
+		"                10)\n"
 		"  --store NAME  e2e: the store of the uttm side (default file);\n"
-		"                backup: that store's part alone: %s\n"
+		"                budget: the only store of its matrix; backup:\n"
+		"                that store's part alone: %s\n"
 		"  --redis URL   backup: measure this Redis server, HOST:PORT\n"
 		"                (default: start a server and a 3-master\n"
 		"                cluster on loopback); the password with\n"
 		"                --redis-password or $UTTM_REDIS_PASSWORD\n"
-		"\nexit status: 0, 1 on a failure, 2 on a usage error; e2e exits 3\n"
-		"without root, 4 without memory cgroups, 5 when no swap file can\n"
-		"be enabled.\n"
+		"\n  budget's --rounds are runs of its pressure scenario per source\n"
+		"  (default 20)\n"
+		"\nexit status: 0, 1 on a failure, 2 on a usage error; e2e and budget\n"
+		"exit 3 without root, 4 without memory cgroups, 5 when no swap\n"
+		"file can be enabled; budget 6 when built with a sanitizer.\n"
 		"\nbenchmarks:\n", tool_store_names());
 	for (size_t i = 0; i < NR_BENCHES; i++)
 		fprintf(out, "  %-8s %s\n", benches[i].name, benches[i].summary);

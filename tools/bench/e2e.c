@@ -24,15 +24,11 @@
 
 #include <uttm/page.h>
 
+#include "bench/confined.h"
 #include "run/workload.h"
 #include "support/cgroup.h"
 #include "support/procfs.h"
-#include "support/swapfile.h"
 #include "uttm.h"
-
-#define EXIT_NOT_ROOT 3
-#define EXIT_NO_CGROUP 4
-#define EXIT_NO_SWAP 5
 
 #define E2E_OVERSUBSCRIPTION 4
 
@@ -53,16 +49,9 @@ struct side_result {
 struct e2e {
 	const struct bench_options *opts;
 	struct workload_options wl;
-	char swap_path[256];
+	struct confined env;
 	const char *store;
 };
-
-static volatile sig_atomic_t interrupted;
-
-static void on_signal(int sig)
-{
-	interrupted = sig;
-}
 
 /* Plain memory: objects side by side in one anonymous mapping. */
 struct plain {
@@ -149,7 +138,7 @@ static int read_report(int fd, pid_t child, struct side_result *r)
 {
 	size_t got = 0;
 
-	while (got < sizeof(*r) && !interrupted) {
+	while (got < sizeof(*r) && !confined_interrupted()) {
 		ssize_t n = read(fd, (char *)r + got, sizeof(*r) - got);
 
 		if (n > 0)
@@ -160,17 +149,7 @@ static int read_report(int fd, pid_t child, struct side_result *r)
 	if (got == sizeof(*r))
 		return 0;
 	kill(child, SIGKILL);
-	return interrupted ? -EINTR : -EPIPE;
-}
-
-/* Removes @cg, warning when it cannot: a cgroup left behind is said. */
-static void remove_cgroup(const struct cgroup *cg)
-{
-	int ret = cgroup_remove(cg);
-
-	if (ret)
-		fprintf(stderr, "uttm bench e2e: could not remove %s: %s\n",
-			cg->path, strerror(-ret));
+	return confined_interrupted() ? -EINTR : -EPIPE;
 }
 
 /* Runs one side in a child process inside a fresh cgroup. */
@@ -220,7 +199,7 @@ static int measure(struct e2e *e, enum side side, unsigned int round,
 	if (r->oom_kills)
 		ret = -ENOMEM;
 out_cgroup:
-	remove_cgroup(&cg);
+	confined_remove(&cg);
 	return ret;
 }
 
@@ -322,42 +301,12 @@ static int run_variant(struct e2e *e, struct side_result (*r)[NR_SIDES])
 	unsigned int rounds = e->opts->rounds;
 	int ret = 0;
 
-	for (unsigned int i = 0; i < rounds && !ret && !interrupted; i++)
-		for (int s = 0; s < NR_SIDES && !ret && !interrupted; s++)
+	for (unsigned int i = 0; i < rounds && !ret && !confined_interrupted();
+	     i++)
+		for (int s = 0; s < NR_SIDES && !ret && !confined_interrupted();
+		     s++)
 			ret = measure_checked(e, s, i, &r[i][s]);
-	return ret ? ret : interrupted ? -EINTR : 0;
-}
-
-static int prepare(struct e2e *e)
-{
-	struct cgroup probe;
-	char name[64];
-	int ret;
-
-	if (geteuid()) {
-		fprintf(stderr, "uttm bench e2e: needs root, to create a swap "
-			"file and memory cgroups\n");
-		return EXIT_NOT_ROOT;
-	}
-	/* Named after the process, so that a concurrent run cannot clash. */
-	snprintf(name, sizeof(name), "uttm-e2e-probe-%d", getpid());
-	ret = cgroup_create(&probe, name, e->wl.budget);
-	if (ret) {
-		fprintf(stderr, "uttm bench e2e: cannot create a memory cgroup: "
-			"%s\n", strerror(-ret));
-		return EXIT_NO_CGROUP;
-	}
-	remove_cgroup(&probe);
-	snprintf(e->swap_path, sizeof(e->swap_path), "%s/uttm-e2e-swap-%d",
-		 tool_tmpdir(), getpid());
-	ret = swapfile_create(e->swap_path,
-			      (E2E_OVERSUBSCRIPTION + 1) * e->wl.budget);
-	if (ret) {
-		fprintf(stderr, "uttm bench e2e: cannot enable a swap file at "
-			"%s: %s\n", e->swap_path, strerror(-ret));
-		return EXIT_NO_SWAP;
-	}
-	return 0;
+	return ret ? ret : confined_interrupted() ? -EINTR : 0;
 }
 
 static void report(const struct e2e *e, struct side_result (*r)[NR_SIDES])
@@ -400,14 +349,12 @@ int bench_e2e(const struct bench_options *opts)
 	};
 	struct side_result (*r)[NR_SIDES] = calloc(NR_VARIANTS * opts->rounds,
 						   sizeof(*r));
-	struct sigaction sa = { .sa_handler = on_signal };
 	int ret = 0, status;
 
 	if (!r)
 		return 1;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	status = prepare(&e);
+	status = confined_prepare(&e.env, "uttm bench e2e", "e2e",
+				  (E2E_OVERSUBSCRIPTION + 1) * e.wl.budget);
 	if (status) {
 		free(r);
 		return status;
@@ -416,13 +363,11 @@ int bench_e2e(const struct bench_options *opts)
 		e.wl.purgeable = variants[v].purgeable;
 		ret = run_variant(&e, r + v * opts->rounds);
 	}
-	if (swapfile_remove(e.swap_path))
-		fprintf(stderr, "uttm bench e2e: could not remove %s\n",
-			e.swap_path);
+	confined_finish(&e.env);
 	if (!ret)
 		report(&e, r);
 	free(r);
-	if (interrupted)
-		return 128 + interrupted;
+	if (confined_interrupted())
+		return 128 + confined_interrupted();
 	return ret ? 1 : 0;
 }

@@ -477,7 +477,8 @@ static void run_usage(FILE *out)
 		"stores' memory and bookkeeping, and the process around them; it may\n"
 		"not be more than the machine's memory or the memory cgroup's limit.\n"
 		"\nexit status: 0 when every byte checked out, 1 on a mismatch or a\n"
-		"failure, 2 on a usage error, 128 + the signal when interrupted\n",
+		"failure, 2 on a usage error, 3 when the pressure source asked for\n"
+		"is not to be had here, 128 + the signal when interrupted\n",
 		tool_store_names());
 }
 
@@ -732,6 +733,29 @@ static int check_store(const char *store)
 	return -ENOSPC;
 }
 
+/* A pressure source asked for must exist here: it is tried first. */
+static int check_source(int source)
+{
+	struct uttm_monitor_params mp = { .source = source };
+	struct uttm_monitor *monitor;
+	struct uttm_context *ctx;
+	int ret;
+
+	if (source == UTTM_PRESSURE_AUTO)
+		return 0;
+	ret = uttm_context_create(NULL, &ctx);
+	if (!ret) {
+		ret = uttm_monitor_start(ctx, &mp, &monitor);
+		uttm_monitor_stop(ret ? NULL : monitor);
+		uttm_context_destroy(ctx);
+	}
+	if (ret)
+		fprintf(stderr, "uttm run: pressure source %s is not to be had "
+			"here: %s\n", uttm_pressure_source_name(source),
+			strerror(-ret));
+	return ret;
+}
+
 /* Says why the run could not start, and what to do about it. */
 static void explain(int ret, const struct run_config *cfg)
 {
@@ -778,18 +802,20 @@ int cmd_run(int argc, char **argv)
 	}
 	if (ret)
 		return opt_usage_error(RUN);
-	if (uttm_fault_from_env(&ro.cfg.fault)) {
-		fprintf(stderr, RUN ": UTTM_FAULT=%s: not a fault rule (see "
-			"uttm/fault.h: \"point:nth=N,times=N,err=ENAME\")\n",
-			getenv("UTTM_FAULT"));
-		return opt_usage_error(RUN);
-	}
 	if (!ro.cfg.store)
 		ro.cfg.store = tool_store_default();
 	if (check_budget(opt.budget))
 		return UTTM_EXIT_USAGE;
 	if (check_store(ro.cfg.store))
 		return 1;
+	if (check_source(ro.cfg.source))
+		return UTTM_EXIT_NO_SOURCE;
+	if (uttm_fault_from_env(&ro.cfg.fault)) {
+		fprintf(stderr, RUN ": UTTM_FAULT=%s: not a fault rule (see "
+			"uttm/fault.h: \"point:nth=N,times=N,err=ENAME\")\n",
+			getenv("UTTM_FAULT"));
+		return opt_usage_error(RUN);
+	}
 	opt.progress = !ro.json;
 	opt.interrupt = &interrupted;
 	catch_interrupts();

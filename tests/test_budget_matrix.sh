@@ -1,0 +1,44 @@
+#!/bin/sh
+# `uttm bench budget` at CI size: `uttm run` in memory cgroups whose limit
+# is exactly its budget, every store and profile, and the pressure
+# scenario once per source; no run may break the budget.  The full matrix
+# (20 runs per source) is the benchmark's, not CI's.  Skips (77), saying
+# why, without root, memory cgroups or a swap file, or in a sanitizer
+# build; leaves nothing behind.
+set -u
+uttm=$1
+fail() { echo "FAIL: $*"; exit 1; }
+
+json=$(mktemp)
+trap 'rm -f "$json"' EXIT
+"$uttm" bench budget --size 24M --rounds 1 --duration 1 --json >"$json"
+rc=$?
+case $rc in
+0) ;;
+3) echo "SKIP: needs root"; exit 77 ;;
+4) echo "SKIP: no memory cgroup can be created here"; exit 77 ;;
+5) echo "SKIP: no swap file can be enabled here"; exit 77 ;;
+6) echo "SKIP: a sanitizer's own memory is no budget's"; exit 77 ;;
+*) cat "$json"; fail "bench budget exited $rc" ;;
+esac
+cat "$json"
+python3 - "$json" <<'PY' || fail "bench budget --json"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["budget_violations"] == 0, d
+assert d["matrix_runs"] == 12, d
+assert d["pressure_runs"] >= 2, d
+assert d["pressure_survived"] == d["pressure_runs"], d
+for store in ("file", "shmem", "insert", "compressed_file"):
+    for profile in ("defaults", "small", "mixed"):
+        k = "%s_%s_" % (store, profile)
+        assert d[k + "held"] == 1, k
+        assert 0 < d[k + "peak_vs_budget"] <= 1, k
+        assert 0 < d[k + "cgroup_peak_vs_budget"] <= 1, k
+PY
+for root in /sys/fs/cgroup /sys/fs/cgroup/memory; do
+	ls -d "$root"/uttm-budget-* 2>/dev/null | grep -q . &&
+		fail "a cgroup was left behind"
+done
+grep -q uttm-budget-swap /proc/swaps && fail "the swap file was left on"
+echo PASS

@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Benchmarks that confine processes to memory cgroups; see confined.h.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench/confined.h"
+#include "support/swapfile.h"
+#include "uttm.h"
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	interrupted = sig;
+}
+
+int confined_interrupted(void)
+{
+	return interrupted;
+}
+
+void confined_remove(const struct cgroup *cg)
+{
+	int ret = cgroup_remove(cg);
+
+	if (ret)
+		fprintf(stderr, "uttm bench: could not remove %s: %s\n",
+			cg->path, strerror(-ret));
+}
+
+int confined_prepare(struct confined *env, const char *tool, const char *tag,
+		     uint64_t swap_bytes)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct cgroup probe;
+	char name[64];
+	int ret;
+
+	env->tool = tool;
+	env->companion = 0;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (geteuid()) {
+		fprintf(stderr, "%s: needs root, to create a swap file and "
+			"memory cgroups\n", tool);
+		return EXIT_NOT_ROOT;
+	}
+	/* Named after the process, so that a concurrent run cannot clash. */
+	snprintf(name, sizeof(name), "uttm-%s-probe-%d", tag, getpid());
+	ret = cgroup_create(&probe, name, 64ULL << 20);
+	if (ret) {
+		fprintf(stderr, "%s: cannot create a memory cgroup: %s\n",
+			tool, strerror(-ret));
+		return EXIT_NO_CGROUP;
+	}
+	confined_remove(&probe);
+	env->swap_path[0] = '\0';
+	if (!swap_bytes)
+		return 0;
+	snprintf(env->swap_path, sizeof(env->swap_path), "%s/uttm-%s-swap-%d",
+		 tool_tmpdir(), tag, getpid());
+	ret = swapfile_create(env->swap_path, swap_bytes);
+	if (ret) {
+		fprintf(stderr, "%s: cannot enable a swap file at %s: %s\n",
+			tool, env->swap_path, strerror(-ret));
+		return EXIT_NO_SWAP;
+	}
+	return 0;
+}
+
+void confined_finish(struct confined *env)
+{
+	if (env->swap_path[0] && swapfile_remove(env->swap_path))
+		fprintf(stderr, "%s: could not remove %s\n", env->tool,
+			env->swap_path);
+}
+
+/* Starts a child in @cg: @argv exec'd with its output to @fd, or @fn. */
+static pid_t child_in(const struct cgroup *cg, char **argv, int fd,
+		      companion_fn fn)
+{
+	pid_t pid = fork();
+
+	if (pid)
+		return pid;
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	if (cgroup_enter(cg))
+		_exit(126);
+	if (fn)
+		_exit(fn((void *)cg));
+	if (dup2(fd, STDOUT_FILENO) < 0)
+		_exit(126);
+	execv("/proc/self/exe", argv);
+	_exit(127);
+}
+
+/* Reads @fd to its end into @out; a signal makes @pid go. */
+static void read_all(int fd, pid_t pid, char *out, size_t size)
+{
+	size_t got = 0;
+
+	while (got + 1 < size) {
+		ssize_t n = read(fd, out + got, size - 1 - got);
+
+		if (n > 0)
+			got += (size_t)n;
+		else if (n == 0 || errno != EINTR)
+			break;
+		else if (interrupted)
+			kill(pid, SIGKILL);
+	}
+	out[got] = '\0';
+}
+
+int confined_run(struct confined *env, const char *name, uint64_t limit,
+		 char **argv, char *out, size_t size, companion_fn companion,
+		 struct cgroup *cg, int *status)
+{
+	int fds[2], ret;
+	pid_t child;
+
+	ret = cgroup_create(cg, name, limit);
+	if (ret)
+		return ret;
+	/* Before the pipe: its end would keep the output open. */
+	if (companion)
+		env->companion = child_in(cg, NULL, -1, companion);
+	if (pipe(fds)) {
+		ret = -errno;
+		confined_stop_companion(env);
+		confined_remove(cg);
+		return ret;
+	}
+	child = child_in(cg, argv, fds[1], NULL);
+	close(fds[1]);
+	if (child > 0)
+		read_all(fds[0], child, out, size);
+	close(fds[0]);
+	while (child > 0 && waitpid(child, status, 0) < 0 && errno == EINTR)
+		;
+	if (child < 0) {
+		confined_stop_companion(env);
+		confined_remove(cg);
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+int confined_stop_companion(struct confined *env)
+{
+	int status = 0;
+
+	if (env->companion <= 0)
+		return 0;
+	kill(env->companion, SIGTERM);
+	while (waitpid(env->companion, &status, 0) < 0 && errno == EINTR)
+		;
+	env->companion = 0;
+	return status;
+}
