@@ -47,7 +47,9 @@ static void writeback_moves_pages_to_swap(void **state)
 
 static void resident_memory_follows_the_pages(void **state)
 {
-	assert_resident_follows_the_pages(*state, store_new(CAPACITY), false);
+	/* Another test's swap file may be on: then the pages do go. */
+	assert_resident_follows_the_pages(*state, store_new(CAPACITY),
+					  swap_free_bytes() != 0);
 }
 
 static void writeback_frees_what_the_store_held(void **state)
