@@ -981,9 +981,9 @@ static void *worker_run(void *arg)
 	return NULL;
 }
 
-static void threads_share_one_store(void **state)
+/* Four threads, each with a vector of its own, cycling through @backup. */
+static void run_workers(struct uttm_backup *backup)
 {
-	struct uttm_backup *backup = store_new(*state, 64 * MiB, 0);
 	struct worker workers[4];
 	pthread_t threads[4];
 
@@ -996,6 +996,13 @@ static void threads_share_one_store(void **state)
 		assert_int_equal(pthread_join(threads[i], NULL), 0);
 		assert_int_equal(workers[i].error, 0);
 	}
+}
+
+static void threads_share_one_store(void **state)
+{
+	struct uttm_backup *backup = store_new(*state, 64 * MiB, 0);
+
+	run_workers(backup);
 	assert_empty(backup, 64 * MiB);
 	uttm_backup_put(backup);
 }
@@ -1131,18 +1138,8 @@ static void full_lower_store_cuts_a_backup_short(void **state)
 static void threads_share_one_tier(void **state)
 {
 	struct uttm_backup *lower, *backup = tier_new(*state, MiB, 0, &lower);
-	struct worker workers[4];
-	pthread_t threads[4];
 
-	for (unsigned int i = 0; i < 4; i++) {
-		workers[i] = (struct worker){ backup, i, 0 };
-		assert_int_equal(pthread_create(&threads[i], NULL, worker_run,
-						&workers[i]), 0);
-	}
-	for (unsigned int i = 0; i < 4; i++) {
-		assert_int_equal(pthread_join(threads[i], NULL), 0);
-		assert_int_equal(workers[i].error, 0);
-	}
+	run_workers(backup);
 	assert_tier_empty(backup, lower);
 	uttm_backup_put(backup);
 	uttm_backup_put(lower);

@@ -30,19 +30,13 @@
  * but is taken before a block is, so that two inserts racing for the
  * last room cannot both have it.
  * @resident: the frames of held pages that may be in memory.
- * @out_lock: held exclusively while pages are written out and their
- * marks cleared, shared by every other call, so that no frame is dropped
- * and inserted again under a writeback that would clear its new mark.
- * @out_cursor: frame where the next writeback starts.
  */
 struct insert_store {
 	struct uttm_backup base;
 	uint64_t capacity;
 	unsigned long max_pfn;
 	atomic_ulong held;
-	struct slots resident;
-	pthread_rwlock_t out_lock;
-	atomic_ulong out_cursor;
+	struct resident_set resident;
 };
 
 static struct insert_store *to_insert(struct uttm_backup *backup)
@@ -112,9 +106,9 @@ static long insert_take(struct uttm_backup *backup, struct uttm_page *block,
 
 	if (!take_room(store, 1UL << order))
 		return -ENOSPC;
-	pthread_rwlock_rdlock(&store->out_lock);
+	uttm_resident_lock(&store->resident);
 	/* The block is in memory: counted before it is the store's. */
-	ret = uttm_slots_mark(&store->resident, pfn, 1UL << order);
+	ret = uttm_slots_mark(&store->resident.marks, pfn, 1UL << order);
 	if (ret < 0) {
 		atomic_fetch_sub(&store->held, 1UL << order);
 		goto out_unlock;
@@ -131,7 +125,7 @@ static long insert_take(struct uttm_backup *backup, struct uttm_page *block,
 		page_out(store, pfn, 1UL << order);
 	ret = (long)uttm_backup_index_to_handle(pfn);
 out_unlock:
-	pthread_rwlock_unlock(&store->out_lock);
+	uttm_resident_unlock(&store->resident);
 	return ret;
 }
 
@@ -142,19 +136,19 @@ static long insert_copy_pages(struct uttm_backup *backup, void *const *dst,
 	struct insert_store *store = to_insert(backup);
 	unsigned long i;
 
-	pthread_rwlock_rdlock(&store->out_lock);
+	uttm_resident_lock(&store->resident);
 	for (i = 0; i < count; i++) {
 		struct uttm_page *page = handle_page(store, handles[i]);
 
 		if (!page)
 			break;
 		/* Reading a page that was out brings it back in. */
-		uttm_slots_mark(&store->resident,
+		uttm_slots_mark(&store->resident.marks,
 				uttm_backup_handle_to_index(handles[i]), 1);
 		memcpy(dst[i], uttm_page_address(backup->arena, page),
 		       UTTM_PAGE_SIZE);
 	}
-	pthread_rwlock_unlock(&store->out_lock);
+	uttm_resident_unlock(&store->resident);
 	return i ? (long)i : -EINVAL;
 }
 
@@ -166,7 +160,7 @@ static void insert_drop(struct uttm_backup *backup,
 	struct uttm_page *pages[DROP_BATCH];
 	unsigned long dropped = 0;
 
-	pthread_rwlock_rdlock(&store->out_lock);
+	uttm_resident_lock(&store->resident);
 	for (unsigned long i = 0, n; i < count; i += n) {
 		unsigned long nr = 0;
 
@@ -178,12 +172,12 @@ static void insert_drop(struct uttm_backup *backup,
 		uttm_free_pages(backup->arena, pages, nr);
 		/* Freed first, forgotten after: never counted short. */
 		for (unsigned long j = 0; j < nr; j++)
-			uttm_slots_unmark(&store->resident,
+			uttm_slots_unmark(&store->resident.marks,
 					  uttm_page_to_pfn(backup->arena,
 							   pages[j]), 1);
 		dropped += nr;
 	}
-	pthread_rwlock_unlock(&store->out_lock);
+	uttm_resident_unlock(&store->resident);
 	atomic_fetch_sub(&store->held, dropped);
 }
 
@@ -197,30 +191,22 @@ static uint64_t insert_bytes_avail(struct uttm_backup *backup)
 
 static uint64_t insert_resident_bytes(struct uttm_backup *backup)
 {
-	return (uint64_t)uttm_slots_used(&to_insert(backup)->resident) <<
-	       UTTM_PAGE_SHIFT;
+	return uttm_resident_bytes(&to_insert(backup)->resident);
 }
 
-/* Marked pages leave memory from where the last writeback stopped. */
 static uint64_t insert_writeback(struct uttm_backup *backup, uint64_t bytes)
 {
 	struct insert_store *store = to_insert(backup);
-	unsigned long out;
 
-	pthread_rwlock_wrlock(&store->out_lock);
-	out = uttm_resident_writeback(&store->resident, &store->out_cursor,
-				      DIV_ROUND_UP(bytes, UTTM_PAGE_SIZE),
-				      page_out, store);
-	pthread_rwlock_unlock(&store->out_lock);
-	return (uint64_t)out << UTTM_PAGE_SHIFT;
+	return uttm_resident_writeback(&store->resident, bytes, page_out,
+				       store);
 }
 
 static void insert_fini(struct uttm_backup *backup)
 {
 	struct insert_store *store = to_insert(backup);
 
-	uttm_slots_fini(&store->resident);
-	pthread_rwlock_destroy(&store->out_lock);
+	uttm_resident_fini(&store->resident);
 	free(store);
 }
 
@@ -251,9 +237,7 @@ int uttm_backup_insert_create(const struct uttm_backup_insert_params *params,
 	uttm_arena_stats(params->arena, &arena);
 	store->max_pfn = (unsigned long)(arena.max_bytes >> UTTM_PAGE_SHIFT);
 	atomic_init(&store->held, 0);
-	uttm_slots_init(&store->resident, store->max_pfn);
-	pthread_rwlock_init(&store->out_lock, NULL);
-	atomic_init(&store->out_cursor, 0);
+	uttm_resident_init(&store->resident, store->max_pfn);
 	*out = &store->base;
 	return 0;
 }

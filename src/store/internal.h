@@ -134,10 +134,34 @@ long uttm_slots_find_marked(struct slots *slots, unsigned long from,
  * reads back, until it drops it or sees it leave.  The marks are what it
  * reports as its memory, an upper bound: the kernel may swap a page out
  * unseen, never bring one in unseen.
- *
- * Pages per call of the functions below, the size of their vectors.
  */
+
+/* Pages per page-out call, the size of its mincore() vector. */
 #define RESIDENT_BATCH 1024u
+
+/**
+ * struct resident_set - the pages of a store that may be in memory
+ * @marks: one per page, by the store's index (slot, page frame).
+ * @out_lock: held exclusively while pages are written out and their
+ * marks cleared, and shared by the store's other calls, so that no index
+ * is dropped and reused under a writeback that would clear its new mark.
+ * @cursor: index where the next writeback starts.
+ */
+struct resident_set {
+	struct slots marks;
+	pthread_rwlock_t out_lock;
+	atomic_ulong cursor;
+};
+
+void uttm_resident_init(struct resident_set *set, unsigned long max);
+void uttm_resident_fini(struct resident_set *set);
+
+/* Held shared around every call that marks or clears. */
+void uttm_resident_lock(struct resident_set *set);
+void uttm_resident_unlock(struct resident_set *set);
+
+/* Bytes of the marked pages: what the store reports as its memory. */
+uint64_t uttm_resident_bytes(struct resident_set *set);
 
 /*
  * Has the kernel write the @count pages mapped at @addr out of memory now
@@ -148,27 +172,24 @@ long uttm_slots_find_marked(struct slots *slots, unsigned long from,
 void uttm_resident_page_out(void *addr, unsigned long count,
 			    unsigned char *vec);
 /*
- * Clears from @set the marks of the pages @first to @first + @count - 1
- * that @vec says left memory; returns how many.
+ * Clears the marks of the pages @first to @first + @count - 1 that @vec
+ * says left memory; returns how many.
  */
-unsigned long uttm_resident_forget(struct slots *set, unsigned long first,
-				   unsigned long count,
+unsigned long uttm_resident_forget(struct resident_set *set,
+				   unsigned long first, unsigned long count,
 				   const unsigned char *vec);
 
 /* Writes out @count pages of @store from @first; returns how many left. */
 typedef unsigned long (*resident_page_out_fn)(void *store, unsigned long first,
 					      unsigned long count);
 /*
- * Writes out the pages marked in @set from *@cursor on, wrapping around
- * once, a run of at most RESIDENT_BATCH at a time through @page_out,
- * until @pages left memory or every mark was looked at; *@cursor is
- * where the next call starts.  Returns how many left.  The store keeps
- * the marks from changing meanwhile.
+ * Writes the marked pages out from where the last writeback stopped,
+ * wrapping around once, a run of at most RESIDENT_BATCH at a time through
+ * @page_out, until @bytes left memory or every mark was looked at; takes
+ * the out lock exclusively meanwhile.  Returns the bytes that left.
  */
-unsigned long uttm_resident_writeback(struct slots *set, atomic_ulong *cursor,
-				      unsigned long pages,
-				      resident_page_out_fn page_out,
-				      void *store);
+uint64_t uttm_resident_writeback(struct resident_set *set, uint64_t bytes,
+				 resident_page_out_fn page_out, void *store);
 
 /*
  * File I/O: batches of page transfers between memory and the slots of a

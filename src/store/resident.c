@@ -10,6 +10,34 @@
 #include "base/base.h"
 #include "internal.h"
 
+void uttm_resident_init(struct resident_set *set, unsigned long max)
+{
+	uttm_slots_init(&set->marks, max);
+	pthread_rwlock_init(&set->out_lock, NULL);
+	atomic_init(&set->cursor, 0);
+}
+
+void uttm_resident_fini(struct resident_set *set)
+{
+	uttm_slots_fini(&set->marks);
+	pthread_rwlock_destroy(&set->out_lock);
+}
+
+void uttm_resident_lock(struct resident_set *set)
+{
+	pthread_rwlock_rdlock(&set->out_lock);
+}
+
+void uttm_resident_unlock(struct resident_set *set)
+{
+	pthread_rwlock_unlock(&set->out_lock);
+}
+
+uint64_t uttm_resident_bytes(struct resident_set *set)
+{
+	return (uint64_t)uttm_slots_used(&set->marks) << UTTM_PAGE_SHIFT;
+}
+
 /* Whether mincore() says the page is in memory. */
 static bool in_memory(unsigned char v)
 {
@@ -63,8 +91,8 @@ void uttm_resident_page_out(void *addr, unsigned long count,
 	}
 }
 
-unsigned long uttm_resident_forget(struct slots *set, unsigned long first,
-				   unsigned long count,
+unsigned long uttm_resident_forget(struct resident_set *set,
+				   unsigned long first, unsigned long count,
 				   const unsigned char *vec)
 {
 	unsigned long forgotten = 0;
@@ -72,22 +100,25 @@ unsigned long uttm_resident_forget(struct slots *set, unsigned long first,
 	for (unsigned long i = 0, run; i < count; i += run) {
 		run = same_run(vec + i, count - i);
 		if (!in_memory(vec[i]))
-			forgotten += uttm_slots_unmark(set, first + i, run);
+			forgotten += uttm_slots_unmark(&set->marks, first + i,
+						       run);
 	}
 	return forgotten;
 }
 
-unsigned long uttm_resident_writeback(struct slots *set, atomic_ulong *cursor,
-				      unsigned long pages,
-				      resident_page_out_fn page_out,
-				      void *store)
+uint64_t uttm_resident_writeback(struct resident_set *set, uint64_t bytes,
+				 resident_page_out_fn page_out, void *store)
 {
-	unsigned long start = atomic_load(cursor), from = start, got, out = 0;
+	unsigned long pages = DIV_ROUND_UP(bytes, UTTM_PAGE_SIZE), out = 0;
+	unsigned long start, from, got;
 	bool wrapped = false;
 	long first;
 
+	pthread_rwlock_wrlock(&set->out_lock);
+	start = from = atomic_load(&set->cursor);
 	while (out < pages) {
-		first = uttm_slots_find_marked(set, from, RESIDENT_BATCH, &got);
+		first = uttm_slots_find_marked(&set->marks, from,
+					       RESIDENT_BATCH, &got);
 		if (first < 0 && !wrapped && start) {
 			wrapped = true;
 			from = 0;
@@ -98,6 +129,7 @@ unsigned long uttm_resident_writeback(struct slots *set, atomic_ulong *cursor,
 		out += page_out(store, (unsigned long)first, got);
 		from = (unsigned long)first + got;
 	}
-	atomic_store(cursor, from);
-	return out;
+	atomic_store(&set->cursor, from);
+	pthread_rwlock_unlock(&set->out_lock);
+	return (uint64_t)out << UTTM_PAGE_SHIFT;
 }

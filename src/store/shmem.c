@@ -24,19 +24,13 @@
  * @capacity: bytes the store may hold, or 0 to be bounded by swap.
  * @slots: which pages of the memfd hold live pages.
  * @resident: which of them may be in memory.
- * @out_lock: held exclusively while pages are written out and their
- * marks cleared, shared by every other call, so that no slot is reused
- * under a writeback that would clear its new mark.
- * @out_cursor: slot where the next writeback starts.
  */
 struct shmem_store {
 	struct uttm_backup base;
 	struct file_io io;
 	uint64_t capacity;
 	struct slots slots;
-	struct slots resident;
-	pthread_rwlock_t out_lock;
-	atomic_ulong out_cursor;
+	struct resident_set resident;
 };
 
 static struct shmem_store *to_shmem(struct uttm_backup *backup)
@@ -70,7 +64,7 @@ static unsigned long page_out(void *arg, unsigned long first,
 static int mark_batch(struct shmem_store *store, const struct slot_batch *batch)
 {
 	for (unsigned int i = 0; i < batch->nr; i++) {
-		long ret = uttm_slots_mark(&store->resident, batch->reqs[i].slot,
+		long ret = uttm_slots_mark(&store->resident.marks, batch->reqs[i].slot,
 					   batch->reqs[i].count);
 
 		if (ret < 0)
@@ -85,7 +79,7 @@ static void unmark_handles(struct shmem_store *store,
 {
 	for (unsigned long i = 0, run; i < count; i += run) {
 		run = uttm_slot_io_handle_run(handles + i, count - i);
-		uttm_slots_unmark(&store->resident,
+		uttm_slots_unmark(&store->resident.marks,
 				  uttm_backup_handle_to_index(handles[i]), run);
 	}
 }
@@ -96,7 +90,7 @@ static void mark_handles(struct shmem_store *store,
 {
 	for (unsigned long i = 0, run; i < count; i += run) {
 		run = uttm_slot_io_handle_run(handles + i, count - i);
-		uttm_slots_mark(&store->resident,
+		uttm_slots_mark(&store->resident.marks,
 				uttm_backup_handle_to_index(handles[i]), run);
 	}
 }
@@ -109,7 +103,7 @@ static long shmem_backup_pages(struct uttm_backup *backup, void *const *src,
 	struct slot_batch batch;
 	long n;
 
-	pthread_rwlock_rdlock(&store->out_lock);
+	uttm_resident_lock(&store->resident);
 	n = uttm_slot_io_batch_take(&batch, &store->slots, src, count);
 	if (n > 0 && mark_batch(store, &batch))
 		n = -ENOMEM;
@@ -120,7 +114,7 @@ static long shmem_backup_pages(struct uttm_backup *backup, void *const *src,
 		uttm_slot_io_batch_commit(&batch, &store->slots, n, handles);
 		/* Slots not written hold nothing. */
 		for (unsigned int i = 0; i < batch.nr; i++)
-			uttm_slots_unmark(&store->resident,
+			uttm_slots_unmark(&store->resident.marks,
 					  batch.reqs[i].slot +
 					  MIN(batch.reqs[i].moved,
 					      batch.reqs[i].count),
@@ -134,7 +128,7 @@ static long shmem_backup_pages(struct uttm_backup *backup, void *const *src,
 		page_out(store, uttm_backup_handle_to_index(handles[i]),
 			 (unsigned long)run);
 	}
-	pthread_rwlock_unlock(&store->out_lock);
+	uttm_resident_unlock(&store->resident);
 	return n;
 }
 
@@ -145,12 +139,12 @@ static long shmem_copy_pages(struct uttm_backup *backup, void *const *dst,
 	struct shmem_store *store = to_shmem(backup);
 	long n;
 
-	pthread_rwlock_rdlock(&store->out_lock);
+	uttm_resident_lock(&store->resident);
 	n = uttm_slot_io_read(&store->io, dst, handles, count,
 			      ctx->interruptible);
 	if (n > 0)
 		mark_handles(store, handles, (unsigned long)n);
-	pthread_rwlock_unlock(&store->out_lock);
+	uttm_resident_unlock(&store->resident);
 	return n;
 }
 
@@ -164,30 +158,23 @@ static void shmem_drop(struct uttm_backup *backup, const unsigned long *handles,
 {
 	struct shmem_store *store = to_shmem(backup);
 
-	pthread_rwlock_rdlock(&store->out_lock);
+	uttm_resident_lock(&store->resident);
 	uttm_slot_io_punch(store->io.fd, &store->slots, handles, count);
 	unmark_handles(store, handles, count);
-	pthread_rwlock_unlock(&store->out_lock);
+	uttm_resident_unlock(&store->resident);
 }
 
 static uint64_t shmem_resident_bytes(struct uttm_backup *backup)
 {
-	return (uint64_t)uttm_slots_used(&to_shmem(backup)->resident) <<
-	       UTTM_PAGE_SHIFT;
+	return uttm_resident_bytes(&to_shmem(backup)->resident);
 }
 
-/* Marked pages leave memory from where the last writeback stopped. */
 static uint64_t shmem_writeback(struct uttm_backup *backup, uint64_t bytes)
 {
 	struct shmem_store *store = to_shmem(backup);
-	unsigned long out;
 
-	pthread_rwlock_wrlock(&store->out_lock);
-	out = uttm_resident_writeback(&store->resident, &store->out_cursor,
-				      DIV_ROUND_UP(bytes, UTTM_PAGE_SIZE),
-				      page_out, store);
-	pthread_rwlock_unlock(&store->out_lock);
-	return (uint64_t)out << UTTM_PAGE_SHIFT;
+	return uttm_resident_writeback(&store->resident, bytes, page_out,
+				       store);
 }
 
 static uint64_t shmem_bytes_avail(struct uttm_backup *backup)
@@ -204,9 +191,8 @@ static void shmem_fini(struct uttm_backup *backup)
 	struct shmem_store *store = to_shmem(backup);
 
 	uttm_file_io_fini(&store->io);
-	uttm_slots_fini(&store->resident);
+	uttm_resident_fini(&store->resident);
 	uttm_slots_fini(&store->slots);
-	pthread_rwlock_destroy(&store->out_lock);
 	free(store);
 }
 
@@ -241,9 +227,7 @@ int uttm_backup_shmem_create(const struct uttm_backup_shmem_params *params,
 	uttm_slots_init(&store->slots, store->capacity ?
 			(unsigned long)(store->capacity >> UTTM_PAGE_SHIFT) :
 			SLOT_IO_MAX_SLOTS);
-	uttm_slots_init(&store->resident, store->slots.max);
-	pthread_rwlock_init(&store->out_lock, NULL);
-	atomic_init(&store->out_cursor, 0);
+	uttm_resident_init(&store->resident, store->slots.max);
 	uttm_backup_init(&store->base, &shmem_ops, params->fault);
 	*out = &store->base;
 	return 0;
