@@ -1042,6 +1042,16 @@ static void assert_tier_empty(struct uttm_backup *backup,
 	assert_int_equal(uttm_backup_handles(lower), 0);
 }
 
+/* Every page of @p comes back whole; once dropped, nothing is left. */
+static void tier_restore_and_drop(struct uttm_backup *backup,
+				  struct uttm_backup *lower, struct pages *p)
+{
+	assert_restores(backup, p);
+	drop_all(backup, p);
+	assert_tier_empty(backup, lower);
+	pages_free(p);
+}
+
 static void pages_move_down_at_the_cap_and_come_back(void **state)
 {
 	static const enum content contents[] = { CONTENT_TEXT, CONTENT_RANDOM,
@@ -1063,10 +1073,7 @@ static void pages_move_down_at_the_cap_and_come_back(void **state)
 		assert_true(s.lower_pages > 0);
 		assert_int_equal(uttm_backup_handles(lower), s.lower_pages);
 		assert_true(s.pool_bytes <= 256 * 1024);
-		assert_restores(backup, &p);
-		drop_all(backup, &p);
-		assert_tier_empty(backup, lower);
-		pages_free(&p);
+		tier_restore_and_drop(backup, lower, &p);
 	}
 	uttm_backup_put(backup);
 	uttm_backup_put(lower);
@@ -1099,11 +1106,8 @@ static void writeback_moves_the_coldest_pages_down(void **state)
 	assert_restores(backup, &older);
 	drop_all(backup, &older);
 	assert_int_equal(uttm_backup_handles(lower), 0);
-	assert_restores(backup, &newer);
-	drop_all(backup, &newer);
-	assert_tier_empty(backup, lower);
 	pages_free(&older);
-	pages_free(&newer);
+	tier_restore_and_drop(backup, lower, &newer);
 	uttm_backup_put(backup);
 	uttm_backup_put(lower);
 }
@@ -1123,10 +1127,7 @@ static void full_lower_store_cuts_a_backup_short(void **state)
 	assert_true(ret >= 64 && ret <= 64 + 16);
 	assert_int_equal(stats_of(backup).lower_pages, 16);
 	p.count = (unsigned long)ret;
-	assert_restores(backup, &p);
-	drop_all(backup, &p);
-	assert_tier_empty(backup, lower);
-	pages_free(&p);
+	tier_restore_and_drop(backup, lower, &p);
 	uttm_backup_put(backup);
 	uttm_backup_put(lower);
 }
