@@ -48,6 +48,11 @@ assert sum(v for _, v in samples["uttm_objects"]) == report["objects"]
 allocated = dict((l["zone"], v) for l, v in samples["uttm_pages_allocated"])
 limit = dict((l["zone"], v) for l, v in samples["uttm_page_limit"])
 assert 0 < allocated["all"] <= limit["all"]
+memory = dict((l["kind"], v) for l, v in samples["uttm_memory_bytes"])
+assert one("uttm_memory_budget_bytes") == report["context_budget_bytes"]
+assert memory["pages"] > 0 and memory["metadata"] > 0
+assert sum(memory.values()) <= one("uttm_memory_peak_bytes")
+assert one("uttm_memory_peak_bytes") <= report["context_budget_bytes"]
 pools = samples["uttm_pool_pages"]
 assert len(pools) == 3 * 11 and all(v >= 0 for _, v in pools)
 assert {l["caching"] for l, _ in pools} == {"plain", "locked", "device"}

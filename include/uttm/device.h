@@ -264,8 +264,10 @@ int uttm_context_dump(struct uttm_context *ctx, FILE *out);
  * @out: where.
  *
  * Writes the counters in the OpenMetrics text format (which Prometheus
- * also reads), ending with "# EOF": pages held and the page limits, pages
- * purged, backed up and restored, and per device (label device, an id
+ * also reads), ending with "# EOF": pages held and the page limits, the
+ * budget, the pressure limit, the memory the budget counts (label kind:
+ * pages, store, metadata) and its peak, pages purged, backed up and
+ * restored, and per device (label device, an id
  * that stays for the device's life) objects, shrinkable, purgeable,
  * pinned and delayed ones, pooled pages per caching state and order, and
  * the store's live handles.  A service serves it on its metrics endpoint.

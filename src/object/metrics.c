@@ -17,6 +17,33 @@ static void family(FILE *out, const char *name, const char *type,
 	fprintf(out, "# TYPE %s %s\n# HELP %s %s\n", name, type, name, help);
 }
 
+/* The budget and what it counts; what the context holds is pages, the
+ * stores' memory and bookkeeping together. */
+static void memory_metrics(const struct uttm_context_stats *s, FILE *out)
+{
+	family(out, "uttm_memory_budget_bytes", "gauge",
+	       "Most bytes of memory the context may hold, 0 for no budget.");
+	fprintf(out, "uttm_memory_budget_bytes %llu\n",
+		(unsigned long long)s->budget);
+	family(out, "uttm_memory_pressure_limit_bytes", "gauge",
+	       "A lower limit held while memory is short, 0 for none.");
+	fprintf(out, "uttm_memory_pressure_limit_bytes %llu\n",
+		(unsigned long long)s->pressure_limit);
+	family(out, "uttm_memory_bytes", "gauge",
+	       "Memory the budget counts: pages, the stores' own, bookkeeping.");
+	fprintf(out, "uttm_memory_bytes{kind=\"pages\"} %llu\n"
+		"uttm_memory_bytes{kind=\"store\"} %llu\n"
+		"uttm_memory_bytes{kind=\"metadata\"} %llu\n",
+		(unsigned long long)(s->resident_bytes - s->store_bytes -
+				     s->metadata_bytes),
+		(unsigned long long)s->store_bytes,
+		(unsigned long long)s->metadata_bytes);
+	family(out, "uttm_memory_peak_bytes", "gauge",
+	       "The most memory the budget has counted.");
+	fprintf(out, "uttm_memory_peak_bytes %llu\n",
+		(unsigned long long)s->peak_resident_bytes);
+}
+
 static void context_metrics(struct uttm_context *ctx, FILE *out)
 {
 	struct uttm_context_stats s;
@@ -34,6 +61,7 @@ static void context_metrics(struct uttm_context *ctx, FILE *out)
 		"uttm_page_limit{zone=\"dma32\"} %llu\n",
 		(unsigned long long)s.page_limit,
 		(unsigned long long)s.dma32_page_limit);
+	memory_metrics(&s, out);
 	family(out, "uttm_pages_purged", "counter",
 	       "Pages whose content was dropped.");
 	fprintf(out, "uttm_pages_purged_total %llu\n",
