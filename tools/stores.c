@@ -98,16 +98,17 @@ static const struct {
 	int (*create)(const struct store_request *req,
 		      struct uttm_backup **out);
 	bool needs_swap;
+	bool in_files;
 	unsigned int memory_share;
 } stores[] = {
-	{ "shmem", make_shmem, true, 0 },
-	{ "insert", make_insert, true, 0 },
-	{ "file", make_file, false, 0 },
+	{ "shmem", make_shmem, true, false, 0 },
+	{ "insert", make_insert, true, false, 0 },
+	{ "file", make_file, false, true, 0 },
 	/* Compressed pages stay in memory: a third of the budget. */
-	{ "compressed", make_compressed, false, 3 },
+	{ "compressed", make_compressed, false, false, 3 },
 	/* Pages leave for the server: none stays here. */
-	{ "redis", make_redis, false, 0 },
-	{ "compressed-file", make_compressed_file, false, 3 },
+	{ "redis", make_redis, false, false, 0 },
+	{ "compressed-file", make_compressed_file, false, true, 3 },
 };
 
 static int store_index(const char *name)
@@ -156,6 +157,13 @@ bool tool_store_needs_swap(const char *name)
 	int i = store_index(name);
 
 	return i >= 0 && stores[i].needs_swap;
+}
+
+bool tool_store_in_files(const char *name)
+{
+	int i = store_index(name);
+
+	return i >= 0 && stores[i].in_files;
 }
 
 unsigned int tool_store_memory_share(const char *name)

@@ -58,6 +58,9 @@ const char *tool_store_names(void);
 /* Whether pages in store @name only leave memory through swap. */
 bool tool_store_needs_swap(const char *name);
 
+/* Whether store @name writes its pages to files (under --store-path). */
+bool tool_store_in_files(const char *name);
+
 /*
  * Share of a memory budget (1/n) that store @name keeps in memory itself,
  * or 0 for a store that keeps nothing in memory.

@@ -764,7 +764,7 @@ static void explain(int ret, const struct run_config *cfg)
 	if (ret == -E2BIG) {
 		fprintf(stderr, "uttm run: the budget cannot hold 4 objects "
 			"next to the process itself; raise --budget\n");
-	} else if (ret == -EMEDIUMTYPE) {
+	} else if (ret == -EMEDIUMTYPE && tool_store_in_files(cfg->store)) {
 		fs = cfg->store_path ? tool_dir_filesystem(cfg->store_path) :
 					 NULL;
 		if (fs)
