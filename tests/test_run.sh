@@ -26,6 +26,20 @@ assert d["touches"] > d["objects"], d
 "$uttm" run --budget 48M --objects 24 --object-size 4M --duration 1 --stats \
 	2>&1 >/dev/null | grep -q "^total  :" || fail "uttm run --stats pool table"
 
+# Fills that fail are errors; those objects are written at their next
+# touch, never checked against content they never had.
+set +e
+out=$(UTTM_FAULT="alloc:nth=1,times=64" "$uttm" run --budget 48M \
+	--objects 24 --object-size 4M --duration 1 --json 2>/dev/null)
+status=$?
+set -e
+[ $status -eq 1 ] || fail "a run with failed fills should exit 1, not $status"
+echo "$out" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["errors"] > 0 and d["mismatches"] == 0, d
+' || fail "failed fills counted as mismatches"
+
 set +e
 "$uttm" run --bogus >/dev/null 2>&1; [ $? -eq 2 ] || fail "unknown option should exit 2"
 "$uttm" run --purgeable 2 >/dev/null 2>&1; [ $? -eq 2 ] || fail "share above 1 should exit 2"

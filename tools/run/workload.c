@@ -65,7 +65,8 @@ struct workload {
 	const struct workload_options *opt;
 	const struct workload_backend *backend;
 	void *priv;
-	uint32_t *versions;	/* per object, under the backend's begin/end */
+	/* Per object, 0 until first written; under the backend's begin/end. */
+	uint32_t *versions;
 	struct worker *workers;
 	atomic_bool stop;
 	atomic_ulong touches;
@@ -202,6 +203,9 @@ static void touch(struct worker *w, unsigned long id, bool check, bool write)
 		sample(&w->restore, &w->rng, now_seconds() - t);
 	if (ret > 0) {
 		w->content_lost++;
+		write = true;
+	} else if (!wl->versions[id]) {
+		/* Its fill failed: there is nothing to check yet. */
 		write = true;
 	} else if (check) {
 		object_check(w, id);
