@@ -256,8 +256,15 @@ static int run_setup(struct run *run)
 	const struct workload_options *o = run->opt;
 	unsigned int share = tool_store_memory_share(run->cfg->store);
 	struct uttm_context_params cp = { .budget = o->budget };
-	struct uttm_arena_params ap = { .max_bytes = 2 * o->budget,
-					.fault = run->cfg->fault };
+	/*
+	 * The insert store keeps the pages it holds in the arena, in memory
+	 * or swapped out: room for every object besides the budget's.  The
+	 * arena grows only as far as it is used.
+	 */
+	struct uttm_arena_params ap = {
+		.max_bytes = workload_total_bytes(o) + 2 * o->budget,
+		.fault = run->cfg->fault,
+	};
 	struct uttm_device_params dp = {
 		.pool.max_pages = (unsigned long)(o->budget / POOL_SHARE /
 						  UTTM_PAGE_SIZE),
