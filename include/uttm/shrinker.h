@@ -19,10 +19,13 @@
  * limit (uttm_context_set_pressure_limit()), lifted step by step once
  * memory is plentiful again.  Whatever its source, it also polls the
  * headroom left, the smaller of MemAvailable and what the memory
- * cgroups' limits leave, and reclaims what that headroom would lack
- * below a low mark a few polls from now were it to keep shrinking as fast
- * as it has been: a pressure event can come too late, and without swap
- * the OOM killer does not wait.  The sources, in the order
+ * cgroups' limits leave (the swap cache counting as left: the kernel
+ * drops those copies of pages already in swap first, without I/O), and
+ * reclaims what that headroom would lack below a low mark a few polls
+ * from now were others to keep taking it as fast as they have been: a
+ * pressure event can come too late, and without swap the OOM killer does
+ * not wait.  The rate leaves out the context's own growth up to its
+ * budget, which the headroom was left for.  The sources, in the order
  * UTTM_PRESSURE_AUTO tries them:
  *
  * - a cgroup directory given in the parameters: its PSI trigger (v2), or
@@ -130,11 +133,14 @@ enum uttm_pressure_source {
  * (its events for PSI_CGROUP and CGROUP_V1, its headroom for every
  * source), or NULL.
  *
- * On an event the monitor reclaims a share of what the context holds
- * (uttm_context_stats()'s resident_bytes) proportional to the pressure:
- * a PSI event's avg10 stall share, the v1 level (low 1/8, medium 1/2,
- * critical all).  At each poll it reclaims what the headroom, shrinking
- * at its recent rate, would lack below the low mark three polls ahead.
+ * On an event while the headroom is below twice its low mark the monitor
+ * reclaims a share of what the context holds (uttm_context_stats()'s
+ * resident_bytes) proportional to the pressure: a PSI event's avg10
+ * stall share, the v1 level (low 1/8, medium 1/2, critical all); with
+ * more headroom an event is the kernel dropping caches.  At each poll it
+ * reclaims what the headroom, shrinking at its recent rate (measured
+ * over a poll interval at least), would lack below the low mark three
+ * polls ahead.
  */
 struct uttm_monitor_params {
 	enum uttm_pressure_source source;

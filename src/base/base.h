@@ -199,11 +199,15 @@ int uttm_sysmem_cgroup_levels(struct uttm_cgroup_levels *levels);
 /*
  * The tightest limit of @levels (v2: memory.max and memory.high; v1:
  * memory.limit_in_bytes) and the least room left below one (limit less
- * usage); UINT64_MAX for each when no level has a limit.  Reads with
- * read(2) only: safe in a cgroup at its limit.
+ * usage, of which the swap cache counts as room: it is dropped first and
+ * costs no I/O); UINT64_MAX for each when no level has a limit.  Reads
+ * with read(2) only: safe in a cgroup at its limit.
  */
 void uttm_sysmem_cgroup_room(const struct uttm_cgroup_levels *levels,
 			     uint64_t *limit, uint64_t *headroom);
+
+/* The number after @key at the start of a line of @text, or 0. */
+uint64_t uttm_sysmem_text_number(const char *text, const char *key);
 
 /* Reads a small file into @buf, NUL-terminated, without allocating. */
 int uttm_sysmem_read_text(const char *path, char *buf, size_t size);

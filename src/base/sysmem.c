@@ -201,13 +201,44 @@ static uint64_t level_limit(const struct uttm_cgroup_levels *levels,
 	return MIN(max, high);
 }
 
+uint64_t uttm_sysmem_text_number(const char *text, const char *key)
+{
+	size_t len = strlen(key);
+
+	for (const char *line = text; line; line = strchr(line, '\n')) {
+		line += *line == '\n';
+		if (!strncmp(line, key, len))
+			return strtoull(line + len, NULL, 10);
+	}
+	return 0;
+}
+
+/*
+ * Swap cache charged to one level: pages already written to swap whose
+ * copy in memory the kernel drops first, without I/O, when the level
+ * nears its limit.  MADV_PAGEOUT leaves every page it writes there until
+ * then.
+ */
+static uint64_t level_swap_cache(const struct uttm_cgroup_levels *levels,
+				 unsigned int i)
+{
+	char path[UTTM_CGROUP_PATH + 32], stat[4096];
+
+	snprintf(path, sizeof(path), "%s/memory.stat", levels->dirs[i]);
+	if (uttm_sysmem_read_text(path, stat, sizeof(stat)))
+		return 0;
+	/* v1's own counters leave out the levels below; total_ ones do not. */
+	return uttm_sysmem_text_number(stat, levels->v2 ? "swapcached " :
+							  "total_swapcached ");
+}
+
 void uttm_sysmem_cgroup_room(const struct uttm_cgroup_levels *levels,
 			     uint64_t *limit, uint64_t *headroom)
 {
 	*limit = UINT64_MAX;
 	*headroom = UINT64_MAX;
 	for (unsigned int i = 0; i < levels->count; i++) {
-		uint64_t lim = level_limit(levels, i), usage;
+		uint64_t lim = level_limit(levels, i), usage, cache;
 
 		/* v1 says "no limit" with the largest page-aligned number. */
 		if (lim >= UTTM_CGROUP_UNLIMITED ||
@@ -215,6 +246,8 @@ void uttm_sysmem_cgroup_room(const struct uttm_cgroup_levels *levels,
 				   "memory.current" : "memory.usage_in_bytes",
 				   &usage))
 			continue;
+		cache = level_swap_cache(levels, i);
+		usage -= MIN(usage, cache);
 		*limit = MIN(*limit, lim);
 		*headroom = MIN(*headroom, lim > usage ? lim - usage : 0);
 	}

@@ -30,10 +30,17 @@
 /* PSI: a 20% stall share over ten seconds is as bad as it gets. */
 #define PSI_FULL_AVG10 20.0
 #define MIN_PRESSURE (1.0 / 16)
-/* Below twice the low mark the headroom is polled this much more often. */
+/*
+ * Below twice the low mark the headroom is tight: it is polled this much
+ * more often, and only then do events count.  Above it an event is the
+ * kernel dropping caches (the swap cache MADV_PAGEOUT leaves, clean page
+ * cache), no reason for uttm to give anything up.
+ */
 #define TIGHT_POLL_DIVISOR 5
 /* How far ahead the shrinking headroom is extrapolated, in polls. */
 #define LEAD_POLLS 3
+/* Headroom above this many low marks is plenty: the pressure limit goes. */
+#define ROOMY_LOWS 3
 /*
  * The monitor's stack, faulted in (and locked, where allowed) up front: a
  * thread that frees memory must not need a new page to do it.  TSan's
@@ -59,10 +66,13 @@ struct uttm_monitor {
 	char psi_path[600];
 	/* The memory cgroups whose headroom is polled, possibly none. */
 	struct uttm_cgroup_levels levels;
-	/* Headroom at the last poll, bytes, and when, seconds. */
-	uint64_t last_headroom;
+	/*
+	 * Headroom at the last poll less what the context may still take
+	 * under its budget, bytes, and when, seconds.
+	 */
+	double last_spare;
 	double last_poll;
-	/* How fast the headroom shrinks, bytes per second, smoothed. */
+	/* How fast others take that spare, bytes per second, smoothed. */
 	double shrink_rate;
 	pthread_t thread;
 	void *stack;
@@ -278,16 +288,19 @@ static double v1_level_pressure(const struct uttm_monitor *m,
 	return pressure;
 }
 
+/*
+ * MemAvailable and the swap cache, which it leaves out though the kernel
+ * drops it first: pages already in swap, their copy kept in memory.
+ */
 static uint64_t mem_available(void)
 {
-	char buf[2048], *line;
+	char buf[2048];
 
-	if (uttm_sysmem_read_text("/proc/meminfo", buf, sizeof(buf)))
+	if (uttm_sysmem_read_text("/proc/meminfo", buf, sizeof(buf)) ||
+	    !strstr(buf, "MemAvailable:"))
 		return UINT64_MAX;
-	line = strstr(buf, "MemAvailable:");
-	if (!line)
-		return UINT64_MAX;
-	return strtoull(line + strlen("MemAvailable:"), NULL, 10) * 1024;
+	return (uttm_sysmem_text_number(buf, "MemAvailable:") +
+		uttm_sysmem_text_number(buf, "SwapCached:")) * 1024;
 }
 
 /*
@@ -380,33 +393,59 @@ static void relax(struct uttm_monitor *m, uint64_t spare)
 }
 
 /*
- * Polls the headroom and reclaims ahead of need: what the headroom, were
- * it to keep shrinking as fast as it has, would lack below the low mark
- * a few polls from now.  Plenty of headroom lifts the pressure limit
- * step by step.  Returns the time to the next poll, in ms.
+ * The headroom less what the context may still take under its budget: it
+ * shrinks only when something else takes memory, never as the context
+ * fills its own budget, which the headroom was left for.
  */
-static int guard(struct uttm_monitor *m)
+static double spare(struct uttm_monitor *m, uint64_t room)
+{
+	struct uttm_context_stats stats;
+
+	uttm_context_stats(m->ctx, &stats);
+	return (double)room - (stats.budget > stats.resident_bytes ?
+			       (double)(stats.budget - stats.resident_bytes) :
+			       0);
+}
+
+/*
+ * Polls the headroom and reclaims ahead of need: a share of the context
+ * for an event's @pressure when the headroom is tight, and what the
+ * headroom, were others to keep taking it as fast as they have, would
+ * lack below the low mark a few polls from now.  Plenty of headroom lifts
+ * the pressure limit step by step.  Returns the time to the next poll,
+ * in ms.
+ */
+static int guard(struct uttm_monitor *m, double pressure)
 {
 	double now = now_seconds(), dt = now - m->last_poll;
 	uint64_t low, room = headroom(m, &low);
-	double lead, ahead, drop;
+	double lead, ahead, drop, left = spare(m, room);
 	int next = (int)m->params.poll_ms;
 
-	if (m->last_poll && dt > 0) {
-		drop = ((double)m->last_headroom - (double)room) / dt;
-		m->shrink_rate = MAX(0.0, (m->shrink_rate + drop) / 2);
+	/*
+	 * Over a poll interval at least: events and tight polls wake the
+	 * thread sooner, and a few pages over a millisecond is no rate.
+	 */
+	if (dt * 1000 >= m->params.poll_ms) {
+		if (m->last_poll) {
+			drop = (m->last_spare - left) / dt;
+			m->shrink_rate = MAX(0.0, (m->shrink_rate + drop) / 2);
+		}
+		m->last_spare = left;
+		m->last_poll = now;
 	}
-	m->last_headroom = room;
-	m->last_poll = now;
-	if (room < 2 * low)
+	if (room < 2 * low) {
 		next = MAX(1, next / TIGHT_POLL_DIVISOR);
+		if (pressure > 0)
+			reclaim_share(m, pressure);
+	}
 	lead = LEAD_POLLS * next / 1000.0;
 	ahead = (double)room - m->shrink_rate * lead;
 	if (ahead < (double)low)
 		reclaim(m, (uint64_t)((double)low - ahead),
 			((double)low - ahead) / (double)low);
-	else if (room > 3 * low)
-		relax(m, room - 3 * low);
+	else if (room > ROOMY_LOWS * low)
+		relax(m, room - ROOMY_LOWS * low);
 	return next;
 }
 /* An event's pressure, 0 for none, or -1 when its source went away. */
@@ -442,9 +481,7 @@ static void *monitor_main(void *arg)
 			pressure = event_pressure(m, fds);
 		if (pressure < 0)
 			break;
-		if (pressure > 0)
-			reclaim_share(m, pressure);
-		timeout = guard(m);
+		timeout = guard(m, pressure);
 	}
 	return NULL;
 }
