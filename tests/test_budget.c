@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "world.h"
 
@@ -182,6 +184,64 @@ static void backing_up_into_memory_frees_nothing(void **state)
 	assert_int_equal(stats_of(w).store_bytes, 0);
 	uttm_bo_put(a);
 	uttm_bo_put(b);
+	world_free(w);
+}
+
+/* Text that compresses about tenfold, and differs from object to object. */
+static void text_page(char *page, unsigned int id)
+{
+	for (unsigned int off = 0; off < UTTM_PAGE_SIZE; off += 32)
+		snprintf(page + off, 32, "object %8u, line %6u  \n", id,
+			 off / 32);
+}
+
+/* Validates the one-page @bo and writes or compares its text of @id. */
+static bool bo_text(struct uttm_bo *bo, unsigned int id, bool write)
+{
+	char want[UTTM_PAGE_SIZE];
+	char *page;
+	bool same;
+
+	text_page(want, id);
+	uttm_bo_lock(bo);
+	assert_true(uttm_bo_validate(bo, &op) >= 0);
+	page = uttm_tt_page_address(uttm_bo_tt(bo), 0);
+	if (write)
+		memcpy(page, want, sizeof(want));
+	same = !memcmp(page, want, sizeof(want));
+	uttm_bo_unlock(bo);
+	return same;
+}
+
+/*
+ * One page backed up into a compressed pool may take a new pool page, or
+ * grow its entry table, and free nothing on its own; a few more free what
+ * they held, so small objects still fit the budget.
+ */
+static void small_objects_back_up_into_a_compressed_pool(void **state)
+{
+	struct uttm_backup_compressed_params cp = { .cap = 16 * MiB };
+	struct uttm_backup *store;
+	struct uttm_bo *bos[2048];
+	struct world *w;
+
+	assert_int_equal(uttm_backup_compressed_create(&cp, &store), 0);
+	w = world_with(NULL, store);
+	assert_int_equal(uttm_context_set_budget(w->ctx,
+						 stats_of(w).resident_bytes +
+						 2 * MiB), 0);
+	for (unsigned int i = 0; i < ARRAY_SIZE(bos); i++) {
+		bos[i] = bo_new(w->dev, UTTM_PAGE_SIZE, false, NULL);
+		bo_text(bos[i], i, true);
+		assert_within_budget(w);
+	}
+	assert_true(stats_of(w).pages_backed_up > 0);
+	for (unsigned int i = 0; i < ARRAY_SIZE(bos); i++) {
+		assert_true(bo_text(bos[i], i, false));
+		assert_within_budget(w);
+	}
+	for (unsigned int i = 0; i < ARRAY_SIZE(bos); i++)
+		uttm_bo_put(bos[i]);
 	world_free(w);
 }
 
@@ -364,6 +424,7 @@ int main(void)
 		cmocka_unit_test(purgeable_objects_go_before_any_backup),
 		cmocka_unit_test(bookkeeping_is_charged_and_given_back),
 		cmocka_unit_test(backing_up_into_memory_frees_nothing),
+		cmocka_unit_test(small_objects_back_up_into_a_compressed_pool),
 		cmocka_unit_test(budget_above_the_machine_is_refused),
 		cmocka_unit_test(pressure_limit_holds_like_a_lower_budget),
 		cmocka_unit_test(pressure_limit_throttles_rather_than_fails),

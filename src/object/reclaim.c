@@ -591,6 +591,14 @@ static long budget_step(struct uttm_context *ctx, enum budget_step step,
 }
 
 /*
+ * Times a step that shrank something is taken again before the next is
+ * tried: one small object backed up into a compressed pool may take a
+ * new pool page for a page freed, and the budget's sum moves with other
+ * threads' charges too, so a step is judged over a few objects.
+ */
+#define STEP_TRIES 16
+
+/*
  * Takes the cheapest step that brings the budget's sum down, towards
  * @excess bytes.  Returns the bytes it went down by, 0 when no step could
  * bring it down, or the error that stopped a walk.
@@ -602,16 +610,18 @@ static long reclaim_budget(struct uttm_context *ctx, uint64_t excess,
 
 	uttm_context_resident(ctx, &before);
 	for (int step = 0; step < NR_BUDGET_STEPS; step++) {
-		long ret = budget_step(ctx, (enum budget_step)step, excess,
-				       walk);
+		for (int tries = 0; tries < STEP_TRIES; tries++) {
+			long ret = budget_step(ctx, (enum budget_step)step,
+					       excess, walk);
 
-		if (ret < 0)
-			return ret;
-		if (!ret)
-			continue;
-		uttm_context_resident(ctx, &after);
-		if (after.total < before.total)
-			return (long)(before.total - after.total);
+			if (ret < 0)
+				return ret;
+			if (!ret)
+				break;
+			uttm_context_resident(ctx, &after);
+			if (after.total < before.total)
+				return (long)(before.total - after.total);
+		}
 	}
 	return 0;
 }
