@@ -546,10 +546,10 @@ static uint64_t stores_writeback(struct uttm_context *ctx, uint64_t bytes)
  * objects backed up, least recently used first, written out at once when
  * their store would otherwise keep them in memory; then what the stores
  * keep in memory themselves, written out (to swap, to disk, to a lower
- * store).  A step helps only if the budget's sum goes down: backing an
- * object up into a store that keeps its pages in memory (a memfd without
- * swap, a compressed pool of incompressible pages) moves memory without
- * freeing it, and the next step is tried.
+ * store).  A step helps only if the budget's sum goes down within a few
+ * objects: backing an object up into a store that keeps its pages in
+ * memory (a memfd without swap, a compressed pool of incompressible
+ * pages) moves memory without freeing it, and the next step is tried.
  */
 enum budget_step {
 	STEP_POOLS,
