@@ -114,6 +114,12 @@ uint64_t cgroup_oom_kills(const struct cgroup *cg)
 			   "oom_kill ");
 }
 
+uint64_t cgroup_limit_hits(const struct cgroup *cg)
+{
+	return cg->v2 ? read_number(cg, "memory.events", "max ") :
+			read_number(cg, "memory.failcnt", "");
+}
+
 /*
  * The path of the process's cgroup in the hierarchy whose line in
  * /proc/self/cgroup names @controller ("" for cgroup v2, whose line names

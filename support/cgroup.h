@@ -39,9 +39,13 @@ int cgroup_throttle(const struct cgroup *cg);
 /* Moves the calling process into @cg. */
 int cgroup_enter(const struct cgroup *cg);
 
-/* Peak memory use of @cg in bytes, and OOM kills it saw. */
+/*
+ * Peak memory use of @cg in bytes, OOM kills it saw, and the times a
+ * charge found it at its limit, so that the kernel reclaimed there.
+ */
 uint64_t cgroup_peak(const struct cgroup *cg);
 uint64_t cgroup_oom_kills(const struct cgroup *cg);
+uint64_t cgroup_limit_hits(const struct cgroup *cg);
 
 /*
  * The memory cgroup the calling process is in: cgroup v2 where it has

@@ -11,7 +11,9 @@ fail() { echo "FAIL: $*"; exit 1; }
 
 json=$(mktemp)
 trap 'rm -f "$json"' EXIT
-"$uttm" bench budget --size 24M --rounds 1 --duration 1 --json >"$json"
+# 48 MiB: the smallest budget that holds four objects of 8 MiB besides
+# the process itself.
+"$uttm" bench budget --size 48M --rounds 1 --duration 1 --json >"$json"
 rc=$?
 case $rc in
 0) ;;
@@ -35,6 +37,7 @@ for store in ("file", "shmem", "insert", "compressed_file"):
         assert d[k + "held"] == 1, k
         assert 0 < d[k + "peak_vs_budget"] <= 1, k
         assert 0 < d[k + "cgroup_peak_vs_budget"] <= 1, k
+        assert d[k + "limit_hits"] >= 0, k
 PY
 for root in /sys/fs/cgroup /sys/fs/cgroup/memory; do
 	ls -d "$root"/uttm-budget-* 2>/dev/null | grep -q . &&

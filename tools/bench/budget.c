@@ -8,7 +8,10 @@
  * times the budget; 100,000 objects of 4 KiB; sizes from 4 KiB to 8 MiB).
  * A run holds when it ends without an OOM kill, the cgroup's peak and the
  * run's own kernel-measured peak are within the budget, and every byte
- * checks out.
+ * checks out.  Each says too how many charges found the cgroup full, so
+ * that the kernel reclaimed there: with shmem and insert that is the swap
+ * cache, the clean copies of pages already written to swap, which the
+ * kernel keeps until it needs the memory and drops first.
  *
  * Then the pressure scenario: another process in the same cgroup takes
  * half its limit, steadily (100 MiB/s, then 25 MiB/s for the last
@@ -60,6 +63,13 @@ static const char *const profile_names[NR_PROFILES] = {
 	"defaults", "small", "mixed",
 };
 
+/* The first row of each profile in the table. */
+static const char *const profile_rows[NR_PROFILES] = {
+	"4 MiB objects: cgroup peak",
+	"4 KiB objects (up to 100,000): cgroup peak",
+	"4 KiB to 8 MiB objects: cgroup peak",
+};
+
 static const char *const stores[] = { "file", "shmem", "insert",
 				      "compressed-file" };
 #define NR_STORES (sizeof(stores) / sizeof(stores[0]))
@@ -78,6 +88,7 @@ struct outcome {
 	uint64_t cgroup_peak;
 	uint64_t peak;		/* its own, kernel-measured */
 	uint64_t oom_kills;
+	uint64_t limit_hits;	/* charges that found the cgroup full */
 	uint64_t purged;
 	uint64_t backed_up;
 };
@@ -90,8 +101,9 @@ struct budget_bench {
 	unsigned int survived[NR_SOURCES];
 	unsigned int tried[NR_SOURCES];
 	unsigned long violations;
-	char keys[NR_STORES * NR_PROFILES * 3 + NR_SOURCES * 2][64];
+	char keys[NR_STORES * NR_PROFILES * 4 + NR_SOURCES * 2][64];
 	unsigned int nr_keys;
+	char sections[NR_STORES][64];
 };
 
 /* The number after "@key": in @json, or 0. */
@@ -190,6 +202,7 @@ static void matrix_run(struct budget_bench *b, unsigned int s, enum profile p)
 	if (!ret) {
 		o->cgroup_peak = cgroup_peak(&cg);
 		o->oom_kills = cgroup_oom_kills(&cg);
+		o->limit_hits = cgroup_limit_hits(&cg);
 		judge(o, json, status);
 		confined_remove(&cg);
 	}
@@ -298,22 +311,29 @@ static void report(struct budget_bench *b)
 
 	figures_init(&set, "uttm bench budget: uttm run in a memory cgroup "
 		     "whose limit is its budget");
-	figures_section(&set, "each store and profile: peak / budget");
 	for (unsigned int s = 0; s < NR_STORES; s++) {
 		if (!b->store_tried[s])
 			continue;
+		snprintf(b->sections[s], sizeof(b->sections[s]),
+			 "store %s: peak / budget", stores[s]);
+		figures_section(&set, b->sections[s]);
 		for (unsigned int p = 0; p < NR_PROFILES; p++) {
 			const struct outcome *o = &b->matrix[s][p];
 
 			runs++;
 			figures_add(&set, key(b, stores[s], profile_names[p],
 					      "cgroup_peak_vs_budget"),
-				    "cgroup peak", "x",
+				    profile_rows[p], "x",
 				    (double)o->cgroup_peak / (double)o->budget);
 			figures_add(&set, key(b, stores[s], profile_names[p],
 					      "peak_vs_budget"),
 				    "  uttm run's own measure", "x",
 				    (double)o->peak / (double)o->budget);
+			figures_add_int(&set, key(b, stores[s],
+						  profile_names[p],
+						  "limit_hits"),
+					"  charges that found the cgroup full",
+					"", o->limit_hits);
 			figures_add_int(&set, key(b, stores[s],
 						  profile_names[p], "held"),
 					"  held (no OOM kill, within budget, "
