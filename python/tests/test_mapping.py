@@ -5,6 +5,7 @@ import gc
 import subprocess
 import sys
 import textwrap
+import threading
 import warnings
 
 import numpy as np
@@ -161,3 +162,20 @@ def test_a_view_kept_past_the_block_cannot_crash_the_interpreter():
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "survived" in done.stdout
+
+
+def test_a_purge_seen_by_another_threads_validate_is_reported(ctx, file_device):
+    """A prefetching thread's validate may be the one that sees the purge;
+    the mapping made meanwhile must still report it."""
+    bo = uttm.BufferObject(file_device, "64K", purgeable=True)
+    unreported = 0
+    for _ in range(300):
+        fill(bo, 8)
+        assert ctx.shrinker.scan(16) == 16
+        prefetch = threading.Thread(target=bo.validate)
+        prefetch.start()
+        with bo.map() as buf:
+            zeros = not np.frombuffer(buf, dtype=np.uint8).any()
+            unreported += zeros and not buf.purged
+        prefetch.join()
+    assert unreported == 0

@@ -72,9 +72,8 @@ static PyObject *bo_map(struct uttm_py_bo *self, PyObject *unused)
 	m->size = (Py_ssize_t)uttm_bo_size(self->bo);
 	m->open = true;
 	m->pinned = true;
-	m->purged = self->purged;
+	m->purged = v.lost;
 	m->restored = v.restored;
-	self->purged = false;
 	return (PyObject *)m;
 }
 

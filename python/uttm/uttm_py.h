@@ -90,7 +90,7 @@ struct uttm_py_device {
 
 /*
  * A buffer object.  @purged: a validate found the content dropped and no
- * mapping has reported it yet.
+ * mapping has reported it yet; read and written under the object's lock.
  */
 struct uttm_py_bo {
 	PyObject_HEAD
@@ -159,14 +159,16 @@ void uttm_py_free(PyObject *self);
 
 /*
  * Making a buffer object resident: locked, validated and, with @map,
- * mapped at @addr and pinned; unlocked.  @lost: the content was dropped
- * since the last validate (also kept in the object for its next mapping);
- * @restored: it came back from the store.  On the main thread a restore
- * can be stopped by a signal whose handler raises (KeyboardInterrupt),
- * and resumes at the next call.  0, or -1 with an exception set.
+ * mapped at @addr and pinned; unlocked.  @lost: for a validate, the
+ * content was dropped since the last validate; for a map, since the last
+ * map.  @restored: it came back from the store.  On the main thread a
+ * restore can be stopped by a signal whose handler raises
+ * (KeyboardInterrupt), and resumes at the next call.  0, or -1 with an
+ * exception set.
  */
 struct uttm_py_validate {
 	struct uttm_bo *bo;
+	bool *purged;
 	bool map;
 	void *addr;
 	bool lost;

@@ -35,6 +35,10 @@ static const struct uttm_operation_ctx uninterruptible = {
 /*
  * The locked part, GIL released.  With @resident_only it does nothing but
  * return -EAGAIN when the object would have to be restored.
+ *
+ * A purge is reported by one validate only, and another thread's may be
+ * the one to see it: the report waits in the object, under its lock,
+ * until a mapping takes it.
  */
 static int validate_locked(struct uttm_py_validate *v,
 			   const struct uttm_operation_ctx *op,
@@ -52,12 +56,17 @@ static int validate_locked(struct uttm_py_validate *v,
 	ret = uttm_bo_validate(v->bo, op);
 	if (ret >= 0) {
 		v->lost = ret == UTTM_BO_CONTENT_LOST;
+		*v->purged |= v->lost;
 		ret = 0;
 	}
 	if (!ret && v->map) {
 		ret = uttm_bo_vmap(v->bo, &v->addr);
 		if (!ret)
 			ret = uttm_bo_pin(v->bo);
+	}
+	if (!ret && v->map) {
+		v->lost = *v->purged;
+		*v->purged = false;
 	}
 	uttm_bo_unlock(v->bo);
 	return ret;
@@ -145,23 +154,33 @@ static int validate_interruptibly(struct uttm_py_validate *v)
 	return h.ret;
 }
 
+/* Undoes a map nobody will see, the purge it reported kept for the next. */
+static void unmap(struct uttm_py_validate *v)
+{
+	Py_BEGIN_ALLOW_THREADS
+	uttm_bo_lock(v->bo);
+	*v->purged |= v->lost;
+	uttm_bo_unpin(v->bo);
+	uttm_bo_unlock(v->bo);
+	Py_END_ALLOW_THREADS
+}
+
 int uttm_py_validate(struct uttm_py_bo *bo, struct uttm_py_validate *v)
 {
 	const struct uttm_py_state *st = uttm_py_state_of((PyObject *)bo);
 	int ret;
 
 	v->bo = bo->bo;
+	v->purged = &bo->purged;
 	ret = validate_here(v, true);
 	if (ret == -EAGAIN)
 		ret = PyThread_get_thread_ident() == st->main_thread ?
 			      validate_interruptibly(v) :
 			      validate_here(v, false);
-	/* A purge is reported once: keep it for the next mapping. */
-	bo->purged |= v->lost;
 	if (PyErr_Occurred()) {
 		/* A signal handler raised: what it raised wins. */
 		if (!ret && v->map)
-			uttm_py_unpin(v->bo);
+			unmap(v);
 		return -1;
 	}
 	if (ret) {
