@@ -102,11 +102,11 @@ static PyGetSetDef arena_getset[] = {
 static PyType_Slot arena_slots[] = {
 	{ Py_tp_doc, "Arena(max_bytes, *, dma32=False, fault=None)\n--\n\n"
 		     "The memory pages come from: address space reserved for\n"
-		     "max_bytes (an int, or a str such as '8G'), used only as\n"
-		     "blocks are handed out and given back to the system when\n"
-		     "they are freed.  dma32 places it below 4 GiB.  Devices\n"
-		     "draw their pools from it, and an InsertStore takes its\n"
-		     "blocks where they lie." },
+		     "max_bytes (an int, or a str such as '8G'), used only\n"
+		     "as blocks are handed out and given back to the system\n"
+		     "when they are freed.  dma32 places it below 4 GiB.\n"
+		     "Devices draw their pools from it, and an InsertStore\n"
+		     "takes its blocks where they lie." },
 	{ Py_tp_new, arena_new },
 	{ Py_tp_dealloc, arena_dealloc },
 	{ Py_tp_getset, arena_getset },

@@ -192,11 +192,11 @@ static PyMemberDef bo_members[] = {
 
 static PyType_Slot bo_slots[] = {
 	{ Py_tp_doc, "BufferObject(device, size, *, purgeable=False)\n--\n\n"
-		     "size bytes (an int, or a str such as '4M'; whole pages)\n"
-		     "that the shrinker may take back while nobody maps them:\n"
-		     "purged if purgeable, else backed up into the device's\n"
-		     "store, and restored by the next map() or validate().\n"
-		     "New objects read as zeros." },
+		     "size bytes (an int, or a str such as '4M'; whole\n"
+		     "pages) that the shrinker may take back while nobody\n"
+		     "maps them: purged if purgeable, else backed up into\n"
+		     "the device's store, and restored by the next map() or\n"
+		     "validate(). New objects read as zeros." },
 	{ Py_tp_new, bo_new },
 	{ Py_tp_dealloc, bo_dealloc },
 	{ Py_tp_methods, bo_methods },

@@ -125,10 +125,10 @@ static PyMethodDef context_methods[] = {
 
 static PyType_Slot context_slots[] = {
 	{ Py_tp_doc, "Context(*, page_limit=0, dma32_page_limit=0)\n--\n\n"
-		     "The world devices live in: the page limits the pages of\n"
-		     "all its buffer objects are held under (0: half of RAM, and\n"
-		     "2 GiB for DMA32), and the statistics.  Sizes are ints in\n"
-		     "bytes or strs such as '256M'." },
+		     "The world devices live in: the page limits the pages\n"
+		     "of all its buffer objects are held under (0: half of\n"
+		     "RAM, and 2 GiB for DMA32), and the statistics.  Sizes\n"
+		     "are ints in bytes or strs such as '256M'." },
 	{ Py_tp_new, context_new },
 	{ Py_tp_dealloc, context_dealloc },
 	{ Py_tp_getset, context_getset },

@@ -50,8 +50,8 @@ static PyObject *device_arena(struct uttm_py_state *st, PyObject *arena,
 			return NULL;
 		if (own && own != arena) {
 			PyErr_SetString(PyExc_ValueError,
-					"an InsertStore takes blocks of its own "
-					"arena: the device must use that arena");
+					"an InsertStore takes blocks of its "
+					"own arena: the device must use it");
 			return NULL;
 		}
 		return Py_NewRef(arena);
@@ -65,8 +65,8 @@ static PyObject *device_arena(struct uttm_py_state *st, PyObject *arena,
 static PyObject *device_new(PyTypeObject *type, PyObject *args,
 			    PyObject *kwargs)
 {
-	static char *keywords[] = { "context", "store",	    "arena",
-				    "caching", "pool_size", NULL };
+	static char *keywords[] = { "context", "store", "arena", "caching",
+				    "pool_size", NULL };
 	struct uttm_device_params params = { .caching = UTTM_PLAIN };
 	PyObject *context, *store = NULL, *arena = NULL, *pool = NULL;
 	struct uttm_py_state *st = PyModule_GetState(PyType_GetModule(type));
@@ -188,14 +188,14 @@ static PyGetSetDef device_getset[] = {
 static PyType_Slot device_slots[] = {
 	{ Py_tp_doc, "Device(context, store=None, *, arena=None, "
 		     "caching='plain', pool_size=None)\n--\n\n"
-		     "Buffer objects' home: a pool of pages drawn from arena, the\n"
-		     "store their pages are backed up into (None: they can only\n"
-		     "be purged), and the LRU the shrinker walks.  Without an\n"
-		     "arena the device makes one of twice the context's page\n"
-		     "limit (an InsertStore's own arena with that store).\n"
-		     "caching 'plain' or 'locked' (mlock()ed pages); pool_size\n"
-		     "the bytes the pool keeps for reuse (None: a 32nd of the\n"
-		     "page limit)." },
+		     "Buffer objects' home: a pool of pages drawn from\n"
+		     "arena, the store their pages are backed up into (None:\n"
+		     "they can only be purged), and the LRU the shrinker\n"
+		     "walks.  Without an arena the device makes one of twice\n"
+		     "the context's page limit (an InsertStore's own arena\n"
+		     "with that store). caching 'plain' or 'locked'\n"
+		     "(mlock()ed pages); pool_size the bytes the pool keeps\n"
+		     "for reuse (None: a 32nd of the page limit)." },
 	{ Py_tp_new, device_new },
 	{ Py_tp_dealloc, device_dealloc },
 	{ Py_tp_getset, device_getset },

@@ -132,9 +132,9 @@ static PyType_Slot fault_slots[] = {
 	{ Py_tp_doc, "FaultInjector(rules=None)\n--\n\n"
 		     "Fault points armed from rules in UTTM_FAULT's syntax\n"
 		     "(see uttm/fault.h), e.g.\n"
-		     "'alloc:nth=5;restore:nth=3,times=2,err=EINTR'.  Hand it to\n"
-		     "an Arena or a store: their page allocations, backups and\n"
-		     "restores then fail as the rules say." },
+		     "'alloc:nth=5;restore:nth=3,times=2,err=EINTR'.  Hand\n"
+		     "it to an Arena or a store: their page allocations,\n"
+		     "backups and restores then fail as the rules say." },
 	{ Py_tp_new, fault_new },
 	{ Py_tp_dealloc, fault_dealloc },
 	{ Py_tp_methods, fault_methods },

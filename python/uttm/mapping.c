@@ -144,10 +144,10 @@ static PyGetSetDef mapping_getset[] = {
 
 static PyType_Slot mapping_slots[] = {
 	{ Py_tp_doc, "The bytes of a pinned BufferObject, made by\n"
-		     "BufferObject.map(): a writable buffer, so memoryview(m)\n"
-		     "and numpy.frombuffer(m, dtype=...) see the object's memory\n"
-		     "without a copy.  A context manager: the with block's end\n"
-		     "closes it." },
+		     "BufferObject.map(): a writable buffer, so\n"
+		     "memoryview(m) and numpy.frombuffer(m, dtype=...) see\n"
+		     "the object's memory without a copy.  A context\n"
+		     "manager: the with block's end closes it." },
 	{ Py_tp_dealloc, mapping_dealloc },
 	{ Py_bf_getbuffer, mapping_getbuffer },
 	{ Py_bf_releasebuffer, mapping_releasebuffer },

@@ -40,11 +40,9 @@ static int source_converter(PyObject *arg, void *out)
 static PyObject *monitor_new(PyTypeObject *type, PyObject *args,
 			     PyObject *kwargs)
 {
-	static char *keywords[] = { "context",	      "source",
-				    "psi_stall_us",   "psi_window_us",
-				    "poll_ms",	      "low_available",
-				    "min_scan_pages", "cgroup_dir",
-				    NULL };
+	static char *keywords[] = { "context", "source", "psi_stall_us",
+				    "psi_window_us", "poll_ms", "low_available",
+				    "min_scan_pages", "cgroup_dir", NULL };
 	struct uttm_py_state *st = PyModule_GetState(PyType_GetModule(type));
 	struct uttm_monitor_params params = { .source = UTTM_PRESSURE_AUTO };
 	PyObject *context, *cgroup_dir = NULL;
@@ -186,11 +184,11 @@ static PyType_Slot monitor_slots[] = {
 		     "psi_window_us=0, poll_ms=0, low_available=0, "
 		     "min_scan_pages=0, cgroup_dir=None)\n--\n\n"
 		     "A thread that listens to the kernel's memory-pressure\n"
-		     "signals (PSI, cgroup v1 events, or polling) and reclaims\n"
-		     "from the context in proportion: pooled pages, then\n"
-		     "objects.  0 keeps the library's default for each figure\n"
-		     "(see uttm/shrinker.h).  A context manager: the with\n"
-		     "block's end stops it; so does stop()." },
+		     "signals (PSI, cgroup v1 events, or polling) and\n"
+		     "reclaims from the context in proportion: pooled pages,\n"
+		     "then objects.  0 keeps the library's default for each\n"
+		     "figure (see uttm/shrinker.h).  A context manager: the\n"
+		     "with block's end stops it; so does stop()." },
 	{ Py_tp_new, monitor_new },
 	{ Py_tp_dealloc, monitor_dealloc },
 	{ Py_tp_methods, monitor_methods },

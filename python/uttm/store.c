@@ -74,9 +74,11 @@ static PyGetSetDef store_getset[] = {
 };
 
 static PyType_Slot store_slots[] = {
-	{ Py_tp_doc, "Where pages go when buffer objects are backed up.\n\n"
-		     "Not made directly: ShmemStore, InsertStore, FileStore and\n"
-		     "CompressedStore are the stores.  Hand one to a Device." },
+	{ Py_tp_doc, "Where pages go when buffer objects are backed up.\n"
+		     "\n"
+		     "Not made directly: ShmemStore, InsertStore, FileStore\n"
+		     "and CompressedStore are the stores.  Hand one to a\n"
+		     "Device." },
 	{ Py_tp_dealloc, store_dealloc },
 	{ Py_tp_getset, store_getset },
 	{ 0, NULL },
@@ -114,11 +116,11 @@ static PyObject *shmem_new(PyTypeObject *type, PyObject *args,
 
 static PyType_Slot shmem_slots[] = {
 	{ Py_tp_doc, "ShmemStore(capacity=0, *, fault=None)\n--\n\n"
-		     "Pages copied into a memfd, as the kernel's TTM backs up\n"
-		     "into shmem: they leave memory when the kernel swaps the\n"
-		     "file out.  capacity 0 bounds it by the swap the process\n"
-		     "can use (none: it refuses every backup, since pages in a\n"
-		     "memfd that cannot be swapped free nothing)." },
+		     "Pages copied into a memfd, as the kernel's TTM backs\n"
+		     "up into shmem: they leave memory when the kernel swaps\n"
+		     "the file out.  capacity 0 bounds it by the swap the\n"
+		     "process can use (none: it refuses every backup, since\n"
+		     "pages in a memfd that cannot be swapped free nothing)." },
 	{ Py_tp_new, shmem_new },
 	{ 0, NULL },
 };
@@ -174,7 +176,8 @@ static PyType_Slot insert_slots[] = {
 		     "The zero-copy store: it takes the arena's blocks over\n"
 		     "where they lie, without copying, and the kernel swaps\n"
 		     "them out of the arena's memfd.  The device it serves\n"
-		     "must draw from the same arena.  capacity as ShmemStore's." },
+		     "must draw from the same arena.  capacity as\n"
+		     "ShmemStore's." },
 	{ Py_tp_new, insert_new },
 	{ Py_tp_getset, insert_getset },
 	{ 0, NULL },
@@ -189,8 +192,8 @@ PyType_Spec uttm_py_insert_store_spec = {
 
 static PyObject *file_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
-	static char *keywords[] = { "path",     "max_bytes", "sync",
-				    "buffered", "fault",     NULL };
+	static char *keywords[] = { "path", "max_bytes", "sync", "buffered",
+				    "fault", NULL };
 	struct uttm_backup_file_params params = { 0 };
 	PyObject *path = NULL, *fault = NULL, *result;
 	struct uttm_py_store *self;
@@ -273,13 +276,13 @@ static PyMethodDef file_methods[] = {
 static PyType_Slot file_slots[] = {
 	{ Py_tp_doc, "FileStore(path=None, max_bytes=0, *, sync=False, "
 		     "buffered=False, fault=None)\n--\n\n"
-		     "Pages in a file on disk, written and read with direct I/O\n"
-		     "(batched through io_uring where the kernel allows).  path\n"
-		     "is a directory, in which the store makes a file without a\n"
-		     "name, or a new file's path; None for the temporary\n"
-		     "directory.  max_bytes caps it (0: the disk's free space).\n"
-		     "sync: pwritev/preadv only; buffered: through the page\n"
-		     "cache." },
+		     "Pages in a file on disk, written and read with direct\n"
+		     "I/O (batched through io_uring where the kernel\n"
+		     "allows).  path is a directory, in which the store\n"
+		     "makes a file without a name, or a new file's path;\n"
+		     "None for the temporary directory.  max_bytes caps it\n"
+		     "(0: the disk's free space). sync: pwritev/preadv only;\n"
+		     "buffered: through the page cache." },
 	{ Py_tp_new, file_new },
 	{ Py_tp_getset, file_getset },
 	{ Py_tp_methods, file_methods },
@@ -319,15 +322,16 @@ static int compressor_converter(PyObject *arg, void *out)
 static PyObject *compressed_new(PyTypeObject *type, PyObject *args,
 				PyObject *kwargs)
 {
-	static char *keywords[] = { "cap",	      "compressor", "level",
-				    "max_compressed", "fault",	    NULL };
+	static char *keywords[] = { "cap", "compressor", "level",
+				    "max_compressed", "fault", NULL };
 	struct uttm_backup_compressed_params params = { 0 };
 	struct uttm_py_store *self;
 	PyObject *fault = NULL;
 	int ret;
 
-	if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O&$O&iIO:CompressedStore",
-					 keywords, uttm_py_size, &params.cap,
+	if (!PyArg_ParseTupleAndKeywords(args, kwargs,
+					 "|O&$O&iIO:CompressedStore", keywords,
+					 uttm_py_size, &params.cap,
 					 compressor_converter,
 					 &params.compressor, &params.level,
 					 &params.max_compressed, &fault))
@@ -383,11 +387,11 @@ static PyType_Slot compressed_slots[] = {
 	{ Py_tp_doc, "CompressedStore(cap=0, *, compressor='lz4', level=0, "
 		     "max_compressed=0, fault=None)\n--\n\n"
 		     "Pages compressed in memory, as zram keeps them, with\n"
-		     "same-filled pages kept as their value alone.  cap bounds\n"
-		     "the memory it holds (0: the machine's RAM).  compressor\n"
-		     "'lz4' or 'zstd'; level the algorithm's (0: its default);\n"
-		     "pages that compress above max_compressed bytes are kept\n"
-		     "raw (0: seven eighths of a page)." },
+		     "same-filled pages kept as their value alone.  cap\n"
+		     "bounds the memory it holds (0: the machine's RAM).\n"
+		     "compressor 'lz4' or 'zstd'; level the algorithm's (0:\n"
+		     "its default); pages that compress above max_compressed\n"
+		     "bytes are kept raw (0: seven eighths of a page)." },
 	{ Py_tp_new, compressed_new },
 	{ Py_tp_getset, compressed_getset },
 	{ 0, NULL },
