@@ -148,6 +148,13 @@ def test_the_monitor_runs_and_stops(ctx, file_device):
     auto.stop()
 
 
+def test_a_monitor_that_cannot_start_is_an_os_error(ctx):
+    with pytest.raises(OSError) as info:
+        uttm.Monitor(ctx, source="psi-cgroup", cgroup_dir="/nonexistent")
+    assert info.value.errno == errno.ENOENT
+    assert info.value.filename == "/nonexistent"
+
+
 def test_fault_injector_counts_and_fails_calls(ctx):
     fault = uttm.FaultInjector("backup:nth=1000")
     dev = uttm.Device(ctx, uttm.CompressedStore(fault=fault))
