@@ -85,7 +85,7 @@ static int validate_here(struct uttm_py_validate *v, bool resident_only)
 struct helper {
 	struct uttm_py_validate *v;
 	struct uttm_operation_ctx op;
-	atomic_bool cancel;
+	struct uttm_cancel cancel;
 	int ret;
 };
 
@@ -137,7 +137,6 @@ static int validate_interruptibly(struct uttm_py_validate *v)
 	pthread_t thread;
 	int ret;
 
-	atomic_init(&h.cancel, false);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	ret = pthread_create(&thread, NULL, helper_run, &h);
@@ -146,7 +145,7 @@ static int validate_interruptibly(struct uttm_py_validate *v)
 		return validate_here(v, false);
 	while (join_slice(thread)) {
 		if (PyErr_CheckSignals()) {
-			atomic_store(&h.cancel, true);
+			uttm_cancel_request(&h.cancel);
 			join(thread);
 			break;
 		}
