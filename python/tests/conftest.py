@@ -4,11 +4,17 @@
 The stores that free memory on any machine (a file, compressed RAM) run
 as they are; shmem and insert are given a capacity, which makes them
 accept pages without swap (the caller's promise that it is worth it), so
-that every store's path runs here too.
+that every store's path runs here too; the Redis store runs against a
+server of its own on loopback, started once, when redis-server is there.
 """
 
 import os
+import shutil
+import signal
+import socket
+import subprocess
 import tempfile
+import time
 
 import numpy as np
 import pytest
@@ -16,11 +22,14 @@ import pytest
 import uttm
 
 MiB = 1 << 20
-STORES = ["file", "compressed", "shmem", "insert"]
+STORES = ["file", "compressed", "shmem", "insert", "redis"]
+REDIS = {}
 
 
 def make_store(kind, arena, capacity="1G", fault=None):
     """A store of @kind for a device drawing from @arena."""
+    if kind == "redis":
+        return uttm.RedisStore(REDIS["url"], fault=fault)
     if kind == "file":
         return uttm.FileStore(tempfile.gettempdir(), fault=fault)
     if kind == "compressed":
@@ -71,8 +80,58 @@ def ctx():
     return uttm.Context(page_limit="64M")
 
 
+def redis_answers(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """A Redis server of the tests' own, stopped and removed at the end."""
+    if not shutil.which("redis-server"):
+        pytest.skip("redis-server is not installed")
+    directory = tempfile.mkdtemp()
+    server = None
+    try:
+        for _ in range(10):
+            port = 20000 + int.from_bytes(os.urandom(2), "little") % 20000
+            server = subprocess.Popen(
+                ["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                 "--save", "", "--appendonly", "no", "--dir", directory],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for _ in range(25):
+                if redis_answers(port) or server.poll() is not None:
+                    break
+                time.sleep(0.1)
+            if server.poll() is None and redis_answers(port):
+                break
+            server.kill()
+            server.wait()
+            server = None
+        if not server:
+            pytest.fail("no redis-server could be started")
+        url = f"redis://127.0.0.1:{port}"
+        try:
+            uttm.RedisStore(url)
+        except OSError as e:
+            pytest.skip(f"no Redis store in this build: {e}")
+        REDIS["url"] = url
+        yield url
+    finally:
+        if server:
+            server.send_signal(signal.SIGKILL)
+            server.wait()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 @pytest.fixture(params=STORES)
 def store_kind(request):
+    if request.param == "redis":
+        request.getfixturevalue("redis_url")
     return request.param
 
 

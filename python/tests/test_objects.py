@@ -185,3 +185,18 @@ def test_objects_keep_what_they_need_alive():
     del bo, buf
     gc.collect()
     assert refs[0]() is None
+
+
+def test_a_redis_store_reports_its_figures(ctx, redis_url):
+    dev = uttm.Device(ctx, uttm.RedisStore(redis_url, key_prefix="py:"))
+    bo = uttm.BufferObject(dev, "1M")
+    bo.validate()
+    assert ctx.shrinker.scan(pages(MiB)) == pages(MiB)
+    stats = dev.store.stats
+    assert stats["pages"] == pages(MiB) and stats["batches"] >= 1
+    assert stats["key_prefix"].startswith("py:") and not stats["cluster"]
+
+
+def test_an_unreachable_redis_server_is_an_os_error():
+    with pytest.raises(ConnectionRefusedError):
+        uttm.RedisStore("redis://127.0.0.1:1", timeout_ms=500)

@@ -252,6 +252,7 @@ static const struct {
 	TYPE(insert_store, true),
 	TYPE(file_store, true),
 	TYPE(compressed_store, true),
+	TYPE(redis_store, true),
 	TYPE(device, false),
 	TYPE(bo, false),
 	TYPE(mapping, false),

@@ -403,3 +403,94 @@ PyType_Spec uttm_py_compressed_store_spec = {
 	.flags = Py_TPFLAGS_DEFAULT,
 	.slots = compressed_slots,
 };
+
+static PyObject *redis_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+	static char *keywords[] = { "url", "password", "key_prefix",
+				    "max_bytes", "replicas", "timeout_ms",
+				    "fault", NULL };
+	struct uttm_backup_redis_params params = { 0 };
+	struct uttm_py_store *self;
+	PyObject *fault = NULL;
+	int ret;
+
+	if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|z$zzO&IIO:RedisStore",
+					 keywords, &params.url,
+					 &params.password, &params.key_prefix,
+					 uttm_py_size, &params.max_bytes,
+					 &params.replicas, &params.timeout_ms,
+					 &fault))
+		return NULL;
+	self = store_alloc(type, fault, &params.fault);
+	if (!self)
+		return NULL;
+	Py_BEGIN_ALLOW_THREADS
+	ret = uttm_backup_redis_create(&params, &self->backup);
+	Py_END_ALLOW_THREADS
+	return store_made(self, ret, "creating a Redis store", NULL);
+}
+
+static PyObject *redis_stats_dict(const struct uttm_backup_redis_stats *s)
+{
+	const struct uttm_py_counter counters[] = {
+		{ "masters", s->masters },
+		{ "pages", s->pages },
+		{ "batches", s->batches },
+		{ "redirections", s->redirections },
+		{ "map_refreshes", s->map_refreshes },
+		{ "reconnects", s->reconnects },
+	};
+	PyObject *dict = uttm_py_counters(counters, ARRAY_SIZE(counters));
+	PyObject *prefix = dict ? PyUnicode_FromString(s->key_prefix) : NULL;
+
+	if (dict && (!prefix ||
+		     PyDict_SetItemString(dict, "key_prefix", prefix) ||
+		     PyDict_SetItemString(dict, "cluster",
+					  s->cluster ? Py_True : Py_False)))
+		Py_CLEAR(dict);
+	Py_XDECREF(prefix);
+	return dict;
+}
+
+static PyObject *redis_stats(struct uttm_py_store *self, void *closure)
+{
+	struct uttm_backup_redis_stats s;
+
+	Py_BEGIN_ALLOW_THREADS
+	uttm_backup_redis_stats(self->backup, &s);
+	Py_END_ALLOW_THREADS
+	return redis_stats_dict(&s);
+}
+
+static PyGetSetDef redis_getset[] = {
+	{ "stats", (getter)redis_stats, NULL,
+	  "What the store has done, a dict: cluster, masters, pages,\n"
+	  "batches, redirections, map_refreshes, reconnects, key_prefix.",
+	  NULL },
+	{ NULL, NULL, NULL, NULL, NULL },
+};
+
+static PyType_Slot redis_slots[] = {
+	{ Py_tp_doc, "RedisStore(url=None, *, password=None, "
+		     "key_prefix=None, max_bytes=0, replicas=0, "
+		     "timeout_ms=0, fault=None)\n--\n\n"
+		     "Pages as keys on a Redis server or Redis Cluster, in\n"
+		     "pipelined batches.  url\n"
+		     "'redis://[USER[:PASSWORD]@]HOST[:PORT]' (None:\n"
+		     "127.0.0.1:6379); password overrides the URL's (None:\n"
+		     "the URL's, else $UTTM_REDIS_PASSWORD); key_prefix\n"
+		     "starts every key (None: 'uttm:'); max_bytes caps the\n"
+		     "store (0: the servers' room); a batch counts once\n"
+		     "replicas replicas have it; timeout_ms bounds each\n"
+		     "round trip (0: 5000)." },
+	{ Py_tp_new, redis_new },
+	{ Py_tp_getset, redis_getset },
+	{ 0, NULL },
+};
+
+PyType_Spec uttm_py_redis_store_spec = {
+	.name = "uttm.RedisStore",
+	.basicsize = sizeof(struct uttm_py_store),
+	.flags = Py_TPFLAGS_DEFAULT,
+	.slots = redis_slots,
+};

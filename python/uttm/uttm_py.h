@@ -40,6 +40,7 @@ struct uttm_py_state {
 	PyTypeObject *insert_store_type;
 	PyTypeObject *file_store_type;
 	PyTypeObject *compressed_store_type;
+	PyTypeObject *redis_store_type;
 	PyTypeObject *device_type;
 	PyTypeObject *bo_type;
 	PyTypeObject *mapping_type;
@@ -187,6 +188,7 @@ extern PyType_Spec uttm_py_shmem_store_spec;
 extern PyType_Spec uttm_py_insert_store_spec;
 extern PyType_Spec uttm_py_file_store_spec;
 extern PyType_Spec uttm_py_compressed_store_spec;
+extern PyType_Spec uttm_py_redis_store_spec;
 extern PyType_Spec uttm_py_device_spec;
 extern PyType_Spec uttm_py_bo_spec;
 extern PyType_Spec uttm_py_mapping_spec;
