@@ -179,3 +179,33 @@ def test_a_purge_seen_by_another_threads_validate_is_reported(ctx, file_device):
             unreported += zeros and not buf.purged
         prefetch.join()
     assert unreported == 0
+
+
+FORK_SCRIPT = textwrap.dedent("""
+    import os, sys
+    import uttm
+
+    ctx = uttm.Context(page_limit="16M")
+    dev = uttm.Device(ctx, uttm.FileStore())
+    bo = uttm.BufferObject(dev, "1M")
+    with bo.map() as buf:
+        memoryview(buf)[0] = 1
+    pid = os.fork()
+    if pid == 0:
+        try:
+            bo.map()
+        except ValueError as e:
+            os._exit(0 if "fork()" in str(e) else 2)
+        os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    with bo.map() as buf:
+        assert memoryview(buf)[0] == 1
+    print("child", os.waitstatus_to_exitcode(status))
+""")
+
+
+def test_a_child_of_fork_is_told_to_make_its_own_objects():
+    done = subprocess.run([sys.executable, "-c", FORK_SCRIPT],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "child 0" in done.stdout

@@ -164,11 +164,28 @@ static void unmap(struct uttm_py_validate *v)
 	Py_END_ALLOW_THREADS
 }
 
+/*
+ * A child of fork() has none of its parent's pages (the library keeps
+ * arenas out of children): it must make objects of its own.
+ */
+static bool inherited(struct uttm_py_bo *bo)
+{
+	struct uttm_py_device *dev = (struct uttm_py_device *)bo->device;
+
+	return uttm_arena_inherited(((struct uttm_py_arena *)dev->arena)->arena);
+}
+
 int uttm_py_validate(struct uttm_py_bo *bo, struct uttm_py_validate *v)
 {
 	const struct uttm_py_state *st = uttm_py_state_of((PyObject *)bo);
 	int ret;
 
+	if (inherited(bo)) {
+		PyErr_SetString(PyExc_ValueError,
+				"a buffer object made before fork() cannot be "
+				"used in the child: make new ones there");
+		return -1;
+	}
 	v->bo = bo->bo;
 	v->purged = &bo->purged;
 	ret = validate_here(v, true);
