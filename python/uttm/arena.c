@@ -76,10 +76,7 @@ static PyObject *stats_dict(const struct uttm_arena_stats *s)
 	};
 	PyObject *dict = uttm_py_counters(counters, ARRAY_SIZE(counters));
 
-	if (dict && PyDict_SetItemString(dict, "dma32", s->dma32 ? Py_True :
-								    Py_False))
-		Py_CLEAR(dict);
-	return dict;
+	return uttm_py_dict_add(dict, "dma32", PyBool_FromLong(s->dma32));
 }
 
 static PyObject *arena_stats(struct uttm_py_arena *self, void *closure)

@@ -165,29 +165,30 @@ static PyObject *shrinker_count(struct uttm_py_shrinker *self,
 	return PyLong_FromUnsignedLong(pages);
 }
 
-static PyObject *shrinker_scan(struct uttm_py_shrinker *self, PyObject *arg)
+/* Frees up to @arg pages with @reclaim, the GIL released. */
+static PyObject *shrink(struct uttm_py_shrinker *self, PyObject *arg,
+			unsigned long (*reclaim)(struct uttm_context *ctx,
+					      unsigned long nr_to_scan))
 {
 	unsigned long pages;
 
 	if (!uttm_py_pages(arg, &pages))
 		return NULL;
 	Py_BEGIN_ALLOW_THREADS
-	pages = uttm_shrinker_scan(shrinker_ctx(self), pages);
+	pages = reclaim(shrinker_ctx(self), pages);
 	Py_END_ALLOW_THREADS
 	return PyLong_FromUnsignedLong(pages);
+}
+
+static PyObject *shrinker_scan(struct uttm_py_shrinker *self, PyObject *arg)
+{
+	return shrink(self, arg, uttm_shrinker_scan);
 }
 
 static PyObject *shrinker_trim_pools(struct uttm_py_shrinker *self,
 				     PyObject *arg)
 {
-	unsigned long pages;
-
-	if (!uttm_py_pages(arg, &pages))
-		return NULL;
-	Py_BEGIN_ALLOW_THREADS
-	pages = uttm_shrinker_trim_pools(shrinker_ctx(self), pages);
-	Py_END_ALLOW_THREADS
-	return PyLong_FromUnsignedLong(pages);
+	return shrink(self, arg, uttm_shrinker_trim_pools);
 }
 
 static PyMethodDef shrinker_methods[] = {

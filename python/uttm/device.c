@@ -3,8 +3,6 @@
  * uttm.Device: a pool drawing from an arena, a default store, and the LRU
  * its buffer objects sit on while they can be shrunk (uttm/device.h).
  */
-#include <string.h>
-
 #include "uttm_py.h"
 
 /* Share of the page limit a device's pool keeps by default, as uttm run's. */
@@ -12,24 +10,13 @@
 
 static int caching_converter(PyObject *arg, void *out)
 {
-	const char *name;
+	static const char *const names[] = { "plain", "locked" };
+	static const enum uttm_caching states[] = { UTTM_PLAIN, UTTM_LOCKED };
+	int i = uttm_py_choice(arg, "caching", names, ARRAY_SIZE(names));
 
-	if (!PyUnicode_Check(arg)) {
-		PyErr_SetString(PyExc_TypeError, "caching is a str");
+	if (i < 0)
 		return 0;
-	}
-	name = PyUnicode_AsUTF8AndSize(arg, NULL);
-	if (!name)
-		return 0;
-	if (!strcmp(name, "plain")) {
-		*(enum uttm_caching *)out = UTTM_PLAIN;
-	} else if (!strcmp(name, "locked")) {
-		*(enum uttm_caching *)out = UTTM_LOCKED;
-	} else {
-		PyErr_Format(PyExc_ValueError,
-			     "unknown caching %R: plain or locked", arg);
-		return 0;
-	}
+	*(enum uttm_caching *)out = states[i];
 	return 1;
 }
 

@@ -4,8 +4,6 @@
  * and stores, so that a program's own tests can see what a failed page
  * allocation, backup or restore does to it.
  */
-#include <string.h>
-
 #include "uttm_py.h"
 
 static const char *const point_names[] = {
@@ -17,25 +15,13 @@ static const char *const point_names[] = {
 
 static int point_converter(PyObject *arg, void *out)
 {
-	const char *name;
+	int i = uttm_py_choice(arg, "fault point", point_names,
+			       ARRAY_SIZE(point_names));
 
-	if (!PyUnicode_Check(arg)) {
-		PyErr_SetString(PyExc_TypeError, "a fault point is a str");
+	if (i < 0)
 		return 0;
-	}
-	name = PyUnicode_AsUTF8AndSize(arg, NULL);
-	if (!name)
-		return 0;
-	for (int i = 0; i < UTTM_FAULT_NR_POINTS; i++) {
-		if (!strcmp(name, point_names[i])) {
-			*(enum uttm_fault_point *)out = i;
-			return 1;
-		}
-	}
-	PyErr_Format(PyExc_ValueError,
-		     "unknown fault point %R: alloc, backup, restore or insert",
-		     arg);
-	return 0;
+	*(enum uttm_fault_point *)out = i;
+	return 1;
 }
 
 static int arm(struct uttm_py_fault *self, const char *spec)

@@ -160,6 +160,39 @@ int uttm_py_pages(PyObject *arg, void *out)
 	return 1;
 }
 
+int uttm_py_choice(PyObject *arg, const char *what,
+		   const char *const *names, size_t count)
+{
+	char list[256] = "";
+	const char *name;
+	size_t len = 0;
+
+	if (!PyUnicode_Check(arg)) {
+		PyErr_Format(PyExc_TypeError, "%s is a str", what);
+		return -1;
+	}
+	name = PyUnicode_AsUTF8AndSize(arg, NULL);
+	if (!name)
+		return -1;
+	for (size_t i = 0; i < count; i++)
+		if (!strcmp(name, names[i]))
+			return (int)i;
+	for (size_t i = 0; i < count && len < sizeof(list); i++)
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
+					!i ? "" : i + 1 < count ? ", " : " or ",
+					names[i]);
+	PyErr_Format(PyExc_ValueError, "unknown %s %R: %s", what, arg, list);
+	return -1;
+}
+
+PyObject *uttm_py_dict_add(PyObject *dict, const char *name, PyObject *value)
+{
+	if (dict && (!value || PyDict_SetItemString(dict, name, value)))
+		Py_CLEAR(dict);
+	Py_XDECREF(value);
+	return dict;
+}
+
 PyObject *uttm_py_counters(const struct uttm_py_counter *counters,
 			   size_t count)
 {

@@ -3,38 +3,25 @@
  * uttm.Monitor: the thread that listens to the kernel's memory-pressure
  * signals and reclaims from a context in proportion (uttm/shrinker.h).
  */
-#include <string.h>
-
 #include "uttm_py.h"
-
-static const enum uttm_pressure_source sources[] = {
-	UTTM_PRESSURE_AUTO,	    UTTM_PRESSURE_PSI_CGROUP,
-	UTTM_PRESSURE_PSI_SYSTEM, UTTM_PRESSURE_CGROUP_V1,
-	UTTM_PRESSURE_POLL,
-};
 
 static int source_converter(PyObject *arg, void *out)
 {
-	const char *name;
+	static const enum uttm_pressure_source sources[] = {
+		UTTM_PRESSURE_AUTO,	  UTTM_PRESSURE_PSI_CGROUP,
+		UTTM_PRESSURE_PSI_SYSTEM, UTTM_PRESSURE_CGROUP_V1,
+		UTTM_PRESSURE_POLL,
+	};
+	const char *names[ARRAY_SIZE(sources)];
+	int i;
 
-	if (!PyUnicode_Check(arg)) {
-		PyErr_SetString(PyExc_TypeError, "source is a str");
+	for (size_t n = 0; n < ARRAY_SIZE(sources); n++)
+		names[n] = uttm_pressure_source_name(sources[n]);
+	i = uttm_py_choice(arg, "pressure source", names, ARRAY_SIZE(names));
+	if (i < 0)
 		return 0;
-	}
-	name = PyUnicode_AsUTF8AndSize(arg, NULL);
-	if (!name)
-		return 0;
-	for (size_t i = 0; i < ARRAY_SIZE(sources); i++) {
-		if (!strcmp(name, uttm_pressure_source_name(sources[i]))) {
-			*(enum uttm_pressure_source *)out = sources[i];
-			return 1;
-		}
-	}
-	PyErr_Format(PyExc_ValueError,
-		     "unknown pressure source %R: auto, psi-cgroup, "
-		     "psi-system, cgroup-v1 or poll",
-		     arg);
-	return 0;
+	*(enum uttm_pressure_source *)out = sources[i];
+	return 1;
 }
 
 static PyObject *monitor_new(PyTypeObject *type, PyObject *args,
@@ -139,13 +126,9 @@ static PyObject *stats_dict(const struct uttm_monitor_stats *s)
 		{ "pages_freed", s->pages_freed },
 	};
 	PyObject *dict = uttm_py_counters(counters, ARRAY_SIZE(counters));
-	PyObject *pressure = dict ? PyFloat_FromDouble(s->last_pressure) : NULL;
 
-	if (dict && (!pressure ||
-		     PyDict_SetItemString(dict, "last_pressure", pressure)))
-		Py_CLEAR(dict);
-	Py_XDECREF(pressure);
-	return dict;
+	return uttm_py_dict_add(dict, "last_pressure",
+				PyFloat_FromDouble(s->last_pressure));
 }
 
 static PyObject *monitor_stats(struct uttm_py_monitor *self, void *closure)

@@ -4,8 +4,6 @@
  * buffer object's pages go when they are backed up.  Each class holds one
  * reference to its store; a device takes its own.
  */
-#include <string.h>
-
 #include "uttm_py.h"
 
 /* A new store object keeping @fault (and @arena) alive, or NULL. */
@@ -232,12 +230,8 @@ static PyObject *file_stats_dict(const struct uttm_backup_file_stats *s)
 	};
 	PyObject *dict = uttm_py_counters(counters, ARRAY_SIZE(counters));
 
-	if (dict && (PyDict_SetItemString(dict, "direct",
-					  s->direct ? Py_True : Py_False) ||
-		     PyDict_SetItemString(dict, "io_uring",
-					  s->io_uring ? Py_True : Py_False)))
-		Py_CLEAR(dict);
-	return dict;
+	dict = uttm_py_dict_add(dict, "direct", PyBool_FromLong(s->direct));
+	return uttm_py_dict_add(dict, "io_uring", PyBool_FromLong(s->io_uring));
 }
 
 static PyObject *file_stats(struct uttm_py_store *self, void *closure)
@@ -298,24 +292,16 @@ PyType_Spec uttm_py_file_store_spec = {
 
 static int compressor_converter(PyObject *arg, void *out)
 {
-	const char *name;
+	static const char *const names[] = { "lz4", "zstd" };
+	static const enum uttm_compressor compressors[] = {
+		UTTM_COMPRESSOR_LZ4,
+		UTTM_COMPRESSOR_ZSTD,
+	};
+	int i = uttm_py_choice(arg, "compressor", names, ARRAY_SIZE(names));
 
-	if (!PyUnicode_Check(arg)) {
-		PyErr_SetString(PyExc_TypeError, "compressor is a str");
+	if (i < 0)
 		return 0;
-	}
-	name = PyUnicode_AsUTF8AndSize(arg, NULL);
-	if (!name)
-		return 0;
-	if (!strcmp(name, "lz4")) {
-		*(enum uttm_compressor *)out = UTTM_COMPRESSOR_LZ4;
-	} else if (!strcmp(name, "zstd")) {
-		*(enum uttm_compressor *)out = UTTM_COMPRESSOR_ZSTD;
-	} else {
-		PyErr_Format(PyExc_ValueError,
-			     "unknown compressor %R: lz4 or zstd", arg);
-		return 0;
-	}
+	*(enum uttm_compressor *)out = compressors[i];
 	return 1;
 }
 
@@ -358,12 +344,8 @@ compressed_stats_dict(const struct uttm_backup_compressed_stats *s)
 		{ "memory_bytes", s->memory_bytes },
 	};
 	PyObject *dict = uttm_py_counters(counters, ARRAY_SIZE(counters));
-	PyObject *ratio = dict ? PyFloat_FromDouble(s->ratio) : NULL;
 
-	if (dict && (!ratio || PyDict_SetItemString(dict, "ratio", ratio)))
-		Py_CLEAR(dict);
-	Py_XDECREF(ratio);
-	return dict;
+	return uttm_py_dict_add(dict, "ratio", PyFloat_FromDouble(s->ratio));
 }
 
 static PyObject *compressed_stats(struct uttm_py_store *self, void *closure)
@@ -441,15 +423,10 @@ static PyObject *redis_stats_dict(const struct uttm_backup_redis_stats *s)
 		{ "reconnects", s->reconnects },
 	};
 	PyObject *dict = uttm_py_counters(counters, ARRAY_SIZE(counters));
-	PyObject *prefix = dict ? PyUnicode_FromString(s->key_prefix) : NULL;
 
-	if (dict && (!prefix ||
-		     PyDict_SetItemString(dict, "key_prefix", prefix) ||
-		     PyDict_SetItemString(dict, "cluster",
-					  s->cluster ? Py_True : Py_False)))
-		Py_CLEAR(dict);
-	Py_XDECREF(prefix);
-	return dict;
+	dict = uttm_py_dict_add(dict, "cluster", PyBool_FromLong(s->cluster));
+	return uttm_py_dict_add(dict, "key_prefix",
+				PyUnicode_FromString(s->key_prefix));
 }
 
 static PyObject *redis_stats(struct uttm_py_store *self, void *closure)

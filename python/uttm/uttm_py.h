@@ -142,6 +142,19 @@ int uttm_py_path(PyObject *arg, void *out);
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/*
+ * The index of the str @arg among @names, or -1 with a TypeError or a
+ * ValueError naming the argument (@what) and the choices.
+ */
+int uttm_py_choice(PyObject *arg, const char *what,
+		   const char *const *names, size_t count);
+
+/*
+ * Adds @value (a new reference, taken; or NULL after an error) to @dict
+ * under @name.  Returns @dict, or NULL once anything failed.
+ */
+PyObject *uttm_py_dict_add(PyObject *dict, const char *name, PyObject *value);
+
 /* A dict from a list of (name, value) pairs of unsigned counters. */
 struct uttm_py_counter {
 	const char *name;

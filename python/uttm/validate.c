@@ -171,8 +171,9 @@ static void unmap(struct uttm_py_validate *v)
 static bool inherited(struct uttm_py_bo *bo)
 {
 	struct uttm_py_device *dev = (struct uttm_py_device *)bo->device;
+	struct uttm_py_arena *arena = (struct uttm_py_arena *)dev->arena;
 
-	return uttm_arena_inherited(((struct uttm_py_arena *)dev->arena)->arena);
+	return uttm_arena_inherited(arena->arena);
 }
 
 int uttm_py_validate(struct uttm_py_bo *bo, struct uttm_py_validate *v)
