@@ -20,16 +20,19 @@ struct uttm_py_state *uttm_py_state_of(PyObject *self)
 	return PyModule_GetState(PyType_GetModule(Py_TYPE(self)));
 }
 
-static PyObject *errno_error(PyObject *type, int err, const char *what,
-			     PyObject *path)
+/* Raises the OSError subclass Python picks for @err. */
+static PyObject *os_error(int err, const char *what, PyObject *path)
 {
 	PyObject *msg, *exc;
+	char buf[128];
 
-	msg = PyUnicode_FromFormat("%s (%s)", strerror(err), what);
+	msg = PyUnicode_FromFormat("%s (%s)", strerror_r(err, buf, sizeof(buf)),
+				   what);
 	if (!msg)
 		return NULL;
-	exc = path ? PyObject_CallFunction(type, "iOO", err, msg, path) :
-		     PyObject_CallFunction(type, "iO", err, msg);
+	exc = path ? PyObject_CallFunction(PyExc_OSError, "iOO", err, msg,
+					   path) :
+		     PyObject_CallFunction(PyExc_OSError, "iO", err, msg);
 	Py_DECREF(msg);
 	if (exc) {
 		PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
@@ -53,10 +56,10 @@ PyObject *uttm_py_error_path(int err, const char *what, PyObject *path)
 		return NULL;
 	}
 	if (!path || !PyBytes_Check(path))
-		return errno_error(PyExc_OSError, -err, what, path);
+		return os_error(-err, what, path);
 	name = PyUnicode_DecodeFSDefault(PyBytes_AsString(path));
 	if (name) {
-		errno_error(PyExc_OSError, -err, what, name);
+		os_error(-err, what, name);
 		Py_DECREF(name);
 	}
 	return NULL;
@@ -198,16 +201,10 @@ PyObject *uttm_py_counters(const struct uttm_py_counter *counters,
 {
 	PyObject *dict = PyDict_New();
 
-	for (size_t i = 0; dict && i < count; i++) {
-		PyObject *v = PyLong_FromUnsignedLongLong(counters[i].value);
-
-		if (!v || PyDict_SetItemString(dict, counters[i].name, v)) {
-			Py_XDECREF(v);
-			Py_CLEAR(dict);
-			break;
-		}
-		Py_DECREF(v);
-	}
+	for (size_t i = 0; dict && i < count; i++)
+		dict = uttm_py_dict_add(
+			dict, counters[i].name,
+			PyLong_FromUnsignedLongLong(counters[i].value));
 	return dict;
 }
 
