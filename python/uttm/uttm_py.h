@@ -176,8 +176,8 @@ void uttm_py_free(PyObject *self);
  * content was dropped since the last validate; for a map, since the last
  * map.  @restored: it came back from the store.  On the main thread a
  * restore can be stopped by a signal whose handler raises
- * (KeyboardInterrupt), and resumes at the next call.  0, or -1 with an
- * exception set.
+ * (KeyboardInterrupt), and resumes at the next call.  @bo and @purged
+ * are filled in from the object.  0, or -1 with an exception set.
  */
 struct uttm_py_validate {
 	struct uttm_bo *bo;
@@ -191,7 +191,7 @@ int uttm_py_validate(struct uttm_py_bo *bo, struct uttm_py_validate *v);
 /* Undoes the pin of a mapping. */
 void uttm_py_unpin(struct uttm_bo *bo);
 
-/* Type specs, one per file, made into types by the module's exec. */
+/* The types' specs, made into types by the module's exec. */
 extern PyType_Spec uttm_py_context_spec;
 extern PyType_Spec uttm_py_shrinker_spec;
 extern PyType_Spec uttm_py_fault_spec;
