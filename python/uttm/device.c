@@ -73,7 +73,9 @@ static PyObject *device_new(PyTypeObject *type, PyObject *args,
 		store = NULL;
 	if (store && !uttm_py_check(store, st->store_type, "store"))
 		return NULL;
+	Py_BEGIN_ALLOW_THREADS
 	uttm_context_stats(((struct uttm_py_context *)context)->ctx, &cs);
+	Py_END_ALLOW_THREADS
 	pool_bytes = (cs.page_limit / POOL_SHARE) << UTTM_PAGE_SHIFT;
 	if (pool && pool != Py_None && !uttm_py_size(pool, &pool_bytes))
 		return NULL;
