@@ -40,6 +40,8 @@ expect 2 "uttm run: --budget 12Q: not a size" run --budget 12Q
 expect 2 "uttm run: --budget 99999999999T: too large" run --budget 99999999999T
 expect 2 "uttm run: --object-size 1MB: must be a whole number of 4 KiB pages" run --object-size 1MB
 expect 2 "uttm run: --store nosuch: unknown store" run --store nosuch
+expect 2 "uttm run: --content binary: unknown content; the kinds are random|text" run --content binary
+expect 2 "uttm run: --same-filled 1.5: must be between 0 and 1" run --same-filled 1.5
 expect 2 "uttm run: --store-path /nonexistent: No such file or directory" run --store-path /nonexistent
 expect 2 "uttm run: --store-path /etc/hostname: Not a directory" run --store-path /etc/hostname
 expect 2 "uttm run: unknown option '--bogus'" run --bogus

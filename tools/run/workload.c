@@ -34,11 +34,10 @@ struct worker {
 	struct workload *wl;
 	pthread_t thread;
 	uint64_t rng;
-	unsigned long touches;
 	unsigned long errors;
 	unsigned long content_lost;
-	uint64_t bytes_verified;
 	uint64_t mismatches;
+	struct workload_tally tally[NR_WORKLOAD_PHASES];
 	struct samples touch;
 	struct samples restore;
 };
@@ -59,6 +58,8 @@ struct workload {
 	const struct workload_options *opt;
 	const struct workload_backend *backend;
 	void *priv;
+	struct pattern pattern;
+	enum workload_phase phase;	/* set while no worker runs */
 	uint32_t *versions;	/* per object, under the backend's begin/end */
 	struct worker *workers;
 	atomic_bool stop;
@@ -112,28 +113,41 @@ static unsigned long object_pages(const struct workload *wl)
 	return (unsigned long)(wl->opt->object_size / UTTM_PAGE_SIZE);
 }
 
-static void object_fill(struct workload *wl, unsigned long id)
+static struct workload_tally *tally(struct worker *w)
 {
+	return &w->tally[w->wl->phase];
+}
+
+/* Writes the next version of the object. */
+static void object_fill(struct worker *w, unsigned long id)
+{
+	struct workload *wl = w->wl;
+	uint32_t version = ++wl->versions[id];
+	double t = now_seconds();
+
 	for (unsigned long i = 0; i < object_pages(wl); i++)
-		pattern_fill(wl->backend->page(wl, id, i), wl->opt->seed, id,
-			     wl->versions[id], i);
+		pattern_fill(&wl->pattern, wl->backend->page(wl, id, i), id,
+			     version, i);
+	tally(w)->fill_seconds += now_seconds() - t;
+	tally(w)->bytes_filled += wl->opt->object_size;
 }
 
 /* Checks every byte; a mismatch is counted once, then written afresh. */
 static void object_check(struct worker *w, unsigned long id)
 {
 	struct workload *wl = w->wl;
+	double t = now_seconds();
 	uint64_t bad = 0;
 
 	for (unsigned long i = 0; i < object_pages(wl); i++)
-		bad += pattern_check(wl->backend->page(wl, id, i),
-				     wl->opt->seed, id, wl->versions[id], i);
-	w->bytes_verified += wl->opt->object_size;
+		bad += pattern_check(&wl->pattern,
+				     wl->backend->page(wl, id, i), id,
+				     wl->versions[id], i);
+	tally(w)->check_seconds += now_seconds() - t;
+	tally(w)->bytes_checked += wl->opt->object_size;
 	w->mismatches += bad;
-	if (bad) {
-		wl->versions[id]++;
-		object_fill(wl, id);
-	}
+	if (bad)
+		object_fill(w, id);
 }
 
 /*
@@ -153,21 +167,21 @@ static void touch(struct worker *w, unsigned long id, bool check, bool write)
 		w->errors++;
 		return;
 	}
-	if (restored)
+	if (restored) {
 		sample(&w->restore, now_seconds() - t);
+		tally(w)->restores++;
+	}
 	if (ret > 0) {
 		w->content_lost++;
 		write = true;
 	} else if (check) {
 		object_check(w, id);
 	}
-	if (write) {
-		wl->versions[id]++;
-		object_fill(wl, id);
-	}
+	if (write)
+		object_fill(w, id);
 	wl->backend->end(wl, id);
 	sample(&w->touch, now_seconds() - t);
-	w->touches++;
+	tally(w)->touches++;
 	atomic_fetch_add(&wl->touches, 1);
 }
 
@@ -294,7 +308,7 @@ static void wait_phase(struct workload *wl, enum workload_phase phase)
 
 /* Percentiles of the samples of all workers, in microseconds. */
 static void percentiles(struct workload *wl, size_t offset, double *p50,
-			double *p99, unsigned long *count)
+			double *p99)
 {
 	struct samples all = { 0 };
 
@@ -307,27 +321,50 @@ static void percentiles(struct workload *wl, size_t offset, double *p50,
 	}
 	*p50 = percentile(all.v, all.n, 0.5) * 1e6;
 	*p99 = percentile(all.v, all.n, 0.99) * 1e6;
-	if (count)
-		*count = all.n;
 	free(all.v);
+}
+
+static void add_tally(struct workload_tally *sum,
+		      const struct workload_tally *t)
+{
+	sum->touches += t->touches;
+	sum->restores += t->restores;
+	sum->bytes_checked += t->bytes_checked;
+	sum->bytes_filled += t->bytes_filled;
+	sum->check_seconds += t->check_seconds;
+	sum->fill_seconds += t->fill_seconds;
+}
+
+/* Bytes per second of @seconds, or 0 without any. */
+static double rate(uint64_t bytes, double seconds)
+{
+	return seconds > 0 ? (double)bytes / seconds : 0;
 }
 
 static void sum_up(struct workload *wl, struct workload_result *res)
 {
+	struct workload_tally all = { 0 };
+
 	for (unsigned int i = 0; i < wl->opt->threads; i++) {
 		struct worker *w = &wl->workers[i];
 
-		res->touches += w->touches;
+		for (int phase = 0; phase < NR_WORKLOAD_PHASES; phase++)
+			add_tally(&all, &w->tally[phase]);
+		add_tally(&res->touch_phase, &w->tally[WORKLOAD_TOUCH]);
 		res->errors += w->errors;
 		res->content_lost += w->content_lost;
-		res->bytes_verified += w->bytes_verified;
 		res->mismatches += w->mismatches;
 	}
+	res->touches = all.touches;
+	res->restores = all.restores;
+	res->bytes_verified = all.bytes_checked;
+	res->check_per_s = rate(all.bytes_checked, all.check_seconds);
+	res->fill_per_s = rate(all.bytes_filled, all.fill_seconds);
 	percentiles(wl, offsetof(struct worker, touch), &res->touch_p50_us,
-		    &res->touch_p99_us, NULL);
+		    &res->touch_p99_us);
 	percentiles(wl, offsetof(struct worker, restore), &res->restore_p50_us,
-		    &res->restore_p99_us, &res->restores);
-	res->verified_per_s = (double)res->bytes_verified / res->total_seconds;
+		    &res->restore_p99_us);
+	res->verified_per_s = rate(res->bytes_verified, res->total_seconds);
 }
 
 /* Runs one phase on every worker and waits for it, showing progress. */
@@ -339,6 +376,7 @@ static int run_phase(struct workload *wl, enum workload_phase phase,
 	unsigned int started;
 
 	res->phase = phase;
+	wl->phase = phase;
 	if (phase == WORKLOAD_TOUCH)
 		started = start_workers(wl, touch_main, NULL, false);
 	else
@@ -385,6 +423,7 @@ int workload_run(const struct workload_options *o,
 	int ret = -ENOMEM;
 
 	memset(res, 0, sizeof(*res));
+	pattern_init(&wl.pattern, o->seed, o->content, o->same_filled);
 	wl.versions = calloc(o->objects, sizeof(*wl.versions));
 	wl.workers = calloc(o->threads, sizeof(*wl.workers));
 	if (wl.versions && wl.workers) {
