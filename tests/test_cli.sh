@@ -54,6 +54,9 @@ expect 2 "uttm bench pool: --duration: not an option of this benchmark" bench po
 expect 2 "uttm bench pool: --rounds 0: must be at least 1" bench pool --rounds 0
 expect 2 "uttm bench shrink: --size 1M: must be at least" bench shrink --size 1M
 expect 2 "uttm bench e2e: --duration 0: must be more than 0" bench e2e --duration 0
+expect 2 "uttm bench e2e: --content zeros: unknown content" bench e2e --content zeros
+expect 2 "uttm bench e2e: --same-filled x: not a number" bench e2e --same-filled x
+expect 2 "uttm bench backup: --content: not an option of this benchmark" bench backup --content text
 expect 2 "uttm bench: unknown benchmark 'nosuch'" bench nosuch
 expect 2 "uttm bench: which benchmark?" bench
 expect 2 "uttm: unknown command 'frobnicate'" frobnicate
