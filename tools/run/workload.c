@@ -60,7 +60,7 @@ struct workload {
 	void *priv;
 	struct pattern pattern;
 	enum workload_phase phase;	/* set while no worker runs */
-	uint32_t *versions;	/* per object, under the backend's begin/end */
+	uint32_t *versions;	/* per object, under begin/end; 0: none yet */
 	struct worker *workers;
 	atomic_bool stop;
 	atomic_ulong touches;
@@ -153,7 +153,8 @@ static void object_check(struct worker *w, unsigned long id)
 /*
  * Makes an object usable (restoring it if need be), checks it, and maybe
  * rewrites it.  An object whose content was dropped is filled again, as a
- * cache would fetch it again.
+ * cache would fetch it again; so is one that never had content, because
+ * its fill could not make it usable (version 0 was never written).
  */
 static void touch(struct worker *w, unsigned long id, bool check, bool write)
 {
@@ -173,6 +174,8 @@ static void touch(struct worker *w, unsigned long id, bool check, bool write)
 	}
 	if (ret > 0) {
 		w->content_lost++;
+		write = true;
+	} else if (!wl->versions[id]) {
 		write = true;
 	} else if (check) {
 		object_check(w, id);
