@@ -107,6 +107,13 @@ uint64_t cgroup_usage(const struct cgroup *cg)
 				 "memory.usage_in_bytes", "");
 }
 
+uint64_t cgroup_swap_usage(const struct cgroup *cg)
+{
+	if (cg->v2)
+		return read_number(cg, "memory.swap.current", "");
+	return read_number(cg, "memory.stat", "swap ");
+}
+
 int cgroup_remove(const struct cgroup *cg)
 {
 	/* The kernel may take a moment to let go of a process that exited. */

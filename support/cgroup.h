@@ -43,8 +43,9 @@ int cgroup_enter(const struct cgroup *cg);
 uint64_t cgroup_peak(const struct cgroup *cg);
 uint64_t cgroup_oom_kills(const struct cgroup *cg);
 
-/* What @cg uses now. */
+/* What @cg uses now, and the swap it holds now. */
 uint64_t cgroup_usage(const struct cgroup *cg);
+uint64_t cgroup_swap_usage(const struct cgroup *cg);
 
 /* Removes @cg, which must have no process left. */
 int cgroup_remove(const struct cgroup *cg);

@@ -20,9 +20,9 @@
  * charged to a cgroup, so the parent samples them while the side runs and
  * reports the side's memory with them.
  *
- * Right before uttm's side, each round measures what the disk allows:
- * raw O_DIRECT writes and reads of object-sized chunks in the directory
- * uttm's file store uses.  run_vs_device_limit holds uttm's touches per
+ * Right before and right after uttm's side, each round measures what the
+ * disk allows: raw O_DIRECT writes and reads of object-sized chunks in
+ * the directory uttm's file store uses.  run_vs_device_limit holds uttm's touches per
  * second against what those rates and the checker's own speed allow at
  * uttm's own miss ratio; restore_p50_vs_raw_read holds its median
  * restore against one raw read of an object.
@@ -119,11 +119,11 @@ static const struct side sides[NR_SIDES] = {
 	[SIDE_UTTM_COMPRESSED] = { "uttm_compressed",
 				   "uttm, compressed store (LZ4)", ON_UTTM,
 				   "compressed", .compressible = true },
-	[SIDE_ZRAM] = { "zram", "plain memory, kernel swap to zram (lz4)",
+	[SIDE_ZRAM] = { "zram", "plain memory, kernel swap to zram",
 			ON_ANONYMOUS, .swap = E2E_SWAP_ZRAM,
 			.compressible = true },
 	[SIDE_ZSWAP] = { "zswap",
-			 "plain memory, zswap (lz4) before the swap file",
+			 "plain memory, zswap before the swap file",
 			 ON_ANONYMOUS, .swap = E2E_SWAP_ZSWAP,
 			 .compressible = true },
 	[SIDE_UTTM_PURGEABLE] = { "uttm_purgeable",
@@ -145,7 +145,9 @@ struct child_report {
 /**
  * struct side_result - one side in one round
  * @child: what its child reported.
- * @swap_bytes: written to swap devices while it ran.
+ * @swap_bytes: written to swap devices while it ran, by anyone: swap is
+ * the system's.
+ * @swap_peak_bytes: the peak of the swap its cgroup held, sampled.
  * @peak_bytes: the peak of its cgroup.
  * @outside_peak_bytes: the peak of zram's or zswap's pool, outside it.
  * @memory_peak_bytes: the peak of both together, sampled, and at least
@@ -156,6 +158,7 @@ struct child_report {
 struct side_result {
 	struct child_report child;
 	uint64_t swap_bytes;
+	uint64_t swap_peak_bytes;
 	uint64_t peak_bytes;
 	uint64_t outside_peak_bytes;
 	uint64_t memory_peak_bytes;
@@ -168,13 +171,13 @@ struct side_result {
  * @write_gbps: writing object-sized chunks.
  * @read_gbps: reading them back.
  * @read_p50_us: the median of those reads: one object read.
- * @misses_per_s: objects read while as many are written, a second.
+ * @pairs_per_s: objects read while as many are written, a second.
  */
 struct device_round {
 	double write_gbps;
 	double read_gbps;
 	double read_p50_us;
-	double misses_per_s;
+	double pairs_per_s;
 };
 
 struct round {
@@ -239,7 +242,10 @@ static void sample_memory(const struct e2e *e, const struct cgroup *cg,
 {
 	uint64_t outside = e2e_swap_outside_bytes(&e->swap);
 	uint64_t both = cgroup_usage(cg) + outside;
+	uint64_t swap = cgroup_swap_usage(cg);
 
+	if (swap > r->swap_peak_bytes)
+		r->swap_peak_bytes = swap;
 	if (outside > r->outside_peak_bytes)
 		r->outside_peak_bytes = outside;
 	if (both > r->memory_peak_bytes)
@@ -444,44 +450,75 @@ static int measure_device(const struct e2e *e, struct device_round *d)
 	d->read_p50_us = median(reads, DEVICE_CHUNKS) * 1e6;
 	in.chunk_seconds = NULL;
 	if (!ret)
-		ret = transfer_both(&in, &more, &d->misses_per_s);
+		ret = transfer_both(&in, &more, &d->pairs_per_s);
 	if (fd >= 0)
 		close(fd);
 	munmap(buf, 2 * half);
 	return ret;
 }
 
-/* Every side once, the disk before uttm; a signal stops it at once. */
+/*
+ * uttm's side, with the disk measured right before and right after it:
+ * the round's figures of the disk are the means.
+ */
+static int measure_uttm_and_disk(struct e2e *e, unsigned int i)
+{
+	struct device_round *d = &e->rounds[i].device, after;
+	int ret = measure_device(e, d);
+
+	if (!ret)
+		measure_checked(e, SIDE_UTTM, i, &e->rounds[i].side[SIDE_UTTM]);
+	if (!ret && !interrupted) {
+		ret = measure_device(e, &after);
+		d->write_gbps = (d->write_gbps + after.write_gbps) / 2;
+		d->read_gbps = (d->read_gbps + after.read_gbps) / 2;
+		d->read_p50_us = (d->read_p50_us + after.read_p50_us) / 2;
+		d->pairs_per_s = (d->pairs_per_s + after.pairs_per_s) / 2;
+	}
+	if (ret)
+		fprintf(stderr, "uttm bench e2e: raw O_DIRECT I/O in %s: %s\n",
+			e->dir, strerror(-ret));
+	return ret;
+}
+
+/*
+ * Every side once, the disk measured around uttm's, since a shared disk
+ * drifts by tens of percent within seconds; a signal stops it at once.
+ */
 static int run_round(struct e2e *e, unsigned int i)
 {
 	struct round *round = &e->rounds[i];
-	int ret = measure_device(e, &round->device);
+	int ret = measure_uttm_and_disk(e, i);
 
-	if (ret) {
-		fprintf(stderr, "uttm bench e2e: raw O_DIRECT I/O in %s: %s\n",
-			e->dir, strerror(-ret));
-		return ret;
-	}
-	for (int s = 0; s < NR_SIDES && !interrupted; s++)
+	for (int s = SIDE_UTTM + 1; !ret && s < NR_SIDES && !interrupted; s++)
 		if (side_runs(e, s))
 			measure_checked(e, s, i, &round->side[s]);
-	return interrupted ? -EINTR : 0;
+	return ret ? ret : interrupted ? -EINTR : 0;
 }
 
 /*
  * The touches per second the disk and the checker allow at the uttm
- * side's own miss ratio.  Every miss reads its object while one goes out
- * to make room, at the raw rate of such pairs; every touch checks its
- * object and some rewrite it, at the checker's and the filler's own
- * speed, all workers at once.  The slower of the two bounds the run.
+ * side's own miss ratio.  Every miss reads its object.  An object
+ * rewritten since it last went out must be written before its memory is
+ * used again, a clean one need not (the page cache drops clean pages, the
+ * swap cache keeps their slots), so the touch phase writes at least as
+ * many objects as it rewrote, at most one per miss: those writes go
+ * alongside reads, at the raw rate of such pairs, the other reads alone.
+ * Every touch checks its object and some rewrite it, at the checker's and
+ * the filler's own speed, all workers at once.  The slower of the disk
+ * and the CPU bounds the run.
  */
 static double device_limit(const struct e2e *e, const struct round *round)
 {
 	const struct workload_result *w = &round->side[SIDE_UTTM].child.w;
 	const struct workload_tally *t = &w->touch_phase;
-	double touches = (double)t->touches;
-	double io = (double)t->restores / round->device.misses_per_s /
-		    touches;
+	const struct device_round *d = &round->device;
+	double touches = (double)t->touches, misses = (double)t->restores;
+	double rewrites = (double)t->bytes_filled / E2E_OBJECT_SIZE;
+	double writes = rewrites < misses ? rewrites : misses;
+	double reads_per_s = d->read_gbps * 1e9 / E2E_OBJECT_SIZE;
+	double io = ((misses - writes) / reads_per_s +
+		     writes / d->pairs_per_s) / touches;
 	double cpu = ((double)t->bytes_checked / w->check_per_s +
 		      (double)t->bytes_filled / w->fill_per_s) /
 		     touches / e->wl.threads;
@@ -573,6 +610,11 @@ static double swap_written(const struct side_result *r)
 	return (double)r->swap_bytes;
 }
 
+static double swap_peak(const struct side_result *r)
+{
+	return (double)r->swap_peak_bytes;
+}
+
 static const struct side_figure {
 	const char *suffix;
 	const char *label;
@@ -603,8 +645,10 @@ static const struct side_figure {
 	  FOR_ALL, memory_peak },
 	{ "store_bytes_written", "  bytes written to its store", "B", true,
 	  FOR_UTTM, store_written },
-	{ "swap_bytes_written", "  bytes written to swap devices", "B", true,
-	  FOR_ALL, swap_written },
+	{ "swap_peak_bytes", "  peak swap its cgroup held", "B", true, FOR_ALL,
+	  swap_peak },
+	{ "swap_bytes_written", "  bytes written to swap, system-wide", "B",
+	  true, FOR_ALL, swap_written },
 };
 
 #define NR_SIDE_FIGURES (sizeof(side_figures) / sizeof(side_figures[0]))
@@ -634,7 +678,10 @@ static double side_median(const struct e2e *e, enum side_id s,
 	return median_or_nan(v, n);
 }
 
-/* Keys are "<side>_<figure>"; the set keeps pointers, so they live here. */
+/*
+ * Keys are "<side>_<figure>", and "<side>_rounds_completed" after them;
+ * the set keeps pointers, so they live here.
+ */
 static char side_keys[NR_SIDES][NR_SIDE_FIGURES + 1][48];
 
 static void report_side(struct figures *set, const struct e2e *e,
@@ -705,7 +752,7 @@ static void report_device(struct figures *set, const struct e2e *e)
 {
 	unsigned int rounds = e->opts->rounds, n = 0;
 	double limit[rounds], vs_limit[rounds], vs_read[rounds];
-	double write[rounds], read[rounds], read_p50[rounds], misses[rounds];
+	double write[rounds], read[rounds], read_p50[rounds], pairs[rounds];
 
 	for (unsigned int i = 0; i < rounds; i++) {
 		const struct round *round = &e->rounds[i];
@@ -716,22 +763,22 @@ static void report_device(struct figures *set, const struct e2e *e)
 		write[n] = round->device.write_gbps;
 		read[n] = round->device.read_gbps;
 		read_p50[n] = round->device.read_p50_us;
-		misses[n] = round->device.misses_per_s;
+		pairs[n] = round->device.pairs_per_s;
 		limit[n] = device_limit(e, round);
 		vs_limit[n] = w->touches_per_s / limit[n];
 		vs_read[n] = w->restore_p50_us / round->device.read_p50_us;
 		n++;
 	}
-	figures_section(set, "the disk, raw O_DIRECT, 4 MiB chunks, in the "
-			     "rounds uttm completed");
+	figures_section(set, "the disk around uttm's side: raw O_DIRECT, "
+			     "4 MiB chunks");
 	figures_add(set, "raw_odirect_write_gbps", "write", "GB/s",
 		    median_or_nan(write, n));
 	figures_add(set, "raw_odirect_read_gbps", "read", "GB/s",
 		    median_or_nan(read, n));
 	figures_add(set, "raw_odirect_read_4m_p50_us", "read of one object, "
 		    "p50", "us", median_or_nan(read_p50, n));
-	figures_add(set, "raw_odirect_misses_per_s", "objects read while as "
-		    "many are written", "/s", median_or_nan(misses, n));
+	figures_add(set, "raw_odirect_read_write_pairs_per_s", "objects read "
+		    "while as many are written", "/s", median_or_nan(pairs, n));
 	figures_add(set, "device_limit_touches_per_s", "touches per second "
 		    "they and the checker allow uttm", "/s",
 		    median_or_nan(limit, n));
