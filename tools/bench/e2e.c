@@ -753,6 +753,7 @@ static void report_device(struct figures *set, const struct e2e *e)
 	unsigned int rounds = e->opts->rounds, n = 0;
 	double limit[rounds], vs_limit[rounds], vs_read[rounds];
 	double write[rounds], read[rounds], read_p50[rounds], pairs[rounds];
+	double misses[rounds];
 
 	for (unsigned int i = 0; i < rounds; i++) {
 		const struct round *round = &e->rounds[i];
@@ -764,6 +765,8 @@ static void report_device(struct figures *set, const struct e2e *e)
 		read[n] = round->device.read_gbps;
 		read_p50[n] = round->device.read_p50_us;
 		pairs[n] = round->device.pairs_per_s;
+		misses[n] = (double)w->touch_phase.restores /
+			    (double)w->touch_phase.touches;
 		limit[n] = device_limit(e, round);
 		vs_limit[n] = w->touches_per_s / limit[n];
 		vs_read[n] = w->restore_p50_us / round->device.read_p50_us;
@@ -779,6 +782,8 @@ static void report_device(struct figures *set, const struct e2e *e)
 		    "p50", "us", median_or_nan(read_p50, n));
 	figures_add(set, "raw_odirect_read_write_pairs_per_s", "objects read "
 		    "while as many are written", "/s", median_or_nan(pairs, n));
+	figures_add(set, "uttm_miss_ratio", "uttm's touches that restored, "
+		    "touch phase", "", median_or_nan(misses, n));
 	figures_add(set, "device_limit_touches_per_s", "touches per second "
 		    "they and the checker allow uttm", "/s",
 		    median_or_nan(limit, n));
