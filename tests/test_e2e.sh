@@ -10,10 +10,11 @@ uttm=$1
 fail() { echo "FAIL: $*"; exit 1; }
 
 ZSWAP=/sys/module/zswap/parameters
-# What the bench may change and must put back: swap areas, zram devices,
-# zswap's settings.
+# What the bench may change besides its swap file, and must put back:
+# zram devices and swapping to them, zswap's settings.  (Other swap files
+# come and go with other tests.)
 machine() {
-	tail -n +2 /proc/swaps | awk '{ print $1 }' | grep -v uttm-e2e-swap
+	grep '^/dev/zram' /proc/swaps | awk '{ print $1 }'
 	ls -d /sys/block/zram* 2>/dev/null
 	cat "$ZSWAP/enabled" "$ZSWAP/compressor" 2>/dev/null
 }
