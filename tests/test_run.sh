@@ -26,7 +26,7 @@ assert d["fill_gbps"] > 0, d
 # Text with same-filled pages checks out too, also through the store
 # that compresses it.
 for store in file compressed; do
-	"$uttm" run --budget 48M --objects 16 --object-size 4M --duration 1 \
+	"$uttm" run --budget 96M --objects 24 --object-size 4M --duration 1 \
 		--content text --same-filled 0.25 --store $store --json |
 		python3 -c '
 import json, sys
