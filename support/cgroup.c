@@ -3,7 +3,6 @@
  * Memory cgroups; see cgroup.h.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,16 +18,9 @@
 static int write_text(const char *dir, const char *file, const char *text)
 {
 	char path[320];
-	int fd, ret = 0;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, text, strlen(text)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
+	return sys_write_text(path, text);
 }
 
 /* The number after @key in control file @file of @cg; "" for the first line. */
@@ -43,15 +35,11 @@ static uint64_t read_number(const struct cgroup *cg, const char *file,
 
 static bool v2_has_memory(void)
 {
-	char line[256] = "";
-	FILE *f = fopen(V2_ROOT "/cgroup.controllers", "re");
+	char line[256];
 
-	if (f) {
-		if (!fgets(line, sizeof(line), f))
-			line[0] = '\0';
-		fclose(f);
-	}
-	return strstr(line, "memory") != NULL;
+	return !sys_read_line(V2_ROOT "/cgroup.controllers", line,
+			      sizeof(line)) &&
+	       strstr(line, "memory") != NULL;
 }
 
 int cgroup_create(struct cgroup *cg, const char *name, uint64_t limit)
@@ -204,6 +192,13 @@ const char *cgroup_peak_name(const struct cgroup *cg)
 {
 	return cg->v2 ? "cgroup v2 memory.peak" :
 			"cgroup v1 memory.max_usage_in_bytes";
+}
+
+uint64_t cgroup_swap_usage(const struct cgroup *cg)
+{
+	if (cg->v2)
+		return read_number(cg, "memory.swap.current", "");
+	return read_number(cg, "memory.stat", "swap ");
 }
 
 int cgroup_remove(const struct cgroup *cg)

@@ -56,12 +56,15 @@ int cgroup_self(struct cgroup *cg);
 /* Whether @cg holds the calling process and no other. */
 bool cgroup_dedicated(const struct cgroup *cg);
 
-/* What @cg uses now, and its limit (a huge number for none). */
-uint64_t cgroup_usage(const struct cgroup *cg);
+/* The limit of @cg (a huge number for none). */
 uint64_t cgroup_limit(const struct cgroup *cg);
 
 /* The name of the file cgroup_peak() reads, for reports. */
 const char *cgroup_peak_name(const struct cgroup *cg);
+
+/* What @cg uses now, and the swap it holds now. */
+uint64_t cgroup_usage(const struct cgroup *cg);
+uint64_t cgroup_swap_usage(const struct cgroup *cg);
 
 /* Removes @cg, which must have no process left. */
 int cgroup_remove(const struct cgroup *cg);

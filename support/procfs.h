@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Figures the kernel publishes in /proc, for the tool and the tests.
+ * Figures the kernel publishes in /proc, and its control files in /proc
+ * and /sys, for the tool and the tests.
  */
 #ifndef UTTM_PROCFS_H
 #define UTTM_PROCFS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /*
@@ -29,5 +31,16 @@ uint64_t pss_bytes(void);
  * count in the PSS already.
  */
 uint64_t unmapped_files_resident_bytes(void);
+/*
+ * Writes @text to the control file @path in one write(2), as echo does;
+ * 0 or the negative errno the kernel gave.
+ */
+int sys_write_text(const char *path, const char *text);
+
+/*
+ * Reads the first line of @path into @buf, without its newline; 0 or a
+ * negative errno.
+ */
+int sys_read_line(const char *path, char *buf, size_t size);
 
 #endif /* UTTM_PROCFS_H */

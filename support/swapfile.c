@@ -22,7 +22,7 @@ struct swap_header {
 	unsigned char volume[16];
 };
 
-static int write_header(int fd, uint64_t bytes)
+int swap_header_write(int fd, uint64_t bytes)
 {
 	char page[SWAP_PAGE] = { 0 };
 	struct swap_header *hdr = (struct swap_header *)page;
@@ -46,7 +46,7 @@ int swapfile_create(const char *path, uint64_t bytes)
 	/* Swap files may not have holes: allocate every block. */
 	ret = posix_fallocate(fd, 0, (off_t)bytes);
 	if (!ret)
-		ret = write_header(fd, bytes);
+		ret = swap_header_write(fd, bytes);
 	else
 		ret = -ret;
 	if (!ret && fsync(fd))
@@ -59,9 +59,21 @@ int swapfile_create(const char *path, uint64_t bytes)
 	return ret;
 }
 
+int swap_area_off(const char *path)
+{
+	/* swapoff() gives up with -EINTR when a signal comes meanwhile. */
+	for (int i = 0; i < 10; i++) {
+		if (!swapoff(path))
+			return 0;
+		if (errno != EINTR)
+			return -errno;
+	}
+	return -EINTR;
+}
+
 int swapfile_remove(const char *path)
 {
-	int ret = swapoff(path) ? -errno : 0;
+	int ret = swap_area_off(path);
 
 	if (unlink(path) && !ret)
 		ret = -errno;

@@ -18,4 +18,13 @@ int swapfile_create(const char *path, uint64_t bytes);
 /* Disables and removes a swap file made by swapfile_create(). */
 int swapfile_remove(const char *path);
 
+/*
+ * Writes the header mkswap writes to the first page of @fd, a file or a
+ * block device of @bytes, so that swapon(2) takes it.  0 or -EIO.
+ */
+int swap_header_write(int fd, uint64_t bytes);
+
+/* Disables swap area @path, trying again when a signal interrupts it. */
+int swap_area_off(const char *path);
+
 #endif /* UTTM_SWAPFILE_H */

@@ -40,6 +40,8 @@ expect 2 "uttm run: --budget 12Q: not a size" run --budget 12Q
 expect 2 "uttm run: --budget 99999999999T: too large" run --budget 99999999999T
 expect 2 "uttm run: --object-size 1MB: must be a whole number of 4 KiB pages" run --object-size 1MB
 expect 2 "uttm run: --store nosuch: unknown store" run --store nosuch
+expect 2 "uttm run: --content binary: unknown content; the kinds are random|text" run --content binary
+expect 2 "uttm run: --same-filled 1.5: must be between 0 and 1" run --same-filled 1.5
 expect 2 "uttm run: --store-path /nonexistent: No such file or directory" run --store-path /nonexistent
 expect 2 "uttm run: --store-path /etc/hostname: Not a directory" run --store-path /etc/hostname
 expect 2 "uttm run: unknown option '--bogus'" run --bogus
@@ -52,6 +54,9 @@ expect 2 "uttm bench pool: --duration: not an option of this benchmark" bench po
 expect 2 "uttm bench pool: --rounds 0: must be at least 1" bench pool --rounds 0
 expect 2 "uttm bench shrink: --size 1M: must be at least" bench shrink --size 1M
 expect 2 "uttm bench e2e: --duration 0: must be more than 0" bench e2e --duration 0
+expect 2 "uttm bench e2e: --content zeros: unknown content" bench e2e --content zeros
+expect 2 "uttm bench e2e: --same-filled x: not a number" bench e2e --same-filled x
+expect 2 "uttm bench backup: --content: not an option of this benchmark" bench backup --content text
 expect 2 "uttm bench: unknown benchmark 'nosuch'" bench nosuch
 expect 2 "uttm bench: which benchmark?" bench
 expect 2 "uttm: unknown command 'frobnicate'" frobnicate

@@ -19,7 +19,39 @@ assert d["bytes_verified"] >= d["total_object_bytes"], d
 assert d["pages_backed_up"] > 0 and d["pages_restored"] > 0, d
 assert d["pages_purged"] > 0, d
 assert d["touches"] > d["objects"], d
+assert d["content"] == "random" and d["checker_gbps"] > 0, d
+assert d["fill_gbps"] > 0, d
 ' || fail "uttm run --json"
+
+# Text with same-filled pages checks out too, also through the store
+# that compresses it.  Nothing is purgeable, so that what the objects
+# take beyond the budget is backed up, not dropped.
+for store in file compressed; do
+	"$uttm" run --budget 96M --objects 24 --object-size 4M --duration 1 \
+		--content text --same-filled 0.25 --store $store --purgeable 0 \
+		--json |
+		python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["mismatches"] == 0 and d["errors"] == 0, d
+assert d["content"] == "text" and d["same_filled_share"] == 0.25, d
+assert d["pages_backed_up"] > 0 and d["pages_restored"] > 0, d
+' || fail "uttm run --content text --store $store"
+done
+
+# An object whose fill failed holds nothing yet: it is filled when next
+# touched, not checked against content it never had.
+set +e
+out=$(UTTM_FAULT="alloc:nth=2,times=50" "$uttm" run --budget 48M --objects 8 \
+	--object-size 4M --duration 1 --purgeable 0 --store file --json 2>/dev/null)
+rc=$?
+set -e
+[ $rc -eq 1 ] || fail "failed validations should exit 1, not $rc"
+echo "$out" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["errors"] > 0 and d["mismatches"] == 0, d
+' || fail "an object whose fill failed was checked"
 
 "$uttm" run --budget 48M --objects 24 --object-size 4M --duration 1 |
 	grep -q "bytes that differed" || fail "uttm run table"

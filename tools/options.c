@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "support/pattern.h"
 #include "support/size.h"
 #include "uttm.h"
 
@@ -104,6 +105,18 @@ int opt_seconds(const char *cmd, const char *name, const char *arg,
 				 "must not be negative" : "must be more than 0");
 	*value = v;
 	return 0;
+}
+
+int opt_content(const char *cmd, const char *arg,
+		enum pattern_content *value)
+{
+	char why[64];
+
+	if (!pattern_content_parse(arg, value))
+		return 0;
+	snprintf(why, sizeof(why), "unknown content; the kinds are %s",
+		 pattern_content_names());
+	return bad_value(cmd, "content", arg, why);
 }
 
 int opt_error(const char *cmd, int c, char **argv)

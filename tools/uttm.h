@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "support/pattern.h"
+
 #define UTTM_EXIT_USAGE 2
 /* uttm run: the pressure source asked for is not to be had here. */
 #define UTTM_EXIT_NO_SOURCE 3
@@ -111,6 +113,10 @@ int opt_share(const char *cmd, const char *name, const char *arg,
 int opt_seconds(const char *cmd, const char *name, const char *arg,
 		bool zero_ok, double *value);
 
+/* --content: a kind of content support/pattern.h makes, by name. */
+int opt_content(const char *cmd, const char *arg,
+		enum pattern_content *value);
+
 /*
  * What getopt_long() returned @c ('?' or ':') for, said on stderr: an
  * unknown option or one without its value.  Returns -EINVAL.  Callers set
@@ -130,6 +136,8 @@ struct bench_options {
 	const char *store;
 	const char *redis_url;
 	const char *redis_password;
+	enum pattern_content content;
+	double same_filled;
 };
 
 /* Whether @arg asks for help: -h or --help. */

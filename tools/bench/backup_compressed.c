@@ -118,8 +118,11 @@ static const struct set_keys {
 /* Random bytes: the workload's pseudo-random page content (pattern.h). */
 static void random_fill(struct dataset *data)
 {
+	struct pattern p;
+
+	pattern_init(&p, 1, PATTERN_RANDOM, 0);
 	for (uint64_t i = 0; i < data->bytes / UTTM_PAGE_SIZE; i++)
-		pattern_fill(data->mem + i * UTTM_PAGE_SIZE, 1, 0, 0, i);
+		pattern_fill(&p, data->mem + i * UTTM_PAGE_SIZE, 0, 0, i);
 }
 
 static int name_cmp(const struct dirent **a, const struct dirent **b)

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "bench/backup.h"
+#include "bench/direct.h"
 #include "support/fragment.h"
 
 #define RAW_CHUNK (2UL << 20)
@@ -146,18 +147,13 @@ static int restore_pooled(struct backup_bench *bench, struct uttm_tt *tt,
 /* O_DIRECT I/O of the raw reference, 2 MiB at a time. */
 static int raw_io(struct file_bench *fb, bool write, double *rate)
 {
-	double t = now_seconds();
+	struct direct_io io = { .fd = fb->raw_fd, .buf = fb->raw_buf,
+				.bytes = fb->raw_bytes, .chunk = RAW_CHUNK,
+				.write = write };
+	int ret = direct_transfer(&io);
 
-	for (uint64_t off = 0; off < fb->raw_bytes; off += RAW_CHUNK) {
-		char *buf = fb->raw_buf + off;
-		ssize_t n = write ? pwrite(fb->raw_fd, buf, RAW_CHUNK, (off_t)off) :
-				    pread(fb->raw_fd, buf, RAW_CHUNK, (off_t)off);
-
-		if (n != (ssize_t)RAW_CHUNK)
-			return n < 0 ? -errno : -EIO;
-	}
-	*rate = gbps(fb->raw_bytes, now_seconds() - t);
-	return 0;
+	*rate = io.gbps;
+	return ret;
 }
 
 /* A fresh raw file each round, as each store starts with a fresh file. */

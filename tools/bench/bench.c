@@ -19,6 +19,7 @@
 #define USES_DURATION (1u << 0)
 #define USES_STORE (1u << 1)
 #define USES_REDIS (1u << 2)
+#define USES_CONTENT (1u << 3)
 
 static const struct bench {
 	const char *name;
@@ -36,10 +37,10 @@ static const struct bench {
 	  USES_STORE | USES_REDIS },
 	{ "shrink", "one shrinker scan over 10,000 objects: walk vs stores",
 	  bench_shrink, 1ULL << 30, SHRINK_OBJECTS * UTTM_PAGE_SIZE, 5, 0 },
-	/* Each round runs both sides for the duration, twice. */
-	{ "e2e", "uttm run against plain memory under kernel swap (root)",
-	  bench_e2e, 256ULL << 20, E2E_OBJECT_SIZE, 3,
-	  USES_DURATION | USES_STORE },
+	/* Each round runs every side for the duration. */
+	{ "e2e", "uttm run against kernel swap, zram, zswap, the page cache "
+	  "(root)", bench_e2e, 256ULL << 20, E2E_OBJECT_SIZE, 3,
+	  USES_DURATION | USES_STORE | USES_CONTENT },
 	/* Rounds are runs of the pressure scenario per source. */
 	{ "budget", "uttm run in a cgroup of its budget, and under pressure (root)",
 	  bench_budget, 256ULL << 20, 16ULL << 20, 20,
@@ -54,6 +55,7 @@ static void bench_usage(FILE *out)
 		"usage: uttm bench NAME [--json] [--rounds N] [--size BYTES]\n"
 		"                       [--duration SECONDS] [--store NAME]\n"
 		"                       [--redis URL] [--redis-password PW]\n"
+		"                       [--content KIND] [--same-filled SHARE]\n"
 		"\n"
 		"  --json        print one JSON object instead of a table\n"
 		"  --rounds N    repetitions; medians are reported (default 5,\n"
@@ -70,6 +72,12 @@ static void bench_usage(FILE *out)
 		"                (default: start a server and a 3-master\n"
 		"                cluster on loopback); the password with\n"
 		"                --redis-password or $UTTM_REDIS_PASSWORD\n"
+		"  --content KIND\n"
+		"                e2e: what every side's pages hold, random\n"
+		"                (default) or text; compressible content adds\n"
+		"                uttm's compressed store, zram and zswap\n"
+		"  --same-filled SHARE\n"
+		"                e2e: share of pages of one repeated byte\n"
 		"\n  budget's --rounds are runs of its pressure scenario per source\n"
 		"  (default 20)\n"
 		"\nexit status: 0, 1 on a failure, 2 on a usage error; e2e and budget\n"
@@ -140,6 +148,13 @@ static int bench_option(const char *cmd, const struct bench *b, int c,
 		ret = check_used(cmd, b, USES_REDIS, "redis-password");
 		opts->redis_password = optarg;
 		return ret;
+	case 'c':
+		ret = check_used(cmd, b, USES_CONTENT, "content");
+		return ret ? ret : opt_content(cmd, optarg, &opts->content);
+	case 'f':
+		ret = check_used(cmd, b, USES_CONTENT, "same-filled");
+		return ret ? ret : opt_share(cmd, "same-filled", optarg,
+					     &opts->same_filled);
 	default:
 		return opt_error(cmd, c, argv);
 	}
@@ -157,6 +172,8 @@ static int parse_bench_options(int argc, char **argv, const struct bench *b,
 		{ "store", required_argument, NULL, 't' },
 		{ "redis", required_argument, NULL, 'R' },
 		{ "redis-password", required_argument, NULL, 'P' },
+		{ "content", required_argument, NULL, 'c' },
+		{ "same-filled", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};

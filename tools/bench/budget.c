@@ -165,8 +165,10 @@ static void run_args(const struct budget_bench *b, const char *store,
 	argv[n++] = args[3];
 	argv[n++] = "--store";
 	argv[n++] = (char *)store;
-	if (!strcmp(store, "compressed-file"))
-		argv[n++] = "--compressible";
+	if (!strcmp(store, "compressed-file")) {
+		argv[n++] = "--content";
+		argv[n++] = "text";
+	}
 	argv[n] = NULL;
 }
 

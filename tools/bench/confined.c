@@ -44,8 +44,10 @@ int confined_prepare(struct confined *env, const char *tool, const char *tag,
 
 	env->tool = tool;
 	env->companion = 0;
+	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	if (geteuid()) {
 		fprintf(stderr, "%s: needs root, to create a swap file and "
 			"memory cgroups\n", tool);
@@ -91,6 +93,7 @@ static pid_t child_in(const struct cgroup *cg, char **argv, int fd,
 		return pid;
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
 	if (cgroup_enter(cg))
 		_exit(126);
 	if (fn)

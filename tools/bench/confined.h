@@ -33,8 +33,8 @@ struct confined {
 
 /*
  * Checks that cgroups can be made (named after @tag and the process) and
- * switches a swap file of @swap_bytes on (none for 0); catches SIGINT and
- * SIGTERM.
+ * switches a swap file of @swap_bytes on (none for 0); catches SIGINT,
+ * SIGTERM and SIGHUP, which confined_interrupted() then reports.
  * Returns 0, or the exit status to end with (EXIT_NOT_ROOT, ...), having
  * said why and left nothing behind.
  */

@@ -341,6 +341,10 @@ static void report(const struct workload_options *o, const char *store,
 	figures_add_text(&set, "pressure_source", "pressure source",
 			 uttm_pressure_source_name(sum->monitor_source));
 	figures_add_int(&set, "seed", "seed", "", o->seed);
+	figures_add_text(&set, "content", "content",
+			 pattern_content_name(o->content));
+	figures_add(&set, "same_filled_share", "same-filled pages", "",
+		    o->same_filled);
 	figures_add_int(&set, "budget_bytes", "memory budget", "B", o->budget);
 	figures_add_int(&set, "total_object_bytes", "object bytes", "B", total);
 	figures_add(&set, "oversubscription", "object bytes / budget", "x",
@@ -380,6 +384,10 @@ static void report(const struct workload_options *o, const char *store,
 		    "/s", r->touches_per_s);
 	figures_add(&set, "verified_gbps", "bytes verified per second", "GB/s",
 		    r->verified_per_s / 1e9);
+	figures_add(&set, "checker_gbps", "checker speed, per thread", "GB/s",
+		    r->check_per_s / 1e9);
+	figures_add(&set, "fill_gbps", "content fill speed, per thread",
+		    "GB/s", r->fill_per_s / 1e9);
 	figures_add(&set, "touch_latency_p50_us", "touch latency p50", "us",
 		    r->touch_p50_us);
 	figures_add(&set, "touch_latency_p99_us", "touch latency p99", "us",
@@ -462,7 +470,6 @@ static void run_usage(FILE *out)
 		"                       default: the temporary one if it is on disk)\n"
 		"  --monitor SOURCE     pressure source: auto|psi-cgroup|psi-system|\n"
 		"                       cgroup-v1|poll (default auto)\n"
-		"  --compressible       pages a quarter random, the rest zero\n"
 		"  --redis URL          the Redis store's server,\n"
 		"                       redis://[USER@]HOST[:PORT] (default\n"
 		"                       127.0.0.1:6379); for a cluster any node\n"
@@ -472,6 +479,10 @@ static void run_usage(FILE *out)
 		"  --purgeable SHARE    share of purgeable objects, 0 to 1 (default 0.25)\n"
 		"  --skew SHARE         share of touches to the hottest fifth (default 0.8)\n"
 		"  --seed N             content and access seed (default 1)\n"
+		"  --content KIND       what pages hold: random (default), or text,\n"
+		"                       which LZ4 compresses 2-3x\n"
+		"  --same-filled SHARE  share of pages of one repeated byte, half\n"
+		"                       of them zero, 0 to 1 (default 0)\n"
 		"  --json               one JSON object instead of the report\n"
 		"  --stats              at the end, dump counters, pools and stores\n"
 		"                       to stderr (as TTM's debugfs page_pool file)\n"
@@ -599,6 +610,10 @@ static int run_option(int c, struct workload_options *o,
 		if (!ret)
 			o->seed = n;
 		return ret;
+	case 'c':
+		return opt_content(RUN, optarg, &o->content);
+	case 'f':
+		return opt_share(RUN, "same-filled", optarg, &o->same_filled);
 	case 'j':
 		ro->json = true;
 		return 0;
@@ -618,9 +633,6 @@ static int run_option(int c, struct workload_options *o,
 		fprintf(stderr, RUN ": --monitor %s: unknown pressure source\n",
 			optarg);
 		return -EINVAL;
-	case 'c':
-		o->compressible = true;
-		return 0;
 	default:
 		return opt_error(RUN, c, argv);
 	}
@@ -643,12 +655,13 @@ static int parse_run_options(int argc, char **argv, struct workload_options *o,
 		{ "purgeable", required_argument, NULL, 'g' },
 		{ "skew", required_argument, NULL, 'k' },
 		{ "seed", required_argument, NULL, 'e' },
+		{ "content", required_argument, NULL, 'c' },
+		{ "same-filled", required_argument, NULL, 'f' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "stats", no_argument, NULL, 'S' },
 		{ "metrics", required_argument, NULL, 'm' },
 		{ "metrics-interval", required_argument, NULL, 'i' },
 		{ "monitor", required_argument, NULL, 'M' },
-		{ "compressible", no_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};

@@ -40,11 +40,10 @@ struct worker {
 	struct workload *wl;
 	pthread_t thread;
 	uint64_t rng;
-	unsigned long touches;
 	unsigned long errors;
 	unsigned long content_lost;
-	uint64_t bytes_verified;
 	uint64_t mismatches;
+	struct workload_tally tally[NR_WORKLOAD_PHASES];
 	struct samples touch;
 	struct samples restore;
 };
@@ -65,8 +64,9 @@ struct workload {
 	const struct workload_options *opt;
 	const struct workload_backend *backend;
 	void *priv;
-	/* Per object, 0 until first written; under the backend's begin/end. */
-	uint32_t *versions;
+	struct pattern pattern;
+	enum workload_phase phase;	/* set while no worker runs */
+	uint32_t *versions;	/* per object, under begin/end; 0: none yet */
 	struct worker *workers;
 	atomic_bool stop;
 	atomic_ulong touches;
@@ -149,43 +149,48 @@ static unsigned long object_pages(const struct workload *wl, unsigned long id)
 			       UTTM_PAGE_SIZE);
 }
 
-static void object_fill(struct workload *wl, unsigned long id)
+static struct workload_tally *tally(struct worker *w)
 {
-	void (*fill)(void *page, uint64_t seed, uint64_t object,
-		     uint32_t version, uint64_t index) =
-		wl->opt->compressible ? pattern_fill_compressible :
-					pattern_fill;
+	return &w->tally[w->wl->phase];
+}
+
+/* Writes the next version of the object. */
+static void object_fill(struct worker *w, unsigned long id)
+{
+	struct workload *wl = w->wl;
+	uint32_t version = ++wl->versions[id];
+	double t = now_seconds();
 
 	for (unsigned long i = 0; i < object_pages(wl, id); i++)
-		fill(wl->backend->page(wl, id, i), wl->opt->seed, id,
-		     wl->versions[id], i);
+		pattern_fill(&wl->pattern, wl->backend->page(wl, id, i), id,
+			     version, i);
+	tally(w)->fill_seconds += now_seconds() - t;
+	tally(w)->bytes_filled += workload_object_size(wl->opt, id);
 }
 
 /* Checks every byte; a mismatch is counted once, then written afresh. */
 static void object_check(struct worker *w, unsigned long id)
 {
 	struct workload *wl = w->wl;
-	unsigned int (*check)(const void *page, uint64_t seed, uint64_t object,
-			      uint32_t version, uint64_t index) =
-		wl->opt->compressible ? pattern_check_compressible :
-					pattern_check;
+	double t = now_seconds();
 	uint64_t bad = 0;
 
 	for (unsigned long i = 0; i < object_pages(wl, id); i++)
-		bad += check(wl->backend->page(wl, id, i), wl->opt->seed, id,
-			     wl->versions[id], i);
-	w->bytes_verified += workload_object_size(wl->opt, id);
+		bad += pattern_check(&wl->pattern,
+				     wl->backend->page(wl, id, i), id,
+				     wl->versions[id], i);
+	tally(w)->check_seconds += now_seconds() - t;
+	tally(w)->bytes_checked += workload_object_size(wl->opt, id);
 	w->mismatches += bad;
-	if (bad) {
-		wl->versions[id]++;
-		object_fill(wl, id);
-	}
+	if (bad)
+		object_fill(w, id);
 }
 
 /*
  * Makes an object usable (restoring it if need be), checks it, and maybe
  * rewrites it.  An object whose content was dropped is filled again, as a
- * cache would fetch it again.
+ * cache would fetch it again; so is one that never had content, because
+ * its fill could not make it usable (version 0 was never written).
  */
 static void touch(struct worker *w, unsigned long id, bool check, bool write)
 {
@@ -199,8 +204,10 @@ static void touch(struct worker *w, unsigned long id, bool check, bool write)
 		w->errors++;
 		return;
 	}
-	if (restored)
+	if (restored) {
 		sample(&w->restore, &w->rng, now_seconds() - t);
+		tally(w)->restores++;
+	}
 	if (ret > 0) {
 		w->content_lost++;
 		write = true;
@@ -210,13 +217,11 @@ static void touch(struct worker *w, unsigned long id, bool check, bool write)
 	} else if (check) {
 		object_check(w, id);
 	}
-	if (write) {
-		wl->versions[id]++;
-		object_fill(wl, id);
-	}
+	if (write)
+		object_fill(w, id);
 	wl->backend->end(wl, id);
 	sample(&w->touch, &w->rng, now_seconds() - t);
-	w->touches++;
+	tally(w)->touches++;
 	atomic_fetch_add(&wl->touches, 1);
 }
 
@@ -344,16 +349,14 @@ static void wait_phase(struct workload *wl, enum workload_phase phase)
 }
 
 /*
- * Percentiles of the samples of all workers, in microseconds, and how
- * many latencies there were.  Each reservoir is a uniform sample of its
+ * Percentiles of the samples of all workers, in microseconds.  Each reservoir is a uniform sample of its
  * worker's latencies; the workers run the same mix, so the reservoirs
  * are merged as they are.
  */
 static void percentiles(struct workload *wl, size_t offset, double *p50,
-			double *p99, unsigned long *count)
+			double *p99)
 {
 	size_t total = 0, n = 0;
-	uint64_t seen = 0;
 	double *all;
 
 	for (unsigned int i = 0; i < wl->opt->threads; i++) {
@@ -361,9 +364,7 @@ static void percentiles(struct workload *wl, size_t offset, double *p50,
 						       offset);
 
 		total += s->n;
-		seen += s->seen;
 	}
-	*count = seen;
 	*p50 = *p99 = 0;
 	all = malloc((total ? total : 1) * sizeof(*all));
 	if (!all)
@@ -380,24 +381,47 @@ static void percentiles(struct workload *wl, size_t offset, double *p50,
 	free(all);
 }
 
+static void add_tally(struct workload_tally *sum,
+		      const struct workload_tally *t)
+{
+	sum->touches += t->touches;
+	sum->restores += t->restores;
+	sum->bytes_checked += t->bytes_checked;
+	sum->bytes_filled += t->bytes_filled;
+	sum->check_seconds += t->check_seconds;
+	sum->fill_seconds += t->fill_seconds;
+}
+
+/* Bytes per second of @seconds, or 0 without any. */
+static double rate(uint64_t bytes, double seconds)
+{
+	return seconds > 0 ? (double)bytes / seconds : 0;
+}
+
 static void sum_up(struct workload *wl, struct workload_result *res)
 {
+	struct workload_tally all = { 0 };
+
 	for (unsigned int i = 0; i < wl->opt->threads; i++) {
 		struct worker *w = &wl->workers[i];
 
-		res->touches += w->touches;
+		for (int phase = 0; phase < NR_WORKLOAD_PHASES; phase++)
+			add_tally(&all, &w->tally[phase]);
+		add_tally(&res->touch_phase, &w->tally[WORKLOAD_TOUCH]);
 		res->errors += w->errors;
 		res->content_lost += w->content_lost;
-		res->bytes_verified += w->bytes_verified;
 		res->mismatches += w->mismatches;
 	}
-	unsigned long touches;
-
+	res->touches = all.touches;
+	res->restores = all.restores;
+	res->bytes_verified = all.bytes_checked;
+	res->check_per_s = rate(all.bytes_checked, all.check_seconds);
+	res->fill_per_s = rate(all.bytes_filled, all.fill_seconds);
 	percentiles(wl, offsetof(struct worker, touch), &res->touch_p50_us,
-		    &res->touch_p99_us, &touches);
+		    &res->touch_p99_us);
 	percentiles(wl, offsetof(struct worker, restore), &res->restore_p50_us,
-		    &res->restore_p99_us, &res->restores);
-	res->verified_per_s = (double)res->bytes_verified / res->total_seconds;
+		    &res->restore_p99_us);
+	res->verified_per_s = rate(res->bytes_verified, res->total_seconds);
 }
 
 /* Runs one phase on every worker and waits for it, showing progress. */
@@ -409,6 +433,7 @@ static int run_phase(struct workload *wl, enum workload_phase phase,
 	unsigned int started;
 
 	res->phase = phase;
+	wl->phase = phase;
 	if (phase == WORKLOAD_TOUCH)
 		started = start_workers(wl, touch_main, NULL, false);
 	else
@@ -455,6 +480,7 @@ int workload_run(const struct workload_options *o,
 	int ret = -ENOMEM;
 
 	memset(res, 0, sizeof(*res));
+	pattern_init(&wl.pattern, o->seed, o->content, o->same_filled);
 	wl.versions = calloc(o->objects, sizeof(*wl.versions));
 	wl.workers = calloc(o->threads, sizeof(*wl.workers));
 	if (wl.versions && wl.workers) {

@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "support/pattern.h"
+
 /**
  * struct workload_options - the workload
  * @budget: memory the objects must live in.
@@ -29,7 +31,8 @@
  * @purgeable: share of objects whose content may be dropped.
  * @skew: share of touches that go to the hottest fifth of the objects.
  * @seed: seed of the content and of the access pattern.
- * @compressible: pages a quarter random and the rest zero, else random.
+ * @content: what the objects' pages hold (support/pattern.h).
+ * @same_filled: share of pages of one repeated byte, 0 to 1.
  * @progress: show progress on stderr.
  * @interrupt: when it becomes true (a signal handler sets it), the run
  * stops where it is; may be NULL.
@@ -44,7 +47,8 @@ struct workload_options {
 	double purgeable;
 	double skew;
 	uint64_t seed;
-	bool compressible;
+	enum pattern_content content;
+	double same_filled;
 	bool progress;
 	const atomic_bool *interrupt;
 };
@@ -54,6 +58,7 @@ enum workload_phase {
 	WORKLOAD_FILL,
 	WORKLOAD_TOUCH,
 	WORKLOAD_CHECK,
+	NR_WORKLOAD_PHASES
 };
 
 /* "fill", "touch phase", "last pass". */
@@ -80,6 +85,24 @@ struct workload_backend {
 };
 
 /**
+ * struct workload_tally - what the workers did in one phase
+ * @touches: object touches.
+ * @restores: touches that had to restore their object.
+ * @bytes_checked: bytes the checker compared.
+ * @bytes_filled: bytes written with fresh content.
+ * @check_seconds: thread time spent checking.
+ * @fill_seconds: thread time spent filling.
+ */
+struct workload_tally {
+	unsigned long touches;
+	unsigned long restores;
+	uint64_t bytes_checked;
+	uint64_t bytes_filled;
+	double check_seconds;
+	double fill_seconds;
+};
+
+/**
  * struct workload_result - what a run did
  * @touches: object touches, fill and last pass included.
  * @total_seconds: length of the whole run.
@@ -94,6 +117,11 @@ struct workload_backend {
  * @touch_p99_us: 99th percentile of touch latency.
  * @restore_p50_us: median latency of a restoring begin.
  * @restore_p99_us: 99th percentile of it.
+ * @check_per_s: the checker's own speed, bytes per second of a thread
+ * checking, over the whole run: the memory speed of the content, which
+ * is what every touch costs once its object is back.
+ * @fill_per_s: the same for writing content.
+ * @touch_phase: the touch phase alone, for what it needed per touch.
  * @phase: the phase the run was in last: where it was interrupted, when
  * it was.
  * @unchecked: objects the last sweep (fill or last pass) did not reach.
@@ -112,6 +140,9 @@ struct workload_result {
 	double touch_p99_us;
 	double restore_p50_us;
 	double restore_p99_us;
+	double check_per_s;
+	double fill_per_s;
+	struct workload_tally touch_phase;
 	enum workload_phase phase;
 	unsigned long unchecked;
 };

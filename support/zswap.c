@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: MIT
+/*
+ * zswap's module parameters; see zswap.h.  The compressor is set before
+ * zswap is switched on, so that no pool of the old one is made for
+ * nothing, and zswap is switched off before the old compressor returns.
+ */
+#include <errno.h>
+
+#include "support/procfs.h"
+#include "support/zswap.h"
+
+#define PARAMS "/sys/module/zswap/parameters/"
+
+int zswap_enable(struct zswap *saved, const char *compressor)
+{
+	int ret = sys_read_line(PARAMS "enabled", saved->enabled,
+				sizeof(saved->enabled));
+
+	if (!ret)
+		ret = sys_read_line(PARAMS "compressor", saved->compressor,
+				    sizeof(saved->compressor));
+	if (ret)
+		return ret;
+	if (compressor)
+		ret = sys_write_text(PARAMS "compressor", compressor);
+	/* The kernel says -ENOENT for a compressor it does not know. */
+	if (ret)
+		return ret == -ENOENT ? -EINVAL : ret;
+	ret = sys_write_text(PARAMS "enabled", "Y");
+	if (ret)
+		zswap_restore(saved);
+	return ret;
+}
+
+int zswap_restore(const struct zswap *saved)
+{
+	int ret = sys_write_text(PARAMS "enabled", saved->enabled);
+	int err = sys_write_text(PARAMS "compressor", saved->compressor);
+
+	return ret ? ret : err;
+}
+
+uint64_t zswap_pool_bytes(void)
+{
+	uint64_t kib = proc_number("/proc/meminfo", "Zswap:");
+
+	if (kib)
+		return kib * 1024;
+	return proc_number("/sys/kernel/debug/zswap/pool_total_size", "");
+}
