@@ -1,20 +1,25 @@
 #!/bin/sh
 # `uttm run` at CI size: every byte checks out, the JSON parses and says
-# so, memory stayed under the budget, and exit codes are right.
+# so, memory stayed under the budget (in a build without a sanitizer,
+# whose own memory grows beside the program's), and exit codes are right.
 set -eu
 uttm=$1
 fail() { echo "FAIL: $*"; exit 1; }
+# Whether the peak is held to the budget: unset or "none" is a plain build.
+export UTTM_TEST_SANITIZE="${UTTM_TEST_SANITIZE:-none}"
 
 out=$("$uttm" run --budget 48M --objects 48 --object-size 4M --threads 2 \
 	--duration 3 --json)
 echo "$out"
 echo "$out" | python3 -c '
-import json, sys
+import json, os, sys
 d = json.load(sys.stdin)
 assert d["mismatches"] == 0, d
 assert d["errors"] == 0, d
 assert d["oversubscription"] >= 4, d
-assert d["peak_resident_bytes"] <= d["budget_bytes"], d
+if os.environ["UTTM_TEST_SANITIZE"] == "none":
+    assert d["peak_resident_bytes"] <= d["budget_bytes"], d
+    assert d["budget_violations"] == 0, d
 assert d["bytes_verified"] >= d["total_object_bytes"], d
 assert d["pages_backed_up"] > 0 and d["pages_restored"] > 0, d
 assert d["pages_purged"] > 0, d
