@@ -51,10 +51,12 @@ extern "C" {
  * moving pages there is worth it (tests and benchmarks on machines
  * without swap use it).
  * @fault: fault injector, or NULL.
+ * @reserved: must be zero: room for fields to come (docs/versioning.md).
  */
 struct uttm_backup_shmem_params {
 	uint64_t capacity;
 	struct uttm_fault *fault;
+	uint64_t reserved[4];
 };
 
 /**
@@ -82,11 +84,13 @@ int uttm_backup_shmem_create(const struct uttm_backup_shmem_params *params,
  * @capacity: bytes the store may hold, or 0 to bound it by the swap the
  * process can still use, as for struct uttm_backup_shmem_params.
  * @fault: fault injector, or NULL.
+ * @reserved: must be zero: room for fields to come (docs/versioning.md).
  */
 struct uttm_backup_insert_params {
 	struct uttm_arena *arena;
 	uint64_t capacity;
 	struct uttm_fault *fault;
+	uint64_t reserved[4];
 };
 
 /** Transfer with pwritev() and preadv() only, never through io_uring. */
@@ -117,12 +121,14 @@ struct uttm_backup_insert_params {
  * @flags: UTTM_BACKUP_FILE_SYNC, UTTM_BACKUP_FILE_BUFFERED,
  * UTTM_BACKUP_FILE_IN_MEMORY.
  * @fault: fault injector, or NULL.
+ * @reserved: must be zero: room for fields to come (docs/versioning.md).
  */
 struct uttm_backup_file_params {
 	const char *path;
 	uint64_t max_bytes;
 	unsigned int flags;
 	struct uttm_fault *fault;
+	uint64_t reserved[4];
 };
 
 /**
@@ -154,6 +160,7 @@ enum uttm_compressor {
  * they are.  Any store that copies pages in (not one that only inserts);
  * the compressed store takes its own reference.  NULL for none.
  * @fault: fault injector, or NULL.
+ * @reserved: must be zero: room for fields to come (docs/versioning.md).
  */
 struct uttm_backup_compressed_params {
 	uint64_t cap;
@@ -162,6 +169,7 @@ struct uttm_backup_compressed_params {
 	unsigned int max_compressed;
 	struct uttm_backup *lower;
 	struct uttm_fault *fault;
+	uint64_t reserved[4];
 };
 
 /**
@@ -239,6 +247,7 @@ int uttm_backup_compressed_create(const struct uttm_backup_compressed_params *pa
  * @ratio: bytes of the pages stored divided by @memory_bytes; 0 when the
  * store holds no memory.
  * @lower_pages: of the pages stored, those moved down to the lower store.
+ * @reserved: zero: room for counters to come.
  *
  * The store's fixed working memory (compression streams, the table of
  * chunk descriptors) is not counted; every figure is 0 once every handle
@@ -254,6 +263,7 @@ struct uttm_backup_compressed_stats {
 	uint64_t memory_bytes;
 	double ratio;
 	uint64_t lower_pages;
+	uint64_t reserved[8];
 };
 
 /**
@@ -320,6 +330,7 @@ int uttm_backup_file_create(const struct uttm_backup_file_params *params,
  * @syncs: fdatasync() calls made for writeback.
  * @dir: the directory the file was created in; valid while the store
  * lives.
+ * @reserved: zero: room for counters to come.
  */
 struct uttm_backup_file_stats {
 	bool direct;
@@ -332,6 +343,7 @@ struct uttm_backup_file_stats {
 	unsigned long requests;
 	unsigned long syncs;
 	const char *dir;
+	uint64_t reserved[8];
 };
 
 /**
@@ -382,6 +394,7 @@ int uttm_backup_file_stats(struct uttm_backup *backup,
  * @timeout_ms: bound on connecting and on each read or write of a
  * connection; 0 means 5000.
  * @fault: fault injector, or NULL.
+ * @reserved: must be zero: room for fields to come (docs/versioning.md).
  */
 struct uttm_backup_redis_params {
 	const char *url;
@@ -391,6 +404,7 @@ struct uttm_backup_redis_params {
 	unsigned int replicas;
 	unsigned int timeout_ms;
 	struct uttm_fault *fault;
+	uint64_t reserved[4];
 };
 
 /**
@@ -448,6 +462,7 @@ int uttm_backup_redis_create(const struct uttm_backup_redis_params *params,
  * @reconnects: connections opened again after one was lost.
  * @key_prefix: the prefix of every key of this store, its identifier
  * included.
+ * @reserved: zero: room for counters to come.
  */
 struct uttm_backup_redis_stats {
 	bool cluster;
@@ -458,6 +473,7 @@ struct uttm_backup_redis_stats {
 	unsigned long map_refreshes;
 	unsigned long reconnects;
 	char key_prefix[96];
+	uint64_t reserved[8];
 };
 
 /**

@@ -95,11 +95,13 @@ struct uttm_shrink_control {
  * @dma32_page_limit: most bytes DMA32 vectors may hold; 0 for 2 GiB.
  * @budget: most bytes of memory the context may cause to be held (see
  * above); 0 for no budget.  At most uttm_memory_limit().
+ * @reserved: must be zero: room for fields to come (docs/versioning.md).
  */
 struct uttm_context_params {
 	uint64_t page_limit;
 	uint64_t dma32_page_limit;
 	uint64_t budget;
+	uint64_t reserved[4];
 };
 
 /**
@@ -121,6 +123,7 @@ struct uttm_context_params {
  * @metadata_bytes: of which bookkeeping: objects, vectors, descriptors.
  * @peak_resident_bytes: the highest @resident_bytes a charge has reached
  * (counted while a budget or a pressure limit is set), or now if higher.
+ * @reserved: zero: room for counters to come.
  */
 struct uttm_context_stats {
 	uint64_t pages_allocated;
@@ -138,6 +141,7 @@ struct uttm_context_stats {
 	uint64_t store_bytes;
 	uint64_t metadata_bytes;
 	uint64_t peak_resident_bytes;
+	uint64_t reserved[8];
 };
 
 /**
@@ -147,11 +151,13 @@ struct uttm_context_stats {
  * in (v2: memory.max or memory.high of its cgroup or a parent; v1:
  * memory.limit_in_bytes), UINT64_MAX when there is none.
  * @bytes: the lower of the two.
+ * @reserved: zero: room for figures to come.
  */
 struct uttm_memory_limit {
 	uint64_t ram_bytes;
 	uint64_t cgroup_bytes;
 	uint64_t bytes;
+	uint64_t reserved[4];
 };
 
 /**
@@ -329,6 +335,7 @@ long uttm_global_swapout(struct uttm_context *ctx,
  * store refused the very first page (a write error, room another thread
  * took) and @bo's pages are where they were, populated; bind them again
  * if the device needs them.  Called with @bo locked.
+ * @reserved: must be NULL: room for callbacks to come.
  */
 struct uttm_device_funcs {
 	int (*tt_create)(struct uttm_bo *bo, struct uttm_tt *tt);
@@ -342,6 +349,7 @@ struct uttm_device_funcs {
 			 const struct uttm_operation_ctx *op);
 	void (*release)(struct uttm_bo *bo);
 	void (*move_abandoned)(struct uttm_bo *bo);
+	void (*reserved[4])(void);
 };
 
 /**
@@ -352,6 +360,7 @@ struct uttm_device_funcs {
  * only be purged); the device takes its own reference.
  * @funcs: driver callbacks, or NULL.
  * @priv: driver data, see uttm_device_priv().
+ * @reserved: must be zero: room for fields to come (docs/versioning.md).
  */
 struct uttm_device_params {
 	struct uttm_pool_params pool;
@@ -359,6 +368,7 @@ struct uttm_device_params {
 	struct uttm_backup *backup;
 	const struct uttm_device_funcs *funcs;
 	void *priv;
+	uint64_t reserved[4];
 };
 
 /**
@@ -368,6 +378,7 @@ struct uttm_device_params {
  * @purgeable_pages: of which purgeable.
  * @pinned: pinned objects.
  * @delayed: objects waiting for their fence before destruction.
+ * @reserved: zero: room for counters to come.
  */
 struct uttm_device_stats {
 	uint64_t objects;
@@ -375,6 +386,7 @@ struct uttm_device_stats {
 	uint64_t purgeable_pages;
 	uint64_t pinned;
 	uint64_t delayed;
+	uint64_t reserved[8];
 };
 
 /**
@@ -493,12 +505,14 @@ void *uttm_device_priv(const struct uttm_device *dev);
  * @mem_type: placement, UTTM_PL_SYSTEM by default.
  * @purgeable: the content may be dropped under pressure from the start.
  * @priv: driver data, see uttm_bo_priv().
+ * @reserved: must be zero: room for fields to come (docs/versioning.md).
  */
 struct uttm_bo_params {
 	uint64_t size;
 	unsigned int mem_type;
 	bool purgeable;
 	void *priv;
+	uint64_t reserved[4];
 };
 
 /** uttm_bo_validate() found the content dropped since the last validate. */

@@ -85,11 +85,13 @@ struct uttm_page {
  * @flags: UTTM_ARENA_* flags.
  * @fault: fault injector consulted at each block allocation, or NULL.
  * It must outlive the arena.
+ * @reserved: must be zero: room for fields to come (docs/versioning.md).
  */
 struct uttm_arena_params {
 	uint64_t max_bytes;
 	unsigned int flags;
 	struct uttm_fault *fault;
+	uint64_t reserved[4];
 };
 
 /**
@@ -102,6 +104,7 @@ struct uttm_arena_params {
  * @memmap_bytes: memory of the page descriptors of the part the arena has
  * grown to, in whole pages.
  * @dma32: whether this is a DMA32 arena.
+ * @reserved: zero: room for counters to come.
  */
 struct uttm_arena_stats {
 	uint64_t pages_allocated;
@@ -110,6 +113,7 @@ struct uttm_arena_stats {
 	uint64_t resident_bytes;
 	uint64_t memmap_bytes;
 	bool dma32;
+	uint64_t reserved[8];
 };
 
 struct uttm_arena;

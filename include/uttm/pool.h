@@ -114,6 +114,7 @@ static inline bool uttm_cancel_requested(const struct uttm_cancel *cancel)
  * operations" below says, and a stopped restore resumes at the next call.
  * @no_wait_gpu: do not wait for busy objects; skip them.
  * @cancel: optional flag that asks interruptible operations to stop.
+ * @reserved: must be zero: room for fields to come (docs/versioning.md).
  *
  * As struct ttm_operation_ctx.
  *
@@ -141,6 +142,7 @@ struct uttm_operation_ctx {
 	bool interruptible;
 	bool no_wait_gpu;
 	const struct uttm_cancel *cancel;
+	uint64_t reserved[2];
 };
 
 /**
@@ -168,6 +170,7 @@ static inline bool uttm_operation_cancelled(const struct uttm_operation_ctx *op)
  * device address of the first in @dma_addr; the others follow it page by
  * page.  Returns 0 or a negative errno.
  * @dma_unmap: undo @dma_map for the run starting at @dma_addr.
+ * @reserved: must be NULL: room for callbacks to come.
  *
  * Hooks are called on runs of whole blocks, without pool locks held, and
  * may sleep.  @priv is struct uttm_pool_params::priv.
@@ -178,6 +181,7 @@ struct uttm_pool_ops {
 	int (*dma_map)(void *priv, void *vaddr, unsigned long npages,
 		       uint64_t *dma_addr);
 	void (*dma_unmap)(void *priv, uint64_t dma_addr, unsigned long npages);
+	void (*reserved[4])(void);
 };
 
 /**
@@ -187,6 +191,7 @@ struct uttm_pool_ops {
  * @ops: driver hooks, or NULL.
  * @priv: argument of the hooks.
  * @use_dma_map: map every block with @ops->dma_map when it is allocated.
+ * @reserved: must be zero: room for fields to come (docs/versioning.md).
  */
 struct uttm_pool_params {
 	struct uttm_arena *arena;
@@ -194,6 +199,7 @@ struct uttm_pool_params {
 	const struct uttm_pool_ops *ops;
 	void *priv;
 	bool use_dma_map;
+	uint64_t reserved[4];
 };
 
 /**

@@ -132,6 +132,7 @@ enum uttm_pressure_source {
  * @cgroup_dir: the cgroup directory to watch instead of the process's own
  * (its events for PSI_CGROUP and CGROUP_V1, its headroom for every
  * source), or NULL.
+ * @reserved: must be zero: room for fields to come (docs/versioning.md).
  *
  * On an event while the headroom is below twice its low mark the monitor
  * reclaims a share of what the context holds (uttm_context_stats()'s
@@ -150,6 +151,7 @@ struct uttm_monitor_params {
 	uint64_t low_available_bytes;
 	unsigned long min_scan_pages;
 	const char *cgroup_dir;
+	uint64_t reserved[4];
 };
 
 /**
@@ -157,11 +159,13 @@ struct uttm_monitor_params {
  * @events: reclaims, for pressure events or a shrinking headroom.
  * @pages_freed: pages' worth of memory the budget counts they freed.
  * @last_pressure: pressure of the last event, 0 to 1.
+ * @reserved: zero: room for counters to come.
  */
 struct uttm_monitor_stats {
 	unsigned long events;
 	unsigned long pages_freed;
 	double last_pressure;
+	uint64_t reserved[8];
 };
 
 struct uttm_monitor;

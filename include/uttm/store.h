@@ -75,6 +75,7 @@ struct uttm_backup;
  * whose pages never stay in memory.  A store that has it is also asked
  * to write pages out at once when they are backed up to make room.
  * @fini: free the store; called when the last reference goes.
+ * @reserved: must be NULL: room for callbacks to come.
  *
  * Called without uttm locks held, but for @resident_bytes; the store
  * serialises itself.  Never called in a child of fork() for a store its
@@ -99,6 +100,7 @@ struct uttm_backup_ops {
 	uint64_t (*resident_bytes)(struct uttm_backup *backup);
 	uint64_t (*writeback)(struct uttm_backup *backup, uint64_t bytes);
 	void (*fini)(struct uttm_backup *backup);
+	void (*reserved[4])(void);
 };
 
 /**
@@ -135,10 +137,12 @@ struct uttm_backup {
  * no arena.  For store implementations.
  *
  * Context: Any thread, before the store is shared. Does not sleep.
+ * Return: 0; -EINVAL when @ops has neither @backup_pages nor @insert, or
+ * sets a reserved callback (the store was built for a later uttm).
  */
-void uttm_backup_init(struct uttm_backup *backup,
-		      const struct uttm_backup_ops *ops,
-		      struct uttm_fault *fault);
+int uttm_backup_init(struct uttm_backup *backup,
+		     const struct uttm_backup_ops *ops,
+		     struct uttm_fault *fault);
 
 /**
  * uttm_backup_get() - take a reference to a store

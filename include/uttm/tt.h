@@ -287,10 +287,12 @@ int uttm_tt_set_backup(struct uttm_tt *tt, struct uttm_backup *backup);
  * struct uttm_backup_flags - how to shrink a vector
  * @purge: free the pages, bypassing the pool, and drop the content.
  * @writeback: have the store write pages out of memory now.
+ * @reserved: must be zero: room for fields to come (docs/versioning.md).
  */
 struct uttm_backup_flags {
 	bool purge;
 	bool writeback;
+	uint64_t reserved[2];
 };
 
 /**

@@ -62,6 +62,24 @@ static inline size_t uttm_heap_bytes_of(size_t size)
 	return MAX((size + sizeof(size_t) + 15) & ~(size_t)15, 4 * sizeof(size_t));
 }
 
+/*
+ * Whether the @size bytes at @p are all zero: the reserved space of a
+ * public structure, where fields to come will go.  A caller built against
+ * a later header may have set one; refusing it beats ignoring it.
+ */
+static inline bool uttm_reserved_clear(const void *p, size_t size)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < size; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
+#define UTTM_RESERVED_CLEAR(s) uttm_reserved_clear((s)->reserved, \
+						   sizeof((s)->reserved))
+
 /* Index of the highest set bit of a non-zero value, as the kernel's __fls(). */
 static inline unsigned int uttm_fls(unsigned long x)
 {

@@ -92,7 +92,7 @@ int uttm_bo_create(struct uttm_device *dev, const struct uttm_bo_params *params,
 	int ret;
 
 	if (!dev || !params || !out || !params->size ||
-	    params->size > BO_MAX_SIZE ||
+	    !UTTM_RESERVED_CLEAR(params) || params->size > BO_MAX_SIZE ||
 	    params->mem_type >= UTTM_NUM_MEM_TYPES ||
 	    !dev->man[params->mem_type].defined)
 		return -EINVAL;
@@ -180,7 +180,7 @@ int uttm_bo_validate(struct uttm_bo *bo, const struct uttm_operation_ctx *op)
 {
 	int ret;
 
-	if (UTTM_WARN_ON(!bo || !op))
+	if (UTTM_WARN_ON(!bo || !op) || !UTTM_RESERVED_CLEAR(op))
 		return -EINVAL;
 	if (!bo->has_tt) {
 		bo->validated = true;

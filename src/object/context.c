@@ -48,6 +48,7 @@ int uttm_memory_limit(struct uttm_memory_limit *limit)
 		return -EINVAL;
 	if (sysinfo(&si))
 		return -errno;
+	memset(limit, 0, sizeof(*limit));
 	limit->ram_bytes = (uint64_t)si.totalram * si.mem_unit;
 	limit->cgroup_bytes = UINT64_MAX;
 	if (!uttm_sysmem_cgroup_levels(&levels))
@@ -78,7 +79,7 @@ int uttm_context_create(const struct uttm_context_params *params,
 	struct sysinfo si;
 	int ret;
 
-	if (!out)
+	if (!out || (params && !UTTM_RESERVED_CLEAR(params)))
 		return -EINVAL;
 	if (budget) {
 		ret = budget_fits(budget);

@@ -31,7 +31,9 @@ int uttm_device_create(struct uttm_context *ctx,
 	struct uttm_device *dev;
 	int ret;
 
-	if (!ctx || !params || !out || !params->pool.arena)
+	if (!ctx || !params || !out || !params->pool.arena ||
+	    !UTTM_RESERVED_CLEAR(params) ||
+	    (params->funcs && !UTTM_RESERVED_CLEAR(params->funcs)))
 		return -EINVAL;
 	dev = calloc(1, sizeof(*dev));
 	if (!dev)
@@ -164,6 +166,7 @@ void uttm_lru_update(struct uttm_bo *bo, bool bump)
 void uttm_device_stats(struct uttm_device *dev,
 		       struct uttm_device_stats *stats)
 {
+	memset(stats, 0, sizeof(*stats));
 	pthread_mutex_lock(&dev->lru_lock);
 	stats->objects = dev->objects;
 	stats->shrinkable_pages = dev->shrinkable_pages;

@@ -407,7 +407,7 @@ long uttm_device_swapout(struct uttm_device *dev,
 {
 	struct walk walk = { .op = op, .sc = sc };
 
-	if (UTTM_WARN_ON(!dev || !op || !sc))
+	if (UTTM_WARN_ON(!dev || !op || !sc) || !UTTM_RESERVED_CLEAR(op))
 		return -EINVAL;
 	return device_swapout(dev, &walk);
 }
@@ -442,7 +442,7 @@ long uttm_global_swapout(struct uttm_context *ctx,
 {
 	struct walk walk = { .op = op, .sc = sc };
 
-	if (UTTM_WARN_ON(!ctx || !op || !sc))
+	if (UTTM_WARN_ON(!ctx || !op || !sc) || !UTTM_RESERVED_CLEAR(op))
 		return -EINVAL;
 	return swapout(ctx, &walk, false);
 }

@@ -302,7 +302,8 @@ static bool ticket_fits(const struct uttm_bo *bo,
 int uttm_bo_reserve(struct uttm_bo *bo, struct uttm_acquire_ctx *ticket,
 		    const struct uttm_operation_ctx *op)
 {
-	if (UTTM_WARN_ON(!bo || !op || !ticket_fits(bo, ticket)))
+	if (UTTM_WARN_ON(!bo || !op || !ticket_fits(bo, ticket)) ||
+	    !UTTM_RESERVED_CLEAR(op))
 		return -EINVAL;
 	return resv_lock(bo, ticket, op);
 }
@@ -312,7 +313,7 @@ int uttm_bo_reserve_slowpath(struct uttm_bo *bo,
 			     const struct uttm_operation_ctx *op)
 {
 	if (UTTM_WARN_ON(!bo || !ticket || !op || !ticket_fits(bo, ticket)) ||
-	    UTTM_WARN_ON(ticket->acquired))
+	    UTTM_WARN_ON(ticket->acquired) || !UTTM_RESERVED_CLEAR(op))
 		return -EINVAL;
 	return resv_lock(bo, ticket, op);
 }

@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -396,6 +397,7 @@ void uttm_arena_stats(const struct uttm_arena *arena,
 {
 	struct stat st;
 
+	memset(stats, 0, sizeof(*stats));
 	stats->pages_allocated = atomic_load(&arena->pages_allocated);
 	stats->size_bytes = atomic_load(&arena->size_pages) << UTTM_PAGE_SHIFT;
 	stats->memmap_bytes = DIV_ROUND_UP(atomic_load(&arena->size_pages) *
@@ -462,7 +464,8 @@ static int arena_params_valid(const struct uttm_arena_params *params)
 {
 	uint64_t limit;
 
-	if (!params || params->flags & ~UTTM_ARENA_DMA32)
+	if (!params || params->flags & ~UTTM_ARENA_DMA32 ||
+	    !UTTM_RESERVED_CLEAR(params))
 		return 0;
 	limit = params->flags & UTTM_ARENA_DMA32 ? DMA32_MAX_BYTES :
 						   ARENA_MAX_BYTES;

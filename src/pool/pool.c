@@ -279,7 +279,9 @@ static void release_block(struct uttm_pool *pool, struct release_batch *batch,
 int uttm_pool_init(struct uttm_pool *pool,
 		   const struct uttm_pool_params *params)
 {
-	if (!pool || !params || !params->arena)
+	if (!pool || !params || !params->arena ||
+	    !UTTM_RESERVED_CLEAR(params) ||
+	    (params->ops && !UTTM_RESERVED_CLEAR(params->ops)))
 		return -EINVAL;
 	if (params->use_dma_map &&
 	    (!params->ops || !params->ops->dma_map || !params->ops->dma_unmap))

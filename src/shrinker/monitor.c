@@ -493,7 +493,8 @@ static int params_fill(struct uttm_monitor_params *p,
 		*p = *given;
 	else
 		memset(p, 0, sizeof(*p));
-	if ((unsigned int)p->source > UTTM_PRESSURE_POLL)
+	if ((unsigned int)p->source > UTTM_PRESSURE_POLL ||
+	    !UTTM_RESERVED_CLEAR(p))
 		return -EINVAL;
 	if (!p->psi_stall_us)
 		p->psi_stall_us = DEFAULT_STALL_US;
@@ -592,6 +593,7 @@ enum uttm_pressure_source uttm_monitor_source(const struct uttm_monitor *monitor
 void uttm_monitor_stats(const struct uttm_monitor *monitor,
 			struct uttm_monitor_stats *stats)
 {
+	memset(stats, 0, sizeof(*stats));
 	stats->events = atomic_load(&monitor->events);
 	stats->pages_freed = atomic_load(&monitor->pages_freed);
 	stats->last_pressure = atomic_load(&monitor->last_pressure_ppm) / 1e6;

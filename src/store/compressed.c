@@ -799,7 +799,8 @@ int uttm_backup_compressed_create(const struct uttm_backup_compressed_params *pa
 
 	if (UTTM_WARN_ON(!params || !out))
 		return -EINVAL;
-	if (params->max_compressed >= UTTM_PAGE_SIZE)
+	if (params->max_compressed >= UTTM_PAGE_SIZE ||
+	    !UTTM_RESERVED_CLEAR(params))
 		return -EINVAL;
 	cs = calloc(1, sizeof(*cs));
 	if (!cs)
@@ -837,6 +838,7 @@ int uttm_backup_compressed_stats(struct uttm_backup *backup,
 	if (UTTM_WARN_ON(!backup || !stats || backup->ops != &compressed_ops))
 		return -EINVAL;
 	cs = to_compressed(backup);
+	memset(stats, 0, sizeof(*stats));
 	stats->same_filled_pages = atomic_load(&cs->pages[KIND_SAME]);
 	stats->raw_pages = atomic_load(&cs->pages[KIND_RAW]);
 	stats->lower_pages = cs->lower ? atomic_load(&cs->lower_pages) : 0;

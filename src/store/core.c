@@ -8,17 +8,20 @@
 #include "base/base.h"
 #include "internal.h"
 
-void uttm_backup_init(struct uttm_backup *backup,
-		      const struct uttm_backup_ops *ops,
-		      struct uttm_fault *fault)
+int uttm_backup_init(struct uttm_backup *backup,
+		     const struct uttm_backup_ops *ops,
+		     struct uttm_fault *fault)
 {
-	UTTM_WARN_ON(!ops->backup_pages && !ops->insert);
+	if (UTTM_WARN_ON(!ops->backup_pages && !ops->insert) ||
+	    !UTTM_RESERVED_CLEAR(ops))
+		return -EINVAL;
 	backup->ops = ops;
 	backup->fault = fault;
 	backup->arena = NULL;
 	backup->handles = 0;
 	backup->refcount = 1;
 	backup->generation = uttm_fork_generation();
+	return 0;
 }
 
 /*
@@ -176,7 +179,8 @@ long uttm_backup_copy_pages(struct uttm_backup *backup, void *const *dst,
 	unsigned long done;
 	int ret;
 
-	if (UTTM_WARN_ON(!backup || !ctx || (count && (!dst || !handles))))
+	if (UTTM_WARN_ON(!backup || !ctx || (count && (!dst || !handles))) ||
+	    !UTTM_RESERVED_CLEAR(ctx))
 		return -EINVAL;
 	ret = uttm_store_copy_pages(backup, dst, handles, count, ctx, &done);
 	return done ? (long)done : ret;

@@ -458,7 +458,8 @@ int uttm_backup_file_create(const struct uttm_backup_file_params *params,
 	if (UTTM_WARN_ON(!params || !out) ||
 	    UTTM_WARN_ON(params->flags & ~UTTM_BACKUP_FILE_FLAGS) ||
 	    UTTM_WARN_ON(params->max_bytes &&
-			 params->max_bytes < UTTM_PAGE_SIZE))
+			 params->max_bytes < UTTM_PAGE_SIZE) ||
+	    !UTTM_RESERVED_CLEAR(params))
 		return -EINVAL;
 	store = calloc(1, sizeof(*store));
 	if (!store)

@@ -226,7 +226,8 @@ int uttm_backup_insert_create(const struct uttm_backup_insert_params *params,
 	struct uttm_arena_stats arena;
 	struct insert_store *store;
 
-	if (UTTM_WARN_ON(!params || !params->arena || !out))
+	if (UTTM_WARN_ON(!params || !params->arena || !out) ||
+	    !UTTM_RESERVED_CLEAR(params))
 		return -EINVAL;
 	store = calloc(1, sizeof(*store));
 	if (!store)

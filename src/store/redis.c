@@ -796,7 +796,8 @@ int uttm_backup_redis_create(const struct uttm_backup_redis_params *params,
 	    UTTM_WARN_ON(params->max_bytes &&
 			 params->max_bytes < UTTM_PAGE_SIZE))
 		return -EINVAL;
-	if (params->key_prefix && !prefix_valid(params->key_prefix))
+	if ((params->key_prefix && !prefix_valid(params->key_prefix)) ||
+	    !UTTM_RESERVED_CLEAR(params))
 		return -EINVAL;
 	store = calloc(1, sizeof(*store));
 	if (!store)

@@ -12,7 +12,7 @@
 int uttm_backup_redis_create(const struct uttm_backup_redis_params *params,
 			     struct uttm_backup **out)
 {
-	if (UTTM_WARN_ON(!params || !out))
+	if (UTTM_WARN_ON(!params || !out) || !UTTM_RESERVED_CLEAR(params))
 		return -EINVAL;
 	return -EOPNOTSUPP;
 }

@@ -212,7 +212,7 @@ int uttm_backup_shmem_create(const struct uttm_backup_shmem_params *params,
 	struct shmem_store *store;
 	int fd, ret;
 
-	if (UTTM_WARN_ON(!params || !out))
+	if (UTTM_WARN_ON(!params || !out) || !UTTM_RESERVED_CLEAR(params))
 		return -EINVAL;
 	store = calloc(1, sizeof(*store));
 	if (!store)

@@ -353,7 +353,8 @@ int uttm_tt_backup_check(const struct uttm_tt *tt,
 			 const struct uttm_backup_flags *flags)
 {
 	if (UTTM_WARN_ON(!tt || !tt->pages || !flags) ||
-	    UTTM_WARN_ON(uttm_tt_is_backed_up(tt)))
+	    UTTM_WARN_ON(uttm_tt_is_backed_up(tt)) ||
+	    !UTTM_RESERVED_CLEAR(flags))
 		return -EINVAL;
 	if (!uttm_tt_is_populated(tt) || flags->purge)
 		return 0;

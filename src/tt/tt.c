@@ -71,7 +71,7 @@ int uttm_tt_populate(struct uttm_tt *tt, const struct uttm_operation_ctx *ctx)
 {
 	int ret;
 
-	if (UTTM_WARN_ON(!tt || !tt->pages || !ctx))
+	if (UTTM_WARN_ON(!tt || !tt->pages || !ctx) || !UTTM_RESERVED_CLEAR(ctx))
 		return -EINVAL;
 	if (uttm_tt_is_populated(tt))
 		return 0;
