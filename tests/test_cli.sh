@@ -38,6 +38,11 @@ expect 2 "uttm run: --duration -1: must not be negative" run --duration -1
 expect 2 "uttm run: --budget 1M: must be at least 2 MiB" run --budget 1M
 expect 2 "uttm run: --budget 12Q: not a size" run --budget 12Q
 expect 2 "uttm run: --budget 99999999999T: too large" run --budget 99999999999T
+# Memory the machine does not have, refused before anything starts.
+expect 2 "uttm run: --budget 7 TiB: more than this process may use" \
+	run --budget 7T
+expect 2 "uttm bench pool: --size 7 TiB: more than this process may use" \
+	bench pool --size 7T
 expect 2 "uttm run: --object-size 1MB: must be a whole number of 4 KiB pages" run --object-size 1MB
 expect 2 "uttm run: --store nosuch: unknown store" run --store nosuch
 expect 2 "uttm run: --content binary: unknown content; the kinds are random|text" run --content binary

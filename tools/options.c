@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <uttm/device.h>
+
 #include "support/pattern.h"
 #include "support/size.h"
 #include "uttm.h"
@@ -45,6 +47,24 @@ int opt_size(const char *cmd, const char *name, const char *arg,
 	}
 	*value = bytes;
 	return 0;
+}
+
+int opt_memory_fits(const char *cmd, const char *name, uint64_t bytes)
+{
+	struct uttm_memory_limit limit;
+	char text[32];
+
+	if (uttm_memory_limit(&limit) || bytes <= limit.bytes)
+		return 0;
+	fprintf(stderr, "%s: --%s %s: more than this process may use: ", cmd,
+		name, format_size(text, sizeof(text), bytes));
+	fprintf(stderr, "%s of RAM", format_size(text, sizeof(text),
+						 limit.ram_bytes));
+	if (limit.cgroup_bytes != UINT64_MAX)
+		fprintf(stderr, ", %s its memory cgroup's limit",
+			format_size(text, sizeof(text), limit.cgroup_bytes));
+	fputc('\n', stderr);
+	return -E2BIG;
 }
 
 int opt_count(const char *cmd, const char *name, const char *arg,

@@ -113,6 +113,13 @@ int opt_share(const char *cmd, const char *name, const char *arg,
 int opt_seconds(const char *cmd, const char *name, const char *arg,
 		bool zero_ok, double *value);
 
+/*
+ * Whether @bytes, the value of --@name, is memory this process may have
+ * (uttm_memory_limit()); if not, says so on stderr with what it may have
+ * and returns -E2BIG.
+ */
+int opt_memory_fits(const char *cmd, const char *name, uint64_t bytes);
+
 /* --content: a kind of content support/pattern.h makes, by name. */
 int opt_content(const char *cmd, const char *arg,
 		enum pattern_content *value);

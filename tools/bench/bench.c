@@ -201,6 +201,7 @@ int cmd_bench(int argc, char **argv)
 {
 	struct bench_options opts = { .duration = 10 };
 	const struct bench *b;
+	char cmd[64];
 	int i, ret;
 
 	if (argc >= 2 && is_help_option(argv[1])) {
@@ -223,6 +224,10 @@ int cmd_bench(int argc, char **argv)
 	if (ret > 0) {
 		bench_usage(stdout);
 		return 0;
+	}
+	if (!ret) {
+		snprintf(cmd, sizeof(cmd), "uttm bench %s", b->name);
+		ret = opt_memory_fits(cmd, "size", opts.bytes);
 	}
 	if (ret)
 		return opt_usage_error("uttm bench");

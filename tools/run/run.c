@@ -722,26 +722,6 @@ static int report_interrupt(const struct workload_options *o,
 	return 128 + interrupt_signal;
 }
 
-/*
- * A budget the process may not have is refused before anything is set
- * up, saying what it may have.
- */
-static int check_budget(uint64_t budget)
-{
-	struct uttm_memory_limit limit;
-
-	if (uttm_memory_limit(&limit) || budget <= limit.bytes)
-		return 0;
-	fprintf(stderr, "uttm run: a budget of %llu MiB is more than this "
-		"process may use: %llu MiB of RAM", (unsigned long long)(budget >> 20),
-		(unsigned long long)(limit.ram_bytes >> 20));
-	if (limit.cgroup_bytes != UINT64_MAX)
-		fprintf(stderr, ", its memory cgroup's limit is %llu MiB",
-			(unsigned long long)(limit.cgroup_bytes >> 20));
-	fprintf(stderr, "; lower --budget\n");
-	return -E2BIG;
-}
-
 /* A store that frees memory only through swap is refused without it. */
 static int check_store(const char *store)
 {
@@ -824,8 +804,8 @@ int cmd_run(int argc, char **argv)
 		return opt_usage_error(RUN);
 	if (!ro.cfg.store)
 		ro.cfg.store = tool_store_default();
-	if (check_budget(opt.budget))
-		return UTTM_EXIT_USAGE;
+	if (opt_memory_fits(RUN, "budget", opt.budget))
+		return opt_usage_error(RUN);
 	if (check_store(ro.cfg.store))
 		return 1;
 	if (check_source(ro.cfg.source))
