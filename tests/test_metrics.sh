@@ -53,6 +53,13 @@ assert one("uttm_memory_budget_bytes") == report["context_budget_bytes"]
 assert memory["pages"] > 0 and memory["metadata"] > 0
 assert sum(memory.values()) <= one("uttm_memory_peak_bytes")
 assert one("uttm_memory_peak_bytes") <= report["context_budget_bytes"]
+reclaimed = dict((l["reason"], v) for l, v in samples["uttm_pages_reclaimed_total"])
+assert set(reclaimed) == {"watermark", "purge", "swap"}
+assert 0 < sum(reclaimed.values()) <= report["pages_backed_up"] + report["pages_purged"]
+buckets = [(float(l["le"]), v) for l, v in samples["uttm_restore_seconds_bucket"]]
+assert buckets == sorted(buckets) and buckets[-1][0] == float("inf")
+assert buckets[-1][1] == one("uttm_restore_seconds_count") == report["restores"]
+assert one("uttm_restore_seconds_sum") > 0
 pools = samples["uttm_pool_pages"]
 assert len(pools) == 3 * 11 and all(v >= 0 for _, v in pools)
 assert {l["caching"] for l, _ in pools} == {"plain", "locked", "device"}

@@ -196,6 +196,39 @@ static void purgeable_objects_go_first_and_owners_learn_it(void **state)
 	uttm_bo_put(drop);
 }
 
+/* The stats say why pages were freed and how long restores took. */
+static void reclaim_is_counted_by_reason_and_restores_by_latency(void **state)
+{
+	const struct uttm_shrink_control swap = { .reason = UTTM_SHRINK_SWAP };
+	struct uttm_context_stats stats;
+	struct uttm_bo *a, *b;
+	struct world *w = crowded_world(&a, &b, NULL);
+	uint64_t in_buckets = 0;
+
+	bo_fill(b, 2);
+	uttm_context_stats(w->ctx, &stats);
+	assert_int_equal(stats.pages_reclaimed[UTTM_SHRINK_WATERMARK],
+			 6 * MiB / UTTM_PAGE_SIZE);
+	assert_int_equal(stats.pages_reclaimed[UTTM_SHRINK_SWAP], 0);
+	assert_int_equal(stats.restores, 0);
+	assert_true(uttm_global_swapout(w->ctx, &op, &swap) > 0);
+	uttm_context_stats(w->ctx, &stats);
+	assert_int_equal(stats.pages_reclaimed[UTTM_SHRINK_SWAP],
+			 6 * MiB / UTTM_PAGE_SIZE);
+	assert_int_equal(stats.pages_reclaimed[UTTM_SHRINK_PURGE], 0);
+	assert_int_equal(bo_check(a, 1), 0);
+	uttm_context_stats(w->ctx, &stats);
+	assert_int_equal(stats.restores, 1);
+	assert_true(stats.restore_ns > 0);
+	for (unsigned int i = 0; i < UTTM_RESTORE_BUCKETS; i++)
+		in_buckets += stats.restore_latency[i];
+	assert_int_equal(in_buckets, 1);
+	assert_int_equal(bo_check(b, 2), 0);
+	uttm_bo_put(a);
+	uttm_bo_put(b);
+	world_free(w);
+}
+
 static void purge_reason_leaves_other_objects_alone(void **state)
 {
 	struct world *w = *state;
@@ -628,6 +661,7 @@ int main(void)
 		cmocka_unit_test(cancel_request_stops_a_validate_waiting_for_locked_objects),
 		cmocka_unit_test(watermark_waits_for_an_object_being_freed),
 		world_test(purgeable_objects_go_first_and_owners_learn_it),
+		cmocka_unit_test(reclaim_is_counted_by_reason_and_restores_by_latency),
 		world_test(purge_reason_leaves_other_objects_alone),
 		world_test(pinned_busy_and_locked_objects_are_skipped),
 		world_test(devices_take_turns),

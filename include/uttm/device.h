@@ -77,7 +77,17 @@ enum uttm_shrink_reason {
 	UTTM_SHRINK_WATERMARK,
 	UTTM_SHRINK_PURGE,
 	UTTM_SHRINK_SWAP,
+	UTTM_NR_SHRINK_REASONS
 };
+
+/*
+ * Restore latencies are counted in buckets whose upper bounds double from
+ * UTTM_RESTORE_BUCKET0_NS: bucket i holds restores of at most
+ * UTTM_RESTORE_BUCKET0_NS << i nanoseconds (100 us to 1.6 s), the last
+ * one all slower restores too.
+ */
+#define UTTM_RESTORE_BUCKETS 15
+#define UTTM_RESTORE_BUCKET0_NS 100000ULL
 
 /**
  * struct uttm_shrink_control - what one shrink request asks
@@ -123,6 +133,11 @@ struct uttm_context_params {
  * @metadata_bytes: of which bookkeeping: objects, vectors, descriptors.
  * @peak_resident_bytes: the highest @resident_bytes a charge has reached
  * (counted while a budget or a pressure limit is set), or now if higher.
+ * @pages_reclaimed: pages the shrinker walks freed (purged or backed up),
+ * by the enum uttm_shrink_reason they were asked for.
+ * @restores: validates that restored a backed-up vector, whole or in part.
+ * @restore_ns: their time in all, in nanoseconds.
+ * @restore_latency: their count per latency bucket (UTTM_RESTORE_BUCKETS).
  * @reserved: zero: room for counters to come.
  */
 struct uttm_context_stats {
@@ -141,6 +156,10 @@ struct uttm_context_stats {
 	uint64_t store_bytes;
 	uint64_t metadata_bytes;
 	uint64_t peak_resident_bytes;
+	uint64_t pages_reclaimed[UTTM_NR_SHRINK_REASONS];
+	uint64_t restores;
+	uint64_t restore_ns;
+	uint64_t restore_latency[UTTM_RESTORE_BUCKETS];
 	uint64_t reserved[8];
 };
 
@@ -273,7 +292,9 @@ int uttm_context_dump(struct uttm_context *ctx, FILE *out);
  * also reads), ending with "# EOF": pages held and the page limits, the
  * budget, the pressure limit, the memory the budget counts (label kind:
  * pages, store, metadata) and its peak, pages purged, backed up and
- * restored, and per device (label device, an id
+ * restored, pages the shrinker walks freed by reason (label reason:
+ * watermark, purge, swap), a histogram of restore times
+ * (uttm_restore_seconds), and per device (label device, an id
  * that stays for the device's life) objects, shrinkable, purgeable,
  * pinned and delayed ones, pooled pages per caching state and order, and
  * the store's live handles.  A service serves it on its metrics endpoint.

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <malloc.h>
+#include <time.h>
 
 #include "uttm/log.h"
 
@@ -79,6 +80,15 @@ static inline bool uttm_reserved_clear(const void *p, size_t size)
 
 #define UTTM_RESERVED_CLEAR(s) uttm_reserved_clear((s)->reserved, \
 						   sizeof((s)->reserved))
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+static inline uint64_t uttm_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 /* Index of the highest set bit of a non-zero value, as the kernel's __fls(). */
 static inline unsigned int uttm_fls(unsigned long x)

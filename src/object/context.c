@@ -323,6 +323,17 @@ void uttm_context_account_metadata(struct uttm_context *ctx, long bytes)
 	atomic_fetch_add(&ctx->metadata_bytes, bytes);
 }
 
+void uttm_context_note_restore(struct uttm_context *ctx, uint64_t ns)
+{
+	unsigned int bucket = 0;
+
+	while (bucket < UTTM_RESTORE_BUCKETS - 1 &&
+	       ns > UTTM_RESTORE_BUCKET0_NS << bucket)
+		bucket++;
+	atomic_fetch_add(&ctx->restore_latency[bucket], 1);
+	atomic_fetch_add(&ctx->restore_ns, ns);
+}
+
 /* How far the sum is over the budget (the pressure limit aside), or 0. */
 static uint64_t budget_excess(struct uttm_context *ctx)
 {
@@ -372,6 +383,15 @@ void uttm_context_stats(struct uttm_context *ctx,
 	stats->pages_purged = atomic_load(&ctx->pages_purged);
 	stats->pages_backed_up = atomic_load(&ctx->pages_backed_up);
 	stats->pages_restored = atomic_load(&ctx->pages_restored);
+	for (unsigned int i = 0; i < UTTM_NR_SHRINK_REASONS; i++)
+		stats->pages_reclaimed[i] =
+			atomic_load(&ctx->pages_reclaimed[i]);
+	for (unsigned int i = 0; i < UTTM_RESTORE_BUCKETS; i++) {
+		stats->restore_latency[i] =
+			atomic_load(&ctx->restore_latency[i]);
+		stats->restores += stats->restore_latency[i];
+	}
+	stats->restore_ns = atomic_load(&ctx->restore_ns);
 	stats->budget = atomic_load(&ctx->budget);
 	stats->pressure_limit = atomic_load(&ctx->pressure_limit);
 	stats->resident_bytes = r.total;

@@ -44,6 +44,9 @@ struct uttm_context {
 	atomic_ulong pages_purged;
 	atomic_ulong pages_backed_up;
 	atomic_ulong pages_restored;
+	atomic_ulong pages_reclaimed[UTTM_NR_SHRINK_REASONS];
+	atomic_ulong restore_latency[UTTM_RESTORE_BUCKETS];
+	_Atomic uint64_t restore_ns;
 	atomic_ulong next_stamp;	/* of the next acquire ticket */
 	pthread_mutex_t transit_lock;	/* protects the two below */
 	pthread_cond_t transit_done;
@@ -178,6 +181,8 @@ enum uttm_limit uttm_context_charge(struct uttm_device *dev, long pages,
 /* context.c: adjusts the accounting without a check (negative: uncharges). */
 void uttm_context_account(struct uttm_device *dev, long pages);
 void uttm_context_account_metadata(struct uttm_context *ctx, long bytes);
+/* context.c: counts a restore that took @ns nanoseconds. */
+void uttm_context_note_restore(struct uttm_context *ctx, uint64_t ns);
 /* context.c: the budget's sum now. */
 void uttm_context_resident(struct uttm_context *ctx, struct uttm_resident *r);
 /*

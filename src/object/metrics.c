@@ -44,6 +44,38 @@ static void memory_metrics(const struct uttm_context_stats *s, FILE *out)
 		(unsigned long long)s->peak_resident_bytes);
 }
 
+static const char *const reason_names[UTTM_NR_SHRINK_REASONS] = {
+	[UTTM_SHRINK_WATERMARK] = "watermark",
+	[UTTM_SHRINK_PURGE] = "purge",
+	[UTTM_SHRINK_SWAP] = "swap",
+};
+
+/* What the walks freed, by why they were asked; how long restores took. */
+static void reclaim_metrics(const struct uttm_context_stats *s, FILE *out)
+{
+	uint64_t below = 0;
+
+	family(out, "uttm_pages_reclaimed", "counter",
+	       "Pages the shrinker walks freed, by the reason they were asked.");
+	for (unsigned int i = 0; i < UTTM_NR_SHRINK_REASONS; i++)
+		fprintf(out, "uttm_pages_reclaimed_total{reason=\"%s\"} %llu\n",
+			reason_names[i],
+			(unsigned long long)s->pages_reclaimed[i]);
+	family(out, "uttm_restore_seconds", "histogram",
+	       "Time of validates that restored a backed-up vector.");
+	for (unsigned int i = 0; i < UTTM_RESTORE_BUCKETS - 1; i++) {
+		below += s->restore_latency[i];
+		fprintf(out, "uttm_restore_seconds_bucket{le=\"%g\"} %llu\n",
+			(double)(UTTM_RESTORE_BUCKET0_NS << i) / 1e9,
+			(unsigned long long)below);
+	}
+	fprintf(out, "uttm_restore_seconds_bucket{le=\"+Inf\"} %llu\n"
+		"uttm_restore_seconds_count %llu\n"
+		"uttm_restore_seconds_sum %.9f\n",
+		(unsigned long long)s->restores,
+		(unsigned long long)s->restores, (double)s->restore_ns / 1e9);
+}
+
 static void context_metrics(struct uttm_context *ctx, FILE *out)
 {
 	struct uttm_context_stats s;
@@ -74,6 +106,7 @@ static void context_metrics(struct uttm_context *ctx, FILE *out)
 	       "Pages brought back from a store.");
 	fprintf(out, "uttm_pages_restored_total %llu\n",
 		(unsigned long long)s.pages_restored);
+	reclaim_metrics(&s, out);
 }
 
 /* One family with a sample per device; the caller holds the list lock. */

@@ -277,7 +277,7 @@ static long shrink_locked(struct uttm_bo *bo,
 	const struct uttm_device_funcs *funcs = bo->dev->funcs;
 	struct uttm_shrink_control sc = *request;
 	struct uttm_backup_flags flags;
-	int ret;
+	long ret;
 
 	if (!uttm_bo_shrink_suitable(bo, op) ||
 	    (sc.reason == UTTM_SHRINK_PURGE && !uttm_tt_purgeable(&bo->tt)))
@@ -288,13 +288,19 @@ static long shrink_locked(struct uttm_bo *bo,
 			return ret;
 	}
 	sc.writeback |= watermark_writeback(bo, &sc);
-	if (funcs->bo_shrink)
-		return funcs->bo_shrink(bo, op, &sc);
-	flags = (struct uttm_backup_flags){
-		.purge = uttm_tt_purgeable(&bo->tt),
-		.writeback = sc.writeback,
-	};
-	return uttm_bo_shrink(bo, &flags);
+	if (funcs->bo_shrink) {
+		ret = funcs->bo_shrink(bo, op, &sc);
+	} else {
+		flags = (struct uttm_backup_flags){
+			.purge = uttm_tt_purgeable(&bo->tt),
+			.writeback = sc.writeback,
+		};
+		ret = uttm_bo_shrink(bo, &flags);
+	}
+	if (ret > 0)
+		atomic_fetch_add(&bo->dev->ctx->pages_reclaimed[sc.reason],
+				 (unsigned long)ret);
+	return ret;
 }
 
 /*
@@ -718,6 +724,7 @@ int uttm_reclaim_populate(struct uttm_bo *bo,
 	struct uttm_tt_footprint now, most, after;
 	struct uttm_tt *tt = &bo->tt;
 	bool restoring = uttm_tt_is_backed_up(tt);
+	uint64_t start_ns;
 	int ret;
 
 	ret = uttm_context_use_store(dev->ctx, &bo->store, tt->backup);
@@ -732,6 +739,7 @@ int uttm_reclaim_populate(struct uttm_bo *bo,
 	if (ret)
 		return ret;
 	transit_begin(dev->ctx);
+	start_ns = restoring ? uttm_now_ns() : 0;
 	ret = uttm_tt_populate(tt, op);
 	/* What it holds now stays charged, also after a failed restore. */
 	uttm_tt_footprint(tt, &after, NULL);
@@ -739,9 +747,11 @@ int uttm_reclaim_populate(struct uttm_bo *bo,
 	uttm_context_account_metadata(dev->ctx,
 				      (long)after.metadata_bytes -
 				      (long)most.metadata_bytes);
-	if (restoring && after.pages > now.pages)
+	if (restoring && after.pages > now.pages) {
 		atomic_fetch_add(&dev->ctx->pages_restored,
 				 after.pages - now.pages);
+		uttm_context_note_restore(dev->ctx, uttm_now_ns() - start_ns);
+	}
 	if (!ret)
 		uttm_lru_update(bo, true);
 	transit_end(dev->ctx, true);

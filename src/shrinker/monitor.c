@@ -326,10 +326,7 @@ static uint64_t headroom(const struct uttm_monitor *m, uint64_t *low)
 
 static double now_seconds(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)uttm_now_ns() / 1e9;
 }
 
 /* Counts one reclaim of @bytes for @pressure. */

@@ -160,14 +160,6 @@ static struct redis_store *to_redis(struct uttm_backup *backup)
 	return container_of(backup, struct redis_store, base);
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* Makes @op the first try of a command on the key it names. */
 static void op_route(struct redis_store *store, struct redis_op *op)
 {
@@ -609,7 +601,7 @@ static uint64_t read_room(struct redis_store *store)
 static uint64_t redis_bytes_avail(struct uttm_backup *backup)
 {
 	struct redis_store *store = to_redis(backup);
-	uint64_t now = now_ns(), room, left;
+	uint64_t now = uttm_now_ns(), room, left;
 
 	pthread_mutex_lock(&store->lock);
 	if (now - store->room_time >= REDIS_ROOM_INTERVAL_NS) {
