@@ -108,9 +108,10 @@ int uttm_sysmem_cgroup2_file(const char *file, char *path, size_t size)
 	if (cgroup_line(NULL, rel, sizeof(rel)))
 		return -ENOENT;
 	for (size_t i = 0; i < ARRAY_SIZE(cgroup2_roots); i++) {
-		snprintf(path, size, "%s%s/%s", cgroup2_roots[i],
-			 strcmp(rel, "/") ? rel : "", file);
-		if (!access(path, R_OK))
+		int len = snprintf(path, size, "%s%s/%s", cgroup2_roots[i],
+				   strcmp(rel, "/") ? rel : "", file);
+
+		if (len > 0 && (size_t)len < size && !access(path, R_OK))
 			return 0;
 	}
 	return -ENOENT;

@@ -83,9 +83,8 @@ void confined_finish(struct confined *env)
 			env->swap_path);
 }
 
-/* Starts a child in @cg: @argv exec'd with its output to @fd, or @fn. */
-static pid_t child_in(const struct cgroup *cg, char **argv, int fd,
-		      companion_fn fn)
+/* Forks; the child, with the default signal actions, enters @cg. */
+static pid_t fork_into(const struct cgroup *cg)
 {
 	pid_t pid = fork();
 
@@ -96,8 +95,26 @@ static pid_t child_in(const struct cgroup *cg, char **argv, int fd,
 	signal(SIGHUP, SIG_DFL);
 	if (cgroup_enter(cg))
 		_exit(126);
-	if (fn)
+	return 0;
+}
+
+/* Starts a child in @cg that runs @fn. */
+static pid_t child_call(const struct cgroup *cg, companion_fn fn)
+{
+	pid_t pid = fork_into(cg);
+
+	if (!pid)
 		_exit(fn((void *)cg));
+	return pid;
+}
+
+/* Starts a child in @cg that execs @argv with its output to @fd. */
+static pid_t child_exec(const struct cgroup *cg, char **argv, int fd)
+{
+	pid_t pid = fork_into(cg);
+
+	if (pid)
+		return pid;
 	if (dup2(fd, STDOUT_FILENO) < 0)
 		_exit(126);
 	execv("/proc/self/exe", argv);
@@ -134,14 +151,14 @@ int confined_run(struct confined *env, const char *name, uint64_t limit,
 		return ret;
 	/* Before the pipe: its end would keep the output open. */
 	if (companion)
-		env->companion = child_in(cg, NULL, -1, companion);
+		env->companion = child_call(cg, companion);
 	if (pipe(fds)) {
 		ret = -errno;
 		confined_stop_companion(env);
 		confined_remove(cg);
 		return ret;
 	}
-	child = child_in(cg, argv, fds[1], NULL);
+	child = child_exec(cg, argv, fds[1]);
 	close(fds[1]);
 	if (child > 0)
 		read_all(fds[0], child, out, size);
