@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs what is missing, then builds and runs every test: the plain
-# build, an ASan+UBSan build, and the threaded tests under TSan.
+# build, one without liburing (its file-store tests), an ASan+UBSan
+# build, and the threaded tests under TSan.
 set -eu
 cd "$(dirname "$0")"
 scripts/deps.sh
@@ -12,6 +13,13 @@ step "plain build: all tests"
 [ -d build ] || meson setup build -Dwerror=true >/dev/null
 ninja -C build
 meson test -C build --print-errorlogs --num-processes "$jobs"
+
+step "build without liburing: the file store's synchronous path"
+[ -d build-nouring ] || meson setup build-nouring -Dliburing=disabled \
+	-Dwerror=true >/dev/null
+ninja -C build-nouring
+meson test -C build-nouring --print-errorlogs --num-processes "$jobs" \
+	file backup-file backup-compressed-file
 
 step "ASan + UBSan build: all tests"
 [ -d build-asan ] || meson setup build-asan -Db_sanitize=address,undefined \

@@ -9,6 +9,7 @@
  * too (backup-redis, backup-redis-cluster).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
