@@ -432,7 +432,9 @@ int uttm_context_dump(struct uttm_context *ctx, FILE *out)
 		"objects         : %llu\n"
 		"purged          : %llu pages\n"
 		"backed up       : %llu pages\n"
-		"restored        : %llu pages\n",
+		"restored        : %llu pages in %llu restores, %.2f ms each\n"
+		"reclaimed       : %llu pages for watermarks, %llu purging, "
+		"%llu swapping out\n",
 		(unsigned long long)stats.pages_allocated,
 		(unsigned long long)stats.page_limit,
 		(unsigned long long)stats.dma32_pages_allocated,
@@ -444,7 +446,13 @@ int uttm_context_dump(struct uttm_context *ctx, FILE *out)
 		(unsigned long long)stats.objects,
 		(unsigned long long)stats.pages_purged,
 		(unsigned long long)stats.pages_backed_up,
-		(unsigned long long)stats.pages_restored);
+		(unsigned long long)stats.pages_restored,
+		(unsigned long long)stats.restores,
+		stats.restores ? (double)stats.restore_ns / 1e6 /
+				 (double)stats.restores : 0.0,
+		(unsigned long long)stats.pages_reclaimed[UTTM_SHRINK_WATERMARK],
+		(unsigned long long)stats.pages_reclaimed[UTTM_SHRINK_PURGE],
+		(unsigned long long)stats.pages_reclaimed[UTTM_SHRINK_SWAP]);
 	pthread_mutex_lock(&ctx->lock);
 	list_for_each_entry(dev, &ctx->devices, node) {
 		struct uttm_device_stats ds;
