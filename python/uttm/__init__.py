@@ -6,7 +6,7 @@ purgeable) or back up into a store (a file, compressed RAM, a memfd)
 while nobody maps them, and that the next map restores, every byte
 intact::
 
-    ctx = uttm.Context(page_limit="256M")
+    ctx = uttm.Context(budget="256M")
     dev = uttm.Device(ctx, uttm.FileStore())
     bo = uttm.BufferObject(dev, "64M")
     with bo.map() as buf:                 # resident and pinned
@@ -35,6 +35,7 @@ from uttm._uttm import (
     Shrinker,
     Store,
     __version__,
+    memory_limit,
 )
 from uttm._units import parse_size
 
@@ -55,5 +56,6 @@ __all__ = [
     "Shrinker",
     "Store",
     "__version__",
+    "memory_limit",
     "parse_size",
 ]

@@ -370,6 +370,7 @@ static struct PyModuleDef module_def = {
 	.m_name = "uttm._uttm",
 	.m_doc = "The C part of uttm; import uttm, which re-exports it.",
 	.m_size = sizeof(struct uttm_py_state),
+	.m_methods = uttm_py_functions,
 	.m_slots = module_slots,
 	.m_traverse = module_traverse,
 	.m_clear = module_clear,

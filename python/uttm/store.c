@@ -41,6 +41,7 @@ static void store_dealloc(struct uttm_py_store *self)
 		Py_END_ALLOW_THREADS
 	}
 	Py_XDECREF(self->arena);
+	Py_XDECREF(self->lower);
 	Py_XDECREF(self->fault);
 	uttm_py_free((PyObject *)self);
 }
@@ -309,22 +310,30 @@ static PyObject *compressed_new(PyTypeObject *type, PyObject *args,
 				PyObject *kwargs)
 {
 	static char *keywords[] = { "cap", "compressor", "level",
-				    "max_compressed", "fault", NULL };
+				    "max_compressed", "lower", "fault", NULL };
 	struct uttm_backup_compressed_params params = { 0 };
+	struct uttm_py_state *st = PyType_GetModuleState(type);
+	PyObject *fault = NULL, *lower = Py_None;
 	struct uttm_py_store *self;
-	PyObject *fault = NULL;
 	int ret;
 
 	if (!PyArg_ParseTupleAndKeywords(args, kwargs,
-					 "|O&$O&iIO:CompressedStore", keywords,
+					 "|O&$O&iIOO:CompressedStore", keywords,
 					 uttm_py_size, &params.cap,
 					 compressor_converter,
 					 &params.compressor, &params.level,
-					 &params.max_compressed, &fault))
+					 &params.max_compressed, &lower, &fault))
+		return NULL;
+	if (lower != Py_None && !uttm_py_check(lower, st->store_type, "lower"))
 		return NULL;
 	self = store_alloc(type, fault, &params.fault);
 	if (!self)
 		return NULL;
+	if (lower != Py_None) {
+		/* Its arena and injector, which the C store does not keep. */
+		self->lower = Py_NewRef(lower);
+		params.lower = ((struct uttm_py_store *)lower)->backup;
+	}
 	Py_BEGIN_ALLOW_THREADS
 	ret = uttm_backup_compressed_create(&params, &self->backup);
 	Py_END_ALLOW_THREADS
@@ -342,6 +351,7 @@ compressed_stats_dict(const struct uttm_backup_compressed_stats *s)
 		{ "pool_bytes", s->pool_bytes },
 		{ "metadata_bytes", s->metadata_bytes },
 		{ "memory_bytes", s->memory_bytes },
+		{ "lower_pages", s->lower_pages },
 	};
 	PyObject *dict = uttm_py_counters(counters, ARRAY_SIZE(counters));
 
@@ -356,24 +366,37 @@ static PyObject *compressed_stats(struct uttm_py_store *self, void *closure)
 	return compressed_stats_dict(&s);
 }
 
+static PyObject *compressed_lower(struct uttm_py_store *self, void *closure)
+{
+	return Py_NewRef(self->lower ? self->lower : Py_None);
+}
+
 static PyGetSetDef compressed_getset[] = {
 	{ "stats", (getter)compressed_stats, NULL,
 	  "What the store holds, a dict: pages, same_filled_pages,\n"
 	  "raw_pages, compressed_bytes, pool_bytes, metadata_bytes,\n"
-	  "memory_bytes and ratio.",
+	  "memory_bytes, ratio, and lower_pages, those of the pages that\n"
+	  "moved down to the lower store.",
 	  NULL },
+	{ "lower", (getter)compressed_lower, NULL,
+	  "The store the coldest pages move down to, or None.", NULL },
 	{ NULL, NULL, NULL, NULL, NULL },
 };
 
 static PyType_Slot compressed_slots[] = {
 	{ Py_tp_doc, "CompressedStore(cap=0, *, compressor='lz4', level=0, "
-		     "max_compressed=0, fault=None)\n--\n\n"
+		     "max_compressed=0, lower=None, fault=None)\n--\n\n"
 		     "Pages compressed in memory, as zram keeps them, with\n"
 		     "same-filled pages kept as their value alone.  cap\n"
 		     "bounds the memory it holds (0: the machine's RAM).\n"
 		     "compressor 'lz4' or 'zstd'; level the algorithm's (0:\n"
 		     "its default); pages that compress above max_compressed\n"
-		     "bytes are kept raw (0: seven eighths of a page)." },
+		     "bytes are kept raw (0: seven eighths of a page).\n"
+		     "lower: a store that copies pages in (a FileStore, a\n"
+		     "RedisStore, not an InsertStore), which the coldest\n"
+		     "pages move down to at the cap or when the budget needs\n"
+		     "the memory, as zswap writes back to swap; restores find\n"
+		     "pages in either tier.  It is kept as long as this one." },
 	{ Py_tp_new, compressed_new },
 	{ Py_tp_getset, compressed_getset },
 	{ 0, NULL },

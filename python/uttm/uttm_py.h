@@ -71,12 +71,14 @@ struct uttm_py_arena {
 
 /*
  * A store.  @arena is the insert store's arena, which must outlive it;
- * @fault its injector.  Either may be NULL.
+ * @lower the compressed store's lower store; @fault its injector.  Any
+ * may be NULL.
  */
 struct uttm_py_store {
 	PyObject_HEAD
 	struct uttm_backup *backup;
 	PyObject *arena;
+	PyObject *lower;
 	PyObject *fault;
 };
 
@@ -190,6 +192,9 @@ struct uttm_py_validate {
 int uttm_py_validate(struct uttm_py_bo *bo, struct uttm_py_validate *v);
 /* Undoes the pin of a mapping. */
 void uttm_py_unpin(struct uttm_bo *bo);
+
+/* The module's functions. */
+extern PyMethodDef uttm_py_functions[];
 
 /* The types' specs, made into types by the module's exec. */
 extern PyType_Spec uttm_py_context_spec;
