@@ -77,6 +77,36 @@ static int file_sync_create(struct uttm_arena *arena, struct uttm_fault *fault,
 	return file_store(fault, capacity, UTTM_BACKUP_FILE_SYNC, out);
 }
 
+/*
+ * The compressed store as a tier: a quarter of @capacity in memory, the
+ * rest in a store below it that @lower_create makes, so that pages move
+ * down as it fills.  The injector is the compressed store's alone.
+ */
+static int tier_create_over(int (*lower_create)(struct uttm_arena *arena,
+						struct uttm_fault *fault,
+						uint64_t capacity,
+						struct uttm_backup **out),
+			    struct uttm_arena *arena, struct uttm_fault *fault,
+			    uint64_t capacity, struct uttm_backup **out)
+{
+	uint64_t cap = MAX(capacity / 4, 4 * UTTM_PAGE_SIZE);
+	struct uttm_backup_compressed_params params = { .cap = cap,
+							.fault = fault };
+	int ret = lower_create(arena, NULL, capacity - cap, &params.lower);
+
+	if (ret)
+		return ret;
+	ret = uttm_backup_compressed_create(&params, out);
+	uttm_backup_put(params.lower);
+	return ret;
+}
+
+static int file_tier_create(struct uttm_arena *arena, struct uttm_fault *fault,
+			    uint64_t capacity, struct uttm_backup **out)
+{
+	return tier_create_over(file_create, arena, fault, capacity, out);
+}
+
 #ifdef UTTM_TEST_REDIS
 static int redis_store(const struct redis_server *s, struct uttm_fault *fault,
 		       uint64_t capacity, struct uttm_backup **out)
@@ -100,26 +130,14 @@ static int redis_cluster_create(struct uttm_arena *arena,
 	return redis_store(&redis_env_cluster()->nodes[0], fault, capacity,
 			   out);
 }
-#endif
 
-/*
- * The compressed store as a tier: a quarter of @capacity in memory, the
- * rest in a file store below it, so that pages move down as it fills.
- */
-static int tier_create(struct uttm_arena *arena, struct uttm_fault *fault,
-		       uint64_t capacity, struct uttm_backup **out)
+static int redis_tier_create(struct uttm_arena *arena,
+			     struct uttm_fault *fault, uint64_t capacity,
+			     struct uttm_backup **out)
 {
-	uint64_t cap = MAX(capacity / 4, 4 * UTTM_PAGE_SIZE);
-	struct uttm_backup_compressed_params params = { .cap = cap,
-							.fault = fault };
-	int ret = file_store(NULL, capacity - cap, 0, &params.lower);
-
-	if (ret)
-		return ret;
-	ret = uttm_backup_compressed_create(&params, out);
-	uttm_backup_put(params.lower);
-	return ret;
+	return tier_create_over(redis_create, arena, fault, capacity, out);
 }
+#endif
 
 static const struct store_case store_cases[] = {
 	{ "shmem", shmem_create, false, NULL },
@@ -128,10 +146,11 @@ static const struct store_case store_cases[] = {
 	{ "compressed-zstd", zstd_create, false, NULL },
 	{ "file", file_create, false, NULL },
 	{ "file-sync", file_sync_create, false, NULL },
-	{ "compressed-file", tier_create, false, NULL },
+	{ "compressed-file", file_tier_create, false, NULL },
 #ifdef UTTM_TEST_REDIS
 	{ "redis", redis_create, false, redis_env_unavailable },
 	{ "redis-cluster", redis_cluster_create, false, redis_env_unavailable },
+	{ "compressed-redis", redis_tier_create, false, redis_env_unavailable },
 #endif
 };
 

@@ -712,6 +712,44 @@ static void failover_to_a_replica_loses_nothing(void **state)
 	redis_cluster_stop(&c);
 }
 
+/*
+ * The compressed store over a Redis store on @s, filled past its cap of
+ * 64 pages: the coldest pages move down to the server, and a restore
+ * finds each page in whichever tier holds it.
+ */
+static void compressed_tier_on(struct fixture *fx, const struct redis_server *s,
+			       uint64_t seed)
+{
+	struct uttm_backup_compressed_params params = {
+		.cap = 64 * UTTM_PAGE_SIZE,
+		.lower = store_on(s),
+	};
+	struct uttm_backup_compressed_stats cs;
+	struct uttm_backup *tier;
+	struct uttm_tt tt;
+
+	assert_int_equal(uttm_backup_compressed_create(&params, &tier), 0);
+	backed_up(fx, &tt, VECTOR_BYTES, tier, seed);
+	assert_int_equal(uttm_backup_compressed_stats(tier, &cs), 0);
+	assert_int_equal(cs.pages, VECTOR_PAGES);
+	assert_true(cs.lower_pages > 0 && cs.lower_pages < VECTOR_PAGES);
+	assert_int_equal(stats_of(params.lower).pages, cs.lower_pages);
+	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
+	assert_tt_matches(&tt, seed);
+	assert_int_equal(uttm_backup_compressed_stats(tier, &cs), 0);
+	assert_int_equal(cs.pages, 0);
+	assert_int_equal(stats_of(params.lower).pages, 0);
+	uttm_tt_fini(&tt);
+	uttm_backup_put(tier);
+	put_leaves_no_key(params.lower, s);
+}
+
+static void compressed_store_over_redis_restores_from_both_tiers(void **state)
+{
+	compressed_tier_on(*state, redis_env_server(), 31);
+	compressed_tier_on(*state, &redis_env_cluster()->nodes[0], 32);
+}
+
 #define RUN_OBJECTS 24
 
 /* Whether a handle of @tt lives on master @dead. */
@@ -787,6 +825,7 @@ int main(void)
 		fixture_test(cluster_follows_ask_and_moved_while_a_slot_moves),
 		fixture_test(failover_to_a_replica_loses_nothing),
 		fixture_test(killed_node_loses_no_byte_and_survivors_restore),
+		fixture_test(compressed_store_over_redis_restores_from_both_tiers),
 	};
 
 	if (why) {

@@ -57,6 +57,30 @@ assert sys.argv[2] or d["peak_resident_bytes"] <= d["budget_bytes"], d
 assert d["pages_backed_up"] > 0 and d["pages_restored"] > 0, d
 ' "$dir/run.json" "${sanitized:-}" || fail "uttm run --store redis --json"
 
+# Compressed memory over the server: text compresses, the coldest pages
+# move down past the store's third of the budget, and all come back:
+# some from the server, which counts the reads that found their key.
+hits() {
+	REDISCLI_AUTH=$secret redis-cli -p "$port" info stats |
+		sed -n 's/^keyspace_hits:\([0-9]*\).*/\1/p'
+}
+hits_before=$(hits)
+"$uttm" run --store compressed-redis --redis "$url" --content text \
+	--budget 48M --objects 48 --object-size 4M --duration 3 --json \
+	>"$dir/tier.json" 2>"$dir/tier.err" ||
+	fail "uttm run --store compressed-redis: $(cat "$dir/tier.err")"
+python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["store"] == "compressed-redis", d
+assert d["mismatches"] == 0 and d["errors"] == 0, d
+assert sys.argv[2] or d["budget_violations"] == 0, d
+assert sys.argv[2] or d["peak_resident_bytes"] <= d["budget_bytes"], d
+assert d["pages_backed_up"] > 0 and d["pages_restored"] > 0, d
+' "$dir/tier.json" "${sanitized:-}" || fail "uttm run --store compressed-redis --json"
+[ "$(hits)" -gt "$hits_before" ] ||
+	fail "uttm run --store compressed-redis read nothing from the server"
+
 "$uttm" bench backup --store redis --redis "$url" --rounds 1 --size 8M \
 	--json >"$dir/bench.json" 2>"$dir/bench.err" ||
 	fail "bench backup --store redis: $(cat "$dir/bench.err")"
@@ -70,8 +94,9 @@ for k in ("redis_backup_vs_raw_pipeline", "redis_restore_vs_raw_pipeline",
     assert k in d, k
 assert "shmem_backup_gbps" not in d, "--store redis runs the redis part alone"
 ' "$dir/bench.json" || fail "bench backup --store redis --json"
-! grep -q "$secret" "$dir/run.json" "$dir/run.err" "$dir/bench.json" \
-	"$dir/bench.err" || fail "the password was printed"
+! grep -q "$secret" "$dir/run.json" "$dir/run.err" "$dir/tier.json" \
+	"$dir/tier.err" "$dir/bench.json" "$dir/bench.err" ||
+	fail "the password was printed"
 
 REDISCLI_AUTH=$secret redis-cli -p "$port" config set maxmemory-policy \
 	allkeys-lru >/dev/null

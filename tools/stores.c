@@ -30,12 +30,12 @@ static int make_insert(const struct store_request *req,
 	return uttm_backup_insert_create(&p, out);
 }
 
-/* A file store of @bytes, and where its file is said on stderr. */
-static int make_file_of(const struct store_request *req, uint64_t bytes,
+/* A file store of the capacity asked, and where its file is, on stderr. */
+static int make_file_of(const struct store_request *req,
 			struct uttm_fault *fault, struct uttm_backup **out)
 {
 	const struct uttm_backup_file_params p = { .path = req->path,
-						   .max_bytes = bytes,
+						   .max_bytes = req->capacity,
 						   .fault = fault };
 	struct uttm_backup_file_stats fs;
 	int ret = uttm_backup_file_create(&p, out);
@@ -48,7 +48,7 @@ static int make_file_of(const struct store_request *req, uint64_t bytes,
 static int make_file(const struct store_request *req,
 		     struct uttm_backup **out)
 {
-	return make_file_of(req, req->capacity, req->fault, out);
+	return make_file_of(req, req->fault, out);
 }
 
 static int make_compressed(const struct store_request *req,
@@ -62,29 +62,41 @@ static int make_compressed(const struct store_request *req,
 	return uttm_backup_compressed_create(&p, out);
 }
 
-static int make_redis(const struct store_request *req,
-		      struct uttm_backup **out)
+static int make_redis_of(const struct store_request *req,
+			 struct uttm_fault *fault, struct uttm_backup **out)
 {
 	const struct uttm_backup_redis_params p = {
 		.url = req->redis_url,
 		.password = req->redis_password,
 		.max_bytes = req->capacity,
-		.fault = req->fault,
+		.fault = fault,
 	};
 
 	return uttm_backup_redis_create(&p, out);
 }
 
-/* Compressed memory over a file store: pages move down as it fills. */
-static int make_compressed_file(const struct store_request *req,
-				struct uttm_backup **out)
+static int make_redis(const struct store_request *req,
+		      struct uttm_backup **out)
+{
+	return make_redis_of(req, req->fault, out);
+}
+
+/*
+ * Compressed memory over a lower store that @make_lower makes: pages
+ * move down as it fills.  The lower store gets no injector: the
+ * compressed store consults it for each page already.
+ */
+static int make_tier(const struct store_request *req,
+		     int (*make_lower)(const struct store_request *req,
+				       struct uttm_fault *fault,
+				       struct uttm_backup **out),
+		     struct uttm_backup **out)
 {
 	struct uttm_backup_compressed_params p = {
 		.cap = req->memory,
 		.fault = req->fault,
 	};
-	/* The compressed store consults the injector for each page. */
-	int ret = make_file_of(req, req->capacity, NULL, &p.lower);
+	int ret = make_lower(req, NULL, &p.lower);
 
 	if (ret)
 		return ret;
@@ -93,22 +105,43 @@ static int make_compressed_file(const struct store_request *req,
 	return ret;
 }
 
+static int make_compressed_file(const struct store_request *req,
+				struct uttm_backup **out)
+{
+	return make_tier(req, make_file_of, out);
+}
+
+static int make_compressed_redis(const struct store_request *req,
+				 struct uttm_backup **out)
+{
+	return make_tier(req, make_redis_of, out);
+}
+
+/*
+ * @needs_swap: it frees memory only by swapping; @in_files: it writes
+ * files under --store-path; @on_redis: it talks to --redis; @memory_share:
+ * the share of the budget (1/n) it keeps in memory itself, 0 for none.
+ */
 static const struct {
 	const char *name;
 	int (*create)(const struct store_request *req,
 		      struct uttm_backup **out);
 	bool needs_swap;
 	bool in_files;
+	bool on_redis;
 	unsigned int memory_share;
 } stores[] = {
-	{ "shmem", make_shmem, true, false, 0 },
-	{ "insert", make_insert, true, false, 0 },
-	{ "file", make_file, false, true, 0 },
+	{ "shmem", make_shmem, .needs_swap = true },
+	{ "insert", make_insert, .needs_swap = true },
+	{ "file", make_file, .in_files = true },
 	/* Compressed pages stay in memory: a third of the budget. */
-	{ "compressed", make_compressed, false, false, 3 },
+	{ "compressed", make_compressed, .memory_share = 3 },
 	/* Pages leave for the server: none stays here. */
-	{ "redis", make_redis, false, false, 0 },
-	{ "compressed-file", make_compressed_file, false, true, 3 },
+	{ "redis", make_redis, .on_redis = true },
+	{ "compressed-file", make_compressed_file, .in_files = true,
+	  .memory_share = 3 },
+	{ "compressed-redis", make_compressed_redis, .on_redis = true,
+	  .memory_share = 3 },
 };
 
 static int store_index(const char *name)
@@ -139,15 +172,19 @@ const char *tool_store_default(void)
 
 const char *tool_store_names(void)
 {
-	return "shmem|insert|file|compressed|compressed-file|redis";
+	return "shmem|insert|file|compressed|compressed-file|redis|"
+	       "compressed-redis";
 }
 
 const char *tool_store_error(const char *name, int error)
 {
-	if (!strcmp(name, "redis") && error == -EMEDIUMTYPE)
+	int i = store_index(name);
+	bool redis = i >= 0 && stores[i].on_redis;
+
+	if (redis && error == -EMEDIUMTYPE)
 		return "the Redis server may evict keys (its maxmemory-policy "
 		       "is not noeviction), which would lose pages";
-	if (!strcmp(name, "redis") && error == -EOPNOTSUPP)
+	if (redis && error == -EOPNOTSUPP)
 		return "this uttm was built without hiredis";
 	return strerror(-error);
 }
