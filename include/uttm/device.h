@@ -138,6 +138,9 @@ struct uttm_context_params {
  * @restores: validates that restored a backed-up vector, whole or in part.
  * @restore_ns: their time in all, in nanoseconds.
  * @restore_latency: their count per latency bucket (UTTM_RESTORE_BUCKETS).
+ * @pages_recycled: pages that backup or purge freed for a validate
+ * making room for itself, handed to its populate as they were.
+ * @pages_released: pages that backup or purge gave back to the system.
  * @reserved: zero: room for counters to come.
  */
 struct uttm_context_stats {
@@ -160,7 +163,9 @@ struct uttm_context_stats {
 	uint64_t restores;
 	uint64_t restore_ns;
 	uint64_t restore_latency[UTTM_RESTORE_BUCKETS];
-	uint64_t reserved[8];
+	uint64_t pages_recycled;
+	uint64_t pages_released;
+	uint64_t reserved[6];
 };
 
 /**

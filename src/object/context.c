@@ -392,6 +392,8 @@ void uttm_context_stats(struct uttm_context *ctx,
 		stats->restores += stats->restore_latency[i];
 	}
 	stats->restore_ns = atomic_load(&ctx->restore_ns);
+	stats->pages_recycled = atomic_load(&ctx->pages_recycled);
+	stats->pages_released = atomic_load(&ctx->pages_released);
 	stats->budget = atomic_load(&ctx->budget);
 	stats->pressure_limit = atomic_load(&ctx->pressure_limit);
 	stats->resident_bytes = r.total;
@@ -434,7 +436,8 @@ int uttm_context_dump(struct uttm_context *ctx, FILE *out)
 		"backed up       : %llu pages\n"
 		"restored        : %llu pages in %llu restores, %.2f ms each\n"
 		"reclaimed       : %llu pages for watermarks, %llu purging, "
-		"%llu swapping out\n",
+		"%llu swapping out\n"
+		"freed by shrink : %llu pages recycled, %llu released\n",
 		(unsigned long long)stats.pages_allocated,
 		(unsigned long long)stats.page_limit,
 		(unsigned long long)stats.dma32_pages_allocated,
@@ -452,7 +455,9 @@ int uttm_context_dump(struct uttm_context *ctx, FILE *out)
 				 (double)stats.restores : 0.0,
 		(unsigned long long)stats.pages_reclaimed[UTTM_SHRINK_WATERMARK],
 		(unsigned long long)stats.pages_reclaimed[UTTM_SHRINK_PURGE],
-		(unsigned long long)stats.pages_reclaimed[UTTM_SHRINK_SWAP]);
+		(unsigned long long)stats.pages_reclaimed[UTTM_SHRINK_SWAP],
+		(unsigned long long)stats.pages_recycled,
+		(unsigned long long)stats.pages_released);
 	pthread_mutex_lock(&ctx->lock);
 	list_for_each_entry(dev, &ctx->devices, node) {
 		struct uttm_device_stats ds;

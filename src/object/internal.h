@@ -47,6 +47,8 @@ struct uttm_context {
 	atomic_ulong pages_reclaimed[UTTM_NR_SHRINK_REASONS];
 	atomic_ulong restore_latency[UTTM_RESTORE_BUCKETS];
 	_Atomic uint64_t restore_ns;
+	atomic_ulong pages_recycled;
+	atomic_ulong pages_released;
 	atomic_ulong next_stamp;	/* of the next acquire ticket */
 	pthread_mutex_t transit_lock;	/* protects the two below */
 	pthread_cond_t transit_done;

@@ -107,6 +107,13 @@ static void context_metrics(struct uttm_context *ctx, FILE *out)
 	fprintf(out, "uttm_pages_restored_total %llu\n",
 		(unsigned long long)s.pages_restored);
 	reclaim_metrics(&s, out);
+	family(out, "uttm_pages_shrunk", "counter",
+	       "Pages backup or purge freed: handed to a populate making "
+	       "room for itself, or given back to the system.");
+	fprintf(out, "uttm_pages_shrunk_total{to=\"populate\"} %llu\n"
+		"uttm_pages_shrunk_total{to=\"system\"} %llu\n",
+		(unsigned long long)s.pages_recycled,
+		(unsigned long long)s.pages_released);
 }
 
 /* One family with a sample per device; the caller holds the list lock. */

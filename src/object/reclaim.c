@@ -14,11 +14,64 @@
 #include <time.h>
 
 #include "base/base.h"
+#include "pool/internal.h"
 #include "tt/internal.h"
 #include "internal.h"
 
 /* Pauses of 100 us a watermark waits for locked objects: 10 ms in all. */
 #define CONTENDED_TRIES 100
+
+/*
+ * DOC: Recycling
+ *
+ * A validate that has to make room under its limit or budget (the
+ * watermark path) makes it for itself: the pages its victims give up
+ * would be hole-punched now and faulted back in, cleared, a moment later
+ * by the same populate.  So while a thread reclaims for its own
+ * populate, the pages that backup or purge free in the populate's
+ * device go into the populate's bin (struct uttm_pool_recycle) as they
+ * are, and the populate takes them before pooled or fresh ones: no hole
+ * punch, no fault, no clear for a restore, which overwrites every byte;
+ * a plain populate clears what it takes.  The bin is the thread's, as
+ * the kernel's current->reclaim_state is, so a driver's bo_shrink that
+ * calls uttm_bo_shrink() recycles without knowing.
+ *
+ * A page in a bin stays counted as the vector page it was, so the
+ * budget and the page limits hold at every moment: the victim's
+ * uncharge and the bin's charge are one addition, and the populate
+ * charges only what the bin does not hold.  What the populate does not
+ * take goes back to the system when it ends.  Reclaim for anybody else
+ * (the pressure monitor, the shrinker's scan, uttm_context_reclaim())
+ * has no bin, and gives the pages back to the system as always.
+ */
+
+/*
+ * The room a populate makes for itself: the bin its victims' pages go
+ * to, and whether it is in transit for holding them.  Pages in a bin are
+ * room other threads lack and their walks cannot find, as the pages of
+ * an object being populated are; so they wait for it as for any object
+ * in transit, and a populate whose walk finds nothing more gives its bin
+ * back before it waits itself.  Nobody waits holding a bin: no cycle.
+ */
+struct room {
+	struct uttm_pool_recycle bin;
+	bool in_transit;
+};
+
+static _Thread_local struct room *current_room;
+
+/* The bin of the thread's populate, if @dev's pages can go there. */
+static struct uttm_pool_recycle *bin_for(struct uttm_device *dev)
+{
+	return current_room && current_room->bin.pool == &dev->pool ?
+	       &current_room->bin : NULL;
+}
+
+/* Pages the thread's populate holds in its bin now. */
+static unsigned long bin_pages(void)
+{
+	return current_room ? current_room->bin.nr_pages : 0;
+}
 
 static unsigned long transits_done(struct uttm_context *ctx)
 {
@@ -204,11 +257,29 @@ bool uttm_bo_shrink_suitable(struct uttm_bo *bo,
 	       (!op->no_wait_gpu || !funcs->busy || !funcs->busy(bo));
 }
 
+/*
+ * Counts where the @left pages that left @bo's vector went: @recycled of
+ * them to a populate's bin, the others back to the system, unless a
+ * zero-copy store took them.
+ */
+static void count_freed(struct uttm_bo *bo,
+			const struct uttm_backup_flags *flags,
+			unsigned long left, unsigned long recycled)
+{
+	struct uttm_context *ctx = bo->dev->ctx;
+	const struct uttm_backup *store = bo->tt.backup;
+
+	atomic_fetch_add(&ctx->pages_recycled, recycled);
+	if (flags->purge || !store || !store->ops->insert)
+		atomic_fetch_add(&ctx->pages_released, left - recycled);
+}
+
 long uttm_bo_shrink(struct uttm_bo *bo, const struct uttm_backup_flags *flags)
 {
 	const struct uttm_device_funcs *funcs;
+	struct uttm_pool_recycle *bin;
+	unsigned long before, recycled;
 	struct uttm_context *ctx;
-	unsigned long before;
 	long ret;
 
 	if (UTTM_WARN_ON(!bo || !flags))
@@ -223,10 +294,14 @@ long uttm_bo_shrink(struct uttm_bo *bo, const struct uttm_backup_flags *flags)
 	ctx = bo->dev->ctx;
 	if (funcs->move_notify)
 		funcs->move_notify(bo);
+	bin = bin_for(bo->dev);
 	before = bo->tt.resident_pages;
-	ret = __uttm_tt_backup(&bo->tt, flags);
-	uttm_context_account(bo->dev,
-			     (long)bo->tt.resident_pages - (long)before);
+	recycled = bin ? bin->recycled : 0;
+	ret = __uttm_tt_backup(&bo->tt, flags, bin);
+	recycled = bin ? bin->recycled - recycled : 0;
+	uttm_context_account(bo->dev, (long)bo->tt.resident_pages -
+				      (long)before + (long)recycled);
+	count_freed(bo, flags, before - bo->tt.resident_pages, recycled);
 	/* The store refused the first page: nothing moved after all. */
 	if (ret < 0 && uttm_tt_is_populated(&bo->tt) && funcs->move_abandoned)
 		funcs->move_abandoned(bo);
@@ -609,12 +684,23 @@ static long budget_step(struct uttm_context *ctx, enum budget_step step,
  * @excess bytes.  Returns the bytes it went down by, 0 when no step could
  * bring it down, or the error that stopped a walk.
  */
+/*
+ * The budget's sum less what the thread's populate holds in its bin:
+ * room made for it, whether given back to the system or into the bin.
+ */
+static uint64_t sum_unrecycled(struct uttm_context *ctx)
+{
+	struct uttm_resident r;
+
+	uttm_context_resident(ctx, &r);
+	return r.total - ((uint64_t)bin_pages() << UTTM_PAGE_SHIFT);
+}
+
 static long reclaim_budget(struct uttm_context *ctx, uint64_t excess,
 			   struct walk *walk)
 {
-	struct uttm_resident before, after;
+	uint64_t before = sum_unrecycled(ctx), after;
 
-	uttm_context_resident(ctx, &before);
 	for (int step = 0; step < NR_BUDGET_STEPS; step++) {
 		for (int tries = 0; tries < STEP_TRIES; tries++) {
 			long ret = budget_step(ctx, (enum budget_step)step,
@@ -624,9 +710,9 @@ static long reclaim_budget(struct uttm_context *ctx, uint64_t excess,
 				return ret;
 			if (!ret)
 				break;
-			uttm_context_resident(ctx, &after);
-			if (after.total < before.total)
-				return (long)(before.total - after.total);
+			after = sum_unrecycled(ctx);
+			if (after < before)
+				return (long)(before - after);
 		}
 	}
 	return 0;
@@ -673,9 +759,48 @@ static bool throttle_past_pressure(struct uttm_context *ctx, bool *past)
 	return true;
 }
 
-int uttm_reclaim_charge(struct uttm_device *dev, long pages, long bytes,
-			const struct uttm_operation_ctx *op,
-			struct uttm_acquire_ctx *ticket)
+/*
+ * Pages of @pages a charge must still take: those @room's bin does not
+ * hold.  What the bin holds beyond @pages goes back to the system first,
+ * uncharged, so that it does not stand in the charge's way.
+ */
+static long unrecycled(struct uttm_device *dev, long pages, struct room *room)
+{
+	if (!room)
+		return pages;
+	uttm_context_account(dev, -(long)uttm_pool_recycle_trim(&room->bin,
+							(unsigned long)pages));
+	return pages - (long)room->bin.nr_pages;
+}
+
+/* A populate whose bin holds pages is in transit until it lands. */
+static void room_taken(struct uttm_context *ctx, struct room *room)
+{
+	if (room && room->bin.nr_pages && !room->in_transit) {
+		transit_begin(ctx);
+		room->in_transit = true;
+	}
+}
+
+/* Gives @room's pages back to the system, uncharged: room for others. */
+static void room_give_back(struct uttm_device *dev, struct room *room)
+{
+	if (!room)
+		return;
+	unrecycled(dev, 0, room);
+	if (room->in_transit)
+		transit_end(dev->ctx, true);
+	room->in_transit = false;
+}
+
+/*
+ * uttm_reclaim_charge(), for a populate making @room (or none): charges
+ * what the bin does not hold of @pages, so that @pages are counted for
+ * the caller, the bin's among them.
+ */
+static int charge_loop(struct uttm_device *dev, long pages, long bytes,
+		       const struct uttm_operation_ctx *op,
+		       struct uttm_acquire_ctx *ticket, struct room *room)
 {
 	const struct uttm_shrink_control sc = {
 		.reason = UTTM_SHRINK_WATERMARK,
@@ -687,24 +812,28 @@ int uttm_reclaim_charge(struct uttm_device *dev, long pages, long bytes,
 	uint64_t excess = 0;
 	long ret;
 
-	while ((over = uttm_context_charge(dev, pages, bytes, past_pressure,
-					   &excess))) {
+	while ((over = uttm_context_charge(dev, unrecycled(dev, pages, room),
+					   bytes, past_pressure, &excess))) {
 		struct walk walk = { .op = op, .sc = &sc, .ticket = ticket };
 		unsigned long seq = transits_done(ctx);
 
 		ret = over == UTTM_LIMIT_BUDGET ?
 		      reclaim_budget(ctx, excess, &walk) :
 		      swapout(ctx, &walk, over == UTTM_LIMIT_DMA32);
+		room_taken(ctx, room);
 		/*
 		 * Nothing helped: fine if another thread just freed enough,
 		 * worth another try once an object in transit lands or once
 		 * objects locked by others may be free.
 		 */
-		if (!ret && !uttm_context_charge(dev, pages, bytes,
-						 past_pressure, &excess)) {
+		if (!ret && !uttm_context_charge(dev, unrecycled(dev, pages, room),
+						 bytes, past_pressure,
+						 &excess)) {
 			uttm_bo_put(walk.blocker);
 			break;
 		}
+		if (!ret)
+			room_give_back(dev, room);
 		if (!ret && !wait_for_transit(ctx, seq))
 			ret = wait_for_unlock(&walk, &tries);
 		uttm_bo_put(walk.blocker);
@@ -717,6 +846,28 @@ int uttm_reclaim_charge(struct uttm_device *dev, long pages, long bytes,
 	return 0;
 }
 
+int uttm_reclaim_charge(struct uttm_device *dev, long pages, long bytes,
+			const struct uttm_operation_ctx *op,
+			struct uttm_acquire_ctx *ticket)
+{
+	return charge_loop(dev, pages, bytes, op, ticket, NULL);
+}
+
+/* Charges for @bo's populate, whose victims' pages go to @room. */
+static int charge_populate(struct uttm_bo *bo, long pages, long bytes,
+			   const struct uttm_operation_ctx *op,
+			   struct room *room)
+{
+	struct room *outer = current_room;
+	int ret;
+
+	current_room = room;
+	ret = charge_loop(bo->dev, pages, bytes, op, uttm_resv_holder(bo),
+			  room);
+	current_room = outer;
+	return ret;
+}
+
 int uttm_reclaim_populate(struct uttm_bo *bo,
 			  const struct uttm_operation_ctx *op)
 {
@@ -724,24 +875,33 @@ int uttm_reclaim_populate(struct uttm_bo *bo,
 	struct uttm_tt_footprint now, most, after;
 	struct uttm_tt *tt = &bo->tt;
 	bool restoring = uttm_tt_is_backed_up(tt);
+	struct room room = { .in_transit = false };
 	uint64_t start_ns;
 	int ret;
 
 	ret = uttm_context_use_store(dev->ctx, &bo->store, tt->backup);
 	if (ret)
 		return ret;
+	/* A restore overwrites every page it takes: none need clearing. */
+	uttm_pool_recycle_init(&room.bin, &dev->pool, restoring);
 	/* Every moment of the populate fits: the most it holds is charged. */
 	uttm_tt_footprint(tt, &now, &most);
-	ret = uttm_reclaim_charge(dev, (long)(most.pages - now.pages),
-				  (long)(most.metadata_bytes -
-					 now.metadata_bytes), op,
-				  uttm_resv_holder(bo));
-	if (ret)
+	ret = charge_populate(bo, (long)(most.pages - now.pages),
+			      (long)(most.metadata_bytes - now.metadata_bytes),
+			      op, &room);
+	if (ret) {
+		room_give_back(dev, &room);
 		return ret;
-	transit_begin(dev->ctx);
+	}
+	if (!room.in_transit)
+		transit_begin(dev->ctx);
 	start_ns = restoring ? uttm_now_ns() : 0;
-	ret = uttm_tt_populate(tt, op);
-	/* What it holds now stays charged, also after a failed restore. */
+	ret = __uttm_tt_populate(tt, op, &room.bin);
+	uttm_pool_recycle_fini(&room.bin);
+	/*
+	 * What it holds now stays charged, also after a failed restore; the
+	 * bin's pages were among those charged, and its leftovers are gone.
+	 */
 	uttm_tt_footprint(tt, &after, NULL);
 	uttm_context_account(dev, (long)after.pages - (long)most.pages);
 	uttm_context_account_metadata(dev->ctx,

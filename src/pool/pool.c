@@ -15,8 +15,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "uttm/pool.h"
 #include "base/base.h"
+#include "internal.h"
 
 #define NR_POOL_TYPES (UTTM_NUM_CACHING * UTTM_NR_ORDERS)
 /* Blocks released to the arena at once. */
@@ -244,11 +244,15 @@ static bool pool_give(struct uttm_pool *pool, enum uttm_caching caching,
 	return true;
 }
 
-/* Blocks on their way back to the arena, gathered to share hole punches. */
+/*
+ * Blocks on their way back to the arena, gathered to share hole punches,
+ * or into a populate's bin when @bin is set.
+ */
 struct release_batch {
 	struct uttm_page *blocks[RELEASE_BATCH];
 	unsigned int count;
 	unsigned long pages;
+	struct uttm_pool_recycle *bin;
 };
 
 static void release_flush(struct uttm_pool *pool, struct release_batch *batch)
@@ -261,8 +265,12 @@ static void release_flush(struct uttm_pool *pool, struct release_batch *batch)
 static void release_add(struct uttm_pool *pool, struct release_batch *batch,
 			struct uttm_page *page)
 {
-	batch->blocks[batch->count++] = page;
 	batch->pages += 1UL << uttm_page_order(page);
+	if (batch->bin) {
+		uttm_pool_recycle_put(batch->bin, page);
+		return;
+	}
+	batch->blocks[batch->count++] = page;
 	if (batch->count == RELEASE_BATCH)
 		release_flush(pool, batch);
 }
@@ -329,17 +337,24 @@ void uttm_pool_alloc_state_init(struct uttm_pool_alloc_state *state,
 }
 
 /*
- * Finds a block of at most @state->order pages: pooled, fresh, or, when
- * memory is short, pooled memory handed back and tried again, and
- * finally a smaller order.
+ * Finds a block of at most @state->order pages: recycled, pooled, fresh,
+ * or, when memory is short, pooled memory handed back and tried again,
+ * and finally a smaller order.  A recycled block of a smaller order is
+ * taken before a fresh one of the order wanted, since its pages are
+ * already counted and in memory; the order stays worth trying.
  */
 static int find_block(struct uttm_pool *pool,
 		      struct uttm_pool_alloc_state *state,
-		      struct uttm_page **out, bool *pooled)
+		      struct uttm_pool_recycle *bin, struct uttm_page **out,
+		      bool *pooled)
 {
 	unsigned int order = uttm_pool_alloc_max_order(state);
 	int ret;
 
+	*pooled = false;
+	*out = uttm_pool_recycle_take(bin, order);
+	if (*out)
+		return 0;
 	for (;;) {
 		*out = pool_type_take(pool, state->caching, order);
 		*pooled = *out != NULL;
@@ -390,8 +405,9 @@ static int map_block(struct uttm_pool *pool, struct uttm_page *page,
 	return 0;
 }
 
-int uttm_pool_alloc_block(struct uttm_pool *pool,
-			  struct uttm_pool_alloc_state *state)
+int __uttm_pool_alloc_block(struct uttm_pool *pool,
+			    struct uttm_pool_alloc_state *state,
+			    struct uttm_pool_recycle *bin)
 {
 	enum uttm_caching block_caching;
 	struct uttm_page *page;
@@ -401,7 +417,7 @@ int uttm_pool_alloc_block(struct uttm_pool *pool,
 
 	if (UTTM_WARN_ON(!state->remaining_pages))
 		return -EINVAL;
-	ret = find_block(pool, state, &page, &pooled);
+	ret = find_block(pool, state, bin, &page, &pooled);
 	if (ret)
 		return ret;
 
@@ -432,6 +448,12 @@ error_unwind:
 	return ret;
 }
 
+int uttm_pool_alloc_block(struct uttm_pool *pool,
+			  struct uttm_pool_alloc_state *state)
+{
+	return __uttm_pool_alloc_block(pool, state, NULL);
+}
+
 int uttm_pool_alloc_finish(struct uttm_pool *pool,
 			   struct uttm_pool_alloc_state *state)
 {
@@ -445,9 +467,9 @@ int uttm_pool_alloc_finish(struct uttm_pool *pool,
 	return ret;
 }
 
-int uttm_pool_alloc(struct uttm_pool *pool, struct uttm_page **pages,
-		    uint64_t *dma_addr, unsigned long num_pages,
-		    enum uttm_caching caching)
+int __uttm_pool_alloc(struct uttm_pool *pool, struct uttm_page **pages,
+		      uint64_t *dma_addr, unsigned long num_pages,
+		      enum uttm_caching caching, struct uttm_pool_recycle *bin)
 {
 	struct uttm_pool_alloc_state state;
 	unsigned long in_state, fresh;
@@ -460,7 +482,7 @@ int uttm_pool_alloc(struct uttm_pool *pool, struct uttm_page **pages,
 
 	uttm_pool_alloc_state_init(&state, pages, dma_addr, num_pages, caching);
 	while (state.remaining_pages && ret >= 0)
-		ret = uttm_pool_alloc_block(pool, &state);
+		ret = __uttm_pool_alloc_block(pool, &state, bin);
 	if (ret >= 0)
 		ret = uttm_pool_alloc_finish(pool, &state);
 	if (ret >= 0)
@@ -473,6 +495,14 @@ int uttm_pool_alloc(struct uttm_pool *pool, struct uttm_page **pages,
 		       dma_addr ? dma_addr + in_state : NULL, fresh,
 		       UTTM_PLAIN);
 	return ret;
+}
+
+int uttm_pool_alloc(struct uttm_pool *pool, struct uttm_page **pages,
+		    uint64_t *dma_addr, unsigned long num_pages,
+		    enum uttm_caching caching)
+{
+	return __uttm_pool_alloc(pool, pages, dma_addr, num_pages, caching,
+				 NULL);
 }
 
 void uttm_pool_free(struct uttm_pool *pool, struct uttm_page **pages,
@@ -498,12 +528,16 @@ void uttm_pool_free(struct uttm_pool *pool, struct uttm_page **pages,
 	release_flush(pool, &batch);
 }
 
-unsigned long uttm_pool_release(struct uttm_pool *pool,
-				struct uttm_page **pages, uint64_t *dma_addr,
-				unsigned long num_pages,
-				enum uttm_caching caching)
+unsigned long __uttm_pool_release(struct uttm_pool *pool,
+				  struct uttm_page **pages, uint64_t *dma_addr,
+				  unsigned long num_pages,
+				  enum uttm_caching caching,
+				  struct uttm_pool_recycle *bin)
 {
-	struct release_batch batch = { .count = 0, .pages = 0 };
+	/* A parent's pages are forgotten, never handed on. */
+	struct release_batch batch = {
+		.bin = pool_inherited(pool) ? NULL : bin,
+	};
 	unsigned long i, nr;
 
 	if (UTTM_WARN_ON(!pool || (num_pages && !pages)))
@@ -522,6 +556,15 @@ unsigned long uttm_pool_release(struct uttm_pool *pool,
 	}
 	release_flush(pool, &batch);
 	return batch.pages;
+}
+
+unsigned long uttm_pool_release(struct uttm_pool *pool,
+				struct uttm_page **pages, uint64_t *dma_addr,
+				unsigned long num_pages,
+				enum uttm_caching caching)
+{
+	return __uttm_pool_release(pool, pages, dma_addr, num_pages, caching,
+				   NULL);
 }
 
 unsigned long uttm_pool_shrink_count(const struct uttm_pool *pool)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/base.h"
+#include "pool/internal.h"
 #include "store/internal.h"
 #include "internal.h"
 
@@ -87,6 +88,8 @@
  * @span_pages: pages of that span, one or more whole blocks.
  * @restored_pages: pages of that span already filled.
  * @max_span: entries @old_pages holds: a span's most pages.
+ * @bin: while a call restores: where old pages go and new ones come
+ * from first, or NULL.
  * @old_pages: the entries the span's new pages replaced.
  */
 struct uttm_tt_restore {
@@ -95,6 +98,7 @@ struct uttm_tt_restore {
 	unsigned long span_pages;
 	unsigned long restored_pages;
 	unsigned long max_span;
+	struct uttm_pool_recycle *bin;
 	struct uttm_page *old_pages[];
 };
 
@@ -206,14 +210,15 @@ static void put_handles(struct uttm_tt *tt, unsigned long first,
  * the vector as it was.
  */
 static void commit_backed_up(struct uttm_tt *tt, unsigned long first,
-			     unsigned long count, const unsigned long *handles)
+			     unsigned long count, const unsigned long *handles,
+			     struct uttm_pool_recycle *bin)
 {
 	if (!count)
 		return;
 	uttm_tt_vunmap(tt);
-	uttm_pool_release(tt->pool, tt->pages + first,
-			  tt->dma_address ? tt->dma_address + first : NULL,
-			  count, tt->caching);
+	__uttm_pool_release(tt->pool, tt->pages + first,
+			    tt->dma_address ? tt->dma_address + first : NULL,
+			    count, tt->caching, bin);
 	put_handles(tt, first, count, handles);
 }
 
@@ -223,25 +228,39 @@ static void commit_backed_up(struct uttm_tt *tt, unsigned long first,
  */
 static void commit_partial_block(struct uttm_tt *tt, unsigned long first,
 				 unsigned long count,
-				 const unsigned long *handles)
+				 const unsigned long *handles,
+				 struct uttm_pool_recycle *bin)
 {
 	leave_state(tt, first, entry_pages(tt->pages[first]));
 	uttm_split_page(tt->pages[first]);
 	uttm_tt_vunmap(tt);
-	uttm_pool_release(tt->pool, tt->pages + first, NULL, count, UTTM_PLAIN);
+	__uttm_pool_release(tt->pool, tt->pages + first, NULL, count,
+			    UTTM_PLAIN, bin);
 	put_handles(tt, first, count, handles);
 }
 
 /*
- * Backs up the whole blocks from @pos, up to BACKUP_CHUNK pages.  Returns
- * 0, or the store's error once the pages it took are committed.  Either
- * way @pos moves to the first entry still in its original state.
+ * A backup under way: the first entry still in its original state, the
+ * pages that left, how, and where freed pages go (NULL: the system).
  */
-static int backup_chunk(struct uttm_tt *tt, unsigned long *pos, bool writeback,
-			unsigned long *shrunken)
+struct backup_walk {
+	unsigned long pos;
+	unsigned long shrunken;
+	bool writeback;
+	struct uttm_pool_recycle *bin;
+};
+
+/*
+ * Backs up the whole blocks from @walk->pos, up to BACKUP_CHUNK pages.
+ * Returns 0, or the store's error once the pages it took are committed.
+ * Either way the position moves to the first entry still in its original
+ * state.
+ */
+static int backup_chunk(struct uttm_tt *tt, struct backup_walk *walk)
 {
 	void *src[BACKUP_CHUNK];
 	unsigned long handles[BACKUP_CHUNK];
+	unsigned long *pos = &walk->pos;
 	unsigned long end = *pos, n = 0, done, whole = 0, nr;
 	int ret;
 
@@ -252,17 +271,18 @@ static int backup_chunk(struct uttm_tt *tt, unsigned long *pos, bool writeback,
 			src[n++] = uttm_tt_page_address(tt, end + j);
 		end += nr;
 	}
-	ret = uttm_store_backup_pages(tt->backup, src, n, writeback, handles,
-				      &done);
+	ret = uttm_store_backup_pages(tt->backup, src, n, walk->writeback,
+				      handles, &done);
 	while (whole < done &&
 	       whole + entry_pages(tt->pages[*pos + whole]) <= done)
 		whole += entry_pages(tt->pages[*pos + whole]);
-	commit_backed_up(tt, *pos, whole, handles);
+	commit_backed_up(tt, *pos, whole, handles, walk->bin);
 	*pos += whole;
-	*shrunken += done;
+	walk->shrunken += done;
 	if (done > whole) {
 		nr = entry_pages(tt->pages[*pos]);
-		commit_partial_block(tt, *pos, done - whole, handles + whole);
+		commit_partial_block(tt, *pos, done - whole, handles + whole,
+				     walk->bin);
 		*pos += nr;
 	}
 	return ret;
@@ -304,15 +324,16 @@ static unsigned long insert_each(struct uttm_backup *backup,
 }
 
 /*
- * Hands the block at @pos to the store without a copy: whole, or split
- * and page by page when it cannot go whole.  Injected faults are decided
- * before the block leaves its state, so a block of which no page may go
- * stays as it is.  Returns 0, or the error that stops the backup; @pos
- * moves past the block once it has left its state.
+ * Hands the block at @walk->pos to the store without a copy: whole, or
+ * split and page by page when it cannot go whole.  Injected faults are
+ * decided before the block leaves its state, so a block of which no page
+ * may go stays as it is.  Returns 0, or the error that stops the backup;
+ * the position moves past the block once it has left its state.
  */
-static int insert_step(struct uttm_tt *tt, unsigned long *pos, bool writeback,
-		       unsigned long *shrunken)
+static int insert_step(struct uttm_tt *tt, struct backup_walk *walk)
 {
+	unsigned long *pos = &walk->pos;
+	bool writeback = walk->writeback;
 	struct uttm_page **pages = tt->pages + *pos;
 	unsigned long handles[1u << UTTM_MAX_ORDER];
 	unsigned long nr = entry_pages(pages[0]), limit, done = 0;
@@ -333,17 +354,17 @@ static int insert_step(struct uttm_tt *tt, unsigned long *pos, bool writeback,
 	}
 	put_handles(tt, *pos, done, handles);
 	*pos += nr;
-	*shrunken += done;
+	walk->shrunken += done;
 	return ret;
 }
 
-static long tt_purge(struct uttm_tt *tt)
+static long tt_purge(struct uttm_tt *tt, struct uttm_pool_recycle *bin)
 {
 	unsigned long freed;
 
 	uttm_tt_vunmap(tt);
-	freed = uttm_pool_release(tt->pool, tt->pages, tt->dma_address,
-				  tt->num_pages, tt->caching);
+	freed = __uttm_pool_release(tt->pool, tt->pages, tt->dma_address,
+				    tt->num_pages, tt->caching, bin);
 	tt->resident_pages = 0;
 	tt->page_flags &= ~UTTM_TT_FLAG_PRIV_POPULATED;
 	return (long)freed;
@@ -363,36 +384,36 @@ int uttm_tt_backup_check(const struct uttm_tt *tt,
 	return 0;
 }
 
-long __uttm_tt_backup(struct uttm_tt *tt, const struct uttm_backup_flags *flags)
+long __uttm_tt_backup(struct uttm_tt *tt, const struct uttm_backup_flags *flags,
+		      struct uttm_pool_recycle *bin)
 {
-	int (*step)(struct uttm_tt *tt, unsigned long *pos, bool writeback,
-		    unsigned long *shrunken);
-	unsigned long pos = 0, shrunken = 0;
+	int (*step)(struct uttm_tt *tt, struct backup_walk *walk);
+	struct backup_walk walk = { .writeback = flags->writeback, .bin = bin };
 	int ret = 0;
 
 	if (!uttm_tt_is_populated(tt))
 		return 0;
 	if (flags->purge)
-		return tt_purge(tt);
+		return tt_purge(tt, bin);
 
 	step = tt->backup->ops->insert ? insert_step : backup_chunk;
-	while (pos < tt->num_pages && !ret)
-		ret = step(tt, &pos, flags->writeback, &shrunken);
+	while (walk.pos < tt->num_pages && !ret)
+		ret = step(tt, &walk);
 	/* Not a page left its place: the vector is as it was. */
-	if (!pos)
+	if (!walk.pos)
 		return ret;
 	/* The whole blocks that stay become plain and unmapped. */
-	leave_state(tt, pos, tt->num_pages - pos);
+	leave_state(tt, walk.pos, tt->num_pages - walk.pos);
 	tt->page_flags &= ~UTTM_TT_FLAG_PRIV_POPULATED;
 	tt->page_flags |= UTTM_TT_FLAG_PRIV_BACKED_UP | UTTM_TT_FLAG_SWAPPED;
-	return shrunken ? (long)shrunken : ret;
+	return walk.shrunken ? (long)walk.shrunken : ret;
 }
 
 long uttm_tt_backup(struct uttm_tt *tt, const struct uttm_backup_flags *flags)
 {
 	int ret = uttm_tt_backup_check(tt, flags);
 
-	return ret ? ret : __uttm_tt_backup(tt, flags);
+	return ret ? ret : __uttm_tt_backup(tt, flags, NULL);
 }
 
 /* Drops the handles and frees the pages of @count vector entries. */
@@ -453,9 +474,13 @@ void uttm_tt_release_backed_up(struct uttm_tt *tt)
 	tt->page_flags &= ~(UTTM_TT_FLAG_PRIV_BACKED_UP | UTTM_TT_FLAG_SWAPPED);
 }
 
-/* Copies @count old pages (never backed up) into place and frees them. */
+/*
+ * Copies @count old pages (never backed up) into place and frees them,
+ * into @bin when there is one.
+ */
 static void restore_from_pages(struct uttm_tt *tt, struct uttm_page **old,
-			       struct uttm_page **dst, unsigned long count)
+			       struct uttm_page **dst, unsigned long count,
+			       struct uttm_pool_recycle *bin)
 {
 	for (unsigned long i = 0; i < count; i++) {
 		if (uttm_page_order(old[i]))
@@ -464,8 +489,8 @@ static void restore_from_pages(struct uttm_tt *tt, struct uttm_page **old,
 		       uttm_pool_page_address(tt->pool, old[i]),
 		       UTTM_PAGE_SIZE);
 	}
-	tt->resident_pages -= uttm_pool_release(tt->pool, old, NULL, count,
-						UTTM_PLAIN);
+	tt->resident_pages -= __uttm_pool_release(tt->pool, old, NULL, count,
+						  UTTM_PLAIN, bin);
 }
 
 /* Copies @count pages from the store into place, dropping each handle. */
@@ -512,7 +537,8 @@ static int restore_span(struct uttm_tt *tt, struct uttm_tt_restore *restore,
 
 		n = same_kind_run(old, restore->span_pages - k);
 		if (!uttm_backup_page_ptr_is_handle(old[0])) {
-			restore_from_pages(tt, old, restore->first_page + k, n);
+			restore_from_pages(tt, old, restore->first_page + k, n,
+					   restore->bin);
 			restore->restored_pages += n;
 			continue;
 		}
@@ -539,16 +565,17 @@ static bool covers_old_pages(struct uttm_page *const *entries,
  * backed up (@old) is at most OLD_SPAN_PAGES, so that no more old pages
  * than that wait beside their copies.
  */
-static int next_block(struct uttm_tt *tt, struct uttm_pool_alloc_state *alloc,
+static int next_block(struct uttm_tt *tt, struct uttm_tt_restore *restore,
 		      bool old)
 {
+	struct uttm_pool_alloc_state *alloc = &restore->alloc;
 	unsigned int order = alloc->order;
 	int ret;
 
 	if (!old || order <= OLD_SPAN_ORDER)
-		return uttm_pool_alloc_block(tt->pool, alloc);
+		return __uttm_pool_alloc_block(tt->pool, alloc, restore->bin);
 	alloc->order = OLD_SPAN_ORDER;
-	ret = uttm_pool_alloc_block(tt->pool, alloc);
+	ret = __uttm_pool_alloc_block(tt->pool, alloc, restore->bin);
 	/* That order could be had, so larger ones are still worth a try. */
 	if (alloc->order == OLD_SPAN_ORDER)
 		alloc->order = order;
@@ -580,7 +607,7 @@ static int restore_next_span(struct uttm_tt *tt,
 			break;
 		memcpy(restore->old_pages + restore->span_pages, at,
 		       most * sizeof(*at));
-		order = next_block(tt, &restore->alloc, old);
+		order = next_block(tt, restore, old);
 		if (order < 0)
 			return restore->span_pages ? 0 : order;
 		restore->span_pages += 1UL << order;
@@ -591,7 +618,8 @@ static int restore_next_span(struct uttm_tt *tt,
 	return 0;
 }
 
-int uttm_tt_restore(struct uttm_tt *tt, const struct uttm_operation_ctx *ctx)
+int uttm_tt_restore(struct uttm_tt *tt, const struct uttm_operation_ctx *ctx,
+		    struct uttm_pool_recycle *bin)
 {
 	struct uttm_tt_restore *restore = tt->restore;
 	int ret;
@@ -606,6 +634,7 @@ int uttm_tt_restore(struct uttm_tt *tt, const struct uttm_operation_ctx *ctx)
 					   tt->caching);
 		tt->restore = restore;
 	}
+	restore->bin = bin;
 	for (;;) {
 		ret = restore_span(tt, restore, ctx);
 		if (ret || !restore->alloc.remaining_pages)
@@ -616,6 +645,7 @@ int uttm_tt_restore(struct uttm_tt *tt, const struct uttm_operation_ctx *ctx)
 	}
 	if (!ret)
 		ret = uttm_pool_alloc_finish(tt->pool, &restore->alloc);
+	restore->bin = NULL;
 	if (ret)
 		return ret;
 

@@ -11,6 +11,7 @@
 
 #include "uttm/tt.h"
 #include "base/base.h"
+#include "pool/internal.h"
 #include "internal.h"
 
 /* Entries are page descriptors (even) or, when backed up, tagged handles. */
@@ -67,7 +68,8 @@ void uttm_tt_fini(struct uttm_tt *tt)
 	memset(tt, 0, sizeof(*tt));
 }
 
-int uttm_tt_populate(struct uttm_tt *tt, const struct uttm_operation_ctx *ctx)
+int __uttm_tt_populate(struct uttm_tt *tt, const struct uttm_operation_ctx *ctx,
+		       struct uttm_pool_recycle *bin)
 {
 	int ret;
 
@@ -76,10 +78,10 @@ int uttm_tt_populate(struct uttm_tt *tt, const struct uttm_operation_ctx *ctx)
 	if (uttm_tt_is_populated(tt))
 		return 0;
 	if (uttm_tt_is_backed_up(tt)) {
-		ret = uttm_tt_restore(tt, ctx);
+		ret = uttm_tt_restore(tt, ctx, bin);
 	} else {
-		ret = uttm_pool_alloc(tt->pool, tt->pages, tt->dma_address,
-				      tt->num_pages, tt->caching);
+		ret = __uttm_pool_alloc(tt->pool, tt->pages, tt->dma_address,
+					tt->num_pages, tt->caching, bin);
 		if (!ret)
 			tt->resident_pages = tt->num_pages;
 	}
@@ -87,6 +89,11 @@ int uttm_tt_populate(struct uttm_tt *tt, const struct uttm_operation_ctx *ctx)
 		return ret;
 	tt->page_flags |= UTTM_TT_FLAG_PRIV_POPULATED;
 	return 0;
+}
+
+int uttm_tt_populate(struct uttm_tt *tt, const struct uttm_operation_ctx *ctx)
+{
+	return __uttm_tt_populate(tt, ctx, NULL);
 }
 
 void uttm_tt_unpopulate(struct uttm_tt *tt)
