@@ -66,6 +66,32 @@ static void budget_holds_at_every_validate(void **state)
 	world_free(w);
 }
 
+/*
+ * A restore over the budget takes the pages of the object it backs up,
+ * without going past the budget, the bin's pages counted all along.
+ */
+static void budget_restore_takes_its_victims_pages(void **state)
+{
+	struct world *w = budget_world(6 * MiB);
+	struct uttm_bo *a = bo_new(w->dev, 4 * MiB, false, NULL);
+	struct uttm_bo *b = bo_new(w->dev, 4 * MiB, false, NULL);
+	struct uttm_page *first;
+
+	bo_fill(a, 1);
+	bo_fill(b, 2);
+	assert_within_budget(w);
+	first = uttm_bo_tt(b)->pages[0];
+	assert_int_equal(bo_check(a, 1), 0);
+	assert_ptr_equal(uttm_bo_tt(a)->pages[0], first);
+	assert_within_budget(w);
+	assert_true(stats_of(w).pages_recycled >= 2 * 1024);
+	assert_int_equal(bo_check(b, 2), 0);
+	assert_within_budget(w);
+	uttm_bo_put(a);
+	uttm_bo_put(b);
+	world_free(w);
+}
+
 static void pooled_pages_go_before_any_object(void **state)
 {
 	struct world *w = world_with(NULL, disk_store_new());
@@ -420,6 +446,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(budget_holds_at_every_validate),
+		cmocka_unit_test(budget_restore_takes_its_victims_pages),
 		cmocka_unit_test(pooled_pages_go_before_any_object),
 		cmocka_unit_test(purgeable_objects_go_before_any_backup),
 		cmocka_unit_test(bookkeeping_is_charged_and_given_back),

@@ -651,6 +651,63 @@ static void driver_hears_only_of_moves_that_happen(void **state)
 	uttm_fault_destroy(fault);
 }
 
+/*
+ * Room made for a validate goes to it: a plain populate gets its
+ * victim's pages cleared, a restore gets them as they are, and none goes
+ * back to the system on the way.
+ */
+static void watermark_populate_takes_its_victims_pages(void **state)
+{
+	struct world *w = world_new(6 * MiB, 0);
+	struct uttm_bo *a = bo_new(w->dev, 4 * MiB, false, NULL);
+	struct uttm_bo *b = bo_new(w->dev, 4 * MiB, false, NULL);
+	struct uttm_context_stats stats;
+	struct uttm_page *first;
+	struct uttm_tt *tt;
+
+	bo_fill(a, 1);
+	first = uttm_bo_tt(a)->pages[0];
+	uttm_bo_lock(b);
+	assert_int_equal(uttm_bo_validate(b, &op), 0);
+	tt = uttm_bo_tt(b);
+	assert_ptr_equal(tt->pages[0], first);
+	for (unsigned long i = 0; i < tt->num_pages; i++)
+		assert_true(page_is_zero(uttm_tt_page_address(tt, i)));
+	fill_tt(tt, 2);
+	first = tt->pages[0];
+	uttm_bo_unlock(b);
+
+	assert_int_equal(bo_check(a, 1), 0);
+	assert_ptr_equal(uttm_bo_tt(a)->pages[0], first);
+	assert_true(allocated(w) <= 6 * MiB / UTTM_PAGE_SIZE);
+	uttm_context_stats(w->ctx, &stats);
+	assert_int_equal(stats.pages_recycled, 2 * 1024);
+	assert_int_equal(stats.pages_released, 0);
+	assert_int_equal(bo_check(b, 2), 0);
+	uttm_bo_put(a);
+	uttm_bo_put(b);
+	world_free(w);
+}
+
+/* Reclaim for the system or a scan gives the pages back to the system. */
+static void shrinker_scan_gives_pages_back_to_the_system(void **state)
+{
+	struct world *w = *state;
+	struct uttm_bo *a = bo_new(w->dev, 1 * MiB, false, NULL);
+	struct uttm_context_stats stats;
+	uint64_t resident;
+
+	bo_fill(a, 1);
+	resident = arena_resident(w->arena);
+	assert_int_equal(uttm_shrinker_scan(w->ctx, 256), 256);
+	uttm_context_stats(w->ctx, &stats);
+	assert_int_equal(stats.pages_recycled, 0);
+	assert_int_equal(stats.pages_released, 256);
+	assert_true(arena_resident(w->arena) + 1 * MiB <= resident);
+	assert_int_equal(bo_check(a, 1), 0);
+	uttm_bo_put(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -673,6 +730,8 @@ int main(void)
 		world_test(shrinker_count_is_bounded_by_store_room),
 		world_test(driver_hears_only_of_moves_that_happen),
 		cmocka_unit_test(restore_never_goes_over_the_page_limit),
+		cmocka_unit_test(watermark_populate_takes_its_victims_pages),
+		world_test(shrinker_scan_gives_pages_back_to_the_system),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
