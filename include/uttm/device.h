@@ -141,6 +141,7 @@ struct uttm_context_params {
  * @pages_recycled: pages that backup or purge freed for a validate
  * making room for itself, handed to its populate as they were.
  * @pages_released: pages that backup or purge gave back to the system.
+ * @objects_prefetched: objects uttm_bo_prefetch() made resident.
  * @reserved: zero: room for counters to come.
  */
 struct uttm_context_stats {
@@ -165,7 +166,8 @@ struct uttm_context_stats {
 	uint64_t restore_latency[UTTM_RESTORE_BUCKETS];
 	uint64_t pages_recycled;
 	uint64_t pages_released;
-	uint64_t reserved[6];
+	uint64_t objects_prefetched;
+	uint64_t reserved[5];
 };
 
 /**
@@ -841,6 +843,42 @@ void uttm_exec_fini(struct uttm_exec *exec);
  * restore resumes at the next call.
  */
 int uttm_bo_validate(struct uttm_bo *bo, const struct uttm_operation_ctx *op);
+
+/**
+ * uttm_bo_prefetch() - start making an object resident, without waiting
+ * @bo: the object, locked or not.
+ *
+ * Queues @bo for the context's prefetch thread, started by the first
+ * call, which validates queued objects in order while the caller does
+ * other work: restored, charged first and within the page limits and
+ * the budget like any validate, others shrunk to make room.  A later
+ * uttm_bo_validate() finds @bo resident, or waits (on the bo lock) only
+ * for the rest of a restore under way.  An object its owner holds locked
+ * when its turn comes is passed by, one nobody else references any more
+ * is dropped, and a purge is still reported by the owner's validate.  A
+ * prefetched object nobody validates is shrunk like any other.  Queuing
+ * an object already queued or in flight does nothing.
+ *
+ * Context: May sleep (starts a thread once). Takes the prefetch lock.
+ * Return: 0; -EINVAL for NULL; -EAGAIN when the thread cannot be started;
+ * -ECHILD in the child of a fork() of a process that prefetched.
+ */
+int uttm_bo_prefetch(struct uttm_bo *bo);
+
+/**
+ * uttm_bo_prefetch_cancel() - withdraw a prefetch
+ * @bo: the object; the caller must not hold its lock while its prefetch
+ * may be in flight, unless by uttm_bo_trylock() (then it is not).
+ *
+ * Takes @bo off the queue, or stops its prefetch in flight before its
+ * next read and waits for it: the restore then resumes where it stopped
+ * at the next validate.
+ *
+ * Context: May sleep. Takes the prefetch lock.
+ * Return: 0 when a prefetch was withdrawn or stopped, -ENOENT when none
+ * was pending, -EINVAL for NULL.
+ */
+int uttm_bo_prefetch_cancel(struct uttm_bo *bo);
 
 /**
  * uttm_bo_vmap() - CPU mapping of a validated object

@@ -107,6 +107,7 @@ int uttm_bo_create(struct uttm_device *dev, const struct uttm_bo_params *params,
 	}
 	bo->dev = dev;
 	atomic_init(&bo->refcount, 1);
+	list_init(&bo->prefetch_link);
 	uttm_resv_init(&bo->resv);
 	bo->size = (params->size + UTTM_PAGE_SIZE - 1) & ~(UTTM_PAGE_SIZE - 1);
 	bo->mem_type = params->mem_type;

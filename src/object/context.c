@@ -100,6 +100,7 @@ int uttm_context_create(const struct uttm_context_params *params,
 	pthread_cond_init(&ctx->transit_done, NULL);
 	list_init(&ctx->devices);
 	list_init(&ctx->charged_devices);
+	uttm_prefetch_init(&ctx->prefetch);
 	ctx->page_limit = limit >> UTTM_PAGE_SHIFT;
 	ctx->dma32_page_limit = (dma32 ? dma32 : DEFAULT_DMA32_LIMIT) >>
 				UTTM_PAGE_SHIFT;
@@ -114,6 +115,7 @@ void uttm_context_destroy(struct uttm_context *ctx)
 		return;
 	UTTM_WARN_ON(!list_empty(&ctx->devices));
 	UTTM_WARN_ON(ctx->nr_stores);
+	uttm_prefetch_fini(&ctx->prefetch);
 	free(ctx->stores);
 	pthread_cond_destroy(&ctx->transit_done);
 	pthread_mutex_destroy(&ctx->transit_lock);
@@ -394,6 +396,7 @@ void uttm_context_stats(struct uttm_context *ctx,
 	stats->restore_ns = atomic_load(&ctx->restore_ns);
 	stats->pages_recycled = atomic_load(&ctx->pages_recycled);
 	stats->pages_released = atomic_load(&ctx->pages_released);
+	stats->objects_prefetched = atomic_load(&ctx->prefetch.done);
 	stats->budget = atomic_load(&ctx->budget);
 	stats->pressure_limit = atomic_load(&ctx->pressure_limit);
 	stats->resident_bytes = r.total;

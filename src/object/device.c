@@ -75,6 +75,7 @@ void uttm_device_destroy(struct uttm_device *dev)
 		return;
 	uttm_context_del_device(dev);
 
+	uttm_prefetch_drain(dev);
 	uttm_reclaim_drain_delayed(dev);
 	pthread_mutex_lock(&dev->lru_lock);
 	leaked = dev->objects;

@@ -18,6 +18,24 @@ struct uttm_store_use {
 	unsigned long users;
 };
 
+/*
+ * The prefetch queue and its thread; see "Prefetch" in prefetch.c.  Its
+ * @lock protects everything but @cancel and @done.
+ */
+struct uttm_prefetcher {
+	pthread_mutex_t lock;
+	pthread_cond_t work;		/* something queued, or @stop */
+	pthread_cond_t landed;		/* @in_flight went */
+	struct list_head queue;		/* of bo->prefetch_link, referenced */
+	struct uttm_bo *in_flight;	/* referenced */
+	struct uttm_cancel cancel;	/* stops @in_flight */
+	atomic_ulong done;		/* objects it populated */
+	bool started;
+	bool stop;
+	unsigned long generation;	/* of the process that started it */
+	pthread_t thread;
+};
+
 struct uttm_context {
 	pthread_mutex_t lock;		/* protects @devices */
 	struct list_head devices;	/* in round-robin order */
@@ -54,6 +72,7 @@ struct uttm_context {
 	pthread_cond_t transit_done;
 	unsigned long in_transit;	/* objects off the LRUs for a moment */
 	unsigned long transits_done;
+	struct uttm_prefetcher prefetch;
 };
 
 /*
@@ -129,6 +148,8 @@ struct uttm_bo {
 	/* Under the LRU lock: */
 	struct uttm_lru_item lru;	/* linked while on an LRU or delayed */
 	bool counted_purgeable;		/* in dev->purgeable_pages */
+	/* Under the prefetch lock: queued while linked. */
+	struct list_head prefetch_link;
 	/* Under the bo lock: */
 	unsigned int pin_count;
 	bool content_lost;
@@ -141,6 +162,12 @@ void uttm_lru_add_tail(struct uttm_bo *bo);
 void uttm_lru_del(struct uttm_bo *bo);
 /* device.c: takes the LRU lock and puts @bo where it belongs. */
 void uttm_lru_update(struct uttm_bo *bo, bool bump);
+
+/* prefetch.c: the queue and thread of a context, made and torn down. */
+void uttm_prefetch_init(struct uttm_prefetcher *pf);
+void uttm_prefetch_fini(struct uttm_prefetcher *pf);
+/* prefetch.c: takes @dev's objects off the queue and waits for its own. */
+void uttm_prefetch_drain(struct uttm_device *dev);
 
 /* bo.c: frees a dead object's pages and memory. */
 void uttm_bo_free(struct uttm_bo *bo);

@@ -376,6 +376,12 @@ static void report(const struct workload_options *o, const char *store,
 			sum->pages_restored);
 	figures_add_int(&set, "pages_purged", "pages purged", "",
 			sum->pages_purged);
+	figures_add_int(&set, "pages_recycled",
+			"pages freed by shrinking, taken by the validate "
+			"that made room", "", sum->pages_recycled);
+	figures_add_int(&set, "pages_released",
+			"pages freed by shrinking, given back to the system",
+			"", sum->pages_released);
 	figures_add_int(&set, "monitor_events", "pressure events heard", "",
 			sum->monitor_events);
 	figures_section(&set, "throughput");
@@ -436,6 +442,8 @@ int run_uttm(const struct workload_options *opt, const struct run_config *cfg,
 		sum->pages_backed_up = cs.pages_backed_up;
 		sum->pages_restored = cs.pages_restored;
 		sum->pages_purged = cs.pages_purged;
+		sum->pages_recycled = cs.pages_recycled;
+		sum->pages_released = cs.pages_released;
 		sum->context_budget_bytes = cs.budget;
 		sum->accounted_peak_bytes = cs.peak_resident_bytes;
 		sum->monitor_events = ms.events;

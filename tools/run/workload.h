@@ -177,6 +177,9 @@ void *workload_priv(struct workload *wl);
  * @pages_backed_up: pages the shrinker backed up.
  * @pages_restored: pages restored.
  * @pages_purged: pages purged.
+ * @pages_recycled: pages backup or purge freed for a validate making room
+ * for itself, which took them as they were.
+ * @pages_released: pages backup or purge gave back to the system.
  * @peak_resident_bytes: the peak of the memory the run held, measured by
  * the kernel (see @peak_measure).
  * @peak_measure: how: the peak of the run's own memory cgroup, or the
@@ -194,6 +197,8 @@ struct run_summary {
 	uint64_t pages_backed_up;
 	uint64_t pages_restored;
 	uint64_t pages_purged;
+	uint64_t pages_recycled;
+	uint64_t pages_released;
 	uint64_t peak_resident_bytes;
 	const char *peak_measure;
 	unsigned long budget_violations;
