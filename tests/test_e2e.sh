@@ -60,7 +60,8 @@ d = json.load(open(sys.argv[1]))
 err = open(sys.argv[2]).read()
 keys = ["run_vs_kernel_swap", "run_vs_kernel_swap_shmem", "run_vs_mmap_file",
         "run_vs_kernel_swap_purgeable", "run_vs_device_limit",
-        "restore_p50_vs_raw_read", "uttm_touches_per_s",
+        "restore_p50_vs_raw_read", "prefetch_restore_p50_vs_raw_read",
+        "uttm_lookahead_touches_per_s", "uttm_touches_per_s",
         "kernel_swap_touches_per_s", "uttm_touch_p99_us",
         "kernel_swap_peak_bytes", "kernel_swap_swap_bytes_written",
         "uttm_store_bytes_written", "uttm_checker_gbps",
@@ -112,8 +113,8 @@ interrupt_at_side() {
 	[ -z "$(leftovers $pid)" ] ||
 		fail "left behind after SIG$1 in the $4 side: $(leftovers $pid)"
 }
-interrupt_at_side INT 130 5 zram
-interrupt_at_side TERM 143 6 zswap
+interrupt_at_side INT 130 6 zram
+interrupt_at_side TERM 143 7 zswap
 
 # Interrupted early: the same clean slate, and 128 + SIGINT.
 "$uttm" bench e2e --size 48M --rounds 1 --duration 30 >/dev/null 2>&1 &

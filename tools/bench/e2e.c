@@ -6,10 +6,11 @@
  * drift of a shared disk and shared CPUs spreads over all of them:
  *
  *   uttm               uttm run's objects on --store (default file)
+ *   uttm, lookahead    the same, each worker prefetching its next 4
  *   kernel swap        plain anonymous memory, swapped to a swap file
  *   uttm, shmem        uttm on its shmem store, over that swap file
  *   MAP_SHARED file    the objects in a file on disk, left to the page cache
- *   uttm, compressed   uttm on its compressed store   \   with compressible
+ *   uttm, compressed   uttm, compressed over a file   \   with compressible
  *   zram               plain memory swapped to zram   |-- content only
  *   zswap              plain memory, zswap in front   /   (--content text)
  *   uttm and kernel swap again with a quarter of the objects purgeable:
@@ -64,6 +65,7 @@
 
 enum side_id {
 	SIDE_UTTM,
+	SIDE_UTTM_LOOKAHEAD,
 	SIDE_KERNEL_SWAP,
 	SIDE_UTTM_SHMEM,
 	SIDE_MMAP_FILE,
@@ -91,6 +93,7 @@ enum backing {
  * @swap: what the kernel swaps to while it runs.
  * @purgeable: share of purgeable objects.
  * @compressible: run only with compressible content.
+ * @lookahead: objects each worker prefetches ahead.
  */
 struct side {
 	const char *key;
@@ -100,10 +103,17 @@ struct side {
 	enum e2e_swap_kind swap;
 	double purgeable;
 	bool compressible;
+	unsigned int lookahead;
 };
+
+/* The lookahead of an inference server's next steps, as issue 14 asks. */
+#define E2E_LOOKAHEAD 4
 
 static const struct side sides[NR_SIDES] = {
 	[SIDE_UTTM] = { "uttm", "uttm (--store)", ON_UTTM },
+	[SIDE_UTTM_LOOKAHEAD] = { "uttm_lookahead",
+				  "uttm (--store), next 4 objects prefetched",
+				  ON_UTTM, .lookahead = E2E_LOOKAHEAD },
 	[SIDE_KERNEL_SWAP] = { "kernel_swap",
 			       "plain memory, kernel swap to a swap file",
 			       ON_ANONYMOUS },
@@ -113,10 +123,11 @@ static const struct side sides[NR_SIDES] = {
 	[SIDE_MMAP_FILE] = { "mmap_file",
 			     "a MAP_SHARED file left to the page cache",
 			     ON_FILE_MAP },
-	/* The compressed store alone: it holds what its cap holds. */
+	/* Over a file store, which holds what the pool's cap does not. */
 	[SIDE_UTTM_COMPRESSED] = { "uttm_compressed",
-				   "uttm, compressed store (LZ4)", ON_UTTM,
-				   "compressed", .compressible = true },
+				   "uttm, compressed store (LZ4) over a file",
+				   ON_UTTM, "compressed-file",
+				   .compressible = true },
 	[SIDE_ZRAM] = { "zram", "plain memory, kernel swap to zram",
 			ON_ANONYMOUS, .swap = E2E_SWAP_ZRAM,
 			.compressible = true },
@@ -213,6 +224,7 @@ static int run_side(const struct e2e *e, enum side_id s,
 	int ret;
 
 	wl.purgeable = side->purgeable;
+	wl.lookahead = side->lookahead;
 	if (side->backing != ON_UTTM)
 		return e2e_run_mapped(&wl, side->backing == ON_FILE_MAP ?
 					   e->dir : NULL, &r->w);
@@ -734,6 +746,8 @@ static void report_device(struct figures *set, const struct e2e *e)
 {
 	unsigned int rounds = e->opts->rounds, n = 0;
 	double limit[rounds], vs_limit[rounds], vs_read[rounds];
+	double prefetch_vs_read[rounds];
+	unsigned int prefetched = 0;
 	double write[rounds], read[rounds], read_p50[rounds], pairs[rounds];
 	double misses[rounds];
 
@@ -753,6 +767,11 @@ static void report_device(struct figures *set, const struct e2e *e)
 		vs_limit[n] = w->touches_per_s / limit[n];
 		vs_read[n] = w->restore_p50_us / round->device.read_p50_us;
 		n++;
+		if (round->side[SIDE_UTTM_LOOKAHEAD].done)
+			prefetch_vs_read[prefetched++] =
+				round->side[SIDE_UTTM_LOOKAHEAD]
+					.child.w.restore_p50_us /
+				round->device.read_p50_us;
 	}
 	figures_section(set, "the disk around uttm's side: raw O_DIRECT, "
 			     "4 MiB chunks");
@@ -774,6 +793,9 @@ static void report_device(struct figures *set, const struct e2e *e)
 	figures_add(set, "restore_p50_vs_raw_read",
 		    "uttm's restore p50 / one raw read", "x",
 		    median_or_nan(vs_read, n));
+	figures_add(set, "prefetch_restore_p50_vs_raw_read",
+		    "  the same, next 4 objects prefetched", "x",
+		    median_or_nan(prefetch_vs_read, prefetched));
 }
 
 static void report(const struct e2e *e)

@@ -85,6 +85,8 @@ struct run {
 	struct uttm_backup *store;
 	struct uttm_monitor *monitor;
 	struct uttm_bo **bos;
+	/* Per object: a prefetch from its store is under way or done. */
+	atomic_bool *prefetched;
 	bool writeback;
 	struct memory_watch watch;
 };
@@ -177,7 +179,9 @@ static int bo_begin(struct workload *wl, unsigned long id, bool *restored)
 	int ret;
 
 	uttm_bo_lock(bo);
-	*restored = uttm_tt_is_backed_up(uttm_bo_tt(bo));
+	/* One prefetched from its store counts, however far it came. */
+	*restored = atomic_exchange(&run->prefetched[id], false) ||
+		    uttm_tt_is_backed_up(uttm_bo_tt(bo));
 	ret = uttm_bo_validate(bo, &op);
 	if (ret < 0)
 		uttm_bo_unlock(bo);
@@ -199,6 +203,22 @@ static void bo_end(struct workload *wl, unsigned long id)
 	uttm_bo_unlock(run->bos[id]);
 }
 
+/*
+ * Prefetches an object in its store.  One another worker holds is
+ * resident and stays so until that worker is done with it.
+ */
+static void bo_prefetch(struct workload *wl, unsigned long id)
+{
+	struct run *run = workload_priv(wl);
+	struct uttm_bo *bo = run->bos[id];
+
+	if (!uttm_bo_trylock(bo))
+		return;
+	if (uttm_tt_is_backed_up(uttm_bo_tt(bo)) && !uttm_bo_prefetch(bo))
+		atomic_store(&run->prefetched[id], true);
+	uttm_bo_unlock(bo);
+}
+
 static uint64_t bo_resident(struct workload *wl)
 {
 	struct run *run = workload_priv(wl);
@@ -210,6 +230,7 @@ static const struct workload_backend bo_backend = {
 	.begin = bo_begin,
 	.page = bo_page,
 	.end = bo_end,
+	.prefetch = bo_prefetch,
 	.resident = bo_resident,
 };
 
@@ -351,6 +372,8 @@ static void report(const struct workload_options *o, const char *store,
 		    (double)total / (double)o->budget);
 	figures_add_int(&set, "objects", "objects", "", o->objects);
 	figures_add_int(&set, "threads", "threads", "", o->threads);
+	figures_add_int(&set, "lookahead", "objects prefetched ahead, per worker",
+			"", o->lookahead);
 	figures_add(&set, "duration_s", "run time (fill, touches, last pass)",
 		    "s", r->total_seconds);
 	figures_section(&set, "memory");
@@ -377,11 +400,11 @@ static void report(const struct workload_options *o, const char *store,
 	figures_add_int(&set, "pages_purged", "pages purged", "",
 			sum->pages_purged);
 	figures_add_int(&set, "pages_recycled",
-			"pages freed by shrinking, taken by the validate "
-			"that made room", "", sum->pages_recycled);
+			"pages recycled into the validate that made room", "",
+			sum->pages_recycled);
 	figures_add_int(&set, "pages_released",
-			"pages freed by shrinking, given back to the system",
-			"", sum->pages_released);
+			"pages shrinking released to the system", "",
+			sum->pages_released);
 	figures_add_int(&set, "monitor_events", "pressure events heard", "",
 			sum->monitor_events);
 	figures_section(&set, "throughput");
@@ -398,7 +421,8 @@ static void report(const struct workload_options *o, const char *store,
 		    r->touch_p50_us);
 	figures_add(&set, "touch_latency_p99_us", "touch latency p99", "us",
 		    r->touch_p99_us);
-	figures_add_int(&set, "restores", "restores", "", r->restores);
+	figures_add_int(&set, "restores", "restores (and waits for prefetches)",
+			"", r->restores);
 	figures_add(&set, "restore_latency_p50_us", "restore latency p50", "us",
 		    r->restore_p50_us);
 	figures_add(&set, "restore_latency_p99_us", "restore latency p99", "us",
@@ -428,7 +452,8 @@ int run_uttm(const struct workload_options *opt, const struct run_config *cfg,
 
 	memset(sum, 0, sizeof(*sum));
 	run.bos = calloc(opt->objects, sizeof(*run.bos));
-	ret = run.bos ? run_setup(&run) : -ENOMEM;
+	run.prefetched = calloc(opt->objects, sizeof(*run.prefetched));
+	ret = run.bos && run.prefetched ? run_setup(&run) : -ENOMEM;
 	if (!ret && cfg->metrics_interval)
 		ret = metrics_writer_start(run.ctx, cfg->metrics_path,
 					   cfg->metrics_interval, &writer);
@@ -459,6 +484,7 @@ int run_uttm(const struct workload_options *opt, const struct run_config *cfg,
 		}
 	}
 	run_teardown(&run);
+	free(run.prefetched);
 	free(run.bos);
 	return ret;
 }
@@ -489,6 +515,8 @@ static void run_usage(FILE *out)
 		"  --seed N             content and access seed (default 1)\n"
 		"  --content KIND       what pages hold: random (default), or text,\n"
 		"                       which LZ4 compresses 2-3x\n"
+		"  --lookahead N        each worker knows its next N objects and\n"
+		"                       prefetches them (default 0, at most 64)\n"
 		"  --same-filled SHARE  share of pages of one repeated byte, half\n"
 		"                       of them zero, 0 to 1 (default 0)\n"
 		"  --json               one JSON object instead of the report\n"
@@ -622,6 +650,12 @@ static int run_option(int c, struct workload_options *o,
 		return opt_content(RUN, optarg, &o->content);
 	case 'f':
 		return opt_share(RUN, "same-filled", optarg, &o->same_filled);
+	case 'L':
+		ret = opt_count(RUN, "lookahead", optarg, 0,
+				WORKLOAD_MAX_LOOKAHEAD, &n);
+		if (!ret)
+			o->lookahead = (unsigned int)n;
+		return ret;
 	case 'j':
 		ro->json = true;
 		return 0;
@@ -665,6 +699,7 @@ static int parse_run_options(int argc, char **argv, struct workload_options *o,
 		{ "seed", required_argument, NULL, 'e' },
 		{ "content", required_argument, NULL, 'c' },
 		{ "same-filled", required_argument, NULL, 'f' },
+		{ "lookahead", required_argument, NULL, 'L' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "stats", no_argument, NULL, 'S' },
 		{ "metrics", required_argument, NULL, 'm' },

@@ -241,12 +241,57 @@ static bool stopping(const struct workload *wl)
 	       (wl->opt->interrupt && atomic_load(wl->opt->interrupt));
 }
 
+/*
+ * The objects a worker will touch next, known @lookahead touches ahead
+ * and prefetched as they are chosen, as an inference server knows the
+ * caches of its next steps.
+ */
+struct lookahead {
+	unsigned long ids[WORKLOAD_MAX_LOOKAHEAD];
+	unsigned int size;
+	unsigned int next;
+};
+
+/* Chooses the object @lookahead touches from now and prefetches it. */
+static unsigned long choose_ahead(struct worker *w)
+{
+	const struct workload_backend *backend = w->wl->backend;
+	unsigned long id = pick(w);
+
+	if (backend->prefetch)
+		backend->prefetch(w->wl, id);
+	return id;
+}
+
+static void lookahead_init(struct worker *w, struct lookahead *la)
+{
+	la->size = w->wl->opt->lookahead;
+	la->next = 0;
+	for (unsigned int i = 0; i < la->size; i++)
+		la->ids[i] = choose_ahead(w);
+}
+
+/* The object to touch now: the one chosen longest ago, or a new pick. */
+static unsigned long next_object(struct worker *w, struct lookahead *la)
+{
+	unsigned long id;
+
+	if (!la->size)
+		return pick(w);
+	id = la->ids[la->next];
+	la->ids[la->next] = choose_ahead(w);
+	la->next = (la->next + 1) % la->size;
+	return id;
+}
+
 static void *touch_main(void *arg)
 {
 	struct worker *w = arg;
+	struct lookahead la;
 
+	lookahead_init(w, &la);
 	while (!stopping(w->wl))
-		touch(w, pick(w), true,
+		touch(w, next_object(w, &la), true,
 		      rng_next(&w->rng) % 1000 < WRITE_PERMILLE);
 	atomic_fetch_sub(&w->wl->running, 1);
 	return NULL;

@@ -33,6 +33,8 @@
  * @seed: seed of the content and of the access pattern.
  * @content: what the objects' pages hold (support/pattern.h).
  * @same_filled: share of pages of one repeated byte, 0 to 1.
+ * @lookahead: objects each worker knows ahead of its touches and has
+ * the backend prefetch, up to WORKLOAD_MAX_LOOKAHEAD; 0 for none.
  * @progress: show progress on stderr.
  * @interrupt: when it becomes true (a signal handler sets it), the run
  * stops where it is; may be NULL.
@@ -49,9 +51,13 @@ struct workload_options {
 	uint64_t seed;
 	enum pattern_content content;
 	double same_filled;
+	unsigned int lookahead;
 	bool progress;
 	const atomic_bool *interrupt;
 };
+
+/* The most objects a worker knows ahead. */
+#define WORKLOAD_MAX_LOOKAHEAD 64
 
 /* The phases of a run, in order. */
 enum workload_phase {
@@ -73,6 +79,8 @@ struct workload;
  * 0, 1 when its content was dropped, or a negative errno.
  * @page: address of page @index of object @id, between @begin and @end.
  * @end: let other workers at object @id again.
+ * @prefetch: start bringing object @id back without waiting, for a
+ * touch that follows soon; NULL when the backend cannot.
  * @resident: memory the objects' side holds now, for the progress line,
  * or NULL for the process's VmRSS.
  */
@@ -81,6 +89,7 @@ struct workload_backend {
 	void *(*page)(struct workload *wl, unsigned long id,
 		      unsigned long index);
 	void (*end)(struct workload *wl, unsigned long id);
+	void (*prefetch)(struct workload *wl, unsigned long id);
 	uint64_t (*resident)(struct workload *wl);
 };
 
