@@ -142,6 +142,7 @@ struct uttm_context_params {
  * making room for itself, handed to its populate as they were.
  * @pages_released: pages that backup or purge gave back to the system.
  * @objects_prefetched: objects uttm_bo_prefetch() made resident.
+ * @background_runs: times the background reclaim thread woke to reclaim.
  * @reserved: zero: room for counters to come.
  */
 struct uttm_context_stats {
@@ -167,7 +168,8 @@ struct uttm_context_stats {
 	uint64_t pages_recycled;
 	uint64_t pages_released;
 	uint64_t objects_prefetched;
-	uint64_t reserved[5];
+	uint64_t background_runs;
+	uint64_t reserved[4];
 };
 
 /**
@@ -267,6 +269,30 @@ void uttm_context_set_pressure_limit(struct uttm_context *ctx, uint64_t bytes);
  * Return: the bytes the budget's sum went down by.
  */
 uint64_t uttm_context_reclaim(struct uttm_context *ctx, uint64_t bytes);
+
+/**
+ * uttm_context_set_background_reclaim() - keep headroom with a thread
+ * @ctx: the context.
+ * @low: bytes of headroom (room under the budget, and under the page
+ * limit, whichever is less) below which the thread reclaims; 0 stops the
+ * thread.
+ * @high: bytes of headroom it reclaims up to, at least @low.
+ *
+ * As kswapd keeps free memory between its watermarks: a charge that
+ * leaves less than @low wakes the thread (which also looks every 50 ms),
+ * and it reclaims until @high is free, cheapest first over the budget
+ * (as uttm_context_reclaim()), objects swapped out and written back
+ * under the page limit, so that validates seldom wait for a victim's
+ * writes.  What it frees goes back to the system.  Off by default;
+ * calling it again moves the watermarks.
+ *
+ * Context: May sleep (starts or joins the thread). Takes the thread's
+ * lock; not from the thread's own reclaim.
+ * Return: 0; -EINVAL for a NULL @ctx or @high below @low; -EAGAIN when
+ * the thread cannot be started.
+ */
+int uttm_context_set_background_reclaim(struct uttm_context *ctx, uint64_t low,
+					uint64_t high);
 
 /**
  * uttm_context_stats() - read a context's counters

@@ -101,6 +101,7 @@ int uttm_context_create(const struct uttm_context_params *params,
 	list_init(&ctx->devices);
 	list_init(&ctx->charged_devices);
 	uttm_prefetch_init(&ctx->prefetch);
+	uttm_background_init(&ctx->background);
 	ctx->page_limit = limit >> UTTM_PAGE_SHIFT;
 	ctx->dma32_page_limit = (dma32 ? dma32 : DEFAULT_DMA32_LIMIT) >>
 				UTTM_PAGE_SHIFT;
@@ -115,6 +116,7 @@ void uttm_context_destroy(struct uttm_context *ctx)
 		return;
 	UTTM_WARN_ON(!list_empty(&ctx->devices));
 	UTTM_WARN_ON(ctx->nr_stores);
+	uttm_background_fini(&ctx->background);
 	uttm_prefetch_fini(&ctx->prefetch);
 	free(ctx->stores);
 	pthread_cond_destroy(&ctx->transit_done);
@@ -282,13 +284,26 @@ static enum uttm_limit page_limit_in_the_way(const struct uttm_device *dev,
 	return UTTM_LIMIT_NONE;
 }
 
+/*
+ * Headroom after a charge: under the page limit, and under @budget (if
+ * set) which the sum is now @need of.
+ */
+static uint64_t room_left(const struct uttm_context *ctx, uint64_t budget,
+			  uint64_t need)
+{
+	long pages = (long)ctx->page_limit - atomic_load(&ctx->pages_allocated);
+	uint64_t room = pages > 0 ? (uint64_t)pages << UTTM_PAGE_SHIFT : 0;
+
+	return budget ? MIN(room, budget - need) : room;
+}
+
 enum uttm_limit uttm_context_charge(struct uttm_device *dev, long pages,
 				    long bytes, bool past_pressure,
 				    uint64_t *excess)
 {
 	struct uttm_context *ctx = dev->ctx;
 	enum uttm_limit over;
-	uint64_t budget, need;
+	uint64_t budget, need = 0, room = 0;
 	struct uttm_resident r;
 
 	pthread_mutex_lock(&ctx->charge_lock);
@@ -308,8 +323,11 @@ enum uttm_limit uttm_context_charge(struct uttm_device *dev, long pages,
 	if (!over) {
 		uttm_context_account(dev, pages);
 		atomic_fetch_add(&ctx->metadata_bytes, bytes);
+		room = room_left(ctx, budget, need);
 	}
 	pthread_mutex_unlock(&ctx->charge_lock);
+	if (!over)
+		uttm_background_charged(ctx, room);
 	return over;
 }
 
@@ -397,6 +415,7 @@ void uttm_context_stats(struct uttm_context *ctx,
 	stats->pages_recycled = atomic_load(&ctx->pages_recycled);
 	stats->pages_released = atomic_load(&ctx->pages_released);
 	stats->objects_prefetched = atomic_load(&ctx->prefetch.done);
+	stats->background_runs = atomic_load(&ctx->background.runs);
 	stats->budget = atomic_load(&ctx->budget);
 	stats->pressure_limit = atomic_load(&ctx->pressure_limit);
 	stats->resident_bytes = r.total;

@@ -36,6 +36,24 @@ struct uttm_prefetcher {
 	pthread_t thread;
 };
 
+/*
+ * The background reclaim thread; see "Background reclaim" in
+ * background.c.  Its @lock protects everything but the atomics.
+ */
+struct uttm_background {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	uint64_t low;			/* bytes of headroom */
+	uint64_t high;
+	_Atomic uint64_t armed_low;	/* @low while the thread runs, or 0 */
+	atomic_ulong runs;		/* times it woke to reclaim */
+	bool started;
+	bool stop;
+	bool woken;
+	unsigned long generation;	/* of the process that started it */
+	pthread_t thread;
+};
+
 struct uttm_context {
 	pthread_mutex_t lock;		/* protects @devices */
 	struct list_head devices;	/* in round-robin order */
@@ -73,6 +91,7 @@ struct uttm_context {
 	unsigned long in_transit;	/* objects off the LRUs for a moment */
 	unsigned long transits_done;
 	struct uttm_prefetcher prefetch;
+	struct uttm_background background;
 };
 
 /*
@@ -168,6 +187,15 @@ void uttm_prefetch_init(struct uttm_prefetcher *pf);
 void uttm_prefetch_fini(struct uttm_prefetcher *pf);
 /* prefetch.c: takes @dev's objects off the queue and waits for its own. */
 void uttm_prefetch_drain(struct uttm_device *dev);
+
+/* background.c: the background reclaim thread, set up and stopped. */
+void uttm_background_init(struct uttm_background *bg);
+void uttm_background_fini(struct uttm_background *bg);
+/*
+ * background.c: a charge left @room bytes of headroom; wakes the thread
+ * when that is under its low mark.  Called without the charge lock.
+ */
+void uttm_background_charged(struct uttm_context *ctx, uint64_t room);
 
 /* bo.c: frees a dead object's pages and memory. */
 void uttm_bo_free(struct uttm_bo *bo);

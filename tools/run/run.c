@@ -272,6 +272,24 @@ static int monitor_start(struct run *run)
 	return uttm_monitor_start(run->ctx, &mp, &run->monitor);
 }
 
+/*
+ * Headroom for the next restores, kept by the background reclaim: a
+ * largest object per worker by default, reclaimed up to twice that.
+ */
+static int background_start(struct run *run)
+{
+	const struct workload_options *o = run->opt;
+	uint64_t low = run->cfg->background_low;
+	uint64_t largest = o->max_object_size > o->object_size ?
+			   o->max_object_size : o->object_size;
+
+	if (run->cfg->no_background)
+		return 0;
+	if (!low)
+		low = o->threads * largest;
+	return uttm_context_set_background_reclaim(run->ctx, low, 2 * low);
+}
+
 static int run_setup(struct run *run)
 {
 	const struct workload_options *o = run->opt;
@@ -331,6 +349,8 @@ static int run_setup(struct run *run)
 		ret = context_budget(run, &budget);
 	if (!ret)
 		ret = uttm_context_set_budget(run->ctx, budget);
+	if (!ret)
+		ret = background_start(run);
 	if (!ret)
 		ret = monitor_start(run);
 	return ret;
@@ -517,6 +537,10 @@ static void run_usage(FILE *out)
 		"                       which LZ4 compresses 2-3x\n"
 		"  --lookahead N        each worker knows its next N objects and\n"
 		"                       prefetches them (default 0, at most 64)\n"
+		"  --background-reclaim BYTES|off\n"
+		"                       headroom a reclaim thread keeps free ahead\n"
+		"                       of restores, up to twice that (default: a\n"
+		"                       largest object per thread)\n"
 		"  --same-filled SHARE  share of pages of one repeated byte, half\n"
 		"                       of them zero, 0 to 1 (default 0)\n"
 		"  --json               one JSON object instead of the report\n"
@@ -650,6 +674,13 @@ static int run_option(int c, struct workload_options *o,
 		return opt_content(RUN, optarg, &o->content);
 	case 'f':
 		return opt_share(RUN, "same-filled", optarg, &o->same_filled);
+	case 'B':
+		if (!strcmp(optarg, "off")) {
+			ro->cfg.no_background = true;
+			return 0;
+		}
+		return opt_size(RUN, "background-reclaim", optarg, UTTM_PAGE_SIZE,
+				MAX_BYTES, &ro->cfg.background_low);
 	case 'L':
 		ret = opt_count(RUN, "lookahead", optarg, 0,
 				WORKLOAD_MAX_LOOKAHEAD, &n);
@@ -700,6 +731,7 @@ static int parse_run_options(int argc, char **argv, struct workload_options *o,
 		{ "content", required_argument, NULL, 'c' },
 		{ "same-filled", required_argument, NULL, 'f' },
 		{ "lookahead", required_argument, NULL, 'L' },
+		{ "background-reclaim", required_argument, NULL, 'B' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "stats", no_argument, NULL, 'S' },
 		{ "metrics", required_argument, NULL, 'm' },

@@ -232,6 +232,9 @@ struct uttm_fault;
  * @metrics_path: where to write the context's metrics at the end, or NULL.
  * @metrics_interval: seconds between writes while the run lasts; 0 for
  * the end only.
+ * @background_low: the background reclaim's low mark in bytes (its high
+ * mark twice that); 0 for the default, a largest object per thread.
+ * @no_background: run without the background reclaim thread.
  */
 struct run_config {
 	const char *store;
@@ -243,6 +246,8 @@ struct run_config {
 	struct uttm_fault *fault;
 	const char *metrics_path;
 	double metrics_interval;
+	uint64_t background_low;
+	bool no_background;
 };
 
 /*
