@@ -167,7 +167,13 @@ int tool_store_create(const char *name, const struct store_request *req,
 
 const char *tool_store_default(void)
 {
-	return swap_free_bytes() ? "shmem" : "file";
+	struct uttm_backup_file_params fp = { .path = NULL };
+	struct uttm_backup *probe;
+	int ret = uttm_backup_file_create(&fp, &probe);
+
+	if (!ret)
+		uttm_backup_put(probe);
+	return ret == -EMEDIUMTYPE && swap_free_bytes() ? "shmem" : "file";
 }
 
 const char *tool_store_names(void)

