@@ -233,8 +233,7 @@ struct uttm_fault;
  * @metrics_interval: seconds between writes while the run lasts; 0 for
  * the end only.
  * @background_low: the background reclaim's low mark in bytes (its high
- * mark twice that); 0 for the default, a largest object per thread.
- * @no_background: run without the background reclaim thread.
+ * mark twice that); 0 runs without the thread.
  */
 struct run_config {
 	const char *store;
@@ -247,7 +246,6 @@ struct run_config {
 	const char *metrics_path;
 	double metrics_interval;
 	uint64_t background_low;
-	bool no_background;
 };
 
 /*
