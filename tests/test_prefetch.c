@@ -61,7 +61,34 @@ static struct world *backed_up_world(uint64_t limit, struct uttm_bo **a,
 	return w;
 }
 
-static void prefetch_brings_an_object_back_within_the_limit(void **state)
+/*
+ * A backed-up world whose prefetch of @a is in flight, held up for 100
+ * ms in the busy check of @b, the victim making room for it.
+ */
+static struct world *prefetch_held_up(struct mock_bo *mb, struct uttm_bo **a,
+				      struct uttm_bo **b)
+{
+	struct world *w;
+
+	sem_init(&mb->in_busy, 0, 0);
+	w = backed_up_world(6 * MiB, a, b, mb);
+	mb->slow_busy_check = true;
+	assert_int_equal(uttm_bo_prefetch(*a), 0);
+	sem_wait(&mb->in_busy);
+	return w;
+}
+
+/* Checks both objects of a backed-up world and frees it all. */
+static void checked_free(struct world *w, struct uttm_bo *a, struct uttm_bo *b)
+{
+	assert_int_equal(bo_check(a, 1), 0);
+	assert_int_equal(bo_check(b, 2), 0);
+	uttm_bo_put(a);
+	uttm_bo_put(b);
+	world_free(w);
+}
+
+static void prefetch_brings_back_within_the_limit(void **state)
 {
 	struct uttm_bo *a, *b;
 	struct world *w = backed_up_world(6 * MiB, &a, &b, NULL);
@@ -71,11 +98,7 @@ static void prefetch_brings_an_object_back_within_the_limit(void **state)
 	assert_true(populated_locked(a));
 	assert_false(populated_locked(b));
 	assert_true(allocated(w) <= 6 * MiB / UTTM_PAGE_SIZE);
-	assert_int_equal(bo_check(a, 1), 0);
-	assert_int_equal(bo_check(b, 2), 0);
-	uttm_bo_put(a);
-	uttm_bo_put(b);
-	world_free(w);
+	checked_free(w, a, b);
 }
 
 static void prefetch_never_goes_over_the_budget(void **state)
@@ -115,22 +138,13 @@ static void cancel_stops_a_prefetch_in_flight(void **state)
 {
 	struct mock_bo mb = { .slow_busy_check = false };
 	struct uttm_bo *a, *b;
-	struct world *w;
+	struct world *w = prefetch_held_up(&mb, &a, &b);
 
-	sem_init(&mb.in_busy, 0, 0);
-	w = backed_up_world(6 * MiB, &a, &b, &mb);
-	mb.slow_busy_check = true;
-	assert_int_equal(uttm_bo_prefetch(a), 0);
-	sem_wait(&mb.in_busy);
 	assert_int_equal(uttm_bo_prefetch_cancel(a), 0);
 	assert_false(populated_locked(a));
 	assert_int_equal(prefetched(w), 0);
 	assert_int_equal(uttm_bo_prefetch_cancel(a), -ENOENT);
-	assert_int_equal(bo_check(a, 1), 0);
-	assert_int_equal(bo_check(b, 2), 0);
-	uttm_bo_put(a);
-	uttm_bo_put(b);
-	world_free(w);
+	checked_free(w, a, b);
 	sem_destroy(&mb.in_busy);
 }
 
@@ -139,22 +153,13 @@ static void cancel_takes_a_queued_prefetch_back(void **state)
 {
 	struct mock_bo mb = { .slow_busy_check = false };
 	struct uttm_bo *a, *b;
-	struct world *w;
+	struct world *w = prefetch_held_up(&mb, &a, &b);
 
-	sem_init(&mb.in_busy, 0, 0);
-	w = backed_up_world(6 * MiB, &a, &b, &mb);
-	mb.slow_busy_check = true;
-	assert_int_equal(uttm_bo_prefetch(a), 0);
-	sem_wait(&mb.in_busy);
 	assert_int_equal(uttm_bo_prefetch(b), 0);
 	assert_int_equal(uttm_bo_prefetch_cancel(b), 0);
 	assert_int_equal(uttm_bo_prefetch_cancel(b), -ENOENT);
 	wait_prefetched(w, 1);
-	assert_int_equal(bo_check(a, 1), 0);
-	assert_int_equal(bo_check(b, 2), 0);
-	uttm_bo_put(a);
-	uttm_bo_put(b);
-	world_free(w);
+	checked_free(w, a, b);
 	sem_destroy(&mb.in_busy);
 }
 
@@ -216,13 +221,8 @@ static void device_destroyed_with_a_prefetch_in_flight(void **state)
 {
 	struct mock_bo mb = { .slow_busy_check = false };
 	struct uttm_bo *a, *b;
-	struct world *w;
+	struct world *w = prefetch_held_up(&mb, &a, &b);
 
-	sem_init(&mb.in_busy, 0, 0);
-	w = backed_up_world(6 * MiB, &a, &b, &mb);
-	mb.slow_busy_check = true;
-	assert_int_equal(uttm_bo_prefetch(a), 0);
-	sem_wait(&mb.in_busy);
 	uttm_bo_put(a);
 	uttm_bo_put(b);
 	world_free(w);
@@ -232,7 +232,7 @@ static void device_destroyed_with_a_prefetch_in_flight(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(prefetch_brings_an_object_back_within_the_limit),
+		cmocka_unit_test(prefetch_brings_back_within_the_limit),
 		cmocka_unit_test(prefetch_never_goes_over_the_budget),
 		cmocka_unit_test(cancel_stops_a_prefetch_in_flight),
 		cmocka_unit_test(cancel_takes_a_queued_prefetch_back),

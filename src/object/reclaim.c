@@ -759,17 +759,25 @@ static bool throttle_past_pressure(struct uttm_context *ctx, bool *past)
 	return true;
 }
 
+/* Gives what @room's bin holds beyond @keep pages back, uncharged. */
+static void room_trim(struct uttm_device *dev, struct room *room,
+		      unsigned long keep)
+{
+	uttm_context_account(dev, -(long)uttm_pool_recycle_trim(&room->bin,
+								keep));
+}
+
 /*
  * Pages of @pages a charge must still take: those @room's bin does not
- * hold.  What the bin holds beyond @pages goes back to the system first,
- * uncharged, so that it does not stand in the charge's way.
+ * hold.  What the bin holds beyond @pages goes back first, so that it
+ * does not stand in the charge's way.
  */
-static long unrecycled(struct uttm_device *dev, long pages, struct room *room)
+static long still_to_charge(struct uttm_device *dev, long pages,
+			    struct room *room)
 {
 	if (!room)
 		return pages;
-	uttm_context_account(dev, -(long)uttm_pool_recycle_trim(&room->bin,
-							(unsigned long)pages));
+	room_trim(dev, room, (unsigned long)pages);
 	return pages - (long)room->bin.nr_pages;
 }
 
@@ -787,10 +795,19 @@ static void room_give_back(struct uttm_device *dev, struct room *room)
 {
 	if (!room)
 		return;
-	unrecycled(dev, 0, room);
+	room_trim(dev, room, 0);
 	if (room->in_transit)
 		transit_end(dev->ctx, true);
 	room->in_transit = false;
+}
+
+/* Charges what @room (or none) does not hold of @pages. */
+static enum uttm_limit charge_rest(struct uttm_device *dev, long pages,
+				   long bytes, struct room *room,
+				   bool past_pressure, uint64_t *excess)
+{
+	return uttm_context_charge(dev, still_to_charge(dev, pages, room),
+				   bytes, past_pressure, excess);
 }
 
 /*
@@ -812,8 +829,8 @@ static int charge_loop(struct uttm_device *dev, long pages, long bytes,
 	uint64_t excess = 0;
 	long ret;
 
-	while ((over = uttm_context_charge(dev, unrecycled(dev, pages, room),
-					   bytes, past_pressure, &excess))) {
+	while ((over = charge_rest(dev, pages, bytes, room, past_pressure,
+				   &excess))) {
 		struct walk walk = { .op = op, .sc = &sc, .ticket = ticket };
 		unsigned long seq = transits_done(ctx);
 
@@ -824,11 +841,11 @@ static int charge_loop(struct uttm_device *dev, long pages, long bytes,
 		/*
 		 * Nothing helped: fine if another thread just freed enough,
 		 * worth another try once an object in transit lands or once
-		 * objects locked by others may be free.
+		 * objects locked by others may be free, after giving back
+		 * what the bin holds, which may be what another thread lacks.
 		 */
-		if (!ret && !uttm_context_charge(dev, unrecycled(dev, pages, room),
-						 bytes, past_pressure,
-						 &excess)) {
+		if (!ret && !charge_rest(dev, pages, bytes, room,
+					 past_pressure, &excess)) {
 			uttm_bo_put(walk.blocker);
 			break;
 		}

@@ -389,8 +389,9 @@ static void report(const struct workload_options *o, const char *store,
 		    (double)total / (double)o->budget);
 	figures_add_int(&set, "objects", "objects", "", o->objects);
 	figures_add_int(&set, "threads", "threads", "", o->threads);
-	figures_add_int(&set, "lookahead", "objects prefetched ahead, per worker",
-			"", o->lookahead);
+	figures_add_int(&set, "lookahead",
+			"objects prefetched ahead, per worker", "",
+			o->lookahead);
 	figures_add(&set, "duration_s", "run time (fill, touches, last pass)",
 		    "s", r->total_seconds);
 	figures_section(&set, "memory");
@@ -533,12 +534,11 @@ static void run_usage(FILE *out)
 		"  --seed N             content and access seed (default 1)\n"
 		"  --content KIND       what pages hold: random (default), or text,\n"
 		"                       which LZ4 compresses 2-3x\n"
-		"  --lookahead N        each worker knows its next N objects and\n"
-		"                       prefetches them (default 0, at most 64)\n"
+		"  --lookahead N        each worker prefetches its next N\n"
+		"                       objects (default 0, at most 64)\n"
 		"  --background-reclaim BYTES\n"
-		"                       headroom a reclaim thread keeps free ahead\n"
-		"                       of restores, up to twice that (default 0:\n"
-		"                       no thread)\n"
+		"                       headroom a reclaim thread keeps free\n"
+		"                       ahead of restores (default 0: none)\n"
 		"  --same-filled SHARE  share of pages of one repeated byte, half\n"
 		"                       of them zero, 0 to 1 (default 0)\n"
 		"  --json               one JSON object instead of the report\n"
