@@ -57,7 +57,10 @@ struct uttm_backup;
  * Returns the handle of the block's first page; page j has handle + j.
  * Or a negative errno, and then the block is untouched and still the
  * caller's (-ENOSPC when full).  Optional.
- * @copy_pages: copy the pages of @handles[0..count) to @dst.  Returns the
+ * @copy_pages: copy the pages of @handles[0..count) to @dst, every byte
+ * of each: a destination page may hold anything before (a restore takes
+ * the pages a victim gave up as they are), so a store that keeps a page
+ * as nothing (zero, same-filled) writes it out in full.  Returns the
  * number copied from the start, or a negative errno when none was; -EINTR
  * when @ctx is interruptible and a signal interrupted a wait.
  * @drop: forget @count handles and free what they hold.
