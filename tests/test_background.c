@@ -75,7 +75,11 @@ static void keeps_headroom_under_the_budget(void **state)
 		bos[i] = bo_new(w->dev, 2 * MiB, false, NULL);
 		bo_fill(bos[i], i);
 	}
-	wait_for_room(w, budget_room, 8 * MiB);
+	/*
+	 * Up to the high mark when it ran; what bookkeeping moved since may
+	 * take a little of it, not down to the low mark.
+	 */
+	wait_for_room(w, budget_room, 7 * MiB);
 	assert_true(stats_of(w).background_runs > 0);
 	assert_true(stats_of(w).peak_resident_bytes <= stats_of(w).budget);
 	for (unsigned int i = 0; i < ARRAY_SIZE(bos); i++)
@@ -97,12 +101,12 @@ static void keeps_headroom_under_the_page_limit(void **state)
 		bos[i] = bo_new(w->dev, 2 * MiB, false, NULL);
 		bo_fill(bos[i], i);
 	}
-	wait_for_room(w, page_room, 8 * MiB);
+	wait_for_room(w, page_room, 7 * MiB);
 	assert_int_equal(uttm_context_set_background_reclaim(w->ctx, 0, 0), 0);
 	for (unsigned int i = 0; i < ARRAY_SIZE(bos); i++)
 		assert_int_equal(bo_check(bos[i], i), 0);
 	/* Stopped, it leaves the room the validates took. */
-	assert_true(page_room(w) < 8 * MiB);
+	assert_true(page_room(w) < 4 * MiB);
 	for (unsigned int i = 0; i < ARRAY_SIZE(bos); i++)
 		uttm_bo_put(bos[i]);
 	world_free(w);

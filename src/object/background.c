@@ -21,7 +21,8 @@
  * mark: over the budget's steps, cheapest first, and under the page
  * limit by swapping objects out, least recently used first, written back
  * at once.  It also looks every 50 ms, for headroom taken by what no
- * charge sees (a store's memory growing).  What it frees goes back to
+ * charge sees (a store's memory growing), and to finish a run that fell
+ * short of the high mark because what it could take was locked.  What it frees goes back to
  * the system: it makes room for nobody in particular.
  */
 
@@ -42,8 +43,11 @@ static uint64_t headroom(struct uttm_context *ctx)
 	return room;
 }
 
-/* Reclaims until the headroom is @high, or nothing more helps. */
-static void reclaim_to(struct uttm_context *ctx, uint64_t high)
+/*
+ * Reclaims until the headroom is @high, or nothing more helps (objects
+ * locked, busy, stores full); returns whether it got there.
+ */
+static bool reclaim_to(struct uttm_context *ctx, uint64_t high)
 {
 	static const struct uttm_operation_ctx op = { .no_wait_gpu = true };
 	static const struct uttm_shrink_control sc = {
@@ -59,14 +63,16 @@ static void reclaim_to(struct uttm_context *ctx, uint64_t high)
 		    uttm_context_reclaim(ctx, excess))
 			continue;
 		if (uttm_global_swapout(ctx, &op, &sc) <= 0)
-			break;
+			return false;
 	}
+	return true;
 }
 
 static void *background_main(void *arg)
 {
 	struct uttm_context *ctx = arg;
 	struct uttm_background *bg = &ctx->background;
+	bool short_of_high = false;
 
 	pthread_mutex_lock(&bg->lock);
 	while (!bg->stop) {
@@ -74,8 +80,9 @@ static void *background_main(void *arg)
 		struct timespec until;
 
 		pthread_mutex_unlock(&bg->lock);
-		if (headroom(ctx) < low) {
-			reclaim_to(ctx, high);
+		/* One that fell short tries again at the next look. */
+		if (headroom(ctx) < (short_of_high ? high : low)) {
+			short_of_high = !reclaim_to(ctx, high);
 			atomic_fetch_add(&bg->runs, 1);
 		}
 		clock_gettime(CLOCK_MONOTONIC, &until);
