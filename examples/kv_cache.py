@@ -12,23 +12,22 @@ file and restored when read.
 
 Each decode step reads every block of a batch of sequences (attention),
 block by block, and appends a token to each.  The scheduler knows the
-next batch one step ahead, so a worker thread makes its blocks resident
-while the current step computes; uttm has no asynchronous prefetch yet,
-so the worker calls BufferObject.validate(), which restores with the GIL
-released.  The run does the same steps without and then with that
-prefetch, and reports for each the share of block reads that found the
-block resident, restore latencies and purges; then the peak memory
-against the budget: uttm's, as its context accounts it against the share
-of the budget the process leaves it, and the whole process's, as the
-kernel counts it.  Every block read is checked against
-what was written, and a last pass checks all of them.
+next batch one step ahead, so it asks uttm to prefetch that batch's
+blocks (BufferObject.prefetch()): the context's prefetch thread restores
+them, within the budget, while the current step computes.  The run does
+the same steps without and then with that prefetch, and reports for each
+the share of block reads that found the block resident, restore
+latencies and purges; then the peak memory against the budget: uttm's,
+as its context accounts it against the share of the budget the process
+leaves it, and the whole process's, as the kernel counts it.  Every
+block read is checked against what was written, and a last pass checks
+all of them.
 """
 
 import argparse
 import ctypes
 import mmap
 import os
-import queue
 import stat
 import sys
 import threading
@@ -215,28 +214,22 @@ class Server:
         stats = {"reads": 0, "hits": 0, "recomputed": 0, "restores": [],
                  "attention": 0.0, "prefetched": 0}
         batches = self.schedule(steps)
-        work = queue.Queue()
-        worker = threading.Thread(target=self.prefetcher, args=(work, stats))
-        worker.start()
         started = time.perf_counter()
         for step, batch in enumerate(batches):
             if prefetch and step + 1 < len(batches):
-                work.put(batches[step + 1])
+                self.prefetch(batches[step + 1], stats)
             for s in batch:
                 for block in self.sequences[s]:
                     self.read(block, stats)
-        work.put(None)
-        worker.join()
         stats["seconds"] = time.perf_counter() - started
         return stats
 
-    def prefetcher(self, work, stats):
-        """Makes the next batch's blocks resident, ahead of the step."""
-        while (batch := work.get()) is not None:
-            for s in batch:
-                for block in self.sequences[s]:
-                    block.bo.validate()
-                    stats["prefetched"] += 1
+    def prefetch(self, batch, stats):
+        """Starts bringing the next batch's blocks back, ahead of the step."""
+        for s in batch:
+            for block in self.sequences[s]:
+                block.bo.prefetch()
+                stats["prefetched"] += 1
 
     def check_all(self):
         stats = {"reads": 0, "hits": 0, "recomputed": 0, "restores": [],

@@ -3,6 +3,8 @@
  * uttm.BufferObject: memory the shrinker may purge or back up while
  * nobody maps it, and that map() or validate() brings back.
  */
+#include <errno.h>
+
 #include "uttm_py.h"
 
 #include <structmember.h>
@@ -86,6 +88,31 @@ static PyObject *bo_validate(struct uttm_py_bo *self, PyObject *unused)
 	return PyBool_FromLong(v.lost);
 }
 
+static PyObject *bo_prefetch(struct uttm_py_bo *self, PyObject *unused)
+{
+	int ret;
+
+	Py_BEGIN_ALLOW_THREADS
+	ret = uttm_bo_prefetch(self->bo);
+	Py_END_ALLOW_THREADS
+	if (ret)
+		return uttm_py_error(ret, "prefetching a buffer object");
+	Py_RETURN_NONE;
+}
+
+static PyObject *bo_cancel_prefetch(struct uttm_py_bo *self, PyObject *unused)
+{
+	int ret;
+
+	/* A prefetch in flight is waited for: not with the GIL held. */
+	Py_BEGIN_ALLOW_THREADS
+	ret = uttm_bo_prefetch_cancel(self->bo);
+	Py_END_ALLOW_THREADS
+	if (ret && ret != -ENOENT)
+		return uttm_py_error(ret, "cancelling a prefetch");
+	return PyBool_FromLong(!ret);
+}
+
 static PyObject *bo_size(struct uttm_py_bo *self, void *closure)
 {
 	return PyLong_FromUnsignedLongLong(uttm_bo_size(self->bo));
@@ -165,6 +192,18 @@ static PyMethodDef bo_methods[] = {
 	  "that loads what will be needed next; it stays reclaimable.\n"
 	  "Returns whether its content was dropped since the last validate;\n"
 	  "the next Mapping.purged says it too.  Errors as map()'s." },
+	{ "prefetch", (PyCFunction)bo_prefetch, METH_NOARGS,
+	  "prefetch()\n--\n\n"
+	  "Start bringing the object back without waiting: the context's\n"
+	  "prefetch thread restores it, within the budget, while Python goes\n"
+	  "on; the next map() finds it resident or waits only for the rest.\n"
+	  "A prefetched object nobody maps is reclaimable like any other.\n"
+	  "Raises OSError when the thread cannot be started." },
+	{ "cancel_prefetch", (PyCFunction)bo_cancel_prefetch, METH_NOARGS,
+	  "cancel_prefetch()\n--\n\n"
+	  "Withdraw a prefetch of the object, or stop it where it is (the\n"
+	  "restore resumes at the next map()).  Returns whether one was\n"
+	  "pending." },
 	{ NULL, NULL, 0, NULL },
 };
 

@@ -103,6 +103,11 @@ static PyObject *stats_dict(const struct uttm_context_stats *s)
 		{ "store_bytes", s->store_bytes },
 		{ "metadata_bytes", s->metadata_bytes },
 		{ "peak_resident_bytes", s->peak_resident_bytes },
+		{ "pages_recycled", s->pages_recycled },
+		{ "pages_released", s->pages_released },
+		{ "objects_prefetched", s->objects_prefetched },
+		{ "restores", s->restores },
+		{ "restore_ns", s->restore_ns },
 	};
 
 	return uttm_py_counters(counters, ARRAY_SIZE(counters));
@@ -197,10 +202,13 @@ static PyGetSetDef context_getset[] = {
 	{ "stats", (getter)context_stats, NULL,
 	  "The context's counters, a dict.  In pages: pages_allocated,\n"
 	  "dma32_pages_allocated, page_limit, dma32_page_limit, pool_pages,\n"
-	  "pages_purged, pages_backed_up, pages_restored; objects; in bytes:\n"
-	  "budget, pressure_limit, resident_bytes (what the budget counts:\n"
-	  "pages, stores' memory, bookkeeping), of which store_bytes and\n"
-	  "metadata_bytes, and peak_resident_bytes.",
+	  "pages_purged, pages_backed_up, pages_restored, pages_recycled\n"
+	  "(freed by a validate's own reclaim and taken by it), pages_released\n"
+	  "(given back to the system); objects, objects_prefetched, restores\n"
+	  "and their restore_ns; in bytes: budget, pressure_limit,\n"
+	  "resident_bytes (what the budget counts: pages, stores' memory,\n"
+	  "bookkeeping), of which store_bytes and metadata_bytes, and\n"
+	  "peak_resident_bytes.",
 	  NULL },
 	{ "budget", (getter)context_budget, (setter)context_set_budget,
 	  "The memory budget in bytes, 0 for none.  Setting it (an int or\n"
