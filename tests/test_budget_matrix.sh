@@ -8,6 +8,7 @@
 set -u
 uttm=$1
 fail() { echo "FAIL: $*"; exit 1; }
+. "$(dirname "$0")/confined.sh"
 
 json=$(mktemp)
 trap 'rm -f "$json"' EXIT
@@ -17,14 +18,8 @@ trap 'rm -f "$json"' EXIT
 pid=$!
 wait $pid
 rc=$?
-case $rc in
-0) ;;
-3) echo "SKIP: needs root"; exit 77 ;;
-4) echo "SKIP: no memory cgroup can be created here"; exit 77 ;;
-5) echo "SKIP: no swap file can be enabled here"; exit 77 ;;
-6) echo "SKIP: a sanitizer's own memory is no budget's"; exit 77 ;;
-*) cat "$json"; fail "bench budget exited $rc" ;;
-esac
+skip_unless_confinable $rc
+[ $rc -eq 0 ] || { cat "$json"; fail "bench budget exited $rc"; }
 cat "$json"
 python3 - "$json" <<'PY' || fail "bench budget --json"
 import json, sys

@@ -8,6 +8,7 @@
 set -u
 uttm=$1
 fail() { echo "FAIL: $*"; exit 1; }
+. "$(dirname "$0")/confined.sh"
 
 ZSWAP=/sys/module/zswap/parameters
 # What the bench may change besides its swap file, and must put back:
@@ -46,13 +47,8 @@ trap 'rm -f "$json" "$err"' EXIT
 pid=$!
 wait $pid
 rc=$?
-case $rc in
-0) ;;
-3) echo "SKIP: needs root"; exit 77 ;;
-4) echo "SKIP: no memory cgroup can be created here"; exit 77 ;;
-5) echo "SKIP: no swap file can be enabled here"; exit 77 ;;
-*) cat "$err"; fail "bench e2e exited $rc" ;;
-esac
+skip_unless_confinable $rc
+[ $rc -eq 0 ] || { cat "$err"; fail "bench e2e exited $rc"; }
 # Every goal field; zram's and zswap's where the machine has them.
 python3 - "$json" "$err" <<'EOF' || { cat "$err"; fail "bench e2e --json"; }
 import json, sys
