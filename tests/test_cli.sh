@@ -49,6 +49,10 @@ expect 2 "uttm run: --content binary: unknown content; the kinds are random|text
 expect 2 "uttm run: --same-filled 1.5: must be between 0 and 1" run --same-filled 1.5
 expect 2 "uttm run: --store-path /nonexistent: No such file or directory" run --store-path /nonexistent
 expect 2 "uttm run: --store-path /etc/hostname: Not a directory" run --store-path /etc/hostname
+if [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ]; then
+	expect 2 "uttm run: --store-path /dev/shm: on tmpfs, which keeps files in memory" \
+		run --store-path /dev/shm
+fi
 expect 2 "uttm run: unknown option '--bogus'" run --bogus
 expect 2 "uttm run: --budget needs a value" run --budget
 expect 2 "uttm run: unexpected argument 'extra'" run extra

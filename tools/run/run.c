@@ -559,13 +559,30 @@ static void run_usage(FILE *out)
 }
 
 /* 0 when @path is an existing directory, else why not. */
-static int check_directory(const char *path)
+/*
+ * --store-path must be a directory, and one on disk: a file in a file
+ * system that keeps files in memory frees nothing when pages go there.
+ */
+static int check_store_path(const char *path)
 {
+	const char *fs;
 	struct stat st;
+	int err = stat(path, &st) ? errno :
+		  S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
 
-	if (stat(path, &st))
-		return -errno;
-	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+	if (err) {
+		fprintf(stderr, RUN ": --store-path %s: %s\n", path,
+			strerror(err));
+		return -EINVAL;
+	}
+	fs = tool_dir_filesystem(path);
+	if (fs) {
+		fprintf(stderr, RUN ": --store-path %s: on %s, which keeps "
+			"files in memory: backing pages up there frees nothing; "
+			"give a directory on disk\n", path, fs);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 /* The source of @name, or -1. */
@@ -639,10 +656,7 @@ static int run_option(int c, struct workload_options *o,
 		ro->cfg.store = optarg;
 		return 0;
 	case 'p':
-		ret = check_directory(optarg);
-		if (ret)
-			fprintf(stderr, RUN ": --store-path %s: %s\n", optarg,
-				strerror(-ret));
+		ret = check_store_path(optarg);
 		ro->cfg.store_path = optarg;
 		return ret;
 	case 'r':
@@ -828,23 +842,14 @@ static int check_source(int source)
 /* Says why the run could not start, and what to do about it. */
 static void explain(int ret, const struct run_config *cfg)
 {
-	const char *fs;
-
 	if (ret == -E2BIG) {
 		fprintf(stderr, "uttm run: the budget cannot hold 4 objects "
 			"next to the process itself; raise --budget\n");
-	} else if (ret == -EMEDIUMTYPE && tool_store_in_files(cfg->store)) {
-		fs = cfg->store_path ? tool_dir_filesystem(cfg->store_path) :
-					 NULL;
-		if (fs)
-			fprintf(stderr, "uttm run: %s is on %s, which keeps "
-				"files in memory: backing pages up there frees "
-				"nothing; give --store-path a directory on "
-				"disk\n", cfg->store_path, fs);
-		else
-			fprintf(stderr, "uttm run: no temporary directory is "
-				"on disk (TMPDIR, /tmp, /var/tmp, ~/.cache); "
-				"give --store-path one\n");
+	} else if (ret == -EMEDIUMTYPE && tool_store_in_files(cfg->store) &&
+		   !cfg->store_path) {
+		fprintf(stderr, "uttm run: no temporary directory is on disk "
+			"(TMPDIR, /tmp, /var/tmp, ~/.cache); give --store-path "
+			"one\n");
 	} else {
 		fprintf(stderr, "uttm run: %s (store %s)\n",
 			tool_store_error(cfg->store, ret), cfg->store);
