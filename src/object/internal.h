@@ -27,7 +27,12 @@ struct uttm_prefetcher {
 	pthread_cond_t work;		/* something queued, or @stop */
 	pthread_cond_t landed;		/* @in_flight went */
 	struct list_head queue;		/* of bo->prefetch_link, referenced */
-	struct uttm_bo *in_flight;	/* referenced */
+	/*
+	 * Referenced, but its last reference may be going unlocked: compare
+	 * it, never look inside; its device is @in_flight_dev.
+	 */
+	struct uttm_bo *in_flight;
+	struct uttm_device *in_flight_dev;
 	struct uttm_cancel cancel;	/* stops @in_flight */
 	atomic_ulong done;		/* objects it populated */
 	bool started;

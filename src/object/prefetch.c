@@ -69,12 +69,14 @@ static void *prefetch_main(void *arg)
 		bo = list_entry(pf->queue.next, struct uttm_bo, prefetch_link);
 		list_del_init(&bo->prefetch_link);
 		pf->in_flight = bo;
+		pf->in_flight_dev = bo->dev;
 		uttm_cancel_clear(&pf->cancel);
 		pthread_mutex_unlock(&pf->lock);
 		prefetch_one(pf, bo);
 		uttm_bo_put(bo);
 		pthread_mutex_lock(&pf->lock);
 		pf->in_flight = NULL;
+		pf->in_flight_dev = NULL;
 		pthread_cond_broadcast(&pf->landed);
 	}
 	pthread_mutex_unlock(&pf->lock);
@@ -141,26 +143,25 @@ int uttm_bo_prefetch(struct uttm_bo *bo)
 }
 
 /*
- * Stops the prefetch in flight if @match says it is one to stop, and
- * waits for it to land; called with the lock held.
+ * Stops the prefetch in flight if it is of @bo, or with a NULL @bo of
+ * an object of @dev, and waits for it to land; called with the lock
+ * held.  The object in flight may be freed by the prefetch thread's put
+ * meanwhile, so only its pointer and its device as recorded are looked
+ * at.
  */
 static bool stop_in_flight(struct uttm_prefetcher *pf,
-			   bool (*match)(const struct uttm_bo *, const void *),
-			   const void *arg)
+			   const struct uttm_bo *bo,
+			   const struct uttm_device *dev)
 {
 	bool stopped = false;
 
-	while (pf->in_flight && match(pf->in_flight, arg)) {
+	while (pf->in_flight &&
+	       (bo ? pf->in_flight == bo : pf->in_flight_dev == dev)) {
 		uttm_cancel_request(&pf->cancel);
 		pthread_cond_wait(&pf->landed, &pf->lock);
 		stopped = true;
 	}
 	return stopped;
-}
-
-static bool is_bo(const struct uttm_bo *bo, const void *arg)
-{
-	return bo == arg;
 }
 
 int uttm_bo_prefetch_cancel(struct uttm_bo *bo)
@@ -175,16 +176,11 @@ int uttm_bo_prefetch_cancel(struct uttm_bo *bo)
 	was_queued = queued(bo);
 	if (was_queued)
 		list_del_init(&bo->prefetch_link);
-	stopped = stop_in_flight(pf, is_bo, bo);
+	stopped = stop_in_flight(pf, bo, NULL);
 	pthread_mutex_unlock(&pf->lock);
 	if (was_queued)
 		uttm_bo_put(bo);
 	return was_queued || stopped ? 0 : -ENOENT;
-}
-
-static bool of_device(const struct uttm_bo *bo, const void *arg)
-{
-	return bo->dev == arg;
 }
 
 void uttm_prefetch_drain(struct uttm_device *dev)
@@ -196,11 +192,10 @@ void uttm_prefetch_drain(struct uttm_device *dev)
 	pthread_mutex_lock(&pf->lock);
 	for (node = pf->queue.next; node != &pf->queue; node = next) {
 		next = node->next;
-		if (of_device(list_entry(node, struct uttm_bo, prefetch_link),
-			      dev))
+		if (list_entry(node, struct uttm_bo, prefetch_link)->dev == dev)
 			list_move_tail(node, &mine);
 	}
-	stop_in_flight(pf, of_device, dev);
+	stop_in_flight(pf, NULL, dev);
 	pthread_mutex_unlock(&pf->lock);
 	while (!list_empty(&mine)) {
 		struct uttm_bo *bo = list_entry(mine.next, struct uttm_bo,
