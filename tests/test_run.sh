@@ -44,38 +44,31 @@ assert d["pages_backed_up"] > 0 and d["pages_restored"] > 0, d
 ' || fail "uttm run --content text --store $store"
 done
 
-# An object whose fill failed holds nothing yet: it is filled when next
-# touched, not checked against content it never had.
-set +e
-out=$(UTTM_FAULT="alloc:nth=2,times=50" "$uttm" run --budget 48M --objects 8 \
-	--object-size 4M --duration 1 --purgeable 0 --store file --json 2>/dev/null)
-rc=$?
-set -e
-[ $rc -eq 1 ] || fail "failed validations should exit 1, not $rc"
-echo "$out" | python3 -c '
+# Fills that fail are errors, and exit 1; an object whose fill failed
+# holds nothing yet: it is written at its next touch, never checked
+# against content it never had.  fills_fail RULES ARGS...
+fills_fail() {
+	rules=$1
+	shift
+	set +e
+	out=$(UTTM_FAULT="$rules" "$uttm" run --budget 48M --object-size 4M \
+		--duration 1 --json "$@" 2>/dev/null)
+	rc=$?
+	set -e
+	[ $rc -eq 1 ] || fail "$rules: a run with failed fills should exit 1, not $rc"
+	echo "$out" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 assert d["errors"] > 0 and d["mismatches"] == 0, d
-' || fail "an object whose fill failed was checked"
+' || fail "$rules: an object whose fill failed was checked"
+}
+fills_fail "alloc:nth=2,times=50" --objects 8 --purgeable 0 --store file
+fills_fail "alloc:nth=1,times=64" --objects 24
 
 "$uttm" run --budget 48M --objects 24 --object-size 4M --duration 1 |
 	grep -q "bytes that differed" || fail "uttm run table"
 "$uttm" run --budget 48M --objects 24 --object-size 4M --duration 1 --stats \
 	2>&1 >/dev/null | grep -q "^total  :" || fail "uttm run --stats pool table"
-
-# Fills that fail are errors; those objects are written at their next
-# touch, never checked against content they never had.
-set +e
-out=$(UTTM_FAULT="alloc:nth=1,times=64" "$uttm" run --budget 48M \
-	--objects 24 --object-size 4M --duration 1 --json 2>/dev/null)
-status=$?
-set -e
-[ $status -eq 1 ] || fail "a run with failed fills should exit 1, not $status"
-echo "$out" | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-assert d["errors"] > 0 and d["mismatches"] == 0, d
-' || fail "failed fills counted as mismatches"
 
 set +e
 "$uttm" run --bogus >/dev/null 2>&1; [ $? -eq 2 ] || fail "unknown option should exit 2"
