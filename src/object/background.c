@@ -22,8 +22,8 @@
  * limit by swapping objects out, least recently used first, written back
  * at once.  It also looks every 50 ms, for headroom taken by what no
  * charge sees (a store's memory growing), and to finish a run that fell
- * short of the high mark because what it could take was locked.  What it frees goes back to
- * the system: it makes room for nobody in particular.
+ * short of the high mark because what it could take was locked.  What it
+ * frees goes back to the system: it makes room for nobody in particular.
  */
 
 #define LOOK_EVERY_MS 50
