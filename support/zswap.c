@@ -5,11 +5,28 @@
  * nothing, and zswap is switched off before the old compressor returns.
  */
 #include <errno.h>
+#include <stdbool.h>
+#include <string.h>
 
 #include "support/procfs.h"
 #include "support/zswap.h"
 
 #define PARAMS "/sys/module/zswap/parameters/"
+
+/*
+ * Until zswap is first switched on after boot, the kernel takes any
+ * compressor name without a check; switching on then falls back to its
+ * default if that one is missing, and only a later change of compressor
+ * is refused.  What zswap runs with is read back, so that a compressor
+ * the kernel lacks is found out on the first try, not the next.
+ */
+static bool uses_compressor(const char *compressor)
+{
+	char now[64];
+
+	return !sys_read_line(PARAMS "compressor", now, sizeof(now)) &&
+	       !strcmp(now, compressor);
+}
 
 int zswap_enable(struct zswap *saved, const char *compressor)
 {
@@ -27,6 +44,8 @@ int zswap_enable(struct zswap *saved, const char *compressor)
 	if (ret)
 		return ret == -ENOENT ? -EINVAL : ret;
 	ret = sys_write_text(PARAMS "enabled", "Y");
+	if (!ret && compressor && !uses_compressor(compressor))
+		ret = -EINVAL;
 	if (ret)
 		zswap_restore(saved);
 	return ret;

@@ -21,9 +21,9 @@ struct zswap {
 
 /*
  * Switches zswap on with @compressor ("lz4"; NULL keeps the one it has),
- * saving the settings in @saved first.  On failure nothing is left changed.  Returns 0, -ENOENT
- * without zswap, or the kernel's error (-EINVAL for an unknown
- * compressor).
+ * saving the settings in @saved first.  On failure nothing is left
+ * changed.  Returns 0, -ENOENT without zswap, -EINVAL for a compressor
+ * the kernel does not have, or the kernel's error.
  */
 int zswap_enable(struct zswap *saved, const char *compressor);
 
