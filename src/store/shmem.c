@@ -38,6 +38,14 @@ static struct shmem_store *to_shmem(struct uttm_backup *backup)
 	return container_of(backup, struct shmem_store, base);
 }
 
+/* Maps the @count slots from @first, to give the kernel advice on them. */
+static void *map_slots(struct shmem_store *store, unsigned long first,
+		       unsigned long count)
+{
+	return mmap(NULL, count << UTTM_PAGE_SHIFT, PROT_READ, MAP_SHARED,
+		    store->io.fd, uttm_file_io_slot_offset(first));
+}
+
 /*
  * Asks the kernel to swap out now the @count pages from slot @first, and
  * forgets the marks of those that left; best effort.  Returns how many
@@ -48,16 +56,39 @@ static unsigned long page_out(void *arg, unsigned long first,
 {
 	struct shmem_store *store = arg;
 	unsigned char vec[RESIDENT_BATCH];
-	size_t len = count << UTTM_PAGE_SHIFT;
-	void *map;
+	void *map = map_slots(store, first, count);
 
-	map = mmap(NULL, len, PROT_READ, MAP_SHARED, store->io.fd,
-		   uttm_file_io_slot_offset(first));
 	if (map == MAP_FAILED)
 		return 0;
 	uttm_resident_page_out(map, count, vec);
-	munmap(map, len);
+	munmap(map, count << UTTM_PAGE_SHIFT);
 	return uttm_resident_forget(&store->resident, first, count, vec);
+}
+
+/*
+ * Starts reading back, all at once, those pages of @handles that the
+ * kernel swapped out.  A read of the memfd alone swaps them in a cluster
+ * at a time, waiting for each before it asks for the next, at a fraction
+ * of what the swap device can stream; MADV_WILLNEED on a shared mapping
+ * puts every read in flight together, and the read that follows finds
+ * them in the swap cache.  Best effort: whatever is not read ahead is
+ * read by the copy.
+ */
+static void swap_in_ahead(struct shmem_store *store,
+			  const unsigned long *handles, unsigned long count)
+{
+	for (unsigned long i = 0, run; i < count; i += run) {
+		unsigned long first;
+		void *map;
+
+		run = uttm_slot_io_handle_run(handles + i, count - i);
+		first = uttm_backup_handle_to_index(handles[i]);
+		map = map_slots(store, first, run);
+		if (map == MAP_FAILED)
+			continue;
+		madvise(map, run << UTTM_PAGE_SHIFT, MADV_WILLNEED);
+		munmap(map, run << UTTM_PAGE_SHIFT);
+	}
 }
 
 /* Marks the slots of @batch as in memory: they are about to be written. */
@@ -139,7 +170,9 @@ static long shmem_copy_pages(struct uttm_backup *backup, void *const *dst,
 	struct shmem_store *store = to_shmem(backup);
 	long n;
 
+	count = MIN(count, (unsigned long)FILE_IO_BATCH_PAGES);
 	uttm_resident_lock(&store->resident);
+	swap_in_ahead(store, handles, count);
 	n = uttm_slot_io_read(&store->io, dst, handles, count,
 			      ctx->interruptible);
 	if (n > 0)
