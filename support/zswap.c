@@ -28,14 +28,20 @@ static bool uses_compressor(const char *compressor)
 	       !strcmp(now, compressor);
 }
 
-int zswap_enable(struct zswap *saved, const char *compressor)
+static int save(struct zswap *saved)
 {
 	int ret = sys_read_line(PARAMS "enabled", saved->enabled,
 				sizeof(saved->enabled));
 
-	if (!ret)
-		ret = sys_read_line(PARAMS "compressor", saved->compressor,
-				    sizeof(saved->compressor));
+	return ret ? ret : sys_read_line(PARAMS "compressor",
+					 saved->compressor,
+					 sizeof(saved->compressor));
+}
+
+int zswap_enable(struct zswap *saved, const char *compressor)
+{
+	int ret = save(saved);
+
 	if (ret)
 		return ret;
 	if (compressor)
@@ -49,6 +55,13 @@ int zswap_enable(struct zswap *saved, const char *compressor)
 	if (ret)
 		zswap_restore(saved);
 	return ret;
+}
+
+int zswap_disable(struct zswap *saved)
+{
+	int ret = save(saved);
+
+	return ret ? ret : sys_write_text(PARAMS "enabled", "N");
 }
 
 int zswap_restore(const struct zswap *saved)

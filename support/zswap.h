@@ -27,7 +27,13 @@ struct zswap {
  */
 int zswap_enable(struct zswap *saved, const char *compressor);
 
-/* Puts back the settings zswap_enable() saved. */
+/*
+ * Switches zswap off, saving its settings in @saved first.  Returns 0,
+ * -ENOENT without zswap, or the kernel's error.
+ */
+int zswap_disable(struct zswap *saved);
+
+/* Puts back the settings zswap_enable() or zswap_disable() saved. */
 int zswap_restore(const struct zswap *saved);
 
 /*

@@ -3,15 +3,20 @@
  * Benchmarks that confine processes to memory cgroups; see confined.h.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "bench/confined.h"
 #include "support/swapfile.h"
 #include "uttm.h"
+
+/* One lock for every confining benchmark of every uttm on the machine. */
+#define MACHINE_LOCK "/run/lock/uttm-bench.lock"
 
 static volatile sig_atomic_t interrupted;
 
@@ -34,6 +39,49 @@ void confined_remove(const struct cgroup *cg)
 			cg->path, strerror(-ret));
 }
 
+/*
+ * Takes the lock every confining benchmark holds while it runs, waiting
+ * for it if another has it; a machine without /run/lock runs unlocked.
+ * Returns 0, or -EINTR when a signal asked to stop the wait.
+ */
+static int lock_machine(struct confined *env)
+{
+	env->lock_fd = open(MACHINE_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (env->lock_fd < 0)
+		return 0;
+	if (!flock(env->lock_fd, LOCK_EX | LOCK_NB))
+		return 0;
+	fprintf(stderr, "%s: waiting for another uttm benchmark that changes "
+		"swap to end (%s)\n", env->tool, MACHINE_LOCK);
+	while (flock(env->lock_fd, LOCK_EX)) {
+		if (errno != EINTR || interrupted) {
+			close(env->lock_fd);
+			env->lock_fd = -1;
+			return -EINTR;
+		}
+	}
+	return 0;
+}
+
+static void unlock_machine(struct confined *env)
+{
+	if (env->lock_fd >= 0)
+		close(env->lock_fd);
+	env->lock_fd = -1;
+}
+
+/* Leaves what the benchmark changed as it found it. */
+static void put_back(struct confined *env)
+{
+	int ret = env->zswap_off ? zswap_restore(&env->zswap) : 0;
+
+	if (ret)
+		fprintf(stderr, "%s: could not put zswap back: %s\n",
+			env->tool, strerror(-ret));
+	env->zswap_off = false;
+	unlock_machine(env);
+}
+
 int confined_prepare(struct confined *env, const char *tool, const char *tag,
 		     uint64_t swap_bytes)
 {
@@ -43,6 +91,8 @@ int confined_prepare(struct confined *env, const char *tool, const char *tag,
 	int ret;
 
 	env->tool = tool;
+	env->lock_fd = -1;
+	env->zswap_off = false;
 	env->companion = 0;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
@@ -62,6 +112,10 @@ int confined_prepare(struct confined *env, const char *tool, const char *tag,
 		return EXIT_NO_CGROUP;
 	}
 	confined_remove(&probe);
+	if (lock_machine(env))
+		return 128 + interrupted;
+	/* Without zswap there is nothing to switch off. */
+	env->zswap_off = !zswap_disable(&env->zswap);
 	env->swap_path[0] = '\0';
 	if (!swap_bytes)
 		return 0;
@@ -71,6 +125,7 @@ int confined_prepare(struct confined *env, const char *tool, const char *tag,
 	if (ret) {
 		fprintf(stderr, "%s: cannot enable a swap file at %s: %s\n",
 			tool, env->swap_path, strerror(-ret));
+		put_back(env);
 		return EXIT_NO_SWAP;
 	}
 	return 0;
@@ -81,6 +136,8 @@ void confined_finish(struct confined *env)
 	if (env->swap_path[0] && swapfile_remove(env->swap_path))
 		fprintf(stderr, "%s: could not remove %s\n", env->tool,
 			env->swap_path);
+	env->swap_path[0] = '\0';
+	put_back(env);
 }
 
 /* Forks; the child, with the default signal actions, enters @cg. */

@@ -8,11 +8,13 @@
 #ifndef UTTM_BENCH_CONFINED_H
 #define UTTM_BENCH_CONFINED_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "support/cgroup.h"
+#include "support/zswap.h"
 
 /* Exit statuses of a benchmark that cannot confine anything here. */
 #define EXIT_NOT_ROOT 3
@@ -22,26 +24,38 @@
 /**
  * struct confined - a confining benchmark's state
  * @tool: its name, for messages ("uttm bench e2e").
+ * @lock_fd: the lock that keeps a second confining benchmark out, or -1.
+ * @zswap: zswap's settings before the benchmark switched it off.
+ * @zswap_off: whether @zswap holds them.
  * @swap_path: the swap file it switched on.
  * @companion: a process running beside the current child, or 0.
  */
 struct confined {
 	const char *tool;
+	int lock_fd;
+	struct zswap zswap;
+	bool zswap_off;
 	char swap_path[256];
 	pid_t companion;
 };
 
 /*
- * Checks that cgroups can be made (named after @tag and the process) and
- * switches a swap file of @swap_bytes on (none for 0); catches SIGINT,
- * SIGTERM and SIGHUP, which confined_interrupted() then reports.
+ * Checks that cgroups can be made (named after @tag and the process),
+ * waits for any other confining benchmark to end (each changes the
+ * machine's swap, and one would restore what the other set), switches
+ * zswap off, so that swap means the swap file unless a side asks for
+ * zswap, and switches a swap file of @swap_bytes on (none for 0); catches
+ * SIGINT, SIGTERM and SIGHUP, which confined_interrupted() then reports.
  * Returns 0, or the exit status to end with (EXIT_NOT_ROOT, ...), having
  * said why and left nothing behind.
  */
 int confined_prepare(struct confined *env, const char *tool, const char *tag,
 		     uint64_t swap_bytes);
 
-/* Switches the swap file off and removes it, saying so if it cannot. */
+/*
+ * Switches the swap file off and removes it, puts zswap back as it was,
+ * and lets the next confining benchmark in; says so if it cannot.
+ */
 void confined_finish(struct confined *env);
 
 /* The signal that asked the benchmark to stop, or 0. */

@@ -851,6 +851,7 @@ static int prepare(struct e2e *e)
 	if (ret) {
 		fprintf(stderr, "uttm bench e2e: cannot enable a swap file at "
 			"%s: %s\n", e->swap.path, strerror(-ret));
+		confined_finish(&e->env);
 		return EXIT_NO_SWAP;
 	}
 	return 0;
@@ -888,6 +889,7 @@ int bench_e2e(const struct bench_options *opts)
 		ret = run_round(&e, i);
 	if (!status) {
 		e2e_swap_restore(&e.swap);
+		confined_finish(&e.env);
 		if (!ret)
 			report(&e);
 	}
