@@ -1133,6 +1133,40 @@ static void full_lower_store_cuts_a_backup_short(void **state)
 }
 
 /*
+ * At the cap, pages backed up go straight down, uncompressed, and those
+ * in the pool stay: dropping the new pages leaves the lower store as it
+ * was.  Same-filled pages among them stay inline.
+ */
+static void at_the_cap_new_pages_go_down_and_the_pool_stays(void **state)
+{
+	struct uttm_backup *lower, *backup = tier_new(*state, 64 * 4096, 0,
+						      &lower);
+	struct uttm_backup_compressed_stats before;
+	struct pages older, newer;
+
+	pages_alloc(&older, 128);
+	pages_fill(&older, CONTENT_RANDOM, 4);
+	backup_all(backup, &older);
+	before = stats_of(backup);
+	assert_true(before.lower_pages > 0);
+	pages_alloc(&newer, 72);
+	pages_fill(&newer, CONTENT_RANDOM, 5);
+	for (unsigned long i = 0; i < newer.count; i += 9)
+		memset(newer.addr[i], 0x5a, UTTM_PAGE_SIZE);
+	backup_all(backup, &newer);
+	assert_int_equal(stats_of(backup).lower_pages, before.lower_pages + 64);
+	assert_int_equal(stats_of(backup).same_filled_pages, 8);
+	assert_int_equal(stats_of(backup).pool_bytes, before.pool_bytes);
+	assert_restores(backup, &newer);
+	drop_all(backup, &newer);
+	assert_int_equal(uttm_backup_handles(lower), before.lower_pages);
+	pages_free(&newer);
+	tier_restore_and_drop(backup, lower, &older);
+	uttm_backup_put(backup);
+	uttm_backup_put(lower);
+}
+
+/*
  * Threads back up, restore and drop while pages move down under them:
  * a page read or dropped as it moves comes back whole or goes once.
  */
@@ -1172,6 +1206,7 @@ static void threads_share_one_tier(void **state)
 	CODEC_TEST(pages_move_down_at_the_cap_and_come_back, codec),        \
 	CODEC_TEST(writeback_moves_the_coldest_pages_down, codec),          \
 	CODEC_TEST(full_lower_store_cuts_a_backup_short, codec),            \
+	CODEC_TEST(at_the_cap_new_pages_go_down_and_the_pool_stays, codec), \
 	CODEC_TEST(threads_share_one_tier, codec)
 
 int main(void)

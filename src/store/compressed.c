@@ -300,20 +300,27 @@ static int load_record(struct compressed_store *cs,
 }
 
 /*
- * The tier (see "Lower store").  Gives the page of @handle, an inline
- * record, an entry in the pool: @handle then names the entry.
+ * The tier (see "Lower store").  Gives a page an entry holding @entry:
+ * @handle, its record in the pool or its handle in the lower store, then
+ * names the entry.
  */
-static int entry_new(struct compressed_store *cs, unsigned long *handle)
+static int entry_new(struct compressed_store *cs, uint64_t entry,
+		     unsigned long *handle)
 {
 	long index = uttm_ztable_alloc(&cs->table);
 
 	if (index < 0)
 		return (int)index;
 	atomic_store(uttm_ztable_entry(&cs->table, (unsigned long)index),
-		     entry_make(ENTRY_POOL,
-				uttm_backup_handle_to_index(*handle), true));
+		     entry);
 	*handle = uttm_backup_index_to_handle((unsigned long)index);
 	return 0;
+}
+
+/* Whether an entry can hold the lower store's @handle. */
+static bool lower_handle_fits(unsigned long handle)
+{
+	return !(handle & ~ENTRY_VALUE_MASK);
 }
 
 /* Frees the object of the page @rec describes, and counts it gone. */
@@ -390,7 +397,7 @@ static void settle_victim(struct compressed_store *cs, unsigned long index,
 
 	decode_record(cs, value, &rec);
 	/* A lower handle the entry cannot hold leaves the page where it is. */
-	if (lower_handle & ~ENTRY_VALUE_MASK) {
+	if (!lower_handle_fits(lower_handle)) {
 		uttm_backup_drop(cs->lower, &lower_handle, 1);
 		lower_handle = 0;
 	}
@@ -489,26 +496,17 @@ static int store_page(struct compressed_store *cs, struct zcomp_stream **stream,
 		kind = KIND_RAW;
 		len = UTTM_PAGE_SIZE;
 	}
+	/* At the cap, a tier sends the page down instead (see below). */
 	ret = uttm_zpool_alloc(&cs->pool, len, &obj);
-	/*
-	 * At the cap, a tier makes room by moving pages down, as many as it
-	 * takes: objects of other sizes free no chunk for this one at once.
-	 */
-	while (ret == -ENOSPC && cs->lower) {
-		unsigned long moved;
-
-		move_down(cs, len, 1, &moved);
-		if (!moved)
-			break;
-		ret = uttm_zpool_alloc(&cs->pool, len, &obj);
-	}
 	if (ret)
 		return ret;
 	memcpy(uttm_zpool_obj_addr(&cs->pool, obj),
 	       kind == KIND_RAW ? src : (*stream)->buf, len);
 	*handle = record_handle(kind, obj, kind == KIND_RAW ? 0 : len);
 	if (cs->lower) {
-		ret = entry_new(cs, handle);
+		ret = entry_new(cs, entry_make(ENTRY_POOL,
+					       uttm_backup_handle_to_index(*handle),
+					       true), handle);
 		if (ret) {
 			uttm_zpool_free(&cs->pool, obj, len);
 			return ret;
@@ -557,16 +555,70 @@ static long page_batch(struct compressed_store *cs, page_fn fn,
 	return done ? (long)done : ret;
 }
 
-/* Writeback has no meaning here: there is nothing to write pages out to. */
+/*
+ * Pages from @src[0] on, @count at most, up to the first that is
+ * same-filled: those that are better sent down whole than compressed.
+ */
+static unsigned long pages_before_same_filled(void *const *src, unsigned long count)
+{
+	unsigned long n = 0;
+	unsigned char fill;
+
+	while (n < count && !page_same_filled(src[n], &fill))
+		n++;
+	return n;
+}
+
+/*
+ * With the pool at its cap, pages go straight down, uncompressed, as
+ * zswap sends a page to swap when its pool is full.  Making room instead
+ * would compress the page, then decompress another to write it out: two
+ * passes of the compressor for the one write that happens either way,
+ * and under a budget smaller than the data the pool is at its cap for
+ * good (seen: half of uttm run's time in LZ4 compression).  The pool
+ * frees room as its pages are restored, dropped, or moved down by
+ * writeback.  Same-filled pages still stay inline: the run that goes
+ * down ends before the first.  Returns as page_batch().
+ */
+static long send_down(struct compressed_store *cs, void *const *src,
+		      unsigned long count, bool writeback,
+		      unsigned long *handles)
+{
+	unsigned long done = 0, i;
+	int ret;
+
+	ret = uttm_store_backup_pages(cs->lower, src,
+				      pages_before_same_filled(src, count),
+				      writeback, handles, &done);
+	for (i = 0; i < done; i++) {
+		if (!lower_handle_fits(handles[i])) {
+			ret = -ENOSPC;
+			break;
+		}
+		ret = entry_new(cs, entry_make(ENTRY_LOWER, handles[i], false),
+				&handles[i]);
+		if (ret)
+			break;
+	}
+	if (i < done)
+		uttm_backup_drop(cs->lower, handles + i, done - i);
+	atomic_fetch_add(&cs->lower_pages, i);
+	return i ? (long)i : ret;
+}
+
+/* Writeback means something only to a lower store, for pages sent down. */
 static long compressed_backup_pages(struct uttm_backup *backup,
 				    void *const *src, unsigned long count,
 				    bool writeback, unsigned long *handles)
 {
-	return page_batch(to_compressed(backup), store_page, src, NULL,
-			  handles, count);
+	struct compressed_store *cs = to_compressed(backup);
+	long n = page_batch(cs, store_page, src, NULL, handles, count);
+
+	if (n == -ENOSPC && cs->lower)
+		n = send_down(cs, src, count, writeback, handles);
+	return n;
 }
 
-/* Nothing here waits, so there is nothing for a signal to interrupt. */
 /*
  * Pages from @handles[0] on, @count at most, that are all in the lower
  * store or all not: their number, and their lower handles in @lower.
