@@ -472,6 +472,104 @@ static void forked_child_shares_nothing_with_its_parent(void **state)
 	munmap(calls, sizeof(*calls));
 }
 
+struct holes {
+	struct uttm_arena *arena;
+	struct uttm_device *dev;
+	struct uttm_bo *bo;
+	struct spacers *sp;
+	char *page;		/* in the arena's mapping */
+	char *map;		/* the object's mapping of its own */
+};
+
+/* Maps a page of the caller's own at @addr, which must be free. */
+static bool map_own_page(void *addr)
+{
+	void *got = mmap(addr, UTTM_PAGE_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+			 -1, 0);
+
+	if (got == MAP_FAILED)
+		return false;
+	if (got != addr) {
+		munmap(got, UTTM_PAGE_SIZE);
+		return false;
+	}
+	memset(got, 0x5a, UTTM_PAGE_SIZE);
+	return true;
+}
+
+/* Whether the page at @addr is mapped and still holds map_own_page()'s. */
+static bool own_page_intact(const char *addr)
+{
+	unsigned char resident;
+
+	if (mincore((void *)addr, UTTM_PAGE_SIZE, &resident))
+		return false;
+	for (size_t i = 0; i < UTTM_PAGE_SIZE; i++)
+		if (addr[i] != 0x5a)
+			return false;
+	return true;
+}
+
+/*
+ * In a child: the parent's arena and mapping left holes in its address
+ * space, which mappings of its own may fill; dropping what it inherited
+ * must leave them be.  Returns the number of the first check that failed.
+ */
+static int child_maps_into_inherited_holes(void *arg)
+{
+	struct holes *h = arg;
+
+	if (!map_own_page(h->page))
+		return 1;
+	if (!map_own_page(h->map))
+		return 2;
+	uttm_bo_put(h->bo);
+	uttm_device_destroy(h->dev);
+	unfragment_arena(h->arena, h->sp);
+	uttm_arena_destroy(h->arena);
+	if (!own_page_intact(h->page))
+		return 3;
+	if (!own_page_intact(h->map))
+		return 4;
+	return 0;
+}
+
+static void forked_child_keeps_its_own_mappings(void **state)
+{
+	struct uttm_arena_params ap = { .max_bytes = 16 * MiB };
+	struct world *w = *state;
+	struct spacers sp;
+	struct holes h = { .sp = &sp };
+
+	assert_int_equal(uttm_arena_create(&ap, &h.arena), 0);
+	device_new(w, h.arena, NULL, &h.dev);
+	/* Scattered pages, so that the mapping is one of the object's own. */
+	assert_int_equal(fragment_arena(h.arena, &sp), 0);
+	h.bo = bo_new(h.dev, 4 * MiB, false, NULL);
+	uttm_bo_lock(h.bo);
+	assert_int_equal(uttm_bo_validate(h.bo, &op), 0);
+	assert_int_equal(uttm_bo_vmap(h.bo, (void **)&h.map), 0);
+	assert_int_equal(uttm_bo_pin(h.bo), 0);
+	uttm_bo_unlock(h.bo);
+	h.page = uttm_tt_page_address(uttm_bo_tt(h.bo), 0);
+	assert_ptr_not_equal(h.map, h.page);
+	memset(h.map, 0x3c, 4 * MiB);
+
+	run_in_child(child_maps_into_inherited_holes, &h, NULL);
+
+	/* The parent's mappings are its own still. */
+	assert_int_equal(h.page[0], 0x3c);
+	assert_int_equal(h.map[4 * MiB - 1], 0x3c);
+	uttm_bo_lock(h.bo);
+	uttm_bo_unpin(h.bo);
+	uttm_bo_unlock(h.bo);
+	uttm_bo_put(h.bo);
+	uttm_device_destroy(h.dev);
+	unfragment_arena(h.arena, &sp);
+	uttm_arena_destroy(h.arena);
+}
+
 /*
  * An unpinned object's own mapping goes with its lock, so the kernel
  * counts its pages once, not twice; a pinned one keeps it.
@@ -530,6 +628,7 @@ int main(void)
 		world_test(pin_needs_a_validate_in_every_placement),
 		world_test(sizes_never_wrap_in_any_placement),
 		world_test(forked_child_shares_nothing_with_its_parent),
+		world_test(forked_child_keeps_its_own_mappings),
 		world_test(unlocked_object_is_mapped_once),
 	};
 

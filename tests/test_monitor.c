@@ -6,6 +6,7 @@
  * process creates and shrinks so that process can go on without an OOM
  * kill.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -339,12 +340,63 @@ static void polled_cgroup_headroom_makes_it_shrink(void **state)
 	pressure_from_another_process(UTTM_PRESSURE_POLL);
 }
 
+/* The threads of this process, the monitor's included. */
+static unsigned int thread_count(void)
+{
+	unsigned int count = 0;
+	struct dirent *entry;
+	DIR *dir = opendir("/proc/self/task");
+
+	assert_non_null(dir);
+	while ((entry = readdir(dir)))
+		count += entry->d_name[0] != '.';
+	closedir(dir);
+	return count;
+}
+
+/* Waits up to a second for this process to have @count threads. */
+static bool threads_become(unsigned int count)
+{
+	for (int i = 0; i < 100 && thread_count() != count; i++)
+		usleep(10 * 1000);
+	return thread_count() == count;
+}
+
+/* In a child: stops the monitor it inherited, whose thread it lacks. */
+static int child_stops_inherited_monitor(void *arg)
+{
+	/* Waiting for a thread that is not there would never end. */
+	alarm(10);
+	uttm_monitor_stop(arg);
+	return 0;
+}
+
+static void forked_child_stops_only_its_own_copy(void **state)
+{
+	struct uttm_monitor_params p = { .source = UTTM_PRESSURE_POLL,
+					 .poll_ms = 10 };
+	struct uttm_monitor *m;
+	unsigned int threads;
+	struct scene s;
+
+	assert_int_equal(scene_new(&s, 0, 0, 0), 0);
+	assert_int_equal(uttm_monitor_start(s.ctx, &p, &m), 0);
+	threads = thread_count();
+	run_in_child(child_stops_inherited_monitor, m, NULL);
+	/* A stop that reached the parent's thread would end it at once. */
+	assert_false(threads_become(threads - 1));
+	uttm_monitor_stop(m);
+	assert_true(threads_become(threads - 1));
+	scene_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_available_source_starts_and_stops),
 		cmocka_unit_test(polled_shortage_makes_it_purge),
 		cmocka_unit_test(bad_parameters_are_refused),
+		cmocka_unit_test(forked_child_stops_only_its_own_copy),
 		cmocka_unit_test(cgroup_v1_events_make_it_shrink),
 		cmocka_unit_test(cgroup_psi_makes_it_shrink),
 		cmocka_unit_test(polled_cgroup_headroom_makes_it_shrink),

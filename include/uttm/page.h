@@ -31,7 +31,11 @@
  * nothing (uttm_alloc_pages() is -EINVAL) and frees nothing in its
  * parent's file (uttm_free_pages() forgets the blocks), and the stores a
  * child inherits behave alike, so the child can drop every object it
- * inherited without touching its parent's.  uttm_arena_inherited() tells.
+ * inherited without touching its parent's.  Nor does it touch its own:
+ * the address range a parent's arena or mapping held is free in the
+ * child, which may have mapped anything there since (thread stacks,
+ * malloc() memory, arenas of its own), and destroying what it inherited
+ * leaves that range alone.  uttm_arena_inherited() tells.
  * As with any library with locks, fork() while other threads are inside
  * uttm leaves their locks held in the child.
  */
@@ -139,7 +143,9 @@ int uttm_arena_create(const struct uttm_arena_params *params,
  * @arena: the arena, or NULL.
  *
  * Every block should have been freed; blocks still allocated are released
- * with the arena, and pointers to their descriptors become invalid.
+ * with the arena, and pointers to their descriptors become invalid.  In a
+ * child that inherited @arena through fork() only the child's copies go:
+ * the arena's range was never mapped there and is not unmapped.
  *
  * Context: May sleep. No other thread may use @arena.
  */

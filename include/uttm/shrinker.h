@@ -190,7 +190,9 @@ int uttm_monitor_start(struct uttm_context *ctx,
  * @monitor: the monitor, or NULL.
  *
  * Waits for a reclaim under way to end; never blocks otherwise.  Lifts
- * the pressure limit it may have set.
+ * the pressure limit it may have set.  In a child that inherited
+ * @monitor through fork(), where its thread does not run, it only frees
+ * the child's copy and leaves the parent's monitor running.
  *
  * Context: May sleep. Must not be called from the monitor's callbacks.
  */

@@ -263,6 +263,10 @@ int uttm_tt_vmap(struct uttm_tt *tt, void **addr);
  * uttm_tt_vunmap() - remove the contiguous mapping of a vector
  * @tt: the vector.  Nothing happens if it has none.
  *
+ * In a child that inherited @tt's arena through fork() the mapping is
+ * only forgotten: the child never had it, and its range may hold one of
+ * the child's own.
+ *
  * Context: May sleep. The caller serialises access to @tt.
  */
 void uttm_tt_vunmap(struct uttm_tt *tt);

@@ -528,7 +528,13 @@ void uttm_arena_destroy(struct uttm_arena *arena)
 	UTTM_WARN_ON(atomic_load(&arena->pages_allocated) &&
 		     !uttm_arena_inherited(arena));
 	munmap(arena->memmap, arena->max_pages * sizeof(struct uttm_page));
-	munmap(arena->reservation, arena->reservation_bytes);
+	/*
+	 * A child of fork() never had the reservation, and whatever it has
+	 * mapped since may lie in the range: a thread's stack, malloc()'s
+	 * memory, an arena of its own.
+	 */
+	if (!uttm_arena_inherited(arena))
+		munmap(arena->reservation, arena->reservation_bytes);
 	close(arena->fd);
 	pthread_mutex_destroy(&arena->lock);
 	free(arena);

@@ -75,6 +75,8 @@ struct uttm_monitor {
 	/* How fast others take that spare, bytes per second, smoothed. */
 	double shrink_rate;
 	pthread_t thread;
+	/* Of the process the thread runs in: uttm_fork_generation(). */
+	unsigned long generation;
 	void *stack;
 	atomic_ulong events;
 	atomic_ulong pages_freed;
@@ -522,6 +524,7 @@ static int start_thread(struct uttm_monitor *m)
 	if (!ret)
 		ret = -pthread_create(&m->thread, &attr, monitor_main, m);
 	pthread_attr_destroy(&attr);
+	m->generation = uttm_fork_generation();
 	if (ret)
 		munmap(m->stack, MONITOR_STACK);
 	return ret;
@@ -572,8 +575,14 @@ void uttm_monitor_stop(struct uttm_monitor *monitor)
 
 	if (!monitor)
 		return;
-	UTTM_WARN_ON(write(monitor->stop_fd, &one, sizeof(one)) < 0);
-	pthread_join(monitor->thread, NULL);
+	/*
+	 * A child of fork() has the monitor but not its thread, and shares
+	 * the stop eventfd with its parent: a write would stop the parent's.
+	 */
+	if (monitor->generation == uttm_fork_generation()) {
+		UTTM_WARN_ON(write(monitor->stop_fd, &one, sizeof(one)) < 0);
+		pthread_join(monitor->thread, NULL);
+	}
 	/* Nobody is there to lift it any more. */
 	uttm_context_set_pressure_limit(monitor->ctx, 0);
 	munmap(monitor->stack, MONITOR_STACK);

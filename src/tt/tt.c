@@ -205,7 +205,11 @@ void uttm_tt_vunmap(struct uttm_tt *tt)
 {
 	if (!tt || !tt->vmap_addr)
 		return;
-	if (!vmap_is_arena(tt))
+	/*
+	 * A child of fork() has no copy of the mapping, and the range may
+	 * hold one of its own by now.
+	 */
+	if (!vmap_is_arena(tt) && !uttm_arena_inherited(tt->pool->arena))
 		munmap(tt->vmap_addr, tt->num_pages << UTTM_PAGE_SHIFT);
 	tt->vmap_addr = NULL;
 }
