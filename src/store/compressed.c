@@ -45,9 +45,10 @@
  * In memory the store holds more than its cap only as far as its pages
  * compress; random content it keeps raw.  With a lower store (a file
  * store, as zswap writes back to swap and zram to its backing device) it
- * is a tier: when the cap is reached, or the store is asked to write its
- * memory out, its coldest pages move down, a batch of up to 64 at a time
- * so that a file store writes them as one run.  Handles must stay what
+ * is a tier: at the cap, pages backed up go straight down (see
+ * send_down()), and when the store is asked to write its memory out its
+ * coldest pages move down, a batch of up to 64 at a time so that a file
+ * store writes them as one run.  Handles must stay what
  * the vectors hold, so with a lower store a page that is not same-filled
  * gets an entry of a table (ztable.c) and its handle names the entry:
  *
