@@ -5,11 +5,14 @@
  * withdrawn queued or stopped in flight, and the owner's validate then
  * resumes the restore; a prefetch that fails midway leaves the object
  * restorable; objects dropped or devices destroyed with prefetches
- * queued or in flight leave nothing behind.
+ * queued or in flight leave nothing behind; several objects come back
+ * at once, never more than the workers, each stoppable on its own.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <time.h>
 
+#include "object/internal.h"
 #include "world.h"
 
 #define WAIT_STEPS 5000
@@ -229,6 +232,236 @@ static void device_destroyed_with_a_prefetch_in_flight(void **state)
 	sem_destroy(&mb.in_busy);
 }
 
+/*
+ * A store in front of a shmem store whose restores wait at a gate until
+ * it opens, or until their operation is cancelled: so a test sees how
+ * many restores are in flight at once.
+ */
+struct gated_store {
+	struct uttm_backup base;
+	struct uttm_backup *inner;
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
+	unsigned int inside;	/* restores waiting at the gate */
+	unsigned int most;	/* the most that ever waited at once */
+	bool open;
+};
+
+static struct gated_store *to_gated(struct uttm_backup *backup)
+{
+	return container_of(backup, struct gated_store, base);
+}
+
+static long gated_backup_pages(struct uttm_backup *backup, void *const *src,
+			       unsigned long count, bool writeback,
+			       unsigned long *handles)
+{
+	return uttm_backup_backup_pages(to_gated(backup)->inner, src, count,
+					writeback, handles);
+}
+
+/* Waits at the gate, a millisecond at a time, watching for a cancel. */
+static long gated_copy_pages(struct uttm_backup *backup, void *const *dst,
+			     const unsigned long *handles, unsigned long count,
+			     const struct uttm_operation_ctx *ctx)
+{
+	struct gated_store *g = to_gated(backup);
+	bool cancelled = false;
+
+	pthread_mutex_lock(&g->lock);
+	g->inside++;
+	g->most = MAX(g->most, g->inside);
+	pthread_cond_broadcast(&g->changed);
+	while (!g->open && !(cancelled = uttm_operation_cancelled(ctx))) {
+		pthread_mutex_unlock(&g->lock);
+		pause_a_millisecond();
+		pthread_mutex_lock(&g->lock);
+	}
+	g->inside--;
+	pthread_cond_broadcast(&g->changed);
+	pthread_mutex_unlock(&g->lock);
+	if (cancelled)
+		return -EINTR;
+	return uttm_backup_copy_pages(g->inner, dst, handles, count, ctx);
+}
+
+static void gated_drop(struct uttm_backup *backup,
+		       const unsigned long *handles, unsigned long count)
+{
+	uttm_backup_drop(to_gated(backup)->inner, handles, count);
+}
+
+static uint64_t gated_bytes_avail(struct uttm_backup *backup)
+{
+	return uttm_backup_bytes_avail(to_gated(backup)->inner);
+}
+
+static void gated_fini(struct uttm_backup *backup)
+{
+	struct gated_store *g = to_gated(backup);
+
+	uttm_backup_put(g->inner);
+	pthread_cond_destroy(&g->changed);
+	pthread_mutex_destroy(&g->lock);
+	free(g);
+}
+
+static const struct uttm_backup_ops gated_ops = {
+	.backup_pages = gated_backup_pages,
+	.copy_pages = gated_copy_pages,
+	.drop = gated_drop,
+	.bytes_avail = gated_bytes_avail,
+	.fini = gated_fini,
+};
+
+/* A closed gate before a shmem store of 64 MiB consulting @fault. */
+static struct gated_store *gated_store_new(struct uttm_fault *fault)
+{
+	struct uttm_backup_shmem_params sp = { .capacity = 64 * MiB };
+	struct gated_store *g = calloc(1, sizeof(*g));
+
+	assert_non_null(g);
+	assert_int_equal(uttm_backup_shmem_create(&sp, &g->inner), 0);
+	assert_int_equal(uttm_backup_init(&g->base, &gated_ops, fault), 0);
+	pthread_mutex_init(&g->lock, NULL);
+	pthread_cond_init(&g->changed, NULL);
+	return g;
+}
+
+/* Waits (at most 5 s) until @n restores wait at the gate. */
+static void gate_wait_inside(struct gated_store *g, unsigned int n)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 5;
+	pthread_mutex_lock(&g->lock);
+	while (g->inside != n &&
+	       !pthread_cond_timedwait(&g->changed, &g->lock, &until))
+		;
+	assert_int_equal(g->inside, n);
+	pthread_mutex_unlock(&g->lock);
+}
+
+static void gate_open(struct gated_store *g)
+{
+	pthread_mutex_lock(&g->lock);
+	g->open = true;
+	pthread_mutex_unlock(&g->lock);
+}
+
+/* Backs @bo up whole into its store. */
+static void back_up(struct uttm_bo *bo)
+{
+	const struct uttm_backup_flags flags = { .purge = false };
+
+	uttm_bo_lock(bo);
+	assert_true(uttm_bo_shrink(bo, &flags) > 0);
+	uttm_bo_unlock(bo);
+}
+
+/* A world on @g of @n backed-up objects of 1 MiB, of the patterns 0.. */
+static struct world *gated_world(struct gated_store *g, struct uttm_bo **bos,
+				 unsigned int n)
+{
+	struct world *w = world_with(NULL, &g->base);
+
+	for (unsigned int i = 0; i < n; i++) {
+		bos[i] = bo_new(w->dev, 1 * MiB, false, NULL);
+		bo_fill(bos[i], i);
+		back_up(bos[i]);
+	}
+	return w;
+}
+
+/* Checks and frees the @n objects of a gated world, and the world. */
+static void gated_world_free(struct world *w, struct uttm_bo **bos,
+			     unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		assert_int_equal(bo_check(bos[i], i), 0);
+		uttm_bo_put(bos[i]);
+	}
+	world_free(w);
+}
+
+/*
+ * Objects queued together come back together, as many at once as there
+ * are workers and no more; the rest follow as workers come free.
+ */
+static void prefetches_are_in_flight_together(void **state)
+{
+	enum { N = UTTM_PREFETCH_WORKERS + 2 };
+	struct gated_store *g = gated_store_new(NULL);
+	struct uttm_bo *bos[N];
+	struct world *w = gated_world(g, bos, N);
+
+	for (unsigned int i = 0; i < N; i++)
+		assert_int_equal(uttm_bo_prefetch(bos[i]), 0);
+	gate_wait_inside(g, UTTM_PREFETCH_WORKERS);
+	assert_int_equal(prefetched(w), 0);
+	gate_open(g);
+	wait_prefetched(w, N);
+	assert_int_equal(g->most, UTTM_PREFETCH_WORKERS);
+	for (unsigned int i = 0; i < N; i++)
+		assert_true(populated_locked(bos[i]));
+	gated_world_free(w, bos, N);
+}
+
+/* One of several in flight is stopped; the others land, untouched. */
+static void cancel_stops_one_of_several_in_flight(void **state)
+{
+	enum { N = 3 };
+	struct gated_store *g = gated_store_new(NULL);
+	struct uttm_bo *bos[N];
+	struct world *w = gated_world(g, bos, N);
+
+	for (unsigned int i = 0; i < N; i++)
+		assert_int_equal(uttm_bo_prefetch(bos[i]), 0);
+	gate_wait_inside(g, N);
+	assert_int_equal(uttm_bo_prefetch_cancel(bos[1]), 0);
+	gate_wait_inside(g, N - 1);
+	assert_false(populated_locked(bos[1]));
+	gate_open(g);
+	wait_prefetched(w, N - 1);
+	assert_true(populated_locked(bos[0]));
+	assert_false(populated_locked(bos[1]));
+	assert_true(populated_locked(bos[2]));
+	gated_world_free(w, bos, N);
+}
+
+/*
+ * A restore that fails among several in flight leaves its object backed
+ * up and restorable, and the others come back.
+ */
+static void failed_prefetch_among_several(void **state)
+{
+	enum { N = 3 };
+	struct uttm_fault_rule rule = { .nth = N * 256 - 1, .error = -EIO };
+	struct uttm_fault *fault;
+	struct gated_store *g;
+	struct uttm_bo *bos[N];
+	struct world *w;
+	unsigned int failed = 0;
+
+	assert_int_equal(uttm_fault_create(&fault), 0);
+	g = gated_store_new(fault);
+	w = gated_world(g, bos, N);
+	assert_int_equal(uttm_fault_arm(fault, UTTM_FAULT_RESTORE, &rule), 0);
+	for (unsigned int i = 0; i < N; i++)
+		assert_int_equal(uttm_bo_prefetch(bos[i]), 0);
+	gate_wait_inside(g, N);
+	gate_open(g);
+	wait_prefetched(w, N - 1);
+	/* The lock waits for the one that fails to give up. */
+	for (unsigned int i = 0; i < N; i++)
+		failed += !populated_locked(bos[i]);
+	assert_int_equal(failed, 1);
+	uttm_fault_disarm(fault, UTTM_FAULT_RESTORE);
+	gated_world_free(w, bos, N);
+	uttm_fault_destroy(fault);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -239,6 +472,9 @@ int main(void)
 		cmocka_unit_test(failed_prefetch_leaves_the_object_restorable),
 		cmocka_unit_test(dropped_objects_leave_nothing_queued),
 		cmocka_unit_test(device_destroyed_with_a_prefetch_in_flight),
+		cmocka_unit_test(prefetches_are_in_flight_together),
+		cmocka_unit_test(cancel_stops_one_of_several_in_flight),
+		cmocka_unit_test(failed_prefetch_among_several),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
