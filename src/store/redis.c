@@ -28,8 +28,10 @@
  * the key's node, each node is sent its share at once, then the replies
  * are read, so a batch costs one round trip per node however many pages
  * it carries, and the nodes of a cluster work on their shares together.
- * Dropped keys are deleted the same way, a batch of DELs per call, whose
- * replies are read so that a deletion follows a slot that moved.
+ * Dropped keys are deleted the same way, a batch per call (one DEL of
+ * them all on a standalone server, one per key in a cluster), whose
+ * replies are read so that a deletion follows a slot that moved.  The
+ * replies to GETs are read straight into their pages (redis_pages.c).
  *
  * Redis is often run as a cache, free to evict keys; a store there would
  * lose pages, so the store refuses any server whose maxmemory-policy is
