@@ -463,7 +463,8 @@ static bool read_reply(struct redis_store *store, unsigned int n,
 			freeReplyObject(reply);
 	}
 	if (!op->asking || reply)
-		reply = uttm_redis_reply(node, cmd == CMD_GET ? pages[i] : NULL);
+		reply = uttm_redis_reply(node,
+					 cmd == CMD_GET ? pages[i] : NULL);
 	if (!reply) {
 		ops_connection_lost(store, count, n, OP_SENT, i);
 		return false;

@@ -160,8 +160,10 @@ static long frames_read(struct page_frames *f, int fd, size_t have)
 long uttm_redis_read_pages(struct redis_node *node, void *const *pages,
 			   unsigned long count)
 {
-	struct page_frames f = { .pages = pages,
-				 .count = MIN(count, (unsigned long)REDIS_READ_PAGES) };
+	struct page_frames f = {
+		.pages = pages,
+		.count = MIN(count, (unsigned long)REDIS_READ_PAGES),
+	};
 	redisContext *c = node->ctx;
 	unsigned long bad = f.count;
 	long have = take_read_ahead(&f, c->reader);
