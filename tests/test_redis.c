@@ -534,6 +534,51 @@ static void missing_key_fails_restore_and_keeps_other_handles(void **state)
 	put_leaves_no_key(backup, s);
 }
 
+/* Runs a command on @s whose reply is OK. */
+static void command_ok(const struct redis_server *s, const char *cmd,
+		       const char *key, const char *arg)
+{
+	redisReply *reply = redis_server_command(s, "%s %s %s", cmd, key, arg);
+
+	assert_non_null(reply);
+	assert_int_equal(reply->type, REDIS_REPLY_STATUS);
+	assert_string_equal(reply->str, "OK");
+	freeReplyObject(reply);
+}
+
+/*
+ * Restores read the replies of a run of GETs straight into their pages;
+ * one that is not a page (here a short string) in the middle of a run
+ * fails its page, and the replies after it are still read in step, on
+ * the same connection: once the page is put back, the rest of the vector
+ * restores right.
+ */
+static void short_value_fails_its_page_and_the_rest_restores(void **state)
+{
+	struct fixture *fx = *state;
+	struct redis_server *s = redis_env_server();
+	struct uttm_backup *backup = store_on(s);
+	char key[160], aside[176];
+	struct uttm_tt tt;
+
+	backed_up(fx, &tt, 64 * UTTM_PAGE_SIZE, backup, 17);
+	snprintf(key, sizeof(key), "%s%lx", stats_of(backup).key_prefix,
+		 handle_at(&tt, 10));
+	snprintf(aside, sizeof(aside), "%s-aside", key);
+	command_ok(s, "RENAME", key, aside);
+	command_ok(s, "SET", key, "short");
+	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), -EIO);
+	assert_int_equal(uttm_backup_handles(backup), 54);
+	command_ok(s, "RENAME", aside, key);
+	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
+	assert_tt_matches(&tt, 17);
+	assert_int_equal(uttm_backup_handles(backup), 0);
+	/* In step all along: the connection never had to be opened again. */
+	assert_int_equal(stats_of(backup).reconnects, 0);
+	uttm_tt_fini(&tt);
+	put_leaves_no_key(backup, s);
+}
+
 /* Which master of a cluster started here owns @slot (even shares). */
 static unsigned int slot_master(const struct redis_cluster *c,
 				unsigned int slot)
@@ -821,6 +866,7 @@ int main(void)
 		fixture_test(restart_without_persistence_fails_restore_with_eio),
 		fixture_test(restart_with_persistence_restores_after_reconnecting),
 		fixture_test(missing_key_fails_restore_and_keeps_other_handles),
+		fixture_test(short_value_fails_its_page_and_the_rest_restores),
 		fixture_test(cluster_spreads_a_vector_over_every_master),
 		fixture_test(cluster_follows_ask_and_moved_while_a_slot_moves),
 		fixture_test(failover_to_a_replica_loses_nothing),

@@ -667,6 +667,20 @@ int uttm_redis_flush(struct redis_node *node);
 struct redisReply *uttm_redis_reply(struct redis_node *node, void *page);
 bool uttm_redis_reply_landed(const struct redisReply *reply);
 
+/* Pages uttm_redis_read_pages() reads at most: 3 pieces each in a readv(). */
+#define REDIS_READ_PAGES 64u
+
+/*
+ * Reads the replies to GETs of pages that come next on @node's
+ * connection straight into @pages, up to @count of them, without
+ * hiredis's buffer (redis_pages.c).  Returns how many pages landed, from
+ * the first: it stops before the first reply that is not a page, left
+ * for uttm_redis_reply(), and may land none.  -EIO after disconnecting
+ * @node when the connection fails.
+ */
+long uttm_redis_read_pages(struct redis_node *node, void *const *pages,
+			   unsigned long count);
+
 /*
  * Sends a command of @argc arguments and waits for its reply, connecting
  * first if needed.  NULL when the node cannot be reached.

@@ -28,8 +28,10 @@
  * the key's node, each node is sent its share at once, then the replies
  * are read, so a batch costs one round trip per node however many pages
  * it carries, and the nodes of a cluster work on their shares together.
- * Dropped keys are deleted the same way, a batch of DELs per call, whose
- * replies are read so that a deletion follows a slot that moved.
+ * Dropped keys are deleted the same way, a batch per call (one DEL of
+ * them all on a standalone server, one per key in a cluster), whose
+ * replies are read so that a deletion follows a slot that moved.  The
+ * replies to GETs are read straight into their pages (redis_pages.c).
  *
  * Redis is often run as a cache, free to evict keys; a store there would
  * lose pages, so the store refuses any server whose maxmemory-policy is
@@ -103,6 +105,8 @@ enum op_state {
  * @asking: an ASK redirection sent it here: ASKING goes first.
  * @resent: a lost connection already made it go again.
  * @reroute: route it afresh once the slot map is read again.
+ * @follows: it went in the command of the op before it on its node, whose
+ * reply is its own.
  * @error: why it failed.
  */
 struct redis_op {
@@ -114,6 +118,7 @@ struct redis_op {
 	bool asking;
 	bool resent;
 	bool reroute;
+	bool follows;
 	int error;
 };
 
@@ -135,6 +140,8 @@ struct redis_op {
  * @redirections: MOVED and ASK replies followed.
  * @map_refreshes: slot maps read.
  * @ops: the batch being run.
+ * @argv: the arguments of a DEL of many keys.
+ * @argv_len: their lengths.
  */
 struct redis_store {
 	struct uttm_backup base;
@@ -153,6 +160,8 @@ struct redis_store {
 	unsigned long redirections;
 	unsigned long map_refreshes;
 	struct redis_op ops[REDIS_BATCH_PAGES];
+	const char *argv[REDIS_BATCH_PAGES + 1];
+	size_t argv_len[REDIS_BATCH_PAGES + 1];
 };
 
 static struct redis_store *to_redis(struct uttm_backup *backup)
@@ -168,6 +177,7 @@ static void op_route(struct redis_store *store, struct redis_op *op)
 	op->asking = false;
 	op->resent = false;
 	op->reroute = false;
+	op->follows = false;
 	op->error = 0;
 }
 
@@ -310,38 +320,163 @@ static void ops_connection_lost(struct redis_store *store, unsigned long count,
 			op_connection_lost(store, &store->ops[i]);
 }
 
+/* The first op from @i on that is for node @n and in state @state. */
+static unsigned long next_op(const struct redis_store *store, unsigned int n,
+			     enum op_state state, unsigned long i,
+			     unsigned long count)
+{
+	while (i < count && (store->ops[i].node != n ||
+			     store->ops[i].state != state))
+		i++;
+	return i;
+}
+
+/*
+ * Queues @cmd for each op of @node from @first on, on @pages for SET,
+ * writing them out a chunk at a time.
+ */
+static void append_ops(struct redis_store *store, unsigned int n,
+		       unsigned long first, unsigned long count,
+		       enum redis_cmd cmd, void *const *pages)
+{
+	struct redis_node *node = &store->map.nodes[n];
+	unsigned int queued = 0;
+
+	for (unsigned long i = first; i < count;
+	     i = next_op(store, n, OP_QUEUED, i + 1, count)) {
+		struct redis_op *op = &store->ops[i];
+
+		if (op_append(node, op, cmd, pages ? pages[i] : NULL)) {
+			op_fail(op, -ENOMEM);
+			continue;
+		}
+		op->state = OP_SENT;
+		op->follows = false;
+		if (++queued % REDIS_SEND_CHUNK == 0 && uttm_redis_flush(node))
+			return;
+	}
+}
+
+/*
+ * Queues one DEL of the keys of every op of @node from @first on: to a
+ * server a command costs far more than a key.  Only for a standalone
+ * server: a cluster refuses keys of several slots in one command.
+ */
+static void append_deletion(struct redis_store *store, unsigned int n,
+			    unsigned long first, unsigned long count)
+{
+	unsigned int argc = 1;
+	unsigned long i;
+
+	store->argv[0] = "DEL";
+	store->argv_len[0] = 3;
+	for (i = first; i < count; i = next_op(store, n, OP_QUEUED, i + 1,
+						count)) {
+		struct redis_op *op = &store->ops[i];
+
+		store->argv[argc] = op->key;
+		store->argv_len[argc++] = op->key_len;
+		op->state = OP_SENT;
+		op->follows = i != first;
+	}
+	if (redisAppendCommandArgv(store->map.nodes[n].ctx, (int)argc,
+				   store->argv, store->argv_len) == REDIS_OK)
+		return;
+	for (i = first; i < count; i = next_op(store, n, OP_SENT, i + 1, count))
+		op_fail(&store->ops[i], -ENOMEM);
+}
+
 /* Sends @node its queued ops of the batch: @cmd, on @pages for SET. */
 static void send_node(struct redis_store *store, unsigned int n,
 		      unsigned long count, enum redis_cmd cmd,
 		      void *const *pages)
 {
 	struct redis_node *node = &store->map.nodes[n];
-	unsigned int queued = 0;
-	bool any = false;
+	unsigned long first = next_op(store, n, OP_QUEUED, 0, count);
 
-	for (unsigned long i = 0; i < count; i++) {
-		struct redis_op *op = &store->ops[i];
-
-		if (op->node != n || op->state != OP_QUEUED)
-			continue;
-		if (!any && !node_reachable(store, node)) {
-			ops_connection_lost(store, count, n, OP_QUEUED, i);
-			return;
-		}
-		any = true;
-		if (op_append(node, op, cmd, pages ? pages[i] : NULL)) {
-			op_fail(op, -ENOMEM);
-			continue;
-		}
-		op->state = OP_SENT;
-		if (++queued % REDIS_SEND_CHUNK == 0 && uttm_redis_flush(node))
-			break;
-	}
-	if (!any)
+	if (first == count)
 		return;
+	if (!node_reachable(store, node)) {
+		ops_connection_lost(store, count, n, OP_QUEUED, first);
+		return;
+	}
+	if (cmd == CMD_DEL && !store->map.cluster)
+		append_deletion(store, n, first, count);
+	else
+		append_ops(store, n, first, count, cmd, pages);
 	store->batches++;
 	if (!node->ctx || uttm_redis_flush(node))
 		ops_connection_lost(store, count, n, OP_SENT, 0);
+}
+
+/* @op went in @lead's command: its reply is @lead's. */
+static void op_follow(struct redis_op *op, const struct redis_op *lead)
+{
+	op->node = lead->node;
+	op->state = lead->state;
+	op->asking = lead->asking;
+	op->error = lead->error;
+	op->follows = false;
+}
+
+/*
+ * Reads the replies to the GETs that node @n was sent, from op @first on,
+ * straight into their pages while they are pages.  Returns how many
+ * landed, or -EIO.
+ */
+static long read_in_place(struct redis_store *store, unsigned int n,
+			  unsigned long first, unsigned long count,
+			  void *const *pages)
+{
+	void *dst[REDIS_READ_PAGES];
+	unsigned long at[REDIS_READ_PAGES], nr = 0;
+	long landed;
+
+	for (unsigned long i = first; i < count && nr < REDIS_READ_PAGES &&
+				      !store->ops[i].asking;
+	     i = next_op(store, n, OP_SENT, i + 1, count)) {
+		at[nr] = i;
+		dst[nr++] = pages[i];
+	}
+	landed = uttm_redis_read_pages(&store->map.nodes[n], dst, nr);
+	for (long j = 0; j < landed; j++)
+		store->ops[at[j]].state = OP_DONE;
+	return landed;
+}
+
+/*
+ * Reads the reply to op @i, which node @n was sent.  False when the
+ * connection failed, taking every op still waiting there with it.
+ */
+static bool read_reply(struct redis_store *store, unsigned int n,
+		       unsigned long i, unsigned long count,
+		       enum redis_cmd cmd, void *const *pages)
+{
+	struct redis_op *op = &store->ops[i];
+	/* A redirection may have grown the map and moved it. */
+	struct redis_node *node = &store->map.nodes[n];
+	redisReply *reply = NULL;
+
+	if (op->asking) {
+		reply = uttm_redis_reply(node, NULL);
+		if (reply)
+			freeReplyObject(reply);
+	}
+	if (!op->asking || reply)
+		reply = uttm_redis_reply(node,
+					 cmd == CMD_GET ? pages[i] : NULL);
+	if (!reply) {
+		ops_connection_lost(store, count, n, OP_SENT, i);
+		return false;
+	}
+	if (uttm_redis_reply_landed(reply)) {
+		op->asking = false;
+		op->state = OP_DONE;
+		return true;
+	}
+	op_complete(store, op, reply, cmd);
+	freeReplyObject(reply);
+	return true;
 }
 
 /* Reads @node's replies to the ops of the batch sent to it. */
@@ -349,33 +484,30 @@ static void read_node(struct redis_store *store, unsigned int n,
 		      unsigned long count, enum redis_cmd cmd,
 		      void *const *pages)
 {
-	for (unsigned long i = 0; i < count; i++) {
-		struct redis_op *op = &store->ops[i];
-		/* A redirection may have grown the map and moved it. */
-		struct redis_node *node = &store->map.nodes[n];
-		redisReply *reply;
+	const struct redis_op *lead = NULL;
+	unsigned long i = next_op(store, n, OP_SENT, 0, count);
 
-		if (op->node != n || op->state != OP_SENT)
-			continue;
-		if (op->asking) {
-			reply = uttm_redis_reply(node, NULL);
-			if (reply)
-				freeReplyObject(reply);
+	while (i < count) {
+		struct redis_op *op = &store->ops[i];
+		long landed = 0;
+
+		if (op->follows) {
+			op_follow(op, lead);
+		} else {
+			if (cmd == CMD_GET && !op->asking)
+				landed = read_in_place(store, n, i, count,
+						       pages);
+			if (landed < 0) {
+				ops_connection_lost(store, count, n, OP_SENT,
+						    i);
+				return;
+			}
+			if (!landed && !read_reply(store, n, i, count, cmd,
+						   pages))
+				return;
+			lead = op;
 		}
-		reply = !op->asking || reply ?
-			uttm_redis_reply(node, cmd == CMD_GET ? pages[i] : NULL) :
-			NULL;
-		if (!reply) {
-			ops_connection_lost(store, count, n, OP_SENT, i);
-			return;
-		}
-		if (uttm_redis_reply_landed(reply)) {
-			op->asking = false;
-			op->state = OP_DONE;
-			continue;
-		}
-		op_complete(store, op, reply, cmd);
-		freeReplyObject(reply);
+		i = next_op(store, n, OP_SENT, i + (landed ? 0 : 1), count);
 	}
 }
 

@@ -4,9 +4,11 @@
  * Redis store and restored, next to raw pipelined SETs and GETs of the
  * same pages with hiredis, in batches of the same size (1024 pages for a
  * backup, 256 for a restore, as uttm_tt_backup() and a restore hand the
- * store), to the same server, in the same round.  The raw GETs keep the
- * replies where hiredis puts them; the store copies each into its page
- * and deletes the key as well.
+ * store), to the same server, in the same round.  The raw GETs copy each
+ * page into the vector's page it came from, as a restore copies it into
+ * a pooled page: the same bytes delivered to memory in use.  The store
+ * deletes the keys of restored pages as well; the raw DELs are not
+ * timed.
  *
  * With --redis URL the part measures that server (standalone or
  * cluster).  Without, it starts its own on loopback, a standalone server
@@ -125,8 +127,25 @@ static void raw_close(struct raw_client *raw)
 	raw->nr = 0;
 }
 
-/* Sends what each node has queued, then reads @per_node[n] replies of each. */
-static int raw_round_trip(struct raw_client *raw, const unsigned long *per_node)
+/*
+ * Where the reply to the @k-th command that node @n had queued goes: the
+ * page it names when there is a @tt (GETs from page @first on), or
+ * nowhere.
+ */
+static void *reply_page(const struct raw_client *raw, const struct uttm_tt *tt,
+			unsigned long first, unsigned int n, unsigned long k)
+{
+	unsigned long skip = (n + raw->nr - first % raw->nr) % raw->nr;
+
+	return tt ? uttm_tt_page_address(tt, first + skip + k * raw->nr) : NULL;
+}
+
+/*
+ * Sends what each node has queued, then reads @per_node[n] replies of
+ * each, GETs of the pages of @tt from @first on into them.
+ */
+static int raw_round_trip(struct raw_client *raw, const unsigned long *per_node,
+			  const struct uttm_tt *tt, unsigned long first)
 {
 	for (unsigned int n = 0; n < raw->nr; n++) {
 		int done = 0;
@@ -137,18 +156,29 @@ static int raw_round_trip(struct raw_client *raw, const unsigned long *per_node)
 	}
 	for (unsigned int n = 0; n < raw->nr; n++) {
 		for (unsigned long i = 0; i < per_node[n]; i++) {
-			void *reply;
+			void *page = reply_page(raw, tt, first, n, i);
+			redisReply *reply;
+			bool ok;
 
-			if (redisGetReply(raw->nodes[n].c, &reply) ||
-			    ((redisReply *)reply)->type == REDIS_REPLY_ERROR)
+			if (redisGetReply(raw->nodes[n].c, (void **)&reply))
 				return -EIO;
+			ok = page ? reply->type == REDIS_REPLY_STRING &&
+				    reply->len == UTTM_PAGE_SIZE :
+				    reply->type != REDIS_REPLY_ERROR;
+			if (ok && page)
+				memcpy(page, reply->str, UTTM_PAGE_SIZE);
 			freeReplyObject(reply);
+			if (!ok)
+				return -EIO;
 		}
 	}
 	return 0;
 }
 
-/* Queues @cmd on the key of page @i, a SET of @page when there is one. */
+/*
+ * Queues @cmd on the key of page @i, a SET of @page when there is one;
+ * page @i goes to node i % raw->nr.
+ */
 static int raw_append(struct raw_client *raw, const char *cmd,
 		      unsigned long i, const void *page, unsigned long *per_node)
 {
@@ -164,10 +194,14 @@ static int raw_append(struct raw_client *raw, const char *cmd,
 	       -ENOMEM : 0;
 }
 
-/* @cmd on every page of @tt, @batch pages a round trip; seconds or < 0. */
+/*
+ * @cmd on every page of @tt, @batch pages a round trip: a SET sends the
+ * page, a GET brings it back into place.  Seconds, or < 0.
+ */
 static double raw_pass(struct raw_client *raw, const struct uttm_tt *tt,
-		       const char *cmd, unsigned long batch, bool with_page)
+		       const char *cmd, unsigned long batch)
 {
+	bool set = !strcmp(cmd, "SET"), get = !strcmp(cmd, "GET");
 	double t = now_seconds();
 
 	for (unsigned long first = 0; first < tt->num_pages; first += batch) {
@@ -175,11 +209,11 @@ static double raw_pass(struct raw_client *raw, const struct uttm_tt *tt,
 		unsigned long end = MIN_UL(first + batch, tt->num_pages);
 
 		for (unsigned long i = first; i < end; i++)
-			if (raw_append(raw, cmd, i, with_page ?
+			if (raw_append(raw, cmd, i, set ?
 				       uttm_tt_page_address(tt, i) : NULL,
 				       per_node))
 				return -1;
-		if (raw_round_trip(raw, per_node))
+		if (raw_round_trip(raw, per_node, get ? tt : NULL, first))
 			return -1;
 	}
 	return now_seconds() - t;
@@ -190,11 +224,11 @@ static int raw_cycle(struct raw_client *raw, const struct uttm_tt *tt,
 		     struct redis_round *r)
 {
 	uint64_t bytes = tt->num_pages * UTTM_PAGE_SIZE;
-	double set = raw_pass(raw, tt, "SET", RAW_SET_BATCH, true);
-	double get = set < 0 ? -1 : raw_pass(raw, tt, "GET", RAW_GET_BATCH,
-					     false);
+	double set = raw_pass(raw, tt, "SET", RAW_SET_BATCH);
+	double get = set < 0 ? -1 : raw_pass(raw, tt, "GET", RAW_GET_BATCH);
 
-	if (raw_pass(raw, tt, "DEL", RAW_SET_BATCH, false) < 0 || get < 0)
+	if (raw_pass(raw, tt, "DEL", RAW_SET_BATCH) < 0 || get < 0 ||
+	    bench_check_tt(tt))
 		return -EIO;
 	r->raw_set = gbps(bytes, set);
 	r->raw_get = gbps(bytes, get);
