@@ -13,7 +13,7 @@ file and restored when read.
 Each decode step reads every block of a batch of sequences (attention),
 block by block, and appends a token to each.  The scheduler knows the
 next batch one step ahead, so it asks uttm to prefetch that batch's
-blocks (BufferObject.prefetch()): the context's prefetch workers restore
+blocks (BufferObject.prefetch()): the context's prefetch thread restores
 them, within the budget, while the current step computes.  The run does
 the same steps without and then with that prefetch, and reports for each
 the share of block reads that found the block resident, restore

@@ -874,11 +874,10 @@ int uttm_bo_validate(struct uttm_bo *bo, const struct uttm_operation_ctx *op);
  * uttm_bo_prefetch() - start making an object resident, without waiting
  * @bo: the object, locked or not.
  *
- * Queues @bo for the context's prefetch workers, which validate queued
- * objects in order while the caller does other work: restored, charged
- * first and within the page limits and the budget like any validate,
- * others shrunk to make room.  Up to four workers bring objects back at
- * once; one more is started when @bo finds every running one busy.  A later
+ * Queues @bo for the context's prefetch thread, started by the first
+ * call, which validates queued objects in order while the caller does
+ * other work: restored, charged first and within the page limits and
+ * the budget like any validate, others shrunk to make room.  A later
  * uttm_bo_validate() finds @bo resident, or waits (on the bo lock) only
  * for the rest of a restore under way.  An object its owner holds locked
  * when its turn comes is passed by, one nobody else references any more
@@ -886,9 +885,8 @@ int uttm_bo_validate(struct uttm_bo *bo, const struct uttm_operation_ctx *op);
  * prefetched object nobody validates is shrunk like any other.  Queuing
  * an object already queued or in flight does nothing.
  *
- * Context: May sleep (may start a thread). Takes the prefetch lock.
- * Return: 0; -EINVAL for NULL; -EAGAIN when no worker runs and none can
- * be started;
+ * Context: May sleep (starts a thread once). Takes the prefetch lock.
+ * Return: 0; -EINVAL for NULL; -EAGAIN when the thread cannot be started;
  * -ECHILD in the child of a fork() of a process that prefetched.
  */
 int uttm_bo_prefetch(struct uttm_bo *bo);

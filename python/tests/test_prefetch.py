@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""Prefetch: objects come back on the context's prefetch workers while
+"""Prefetch: objects come back on the context's prefetch thread while
 Python goes on, within the budget, and map() then finds them resident;
 a prefetch can be withdrawn, and one nobody maps is reclaimed as usual."""
 

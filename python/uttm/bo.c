@@ -191,11 +191,11 @@ static PyMethodDef bo_methods[] = {
 	  "the next Mapping.purged says it too.  Errors as map()'s." },
 	{ "prefetch", (PyCFunction)bo_prefetch, METH_NOARGS,
 	  "prefetch()\n--\n\n"
-	  "Start bringing the object back without waiting: one of the\n"
-	  "context's prefetch workers restores it, within the budget, while\n"
-	  "Python goes on; the next map() finds it resident or waits only for\n"
-	  "the rest.  A prefetched object nobody maps is reclaimable like any\n"
-	  "other.  Raises OSError when no worker can be started." },
+	  "Start bringing the object back without waiting: the context's\n"
+	  "prefetch thread restores it, within the budget, while Python goes\n"
+	  "on; the next map() finds it resident or waits only for the rest.\n"
+	  "A prefetched object nobody maps is reclaimable like any other.\n"
+	  "Raises OSError when the thread cannot be started." },
 	{ "cancel_prefetch", (PyCFunction)bo_cancel_prefetch, METH_NOARGS,
 	  "cancel_prefetch()\n--\n\n"
 	  "Withdraw a prefetch of the object, or stop it where it is (the\n"

@@ -18,38 +18,27 @@ struct uttm_store_use {
 	unsigned long users;
 };
 
-/* Objects a context's prefetch brings back at once, at most. */
-#define UTTM_PREFETCH_WORKERS 4
-
 /*
- * One prefetch worker: its thread and the object it brings back.  The
- * object is referenced, but its last reference may be going unlocked:
- * compare @in_flight, never look inside; its device is @in_flight_dev.
- */
-struct uttm_prefetch_worker {
-	struct uttm_prefetcher *pf;
-	pthread_t thread;
-	struct uttm_bo *in_flight;
-	struct uttm_device *in_flight_dev;
-	struct uttm_cancel cancel;	/* stops @in_flight */
-};
-
-/*
- * The prefetch queue and its workers; see "Prefetch" in prefetch.c.
- * Its @lock protects everything but the workers' @cancel and @done.
+ * The prefetch queue and its thread; see "Prefetch" in prefetch.c.  Its
+ * @lock protects everything but @cancel and @done.
  */
 struct uttm_prefetcher {
 	pthread_mutex_t lock;
 	pthread_cond_t work;		/* something queued, or @stop */
-	pthread_cond_t landed;		/* a worker's @in_flight went */
+	pthread_cond_t landed;		/* @in_flight went */
 	struct list_head queue;		/* of bo->prefetch_link, referenced */
-	struct uttm_prefetch_worker workers[UTTM_PREFETCH_WORKERS];
-	unsigned long queued;		/* objects on @queue */
-	unsigned int started;		/* workers running, the first ones */
-	unsigned int idle;		/* of which waiting for work */
-	atomic_ulong done;		/* objects they populated */
+	/*
+	 * Referenced, but its last reference may be going unlocked: compare
+	 * it, never look inside; its device is @in_flight_dev.
+	 */
+	struct uttm_bo *in_flight;
+	struct uttm_device *in_flight_dev;
+	struct uttm_cancel cancel;	/* stops @in_flight */
+	atomic_ulong done;		/* objects it populated */
+	bool started;
 	bool stop;
-	unsigned long generation;	/* of the process that started them */
+	unsigned long generation;	/* of the process that started it */
+	pthread_t thread;
 };
 
 /*
