@@ -134,6 +134,32 @@ rc=$?
 [ $rc -eq 130 ] || fail "interrupted bench e2e exited $rc, not 130"
 [ -z "$(leftovers $pid)" ] || fail "left behind after SIGINT: $(leftovers $pid)"
 
+# Another confining benchmark holds the machine: this one waits, says
+# so, and a signal stops the wait with nothing changed.
+if command -v flock >/dev/null; then
+	# The process that holds the lock is the one killed after.
+	(flock 9 && exec sleep 30) 9>/run/lock/uttm-bench.lock &
+	holder=$!
+	sleep 0.5
+	"$uttm" bench e2e --size 48M --rounds 1 --duration 1 >/dev/null \
+		2>"$err" &
+	pid=$!
+	for _ in $(seq 100); do
+		grep -q "waiting for another uttm benchmark" "$err" && break
+		sleep 0.05
+	done
+	grep -q "waiting for another uttm benchmark" "$err" ||
+		fail "bench e2e did not wait for the machine lock"
+	kill -INT $pid
+	wait $pid
+	rc=$?
+	kill $holder
+	wait $holder 2>/dev/null
+	[ $rc -eq 130 ] || fail "bench e2e stopped waiting exited $rc, not 130"
+	[ -z "$(leftovers $pid)" ] ||
+		fail "left behind after waiting: $(leftovers $pid)"
+fi
+
 # Without root it says so and exits 3, before touching anything.
 if command -v setpriv >/dev/null; then
 	setpriv --reuid=65534 --regid=65534 --clear-groups \

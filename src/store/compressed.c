@@ -558,9 +558,10 @@ static long page_batch(struct compressed_store *cs, page_fn fn,
 
 /*
  * Pages from @src[0] on, @count at most, up to the first that is
- * same-filled: those that are better sent down whole than compressed.
+ * same-filled: the run a full pool sends down.
  */
-static unsigned long pages_before_same_filled(void *const *src, unsigned long count)
+static unsigned long pages_before_same_filled(void *const *src,
+					      unsigned long count)
 {
 	unsigned long n = 0;
 	unsigned char fill;

@@ -39,35 +39,34 @@ void confined_remove(const struct cgroup *cg)
 			cg->path, strerror(-ret));
 }
 
-/*
- * Takes the lock every confining benchmark holds while it runs, waiting
- * for it if another has it; a machine without /run/lock runs unlocked.
- * Returns 0, or -EINTR when a signal asked to stop the wait.
- */
-static int lock_machine(struct confined *env)
-{
-	env->lock_fd = open(MACHINE_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (env->lock_fd < 0)
-		return 0;
-	if (!flock(env->lock_fd, LOCK_EX | LOCK_NB))
-		return 0;
-	fprintf(stderr, "%s: waiting for another uttm benchmark that changes "
-		"swap to end (%s)\n", env->tool, MACHINE_LOCK);
-	while (flock(env->lock_fd, LOCK_EX)) {
-		if (errno != EINTR || interrupted) {
-			close(env->lock_fd);
-			env->lock_fd = -1;
-			return -EINTR;
-		}
-	}
-	return 0;
-}
-
 static void unlock_machine(struct confined *env)
 {
 	if (env->lock_fd >= 0)
 		close(env->lock_fd);
 	env->lock_fd = -1;
+}
+
+/*
+ * Takes the lock every confining benchmark holds while it runs, waiting
+ * for it if another has it; a machine where it cannot be had (no
+ * /run/lock, no file locks) runs unlocked.  Returns 0, or -EINTR when a
+ * signal asked to stop the wait.
+ */
+static int lock_machine(struct confined *env)
+{
+	env->lock_fd = open(MACHINE_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (env->lock_fd < 0 || !flock(env->lock_fd, LOCK_EX | LOCK_NB) ||
+	    errno != EWOULDBLOCK)
+		return 0;
+	fprintf(stderr, "%s: waiting for another uttm benchmark that changes "
+		"swap to end (%s)\n", env->tool, MACHINE_LOCK);
+	while (flock(env->lock_fd, LOCK_EX) && errno == EINTR) {
+		if (interrupted) {
+			unlock_machine(env);
+			return -EINTR;
+		}
+	}
+	return 0;
 }
 
 /* Leaves what the benchmark changed as it found it. */
