@@ -1167,6 +1167,88 @@ static void at_the_cap_new_pages_go_down_and_the_pool_stays(void **state)
 }
 
 /*
+ * A lower store whose handles no entry of the tier can hold (bit 59 is
+ * the entry's own flag), which keeps nothing.
+ */
+struct wide_store {
+	struct uttm_backup base;
+	unsigned long next;
+};
+
+static long wide_backup_pages(struct uttm_backup *backup, void *const *src,
+			      unsigned long count, bool writeback,
+			      unsigned long *handles)
+{
+	struct wide_store *ws = container_of(backup, struct wide_store, base);
+
+	for (unsigned long i = 0; i < count; i++)
+		handles[i] = (1UL << 59) + ++ws->next;
+	return (long)count;
+}
+
+static void wide_drop(struct uttm_backup *backup, const unsigned long *handles,
+		      unsigned long count)
+{
+}
+
+static uint64_t wide_bytes_avail(struct uttm_backup *backup)
+{
+	return 1ULL << 40;
+}
+
+static void wide_fini(struct uttm_backup *backup)
+{
+	free(container_of(backup, struct wide_store, base));
+}
+
+static const struct uttm_backup_ops wide_ops = {
+	.backup_pages = wide_backup_pages,
+	.drop = wide_drop,
+	.bytes_avail = wide_bytes_avail,
+	.fini = wide_fini,
+};
+
+/*
+ * Handles the lower store gives that no entry can hold go back to it at
+ * once, on both ways down: a backup at the cap ends short, a writeback
+ * leaves its pages in the pool, and every page comes back.
+ */
+static void lower_handles_too_wide_go_back(void **state)
+{
+	const struct codec *codec = *state;
+	struct wide_store *ws = calloc(1, sizeof(*ws));
+	struct uttm_backup_compressed_params params = {
+		.cap = 16 * 4096, .compressor = codec->compressor,
+	};
+	struct uttm_backup *backup;
+	struct pages p;
+	long ret;
+
+	assert_non_null(ws);
+	assert_int_equal(uttm_backup_init(&ws->base, &wide_ops, NULL), 0);
+	params.lower = &ws->base;
+	assert_int_equal(uttm_backup_compressed_create(&params, &backup), 0);
+	pages_alloc(&p, 64);
+	pages_fill(&p, CONTENT_RANDOM, 6);
+	ret = uttm_backup_backup_pages(backup, p.addr, p.count, false,
+				       p.handles);
+	assert_true(ret > 0 && ret < 64);
+	assert_true(ws->next > 0);
+	assert_int_equal(uttm_backup_handles(&ws->base), 0);
+	assert_int_equal(stats_of(backup).lower_pages, 0);
+	p.count = (unsigned long)ret;
+	uttm_backup_writeback(backup, 16 * 4096);
+	assert_int_equal(uttm_backup_handles(&ws->base), 0);
+	assert_int_equal(stats_of(backup).pages, p.count);
+	assert_restores(backup, &p);
+	drop_all(backup, &p);
+	assert_int_equal(stats_of(backup).pages, 0);
+	pages_free(&p);
+	uttm_backup_put(backup);
+	uttm_backup_put(&ws->base);
+}
+
+/*
  * Threads back up, restore and drop while pages move down under them:
  * a page read or dropped as it moves comes back whole or goes once.
  */
@@ -1207,6 +1289,7 @@ static void threads_share_one_tier(void **state)
 	CODEC_TEST(writeback_moves_the_coldest_pages_down, codec),          \
 	CODEC_TEST(full_lower_store_cuts_a_backup_short, codec),            \
 	CODEC_TEST(at_the_cap_new_pages_go_down_and_the_pool_stays, codec), \
+	CODEC_TEST(lower_handles_too_wide_go_back, codec),                  \
 	CODEC_TEST(threads_share_one_tier, codec)
 
 int main(void)

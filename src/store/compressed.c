@@ -455,21 +455,19 @@ static unsigned long move_batch(struct compressed_store *cs)
  * Moves pages down, a batch at a time, until the pool's memory went down
  * by @bytes, @batches batches went, or no page can.  Returns the bytes
  * the pool went down by (a chunk's memory goes back only once all its
- * objects went), and in @moved how many pages went.
+ * objects went).
  */
 static uint64_t move_down(struct compressed_store *cs, uint64_t bytes,
-			  unsigned long batches, unsigned long *moved)
+			  unsigned long batches)
 {
 	uint64_t before, now;
 	unsigned long n = 1;
 
-	*moved = 0;
 	pthread_mutex_lock(&cs->move_lock);
 	before = uttm_zpool_used_bytes(&cs->pool);
 	now = before;
 	while (batches-- && before - now < bytes && n) {
 		n = move_batch(cs);
-		*moved += n;
 		now = MIN(now, uttm_zpool_used_bytes(&cs->pool));
 	}
 	pthread_mutex_unlock(&cs->move_lock);
@@ -763,14 +761,12 @@ static uint64_t compressed_resident_bytes(struct uttm_backup *backup)
 static uint64_t compressed_writeback(struct uttm_backup *backup, uint64_t bytes)
 {
 	struct compressed_store *cs = to_compressed(backup);
-	unsigned long moved;
 
 	if (!cs->lower)
 		return 0;
 	/* Compressed pages free a fraction of a page each: batches enough. */
 	return move_down(cs, bytes,
-			 DIV_ROUND_UP(16 * bytes, MOVE_BATCH * UTTM_PAGE_SIZE),
-			 &moved);
+			 DIV_ROUND_UP(16 * bytes, MOVE_BATCH * UTTM_PAGE_SIZE));
 }
 
 static void tier_fini(struct compressed_store *cs)
