@@ -177,6 +177,12 @@ static inline void list_move(struct list_head *node, struct list_head *head)
 uint64_t uttm_sysmem_swap_free_bytes(void);
 
 /*
+ * Whether any page is in swap, system-wide: one sysinfo(2), cheap enough
+ * to ask before every restore.
+ */
+bool uttm_sysmem_swap_in_use(void);
+
+/*
  * Room left in a store that holds @used bytes: what remains of its
  * @capacity or, without one (0), the swap the process can still use,
  * since pages parked in memory the kernel cannot swap free nothing.

@@ -254,6 +254,14 @@ void uttm_sysmem_cgroup_room(const struct uttm_cgroup_levels *levels,
 	}
 }
 
+bool uttm_sysmem_swap_in_use(void)
+{
+	struct sysinfo si;
+
+	/* Unknown counts as in use: reading ahead then costs only time. */
+	return sysinfo(&si) || si.freeswap < si.totalswap;
+}
+
 uint64_t uttm_sysmem_swap_free_bytes(void)
 {
 	uint64_t free_swap, max, current;

@@ -72,11 +72,14 @@ static unsigned long page_out(void *arg, unsigned long first,
  * of what the swap device can stream; MADV_WILLNEED on a shared mapping
  * puts every read in flight together, and the read that follows finds
  * them in the swap cache.  Best effort: whatever is not read ahead is
- * read by the copy.
+ * read by the copy.  With nothing in swap there is nothing to read, and
+ * a restore of scattered slots would pay three system calls a page.
  */
 static void swap_in_ahead(struct shmem_store *store,
 			  const unsigned long *handles, unsigned long count)
 {
+	if (!uttm_sysmem_swap_in_use())
+		return;
 	for (unsigned long i = 0, run; i < count; i += run) {
 		unsigned long first;
 		void *map;
