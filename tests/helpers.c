@@ -148,7 +148,15 @@ void tt_new_backed(struct uttm_tt *tt, struct uttm_pool *pool, uint64_t bytes,
 		   enum uttm_caching caching, struct uttm_backup *backup,
 		   uint64_t seed)
 {
-	assert_int_equal(uttm_tt_init(tt, pool, bytes, caching, 0), 0);
+	tt_new_flagged(tt, pool, bytes, caching, 0, backup, seed);
+}
+
+void tt_new_flagged(struct uttm_tt *tt, struct uttm_pool *pool, uint64_t bytes,
+		    enum uttm_caching caching, uint32_t page_flags,
+		    struct uttm_backup *backup, uint64_t seed)
+{
+	assert_int_equal(uttm_tt_init(tt, pool, bytes, caching, page_flags),
+			 0);
 	assert_int_equal(uttm_tt_set_backup(tt, backup), 0);
 	assert_int_equal(uttm_tt_populate(tt, &test_ctx), 0);
 	fill_tt(tt, seed);

@@ -86,11 +86,15 @@ extern const struct uttm_backup_flags backup_flags;
 
 /*
  * Makes @tt a populated vector of @bytes from @pool in @caching, backed
- * by @backup, and fills it with the pattern of @seed.
+ * by @backup, and fills it with the pattern of @seed; with @page_flags
+ * for the _flagged variant.
  */
 void tt_new_backed(struct uttm_tt *tt, struct uttm_pool *pool, uint64_t bytes,
 		   enum uttm_caching caching, struct uttm_backup *backup,
 		   uint64_t seed);
+void tt_new_flagged(struct uttm_tt *tt, struct uttm_pool *pool, uint64_t bytes,
+		    enum uttm_caching caching, uint32_t page_flags,
+		    struct uttm_backup *backup, uint64_t seed);
 
 /* The tests' reproducible random numbers: xorshift64 on @state. */
 uint64_t rng_next(uint64_t *state);

@@ -140,17 +140,19 @@ static int redis_tier_create(struct uttm_arena *arena,
 #endif
 
 static const struct store_case store_cases[] = {
-	{ "shmem", shmem_create, false, NULL },
-	{ "insert", insert_create, true, NULL },
-	{ "compressed", lz4_create, false, NULL },
-	{ "compressed-zstd", zstd_create, false, NULL },
-	{ "file", file_create, false, NULL },
-	{ "file-sync", file_sync_create, false, NULL },
-	{ "compressed-file", file_tier_create, false, NULL },
+	{ "shmem", shmem_create, false, false, NULL },
+	{ "insert", insert_create, true, false, NULL },
+	{ "compressed", lz4_create, false, false, NULL },
+	{ "compressed-zstd", zstd_create, false, false, NULL },
+	{ "file", file_create, false, true, NULL },
+	{ "file-sync", file_sync_create, false, true, NULL },
+	{ "compressed-file", file_tier_create, false, false, NULL },
 #ifdef UTTM_TEST_REDIS
-	{ "redis", redis_create, false, redis_env_unavailable },
-	{ "redis-cluster", redis_cluster_create, false, redis_env_unavailable },
-	{ "compressed-redis", redis_tier_create, false, redis_env_unavailable },
+	{ "redis", redis_create, false, true, redis_env_unavailable },
+	{ "redis-cluster", redis_cluster_create, false, true,
+	  redis_env_unavailable },
+	{ "compressed-redis", redis_tier_create, false, false,
+	  redis_env_unavailable },
 #endif
 };
 

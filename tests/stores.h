@@ -15,6 +15,8 @@
  * @arena; returns as the store's own create function.
  * @holds_arena_pages: the store keeps the arena pages it backs up, one
  * per handle, allocated in the arena until their handles are dropped.
+ * @keeps_copies: the store keeps its copies of pages a vector that
+ * tracks writes restored (it holds its pages out of memory).
  * @unavailable: for a store that needs what a machine may lack (a
  * server): NULL when it is there, else why not; the tests then skip.
  */
@@ -23,6 +25,7 @@ struct store_case {
 	int (*create)(struct uttm_arena *arena, struct uttm_fault *fault,
 		      uint64_t capacity, struct uttm_backup **out);
 	bool holds_arena_pages;
+	bool keeps_copies;
 	const char *(*unavailable)(void);
 };
 

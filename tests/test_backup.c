@@ -563,6 +563,143 @@ static void counters_exact_across_cycles(void **state)
 	assert_int_equal(arena_pages_allocated(env->fx->arena), 0);
 }
 
+/* A vector that tracks writes, backed up once and restored: all clean. */
+static void tracked_new(struct backup_env *env, struct uttm_tt *tt,
+			uint64_t bytes, uint64_t seed)
+{
+	tt_new_flagged(tt, &env->fx->pool, bytes, UTTM_PLAIN,
+		       UTTM_TT_FLAG_TRACK_DIRTY, env->backup, seed);
+	assert_int_equal(uttm_tt_backup(tt, &backup_flags), tt->num_pages);
+	assert_int_equal(uttm_tt_populate(tt, &test_ctx), 0);
+	assert_tt_matches(tt, seed);
+	assert_int_equal(tt->copied_pages,
+			 env->store->keeps_copies ? tt->num_pages : 0);
+	assert_int_equal(uttm_backup_handles(env->backup), tt->copied_pages);
+}
+
+static void clean_pages_back_up_without_the_store(void **state)
+{
+	struct backup_env *env = *state;
+	struct uttm_tt tt;
+
+	tracked_new(env, &tt, MIXED_BYTES, 21);
+	/* A store asked for a single page would fail the backup. */
+	if (env->store->keeps_copies)
+		fixture_arm(env->fx, UTTM_FAULT_BACKUP, 1, 1, -ENOSPC);
+	assert_int_equal(uttm_tt_backup(&tt, &backup_flags), MIXED_PAGES);
+	uttm_fault_disarm(env->fx->fault, UTTM_FAULT_BACKUP);
+	assert_int_equal(tt.copied_pages, 0);
+	assert_int_equal(count_handles(&tt), MIXED_PAGES);
+	assert_int_equal(uttm_backup_handles(env->backup), MIXED_PAGES);
+	assert_accounting(env, &tt, 1);
+	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
+	assert_tt_matches(&tt, 21);
+	uttm_tt_fini(&tt);
+}
+
+/* Writes page @index of @tt with the pattern of @seed, reported first. */
+static void write_page(struct uttm_tt *tt, unsigned long index, uint64_t seed)
+{
+	assert_int_equal(uttm_tt_mark_dirty(tt, index, 1), 0);
+	fill_page(uttm_tt_page_address(tt, index), seed, index);
+}
+
+static void written_pages_are_written_again(void **state)
+{
+	struct backup_env *env = *state;
+	struct uttm_tt tt;
+
+	tracked_new(env, &tt, MIXED_BYTES, 22);
+	/* One page in the order-6 block, one order-0 page at the end. */
+	write_page(&tt, 10, 23);
+	write_page(&tt, MIXED_PAGES - 1, 23);
+	if (env->store->keeps_copies)
+		assert_int_equal(tt.copied_pages, MIXED_PAGES - 2);
+	assert_int_equal(uttm_backup_handles(env->backup), tt.copied_pages);
+	assert_int_equal(uttm_tt_backup(&tt, &backup_flags), MIXED_PAGES);
+	assert_int_equal(uttm_backup_handles(env->backup), MIXED_PAGES);
+	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
+	for (unsigned long i = 0; i < MIXED_PAGES; i++)
+		assert_true(page_matches(uttm_tt_page_address(&tt, i),
+					 i == 10 || i == MIXED_PAGES - 1 ?
+					 23 : 22, i));
+	assert_int_equal(uttm_tt_mark_dirty(&tt, MIXED_PAGES, 1), -EINVAL);
+	assert_int_equal(uttm_tt_mark_dirty(&tt, 1, MIXED_PAGES), -EINVAL);
+	assert_int_equal(uttm_tt_mark_dirty(&tt, MIXED_PAGES, 0), 0);
+	uttm_tt_fini(&tt);
+}
+
+/* Every way a vector's content goes, or changes store, takes its copies. */
+static void copies_go_with_the_content(void **state)
+{
+	struct backup_env *env = *state;
+	const struct uttm_backup_flags purge = { .purge = true };
+	struct uttm_tt tt;
+
+	tracked_new(env, &tt, MIXED_BYTES, 24);
+	uttm_tt_unpopulate(&tt);
+	assert_int_equal(tt.copied_pages, 0);
+	assert_int_equal(uttm_backup_handles(env->backup), 0);
+	uttm_tt_fini(&tt);
+
+	tracked_new(env, &tt, MIXED_BYTES, 24);
+	assert_int_equal(uttm_tt_backup(&tt, &purge), MIXED_PAGES);
+	assert_int_equal(uttm_backup_handles(env->backup), 0);
+	uttm_tt_fini(&tt);
+
+	tracked_new(env, &tt, MIXED_BYTES, 24);
+	assert_int_equal(uttm_tt_set_backup(&tt, env->backup), 0);
+	assert_int_equal(uttm_backup_handles(env->backup), 0);
+	uttm_tt_fini(&tt);
+
+	/* A partial backup: the pages that stay are restored from memory. */
+	tracked_new(env, &tt, MIXED_BYTES, 24);
+	write_page(&tt, 70, 25);
+	fixture_arm(env->fx, UTTM_FAULT_BACKUP, 3, 1, -ENOSPC);
+	assert_true(uttm_tt_backup(&tt, &backup_flags) < MIXED_PAGES);
+	uttm_fault_disarm(env->fx->fault, UTTM_FAULT_BACKUP);
+	assert_int_equal(tt.copied_pages, 0);
+	assert_int_equal(uttm_backup_handles(env->backup), count_handles(&tt));
+	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
+	for (unsigned long i = 0; i < MIXED_PAGES; i++)
+		assert_true(page_matches(uttm_tt_page_address(&tt, i),
+					 i == 70 ? 25 : 24, i));
+	uttm_tt_fini(&tt);
+	assert_int_equal(uttm_backup_handles(env->backup), 0);
+}
+
+/* Kept copies take no room that new backups need; their own is theirs. */
+static void a_clean_vector_backs_up_into_a_full_store(void **state)
+{
+	struct backup_env *env = *state;
+	const unsigned long pages = 512;
+	struct uttm_backup *small;
+	struct uttm_tt tt, other;
+
+	if (!env->store->keeps_copies)
+		skip();
+	small = store_create(env->store, env->fx->arena, NULL,
+			     3 * pages * UTTM_PAGE_SIZE);
+	tt_new_flagged(&tt, &env->fx->pool, pages * UTTM_PAGE_SIZE, UTTM_PLAIN,
+		       UTTM_TT_FLAG_TRACK_DIRTY, small, 26);
+	assert_int_equal(uttm_tt_backup(&tt, &backup_flags), pages);
+	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
+	assert_int_equal(tt.copied_pages, pages);
+	tt_new_backed(&other, &env->fx->pool, 2 * pages * UTTM_PAGE_SIZE,
+		      UTTM_PLAIN, small, 27);
+	assert_int_equal(uttm_tt_backup(&other, &backup_flags), 2 * pages);
+	assert_int_equal(uttm_backup_bytes_avail(small), 0);
+	assert_int_equal(uttm_tt_backup(&tt, &backup_flags), pages);
+	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
+	assert_tt_matches(&tt, 26);
+	/* The store now keeps no copy that leaves it no room. */
+	assert_int_equal(tt.copied_pages, 0);
+	uttm_tt_fini(&tt);
+	uttm_tt_fini(&other);
+	assert_int_equal(uttm_backup_handles(small), 0);
+	uttm_backup_put(small);
+}
+
 /*
  * The randomized run: many short sequences of operations on a few
  * vectors, with faults injected at random, against a model of what every
@@ -712,6 +849,10 @@ int main(int argc, char **argv)
 		STORE_TEST(backup_leaves_device_state_and_mappings_first),
 		STORE_TEST(device_refusing_restored_pages_stops_the_restore),
 		STORE_TEST(counters_exact_across_cycles),
+		STORE_TEST(clean_pages_back_up_without_the_store),
+		STORE_TEST(written_pages_are_written_again),
+		STORE_TEST(copies_go_with_the_content),
+		STORE_TEST(a_clean_vector_backs_up_into_a_full_store),
 		STORE_TEST(random_sequences_with_faults_lose_nothing),
 	};
 

@@ -117,6 +117,8 @@ struct uttm_backup_ops {
  * the store core.
  * @generation: of the process that made the store; private to the store
  * core, which keeps a child of fork() out of its parent's stores.
+ * @copies: handles page vectors keep as copies of pages they hold again
+ * (UTTM_TT_FLAG_TRACK_DIRTY); private to the store core.
  *
  * Stores embed it; users only see a pointer.
  */
@@ -127,6 +129,7 @@ struct uttm_backup {
 	long handles;
 	int refcount;
 	unsigned long generation;
+	long copies;
 };
 
 /**

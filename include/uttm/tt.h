@@ -37,8 +37,15 @@ extern "C" {
 #define UTTM_TT_FLAG_ZERO_ALLOC (1u << 1)
 /** Content lives, at least partly, in the backup store. */
 #define UTTM_TT_FLAG_SWAPPED (1u << 2)
+/*
+ * The owner reports every write with uttm_tt_mark_dirty(), so a restore
+ * may keep the store's copy of each page and a backup of a page not
+ * written since skips the store; see "Kept copies" in src/tt/copies.c.
+ */
+#define UTTM_TT_FLAG_TRACK_DIRTY (1u << 3)
 /** Flags a caller may pass to uttm_tt_init(). */
-#define UTTM_TT_FLAGS_USER (UTTM_TT_FLAG_DONTNEED | UTTM_TT_FLAG_ZERO_ALLOC)
+#define UTTM_TT_FLAGS_USER (UTTM_TT_FLAG_DONTNEED | UTTM_TT_FLAG_ZERO_ALLOC | \
+			    UTTM_TT_FLAG_TRACK_DIRTY)
 /** Set by uttm while the vector holds all its pages. Private. */
 #define UTTM_TT_FLAG_PRIV_POPULATED (1u << 30)
 /** Set by uttm while the vector is (possibly partly) backed up. Private. */
@@ -60,6 +67,9 @@ struct uttm_tt_restore;
  * @restore: progress of an unfinished restore, or NULL.
  * @resident_pages: pages the vector holds right now, whatever its state;
  * the exact figure page accounting adds up.
+ * @copies: with UTTM_TT_FLAG_TRACK_DIRTY, per page the handle of the
+ * store's copy of its content kept since the restore, or 0.
+ * @copied_pages: entries of @copies that are not 0.
  *
  * Embed it in the object it serves.  Read @page_flags through the helpers
  * below; the other fields are private.
@@ -75,6 +85,8 @@ struct uttm_tt {
 	struct uttm_backup *backup;
 	struct uttm_tt_restore *restore;
 	unsigned long resident_pages;
+	unsigned long *copies;
+	unsigned long copied_pages;
 };
 
 /**
@@ -83,7 +95,8 @@ struct uttm_tt {
  * @pool: where its pages will come from; it must outlive @tt.
  * @size: size in bytes, rounded up to whole pages.
  * @caching: state of the pages while populated.
- * @page_flags: UTTM_TT_FLAG_DONTNEED and UTTM_TT_FLAG_ZERO_ALLOC.
+ * @page_flags: UTTM_TT_FLAG_DONTNEED, UTTM_TT_FLAG_ZERO_ALLOC and
+ * UTTM_TT_FLAG_TRACK_DIRTY.
  *
  * Context: May sleep (allocates the vector). No locks.
  * Return: 0; -EINVAL for NULL arguments, a zero size, a size beyond the
@@ -238,6 +251,25 @@ void uttm_tt_set_purgeable(struct uttm_tt *tt, bool purgeable);
  * of range.
  */
 void *uttm_tt_page_address(const struct uttm_tt *tt, unsigned long index);
+
+/**
+ * uttm_tt_mark_dirty() - report a write to pages of a vector
+ * @tt: the vector.
+ * @first: index of the first page written.
+ * @count: pages written from @first.
+ *
+ * For a vector made with UTTM_TT_FLAG_TRACK_DIRTY: the store's copies of
+ * these pages no longer match them and are dropped, so the next backup
+ * writes the pages again.  Call it before the write lands, or at least
+ * before the next backup can run; a write it misses is lost at the next
+ * backup, which keeps the old copy.  Without the flag, a no-op.
+ *
+ * Context: May sleep (the store drops handles). The caller serialises
+ * access to @tt. The store may take its own locks.
+ * Return: 0; -EINVAL for a NULL @tt or a range beyond the vector.
+ */
+int uttm_tt_mark_dirty(struct uttm_tt *tt, unsigned long first,
+		       unsigned long count);
 
 /**
  * uttm_tt_vmap() - map all pages of a vector contiguously

@@ -20,16 +20,12 @@ int uttm_backup_init(struct uttm_backup *backup,
 	backup->arena = NULL;
 	backup->handles = 0;
 	backup->refcount = 1;
+	backup->copies = 0;
 	backup->generation = uttm_fork_generation();
 	return 0;
 }
 
-/*
- * Whether @backup was made by a parent process: its files (or server)
- * are the parent's, so a child takes nothing in, reads nothing out,
- * only forgets the handles it drops, and never finishes the store.
- */
-static bool store_inherited(const struct uttm_backup *backup)
+bool uttm_store_inherited(const struct uttm_backup *backup)
 {
 	return backup->generation != uttm_fork_generation();
 }
@@ -46,7 +42,7 @@ void uttm_backup_put(struct uttm_backup *backup)
 	    __atomic_fetch_sub(&backup->refcount, 1, __ATOMIC_ACQ_REL) != 1)
 		return;
 	/* A child leaves its copy of a parent's store to its own exit. */
-	if (store_inherited(backup))
+	if (uttm_store_inherited(backup))
 		return;
 	UTTM_WARN_ON(__atomic_load_n(&backup->handles, __ATOMIC_RELAXED));
 	backup->ops->fini(backup);
@@ -73,7 +69,7 @@ int uttm_store_backup_pages(struct uttm_backup *backup, void *const *src,
 	long ret;
 
 	*done = 0;
-	if (UTTM_WARN_ON(store_inherited(backup)))
+	if (UTTM_WARN_ON(uttm_store_inherited(backup)))
 		return -EINVAL;
 	limit = uttm_store_fault_limit(backup->fault, UTTM_FAULT_BACKUP, count,
 				       &fault);
@@ -112,7 +108,7 @@ long uttm_store_insert(struct uttm_backup *backup, struct uttm_page *block,
 	long handle;
 	int ret;
 
-	if (UTTM_WARN_ON(store_inherited(backup)))
+	if (UTTM_WARN_ON(uttm_store_inherited(backup)))
 		return -EINVAL;
 	if (nr > 1) {
 		ret = uttm_fault_check(backup->fault, UTTM_FAULT_INSERT);
@@ -155,7 +151,7 @@ int uttm_store_copy_pages(struct uttm_backup *backup, void *const *dst,
 	long ret;
 
 	*done = 0;
-	if (UTTM_WARN_ON(store_inherited(backup)))
+	if (UTTM_WARN_ON(uttm_store_inherited(backup)))
 		return -EINVAL;
 	limit = uttm_store_fault_limit(backup->fault, UTTM_FAULT_RESTORE, count,
 				       &fault);
@@ -191,14 +187,35 @@ void uttm_backup_drop(struct uttm_backup *backup, const unsigned long *handles,
 {
 	if (!count || UTTM_WARN_ON(!backup || !handles))
 		return;
-	if (!store_inherited(backup))
+	if (!uttm_store_inherited(backup))
 		backup->ops->drop(backup, handles, count);
 	__atomic_fetch_sub(&backup->handles, (long)count, __ATOMIC_RELAXED);
 }
 
+bool uttm_store_keep_copies(struct uttm_backup *backup, unsigned long count)
+{
+	uint64_t avail_pages;
+	long copies;
+
+	/* A copy in memory would hold what the backup is there to free. */
+	if (backup->ops->resident_bytes || uttm_store_inherited(backup))
+		return false;
+	copies = __atomic_load_n(&backup->copies, __ATOMIC_RELAXED);
+	avail_pages = backup->ops->bytes_avail(backup) >> UTTM_PAGE_SHIFT;
+	if ((uint64_t)copies + 2 * (uint64_t)count > avail_pages)
+		return false;
+	__atomic_fetch_add(&backup->copies, (long)count, __ATOMIC_RELAXED);
+	return true;
+}
+
+void uttm_store_forget_copies(struct uttm_backup *backup, unsigned long count)
+{
+	__atomic_fetch_sub(&backup->copies, (long)count, __ATOMIC_RELAXED);
+}
+
 uint64_t uttm_backup_bytes_avail(struct uttm_backup *backup)
 {
-	return store_inherited(backup) ? 0 : backup->ops->bytes_avail(backup);
+	return uttm_store_inherited(backup) ? 0 : backup->ops->bytes_avail(backup);
 }
 
 uint64_t uttm_backup_resident_bytes(struct uttm_backup *backup)

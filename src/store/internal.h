@@ -47,6 +47,24 @@ int uttm_store_copy_pages(struct uttm_backup *backup, void *const *dst,
 			  unsigned long *done);
 
 /*
+ * Whether @backup was made by a parent process: its files (or server)
+ * are the parent's, so a child takes nothing in, reads nothing out,
+ * only forgets the handles it drops, and never finishes the store.
+ */
+bool uttm_store_inherited(const struct uttm_backup *backup);
+
+/*
+ * Kept copies (src/tt/copies.c): whether a vector may keep the handles
+ * of @count pages it just restored as copies, counted until forgotten.
+ * Only a store that holds its pages out of memory keeps copies, and
+ * only while they would take no more of its room than stays free, so
+ * that copies never crowd out the backups the room is for.
+ */
+bool uttm_store_keep_copies(struct uttm_backup *backup, unsigned long count);
+/* @count kept copies became handles of backed-up pages again, or went. */
+void uttm_store_forget_copies(struct uttm_backup *backup, unsigned long count);
+
+/*
  * Hands one block to an inserting store, after the per-page faults were
  * decided by the caller; a block of order > 0 consults its own fault
  * point.  Returns as struct uttm_backup_ops::insert.

@@ -140,6 +140,7 @@ void uttm_tt_footprint(const struct uttm_tt *tt,
 		.pages = tt->resident_pages,
 		.metadata_bytes = uttm_heap_bytes(tt->pages) +
 				  uttm_heap_bytes(tt->dma_address) +
+				  uttm_heap_bytes(tt->copies) +
 				  uttm_heap_bytes(tt->restore),
 	};
 
@@ -172,6 +173,7 @@ int uttm_tt_set_backup(struct uttm_tt *tt, struct uttm_backup *backup)
 		return -EINVAL;
 	if (uttm_tt_is_backed_up(tt))
 		return -EBUSY;
+	uttm_tt_drop_copies(tt, 0, tt->num_pages);
 	if (backup)
 		uttm_backup_get(backup);
 	uttm_backup_put(tt->backup);
@@ -241,36 +243,67 @@ static void commit_partial_block(struct uttm_tt *tt, unsigned long first,
 
 /*
  * A backup under way: the first entry still in its original state, the
- * pages that left, how, and where freed pages go (NULL: the system).
+ * pages that left and how many of them without a write, how, and where
+ * freed pages go (NULL: the system).
  */
 struct backup_walk {
 	unsigned long pos;
 	unsigned long shrunken;
+	unsigned long clean;
 	bool writeback;
 	struct uttm_pool_recycle *bin;
 };
 
 /*
- * Backs up the whole blocks from @walk->pos, up to BACKUP_CHUNK pages.
- * Returns 0, or the store's error once the pages it took are committed.
- * Either way the position moves to the first entry still in its original
- * state.
+ * The pages of the whole blocks from @pos, up to BACKUP_CHUNK, that all
+ * have copies in the store (@copied) or that all lack a full set.
  */
-static int backup_chunk(struct uttm_tt *tt, struct backup_walk *walk)
+static unsigned long chunk_pages(const struct uttm_tt *tt, unsigned long pos,
+				 bool copied)
+{
+	unsigned long end = pos, nr;
+
+	while (end < tt->num_pages) {
+		nr = entry_pages(tt->pages[end]);
+		if (end - pos + nr > BACKUP_CHUNK ||
+		    uttm_tt_all_copied(tt, end, nr) != copied)
+			break;
+		end += nr;
+	}
+	return end - pos;
+}
+
+/* Backs up the blocks from @walk->pos whose copies are in the store. */
+static void commit_copies(struct uttm_tt *tt, struct backup_walk *walk)
+{
+	unsigned long handles[BACKUP_CHUNK];
+	unsigned long n = chunk_pages(tt, walk->pos, true);
+
+	uttm_tt_take_copies(tt, walk->pos, n, handles);
+	commit_backed_up(tt, walk->pos, n, handles, walk->bin);
+	walk->pos += n;
+	walk->shrunken += n;
+	walk->clean += n;
+}
+
+/*
+ * Writes the whole blocks from @walk->pos that lack copies to the store,
+ * up to BACKUP_CHUNK pages, their copies of pages not written since
+ * dropped first.  Returns 0, or the store's error once the pages it took
+ * are committed.  Either way the position moves to the first entry
+ * still in its original state.
+ */
+static int write_chunk(struct uttm_tt *tt, struct backup_walk *walk)
 {
 	void *src[BACKUP_CHUNK];
 	unsigned long handles[BACKUP_CHUNK];
 	unsigned long *pos = &walk->pos;
-	unsigned long end = *pos, n = 0, done, whole = 0, nr;
+	unsigned long n = chunk_pages(tt, *pos, false), done, whole = 0, nr;
 	int ret;
 
-	while (end < tt->num_pages &&
-	       n + entry_pages(tt->pages[end]) <= BACKUP_CHUNK) {
-		nr = entry_pages(tt->pages[end]);
-		for (unsigned long j = 0; j < nr; j++)
-			src[n++] = uttm_tt_page_address(tt, end + j);
-		end += nr;
-	}
+	uttm_tt_drop_copies(tt, *pos, n);
+	for (unsigned long i = 0; i < n; i++)
+		src[i] = uttm_tt_page_address(tt, *pos + i);
 	ret = uttm_store_backup_pages(tt->backup, src, n, walk->writeback,
 				      handles, &done);
 	while (whole < done &&
@@ -286,6 +319,19 @@ static int backup_chunk(struct uttm_tt *tt, struct backup_walk *walk)
 		*pos += nr;
 	}
 	return ret;
+}
+
+/*
+ * Backs up the next blocks from @walk->pos through a store that copies:
+ * those whose pages all have copies without a write, else by writing.
+ */
+static int backup_chunk(struct uttm_tt *tt, struct backup_walk *walk)
+{
+	if (!uttm_tt_all_copied(tt, walk->pos,
+				entry_pages(tt->pages[walk->pos])))
+		return write_chunk(tt, walk);
+	commit_copies(tt, walk);
+	return 0;
 }
 
 /* Inserts a block whole; returns its pages, each with its handle, or 0. */
@@ -362,6 +408,7 @@ static long tt_purge(struct uttm_tt *tt, struct uttm_pool_recycle *bin)
 {
 	unsigned long freed;
 
+	uttm_tt_drop_copies(tt, 0, tt->num_pages);
 	uttm_tt_vunmap(tt);
 	freed = __uttm_pool_release(tt->pool, tt->pages, tt->dma_address,
 				    tt->num_pages, tt->caching, bin);
@@ -379,18 +426,23 @@ int uttm_tt_backup_check(const struct uttm_tt *tt,
 		return -EINVAL;
 	if (!uttm_tt_is_populated(tt) || flags->purge)
 		return 0;
-	if (!tt->backup || uttm_backup_bytes_avail(tt->backup) < UTTM_PAGE_SIZE)
+	if (!tt->backup || uttm_store_inherited(tt->backup))
+		return -EBUSY;
+	/* Pages whose copies are all in the store need no room. */
+	if (tt->copied_pages < tt->num_pages &&
+	    uttm_backup_bytes_avail(tt->backup) < UTTM_PAGE_SIZE)
 		return -EBUSY;
 	return 0;
 }
 
 long __uttm_tt_backup(struct uttm_tt *tt, const struct uttm_backup_flags *flags,
-		      struct uttm_pool_recycle *bin)
+		      struct uttm_pool_recycle *bin, unsigned long *clean)
 {
 	int (*step)(struct uttm_tt *tt, struct backup_walk *walk);
 	struct backup_walk walk = { .writeback = flags->writeback, .bin = bin };
 	int ret = 0;
 
+	*clean = 0;
 	if (!uttm_tt_is_populated(tt))
 		return 0;
 	if (flags->purge)
@@ -402,7 +454,9 @@ long __uttm_tt_backup(struct uttm_tt *tt, const struct uttm_backup_flags *flags,
 	/* Not a page left its place: the vector is as it was. */
 	if (!walk.pos)
 		return ret;
-	/* The whole blocks that stay become plain and unmapped. */
+	*clean = walk.clean;
+	/* The whole blocks that stay become plain and unmapped, uncopied. */
+	uttm_tt_drop_copies(tt, walk.pos, tt->num_pages - walk.pos);
 	leave_state(tt, walk.pos, tt->num_pages - walk.pos);
 	tt->page_flags &= ~UTTM_TT_FLAG_PRIV_POPULATED;
 	tt->page_flags |= UTTM_TT_FLAG_PRIV_BACKED_UP | UTTM_TT_FLAG_SWAPPED;
@@ -412,8 +466,9 @@ long __uttm_tt_backup(struct uttm_tt *tt, const struct uttm_backup_flags *flags,
 long uttm_tt_backup(struct uttm_tt *tt, const struct uttm_backup_flags *flags)
 {
 	int ret = uttm_tt_backup_check(tt, flags);
+	unsigned long clean;
 
-	return ret ? ret : __uttm_tt_backup(tt, flags, NULL);
+	return ret ? ret : __uttm_tt_backup(tt, flags, NULL, &clean);
 }
 
 /* Drops the handles and frees the pages of @count vector entries. */
@@ -453,6 +508,7 @@ void uttm_tt_release_backed_up(struct uttm_tt *tt)
 	struct uttm_tt_restore *restore = tt->restore;
 	unsigned long first = 0;
 
+	uttm_tt_drop_copies(tt, 0, tt->num_pages);
 	if (restore) {
 		unsigned long divide = (unsigned long)
 			(restore->alloc.caching_divide - tt->pages);
@@ -493,7 +549,10 @@ static void restore_from_pages(struct uttm_tt *tt, struct uttm_page **old,
 						  UTTM_PLAIN, bin);
 }
 
-/* Copies @count pages from the store into place, dropping each handle. */
+/*
+ * Copies @count pages from the store into place, keeping each handle as
+ * the page's copy or dropping it.
+ */
 static int restore_from_store(struct uttm_tt *tt, struct uttm_page **old,
 			      struct uttm_page **dst, unsigned long count,
 			      const struct uttm_operation_ctx *ctx,
@@ -509,7 +568,9 @@ static int restore_from_store(struct uttm_tt *tt, struct uttm_page **old,
 	}
 	ret = uttm_store_copy_pages(tt->backup, addr, handles, count, ctx,
 				    done);
-	uttm_backup_drop(tt->backup, handles, *done);
+	if (!uttm_tt_keep_copies(tt, (unsigned long)(dst - tt->pages), handles,
+				 *done))
+		uttm_backup_drop(tt->backup, handles, *done);
 	return ret;
 }
 

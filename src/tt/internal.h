@@ -18,10 +18,13 @@ struct uttm_pool_recycle;
  */
 int uttm_tt_backup_check(const struct uttm_tt *tt,
 			 const struct uttm_backup_flags *flags);
-/* The pages the backup frees go into @bin, when not NULL. */
+/*
+ * The pages the backup frees go into @bin, when not NULL; *@clean
+ * receives how many of them went without a write, their copies kept.
+ */
 long __uttm_tt_backup(struct uttm_tt *tt,
 		      const struct uttm_backup_flags *flags,
-		      struct uttm_pool_recycle *bin);
+		      struct uttm_pool_recycle *bin, unsigned long *clean);
 
 /*
  * uttm_tt_populate(), with pages taken from @bin (or NULL) first and
@@ -36,5 +39,28 @@ int uttm_tt_restore(struct uttm_tt *tt, const struct uttm_operation_ctx *ctx,
 
 /* Drops every handle and frees every page of a backed-up vector. */
 void uttm_tt_release_backed_up(struct uttm_tt *tt);
+
+/*
+ * Kept copies (copies.c).  Whether pages [@first, @first + @count) all
+ * have a copy in the store.
+ */
+bool uttm_tt_all_copied(const struct uttm_tt *tt, unsigned long first,
+			unsigned long count);
+/* Gives the copies of pages [@first, @first + @count) back to the store. */
+void uttm_tt_drop_copies(struct uttm_tt *tt, unsigned long first,
+			 unsigned long count);
+/*
+ * Moves the copies of pages [@first, @first + @count), all present, into
+ * @handles: they are handles of backed-up pages from now on.
+ */
+void uttm_tt_take_copies(struct uttm_tt *tt, unsigned long first,
+			 unsigned long count, unsigned long *handles);
+/*
+ * Keeps @handles, just restored into pages [@first, @first + @count), as
+ * their copies; false when the vector does not track writes or the
+ * store will not keep them, and the caller drops them.
+ */
+bool uttm_tt_keep_copies(struct uttm_tt *tt, unsigned long first,
+			 const unsigned long *handles, unsigned long count);
 
 #endif /* UTTM_TT_INTERNAL_H */

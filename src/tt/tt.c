@@ -37,16 +37,18 @@ int uttm_tt_init(struct uttm_tt *tt, struct uttm_pool *pool, uint64_t size,
 	memset(tt, 0, sizeof(*tt));
 	tt->num_pages = DIV_ROUND_UP(size, UTTM_PAGE_SIZE);
 	tt->pages = calloc(tt->num_pages, sizeof(*tt->pages));
-	if (!tt->pages)
-		return -ENOMEM;
-	if (pool->use_dma_map) {
+	if (pool->use_dma_map)
 		tt->dma_address = calloc(tt->num_pages,
 					 sizeof(*tt->dma_address));
-		if (!tt->dma_address) {
-			free(tt->pages);
-			tt->pages = NULL;
-			return -ENOMEM;
-		}
+	if (page_flags & UTTM_TT_FLAG_TRACK_DIRTY)
+		tt->copies = calloc(tt->num_pages, sizeof(*tt->copies));
+	if (!tt->pages || (pool->use_dma_map && !tt->dma_address) ||
+	    ((page_flags & UTTM_TT_FLAG_TRACK_DIRTY) && !tt->copies)) {
+		free(tt->copies);
+		free(tt->dma_address);
+		free(tt->pages);
+		memset(tt, 0, sizeof(*tt));
+		return -ENOMEM;
 	}
 	tt->pool = pool;
 	tt->caching = caching;
@@ -61,8 +63,9 @@ void uttm_tt_fini(struct uttm_tt *tt)
 	uttm_tt_unpopulate(tt);
 	if (uttm_tt_is_backed_up(tt))
 		uttm_tt_release_backed_up(tt);
-	UTTM_WARN_ON(tt->resident_pages);
+	UTTM_WARN_ON(tt->resident_pages || tt->copied_pages);
 	uttm_backup_put(tt->backup);
+	free(tt->copies);
 	free(tt->dma_address);
 	free(tt->pages);
 	memset(tt, 0, sizeof(*tt));
@@ -100,6 +103,7 @@ void uttm_tt_unpopulate(struct uttm_tt *tt)
 {
 	if (!tt || !uttm_tt_is_populated(tt))
 		return;
+	uttm_tt_drop_copies(tt, 0, tt->num_pages);
 	uttm_tt_vunmap(tt);
 	uttm_pool_free(tt->pool, tt->pages, tt->dma_address, tt->num_pages,
 		       tt->caching);
