@@ -733,12 +733,15 @@ static void model_step(struct backup_env *env, struct model_tt *m,
 
 	if (!m->live) {
 		unsigned long pages = 1 + rng_next(rng) % 70;
+		/* Half the vectors keep copies, where the store does. */
+		uint32_t tracks = rng_next(rng) & 1 ? UTTM_TT_FLAG_TRACK_DIRTY :
+						     0;
 
 		assert_int_equal(uttm_tt_init(&m->tt, &env->fx->pool,
 					      pages * UTTM_PAGE_SIZE,
 					      rng_next(rng) % 3 ? UTTM_PLAIN :
 								  UTTM_LOCKED,
-					      0), 0);
+					      tracks), 0);
 		assert_int_equal(uttm_tt_set_backup(&m->tt, env->backup), 0);
 		if (uttm_tt_populate(&m->tt, &test_ctx)) {
 			uttm_tt_fini(&m->tt);
@@ -761,6 +764,14 @@ static void model_step(struct backup_env *env, struct model_tt *m,
 		break;
 	case 2:
 		if (uttm_tt_is_populated(&m->tt)) {
+			unsigned long split = rng_next(rng) % m->tt.num_pages;
+
+			/* Reported in two parts, as a partial write would be. */
+			assert_int_equal(uttm_tt_mark_dirty(&m->tt, 0, split),
+					 0);
+			assert_int_equal(uttm_tt_mark_dirty(&m->tt, split,
+							    m->tt.num_pages -
+							    split), 0);
 			m->seed = ++*next_seed;
 			fill_tt(&m->tt, m->seed);
 		}

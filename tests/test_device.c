@@ -57,6 +57,51 @@ static void counters_follow_every_operation(void **state)
 	assert_int_equal(allocated(w), 0);
 }
 
+/*
+ * An object that reports its writes backs up, through a store that keeps
+ * copies, the blocks not written since their restore without a write.
+ */
+static void unwritten_pages_back_up_without_a_write(void **state)
+{
+	const struct uttm_context_params cp = { .page_limit = 64 * MiB };
+	const struct uttm_backup_flags backup = { .purge = false };
+	struct world *w = world_with(&cp, disk_store_new());
+	struct uttm_bo_params bp = { .size = MiB,
+				     .flags = UTTM_BO_TRACK_DIRTY };
+	struct uttm_context_stats stats;
+	struct uttm_bo *bo;
+
+	assert_int_equal(uttm_bo_create(w->dev, &bp, &bo), 0);
+	bo_fill(bo, 1);
+	for (unsigned int round = 0; round < 2; round++) {
+		uttm_bo_lock(bo);
+		assert_int_equal(uttm_bo_shrink(bo, &backup), 256);
+		uttm_bo_unlock(bo);
+		assert_int_equal(bo_check(bo, 1), 0);
+	}
+	uttm_context_stats(w->ctx, &stats);
+	assert_int_equal(stats.pages_backed_up, 512);
+	assert_int_equal(stats.pages_backed_up_clean, 256);
+	/* A write into the block goes out with the block. */
+	uttm_bo_lock(bo);
+	assert_int_equal(uttm_bo_mark_dirty(bo, UTTM_PAGE_SIZE + 1, 2), 0);
+	fill_page(uttm_tt_page_address(uttm_bo_tt(bo), 1), 2, 1);
+	assert_int_equal(uttm_bo_shrink(bo, &backup), 256);
+	assert_true(uttm_bo_validate(bo, &op) >= 0);
+	assert_true(page_matches(uttm_tt_page_address(uttm_bo_tt(bo), 1), 2,
+				 1));
+	uttm_context_stats(w->ctx, &stats);
+	assert_int_equal(stats.pages_backed_up_clean, 256);
+	assert_int_equal(uttm_bo_mark_dirty(bo, MiB, 1), -EINVAL);
+	assert_int_equal(uttm_bo_mark_dirty(bo, MiB - 1, 2), -EINVAL);
+	assert_int_equal(uttm_bo_mark_dirty(bo, MiB, 0), 0);
+	uttm_bo_unlock(bo);
+	uttm_bo_put(bo);
+	bp.flags = UTTM_BO_FLAGS + 1;
+	assert_int_equal(uttm_bo_create(w->dev, &bp, &bo), -EINVAL);
+	world_free(w);
+}
+
 static void trimming_pools_takes_whole_blocks_device_by_device(void **state)
 {
 	struct world *w = *state;
@@ -621,6 +666,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(default_limits_are_half_of_ram_and_2g),
 		world_test(counters_follow_every_operation),
+		cmocka_unit_test(unwritten_pages_back_up_without_a_write),
 		world_test(trimming_pools_takes_whole_blocks_device_by_device),
 		world_test(driver_makes_vectors_and_sees_releases),
 		world_test(placements_and_bad_input),

@@ -152,6 +152,9 @@ static int vectors_beyond_data_limit(void *unused)
 	/* 32 MiB of them, and 32 MiB of device addresses. */
 	CHILD_CHECK(uttm_tt_init(&tt, &mapped, 16ULL << 30, UTTM_PLAIN, 0) ==
 		    -ENOMEM);
+	/* 32 MiB of them, and 32 MiB of kept copies' handles. */
+	CHILD_CHECK(uttm_tt_init(&tt, &plain, 16ULL << 30, UTTM_PLAIN,
+				 UTTM_TT_FLAG_TRACK_DIRTY) == -ENOMEM);
 	CHILD_CHECK(!uttm_tt_init(&tt, &plain, 16ULL << 30, UTTM_PLAIN, 0));
 	uttm_tt_fini(&tt);
 	return 0;
@@ -245,7 +248,15 @@ static void bad_input_is_refused(void **state)
 			 -EINVAL);
 	assert_int_equal(uttm_tt_init(&tt, NULL, 4096, UTTM_PLAIN, 0), -EINVAL);
 
+	assert_int_equal(uttm_tt_init(&tt, &fx->pool, 4096, UTTM_PLAIN,
+				      UTTM_TT_FLAG_TRACK_DIRTY), 0);
+	assert_int_equal(uttm_tt_mark_dirty(NULL, 0, 1), -EINVAL);
+	assert_int_equal(uttm_tt_mark_dirty(&tt, 0, 2), -EINVAL);
+	assert_int_equal(uttm_tt_mark_dirty(&tt, 0, 1), 0);
+	uttm_tt_fini(&tt);
 	assert_int_equal(uttm_tt_init(&tt, &fx->pool, 4096, UTTM_PLAIN, 0), 0);
+	/* Without tracking, a write needs no report. */
+	assert_int_equal(uttm_tt_mark_dirty(&tt, 0, 1), 0);
 	assert_int_equal(uttm_tt_populate(&tt, NULL), -EINVAL);
 	assert_int_equal(uttm_tt_populate(NULL, &test_ctx), -EINVAL);
 	assert_null(uttm_tt_page_address(&tt, 1));

@@ -124,6 +124,8 @@ struct uttm_context_params {
  * @objects: live buffer objects, delayed-destroyed ones included.
  * @pages_purged: pages purged so far.
  * @pages_backed_up: pages backed up so far.
+ * @pages_backed_up_clean: of which without a write: pages not written
+ * since their restore, whose copies the store kept (UTTM_BO_TRACK_DIRTY).
  * @pages_restored: pages brought back from a store so far.
  * @budget: the budget in bytes, 0 for none.
  * @pressure_limit: the pressure limit in bytes, 0 for none.
@@ -169,7 +171,8 @@ struct uttm_context_stats {
 	uint64_t pages_released;
 	uint64_t objects_prefetched;
 	uint64_t background_runs;
-	uint64_t reserved[4];
+	uint64_t pages_backed_up_clean;
+	uint64_t reserved[3];
 };
 
 /**
@@ -559,6 +562,7 @@ void *uttm_device_priv(const struct uttm_device *dev);
  * @mem_type: placement, UTTM_PL_SYSTEM by default.
  * @purgeable: the content may be dropped under pressure from the start.
  * @priv: driver data, see uttm_bo_priv().
+ * @flags: UTTM_BO_* bits.
  * @reserved: must be zero: room for fields to come (docs/versioning.md).
  */
 struct uttm_bo_params {
@@ -566,8 +570,18 @@ struct uttm_bo_params {
 	unsigned int mem_type;
 	bool purgeable;
 	void *priv;
-	uint64_t reserved[4];
+	uint64_t flags;
+	uint64_t reserved[3];
 };
+
+/*
+ * The owner reports every CPU write with uttm_bo_mark_dirty(), so that a
+ * page not written since its restore is backed up again without a write:
+ * its vector is made with UTTM_TT_FLAG_TRACK_DIRTY (uttm/tt.h).
+ */
+#define UTTM_BO_TRACK_DIRTY (1ull << 0)
+/** Every flag struct uttm_bo_params::flags may hold. */
+#define UTTM_BO_FLAGS UTTM_BO_TRACK_DIRTY
 
 /** uttm_bo_validate() found the content dropped since the last validate. */
 #define UTTM_BO_CONTENT_LOST 1
@@ -583,8 +597,8 @@ struct uttm_bo_params {
  *
  * Context: May sleep. Takes the LRU lock.
  * Return: 0; -EINVAL for NULL arguments, a zero size, one over 16 TiB
- * (2^32 - 1 pages, the most a page vector holds) in any placement, or
- * an undefined placement; -ENOSPC when the placement is full (a sized
+ * (2^32 - 1 pages, the most a page vector holds) in any placement, an
+ * undefined placement, or flags outside UTTM_BO_FLAGS; -ENOSPC when the placement is full (a sized
  * one, or an unlimited one whose usage would pass 2^64 bytes); the
  * errors of tt_create; -ENOMEM, also when the budget has no room for the
  * bookkeeping.
@@ -938,6 +952,24 @@ int uttm_bo_pin(struct uttm_bo *bo);
  * Context: @bo locked; takes the LRU lock.
  */
 void uttm_bo_unpin(struct uttm_bo *bo);
+
+/**
+ * uttm_bo_mark_dirty() - report a CPU write to an object
+ * @bo: a locked object.
+ * @offset: first byte written.
+ * @size: bytes written from @offset.
+ *
+ * For an object made with UTTM_BO_TRACK_DIRTY: the store's copies of the
+ * pages the range touches are dropped, so the next backup writes them.
+ * Call it before the write, or at least before the object can next be
+ * shrunk: a write it misses is lost when the object is backed up and
+ * restored.  A no-op for other objects and for an empty range.
+ *
+ * Context: @bo locked (the shrinker then leaves it alone). May sleep:
+ * the store drops handles and may take its own locks.
+ * Return: 0; -EINVAL for a NULL @bo or a range beyond the object.
+ */
+int uttm_bo_mark_dirty(struct uttm_bo *bo, uint64_t offset, uint64_t size);
 
 /**
  * uttm_bo_set_purgeable() - say whether an object's content may be dropped

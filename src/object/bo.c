@@ -22,7 +22,9 @@ static struct uttm_resource_manager *bo_manager(const struct uttm_bo *bo)
 static int default_tt_create(struct uttm_bo *bo, struct uttm_tt *tt)
 {
 	struct uttm_device *dev = bo->dev;
-	int ret = uttm_tt_init(tt, &dev->pool, bo->size, dev->caching, 0);
+	uint32_t flags = bo->flags & UTTM_BO_TRACK_DIRTY ?
+			 UTTM_TT_FLAG_TRACK_DIRTY : 0;
+	int ret = uttm_tt_init(tt, &dev->pool, bo->size, dev->caching, flags);
 
 	if (!ret && dev->backup)
 		ret = uttm_tt_set_backup(tt, dev->backup);
@@ -65,8 +67,8 @@ static long bo_metadata(struct uttm_bo *bo)
 
 /*
  * What the bookkeeping of an object of @params will take, charged before
- * it is allocated: the object, and the entries (and device addresses) of
- * a default vector.
+ * it is allocated: the object, and the entries (device addresses, kept
+ * copies) of a default vector.
  */
 static long bo_metadata_of(const struct uttm_device *dev,
 			   const struct uttm_bo_params *params)
@@ -79,6 +81,8 @@ static long bo_metadata_of(const struct uttm_device *dev,
 	bytes += uttm_heap_bytes_of(pages * sizeof(struct uttm_page *));
 	if (dev->pool.use_dma_map)
 		bytes += uttm_heap_bytes_of(pages * sizeof(uint64_t));
+	if (params->flags & UTTM_BO_TRACK_DIRTY)
+		bytes += uttm_heap_bytes_of(pages * sizeof(unsigned long));
 	return (long)bytes;
 }
 
@@ -93,6 +97,7 @@ int uttm_bo_create(struct uttm_device *dev, const struct uttm_bo_params *params,
 
 	if (!dev || !params || !out || !params->size ||
 	    !UTTM_RESERVED_CLEAR(params) || params->size > BO_MAX_SIZE ||
+	    (params->flags & ~UTTM_BO_FLAGS) ||
 	    params->mem_type >= UTTM_NUM_MEM_TYPES ||
 	    !dev->man[params->mem_type].defined)
 		return -EINVAL;
@@ -111,6 +116,7 @@ int uttm_bo_create(struct uttm_device *dev, const struct uttm_bo_params *params,
 	uttm_resv_init(&bo->resv);
 	bo->size = (params->size + UTTM_PAGE_SIZE - 1) & ~(UTTM_PAGE_SIZE - 1);
 	bo->mem_type = params->mem_type;
+	bo->flags = params->flags;
 	bo->priv = params->priv;
 	list_init(&bo->lru.link);
 
@@ -235,6 +241,21 @@ void uttm_bo_unpin(struct uttm_bo *bo)
 		bo->dev->pinned--;
 	pthread_mutex_unlock(&bo->dev->lru_lock);
 	uttm_lru_update(bo, true);
+}
+
+int uttm_bo_mark_dirty(struct uttm_bo *bo, uint64_t offset, uint64_t size)
+{
+	uint64_t first;
+
+	if (UTTM_WARN_ON(!bo) || offset > bo->size || size > bo->size - offset)
+		return -EINVAL;
+	if (!bo->has_tt || !size)
+		return 0;
+	first = offset >> UTTM_PAGE_SHIFT;
+	return uttm_tt_mark_dirty(&bo->tt, (unsigned long)first,
+				  (unsigned long)(DIV_ROUND_UP(offset + size,
+							      UTTM_PAGE_SIZE) -
+						  first));
 }
 
 void uttm_bo_set_purgeable(struct uttm_bo *bo, bool purgeable)

@@ -402,6 +402,7 @@ void uttm_context_stats(struct uttm_context *ctx,
 	stats->pool_pages = r.pool_bytes >> UTTM_PAGE_SHIFT;
 	stats->pages_purged = atomic_load(&ctx->pages_purged);
 	stats->pages_backed_up = atomic_load(&ctx->pages_backed_up);
+	stats->pages_backed_up_clean = atomic_load(&ctx->pages_backed_up_clean);
 	stats->pages_restored = atomic_load(&ctx->pages_restored);
 	for (unsigned int i = 0; i < UTTM_NR_SHRINK_REASONS; i++)
 		stats->pages_reclaimed[i] =
@@ -455,7 +456,7 @@ int uttm_context_dump(struct uttm_context *ctx, FILE *out)
 		"(stores %.1f, bookkeeping %.1f; peak %.1f)\n"
 		"objects         : %llu\n"
 		"purged          : %llu pages\n"
-		"backed up       : %llu pages\n"
+		"backed up       : %llu pages (%llu without a write)\n"
 		"restored        : %llu pages in %llu restores, %.2f ms each\n"
 		"reclaimed       : %llu pages for watermarks, %llu purging, "
 		"%llu swapping out\n"
@@ -471,6 +472,7 @@ int uttm_context_dump(struct uttm_context *ctx, FILE *out)
 		(unsigned long long)stats.objects,
 		(unsigned long long)stats.pages_purged,
 		(unsigned long long)stats.pages_backed_up,
+		(unsigned long long)stats.pages_backed_up_clean,
 		(unsigned long long)stats.pages_restored,
 		(unsigned long long)stats.restores,
 		stats.restores ? (double)stats.restore_ns / 1e6 /

@@ -84,6 +84,7 @@ struct uttm_context {
 	unsigned int max_stores;
 	atomic_ulong pages_purged;
 	atomic_ulong pages_backed_up;
+	atomic_ulong pages_backed_up_clean;
 	atomic_ulong pages_restored;
 	atomic_ulong pages_reclaimed[UTTM_NR_SHRINK_REASONS];
 	atomic_ulong restore_latency[UTTM_RESTORE_BUCKETS];
@@ -165,6 +166,7 @@ struct uttm_bo {
 	struct uttm_resv resv;
 	uint64_t size;
 	unsigned int mem_type;
+	uint64_t flags;		/* UTTM_BO_*, from its parameters */
 	bool has_tt;
 	struct uttm_tt tt;
 	/* The store the budget counts for it (@tt's, when it last looked). */

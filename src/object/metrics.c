@@ -102,6 +102,11 @@ static void context_metrics(struct uttm_context *ctx, FILE *out)
 	       "Pages moved into a store.");
 	fprintf(out, "uttm_pages_backed_up_total %llu\n",
 		(unsigned long long)s.pages_backed_up);
+	family(out, "uttm_pages_backed_up_clean", "counter",
+	       "Pages backed up without a write: not written since their "
+	       "restore, their copies kept in the store.");
+	fprintf(out, "uttm_pages_backed_up_clean_total %llu\n",
+		(unsigned long long)s.pages_backed_up_clean);
 	family(out, "uttm_pages_restored", "counter",
 	       "Pages brought back from a store.");
 	fprintf(out, "uttm_pages_restored_total %llu\n",

@@ -278,7 +278,7 @@ long uttm_bo_shrink(struct uttm_bo *bo, const struct uttm_backup_flags *flags)
 {
 	const struct uttm_device_funcs *funcs;
 	struct uttm_pool_recycle *bin;
-	unsigned long before, recycled;
+	unsigned long before, recycled, clean;
 	struct uttm_context *ctx;
 	long ret;
 
@@ -297,7 +297,7 @@ long uttm_bo_shrink(struct uttm_bo *bo, const struct uttm_backup_flags *flags)
 	bin = bin_for(bo->dev);
 	before = bo->tt.resident_pages;
 	recycled = bin ? bin->recycled : 0;
-	ret = __uttm_tt_backup(&bo->tt, flags, bin);
+	ret = __uttm_tt_backup(&bo->tt, flags, bin, &clean);
 	recycled = bin ? bin->recycled - recycled : 0;
 	uttm_context_account(bo->dev, (long)bo->tt.resident_pages -
 				      (long)before + (long)recycled);
@@ -314,6 +314,7 @@ long uttm_bo_shrink(struct uttm_bo *bo, const struct uttm_backup_flags *flags)
 			funcs->purge_notify(bo);
 	} else {
 		atomic_fetch_add(&ctx->pages_backed_up, (unsigned long)ret);
+		atomic_fetch_add(&ctx->pages_backed_up_clean, clean);
 	}
 	uttm_lru_update(bo, false);
 	return ret;
