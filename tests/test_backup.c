@@ -567,6 +567,8 @@ static void counters_exact_across_cycles(void **state)
 static void tracked_new(struct backup_env *env, struct uttm_tt *tt,
 			uint64_t bytes, uint64_t seed)
 {
+	assert_int_equal(uttm_backup_keeps_copies(env->backup),
+			 env->store->keeps_copies);
 	tt_new_flagged(tt, &env->fx->pool, bytes, UTTM_PLAIN,
 		       UTTM_TT_FLAG_TRACK_DIRTY, env->backup, seed);
 	assert_int_equal(uttm_tt_backup(tt, &backup_flags), tt->num_pages);

@@ -265,6 +265,22 @@ uint64_t uttm_backup_bytes_avail(struct uttm_backup *backup);
 uint64_t uttm_backup_resident_bytes(struct uttm_backup *backup);
 
 /**
+ * uttm_backup_keeps_copies() - whether a store keeps copies of restored pages
+ * @backup: the store.
+ *
+ * A store that holds its pages out of memory (it has no resident_bytes
+ * operation: a file, a server) keeps the copy of each page it restores
+ * into a vector made with UTTM_TT_FLAG_TRACK_DIRTY, while it has the
+ * room; see uttm_tt_mark_dirty().  One that holds them in memory does
+ * not: the copy would hold what the backup is there to free.  An owner
+ * may track writes only where this is true.
+ *
+ * Context: Any thread; does not sleep, takes no lock.
+ * Return: true when it may keep copies.
+ */
+bool uttm_backup_keeps_copies(const struct uttm_backup *backup);
+
+/**
  * uttm_backup_writeback() - have a store write its own memory out
  * @backup: the store.
  * @bytes: how much memory to free.

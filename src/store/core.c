@@ -192,13 +192,17 @@ void uttm_backup_drop(struct uttm_backup *backup, const unsigned long *handles,
 	__atomic_fetch_sub(&backup->handles, (long)count, __ATOMIC_RELAXED);
 }
 
+bool uttm_backup_keeps_copies(const struct uttm_backup *backup)
+{
+	return !backup->ops->resident_bytes && !uttm_store_inherited(backup);
+}
+
 bool uttm_store_keep_copies(struct uttm_backup *backup, unsigned long count)
 {
 	uint64_t avail_pages;
 	long copies;
 
-	/* A copy in memory would hold what the backup is there to free. */
-	if (backup->ops->resident_bytes || uttm_store_inherited(backup))
+	if (!uttm_backup_keeps_copies(backup))
 		return false;
 	copies = __atomic_load_n(&backup->copies, __ATOMIC_RELAXED);
 	avail_pages = backup->ops->bytes_avail(backup) >> UTTM_PAGE_SHIFT;

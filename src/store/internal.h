@@ -56,9 +56,9 @@ bool uttm_store_inherited(const struct uttm_backup *backup);
 /*
  * Kept copies (src/tt/copies.c): whether a vector may keep the handles
  * of @count pages it just restored as copies, counted until forgotten.
- * Only a store that holds its pages out of memory keeps copies, and
- * only while they would take no more of its room than stays free, so
- * that copies never crowd out the backups the room is for.
+ * Only a store that uttm_backup_keeps_copies() keeps them, and only
+ * while they would take no more of its room than stays free, so that
+ * copies never crowd out the backups the room is for.
  */
 bool uttm_store_keep_copies(struct uttm_backup *backup, unsigned long count);
 /* @count kept copies became handles of backed-up pages again, or went. */

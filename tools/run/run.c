@@ -204,6 +204,19 @@ static void bo_end(struct workload *wl, unsigned long id)
 }
 
 /*
+ * A fill rewrites the whole object: none of the store's copies of its
+ * pages holds the new content.  The range is the object's own, which
+ * uttm_bo_mark_dirty() cannot refuse.
+ */
+static void bo_write(struct workload *wl, unsigned long id)
+{
+	struct run *run = workload_priv(wl);
+	struct uttm_bo *bo = run->bos[id];
+
+	uttm_bo_mark_dirty(bo, 0, uttm_bo_size(bo));
+}
+
+/*
  * Prefetches an object in its store.  One another worker holds is
  * resident and stays so until that worker is done with it.
  */
@@ -230,6 +243,7 @@ static const struct workload_backend bo_backend = {
 	.begin = bo_begin,
 	.page = bo_page,
 	.end = bo_end,
+	.write = bo_write,
 	.prefetch = bo_prefetch,
 	.resident = bo_resident,
 };
@@ -308,8 +322,12 @@ static int run_setup(struct run *run)
 		.funcs = &run_funcs,
 		.priv = run,
 	};
+	/*
+	 * Room for every object, and for the copies that objects restored
+	 * into the budget keep (uttm_store_keep_copies()).
+	 */
 	struct store_request req = {
-		.capacity = workload_total_bytes(o),
+		.capacity = workload_total_bytes(o) + o->budget,
 		.memory = share ? o->budget / share : 0,
 		.path = run->cfg->store_path,
 		.fault = run->cfg->fault,
@@ -317,6 +335,7 @@ static int run_setup(struct run *run)
 		.redis_password = run->cfg->redis_password,
 	};
 	uint64_t budget;
+	bool track_writes;
 	int ret;
 
 	ret = watch_start(&run->watch, o->budget);
@@ -334,10 +353,14 @@ static int run_setup(struct run *run)
 	dp.pool.arena = run->arena;
 	dp.backup = run->store;
 	ret = uttm_device_create(run->ctx, &dp, &run->dev);
+	/* Where no copy is kept, tracking would only cost bookkeeping. */
+	track_writes = !run->cfg->rewrite_all &&
+		       uttm_backup_keeps_copies(run->store);
 	for (unsigned long i = 0; !ret && i < o->objects; i++) {
 		struct uttm_bo_params bp = {
 			.size = workload_object_size(o, i),
 			.purgeable = workload_purgeable(o, i),
+			.flags = track_writes ? UTTM_BO_TRACK_DIRTY : 0,
 		};
 
 		ret = uttm_bo_create(run->dev, &bp, &run->bos[i]);
@@ -413,6 +436,9 @@ static void report(const struct workload_options *o, const char *store,
 			sum->accounted_peak_bytes);
 	figures_add_int(&set, "pages_backed_up", "pages backed up", "",
 			sum->pages_backed_up);
+	figures_add_int(&set, "pages_backed_up_clean",
+			"  of which without a write (copies kept)", "",
+			sum->pages_backed_up_clean);
 	figures_add_int(&set, "pages_restored", "pages restored", "",
 			sum->pages_restored);
 	figures_add_int(&set, "pages_purged", "pages purged", "",
@@ -483,6 +509,7 @@ int run_uttm(const struct workload_options *opt, const struct run_config *cfg,
 		uttm_context_stats(run.ctx, &cs);
 		uttm_monitor_stats(run.monitor, &ms);
 		sum->pages_backed_up = cs.pages_backed_up;
+		sum->pages_backed_up_clean = cs.pages_backed_up_clean;
 		sum->pages_restored = cs.pages_restored;
 		sum->pages_purged = cs.pages_purged;
 		sum->pages_recycled = cs.pages_recycled;
@@ -539,6 +566,8 @@ static void run_usage(FILE *out)
 		"  --background-reclaim BYTES\n"
 		"                       headroom a reclaim thread keeps free\n"
 		"                       ahead of restores (default 0: none)\n"
+		"  --rewrite-all        every backup writes every page: objects\n"
+		"                       do not report writes, no copies are kept\n"
 		"  --same-filled SHARE  share of pages of one repeated byte, half\n"
 		"                       of them zero, 0 to 1 (default 0)\n"
 		"  --json               one JSON object instead of the report\n"
@@ -695,6 +724,9 @@ static int run_option(int c, struct workload_options *o,
 		if (!ret)
 			o->lookahead = (unsigned int)n;
 		return ret;
+	case 'W':
+		ro->cfg.rewrite_all = true;
+		return 0;
 	case 'j':
 		ro->json = true;
 		return 0;
@@ -740,6 +772,7 @@ static int parse_run_options(int argc, char **argv, struct workload_options *o,
 		{ "same-filled", required_argument, NULL, 'f' },
 		{ "lookahead", required_argument, NULL, 'L' },
 		{ "background-reclaim", required_argument, NULL, 'B' },
+		{ "rewrite-all", no_argument, NULL, 'W' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "stats", no_argument, NULL, 'S' },
 		{ "metrics", required_argument, NULL, 'm' },

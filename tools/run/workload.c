@@ -161,6 +161,8 @@ static void object_fill(struct worker *w, unsigned long id)
 	uint32_t version = ++wl->versions[id];
 	double t = now_seconds();
 
+	if (wl->backend->write)
+		wl->backend->write(wl, id);
 	for (unsigned long i = 0; i < object_pages(wl, id); i++)
 		pattern_fill(&wl->pattern, wl->backend->page(wl, id, i), id,
 			     version, i);

@@ -79,6 +79,8 @@ struct workload;
  * 0, 1 when its content was dropped, or a negative errno.
  * @page: address of page @index of object @id, between @begin and @end.
  * @end: let other workers at object @id again.
+ * @write: object @id's pages are about to be written, between @begin and
+ * @end; NULL when the backend need not know.
  * @prefetch: start bringing object @id back without waiting, for a
  * touch that follows soon; NULL when the backend cannot.
  * @resident: memory the objects' side holds now, for the progress line,
@@ -89,6 +91,7 @@ struct workload_backend {
 	void *(*page)(struct workload *wl, unsigned long id,
 		      unsigned long index);
 	void (*end)(struct workload *wl, unsigned long id);
+	void (*write)(struct workload *wl, unsigned long id);
 	void (*prefetch)(struct workload *wl, unsigned long id);
 	uint64_t (*resident)(struct workload *wl);
 };
@@ -184,6 +187,8 @@ void *workload_priv(struct workload *wl);
  * struct run_summary - what a workload on uttm objects did
  * @result: the workload's own figures.
  * @pages_backed_up: pages the shrinker backed up.
+ * @pages_backed_up_clean: of which without a write: not written since
+ * their restore, the store's copies kept.
  * @pages_restored: pages restored.
  * @pages_purged: pages purged.
  * @pages_recycled: pages backup or purge freed for a validate making room
@@ -204,6 +209,7 @@ void *workload_priv(struct workload *wl);
 struct run_summary {
 	struct workload_result result;
 	uint64_t pages_backed_up;
+	uint64_t pages_backed_up_clean;
 	uint64_t pages_restored;
 	uint64_t pages_purged;
 	uint64_t pages_recycled;
@@ -234,6 +240,8 @@ struct uttm_fault;
  * the end only.
  * @background_low: the background reclaim's low mark in bytes (its high
  * mark twice that); 0 runs without the thread.
+ * @rewrite_all: objects do not report their writes, so that every backup
+ * writes every page (uttm keeps no copies, see UTTM_BO_TRACK_DIRTY).
  */
 struct run_config {
 	const char *store;
@@ -246,6 +254,7 @@ struct run_config {
 	const char *metrics_path;
 	double metrics_interval;
 	uint64_t background_low;
+	bool rewrite_all;
 };
 
 /*
