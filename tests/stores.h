@@ -15,8 +15,9 @@
  * @arena; returns as the store's own create function.
  * @holds_arena_pages: the store keeps the arena pages it backs up, one
  * per handle, allocated in the arena until their handles are dropped.
- * @keeps_copies: the store keeps its copies of pages a vector that
- * tracks writes restored (it holds its pages out of memory).
+ * @keeps_copies: the store keeps its copies of the pages the suite's
+ * vectors that track writes restore (it holds them out of memory; a
+ * tier's stay in its memory).
  * @unavailable: for a store that needs what a machine may lack (a
  * server): NULL when it is there, else why not; the tests then skip.
  */

@@ -1167,6 +1167,61 @@ static void at_the_cap_new_pages_go_down_and_the_pool_stays(void **state)
 }
 
 /*
+ * A vector that tracks writes keeps, as copies, the pages a tier restores
+ * from its lower store, and none from its pool, which would hold memory;
+ * a backup of the clean vector then writes nothing below.
+ */
+static void a_tier_keeps_copies_of_its_lower_pages_only(void **state)
+{
+	const struct codec *codec = *state;
+	struct fixture *fx = fixture_create(64 * MiB, 4096, 0);
+	struct uttm_backup_file_params fp = { .fault = fx->fault };
+	struct uttm_backup_compressed_params params = {
+		.cap = 64 * 4096, .compressor = codec->compressor,
+	};
+	struct uttm_backup *alone, *lower, *backup;
+	struct uttm_tt tt, up;
+	struct pages older;
+
+	assert_int_equal(uttm_backup_compressed_create(&params, &alone), 0);
+	assert_false(uttm_backup_keeps_copies(alone));
+	uttm_backup_put(alone);
+	assert_int_equal(uttm_backup_file_create(&fp, &lower), 0);
+	params.lower = lower;
+	assert_int_equal(uttm_backup_compressed_create(&params, &backup), 0);
+	assert_true(uttm_backup_keeps_copies(backup));
+	/* The pool at its cap: what comes next goes down. */
+	pages_alloc(&older, 128);
+	pages_fill(&older, CONTENT_RANDOM, 6);
+	backup_all(backup, &older);
+	tt_new_flagged(&tt, &fx->pool, 256 * UTTM_PAGE_SIZE, UTTM_PLAIN,
+		       UTTM_TT_FLAG_TRACK_DIRTY, backup, 7);
+	assert_int_equal(uttm_tt_backup(&tt, &backup_flags), 256);
+	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
+	assert_int_equal(tt.copied_pages, 256);
+	assert_restores(backup, &older);
+	drop_all(backup, &older);
+	pages_free(&older);
+	/* With room in the pool again, a vector's pages stay up: no copies. */
+	tt_new_flagged(&up, &fx->pool, 16 * UTTM_PAGE_SIZE, UTTM_PLAIN,
+		       UTTM_TT_FLAG_TRACK_DIRTY, backup, 8);
+	assert_int_equal(uttm_tt_backup(&up, &backup_flags), 16);
+	assert_int_equal(uttm_tt_populate(&up, &test_ctx), 0);
+	assert_int_equal(up.copied_pages, 0);
+	uttm_tt_fini(&up);
+	fixture_arm(fx, UTTM_FAULT_BACKUP, 1, 1, -ENOSPC);
+	assert_int_equal(uttm_tt_backup(&tt, &backup_flags), 256);
+	uttm_fault_disarm(fx->fault, UTTM_FAULT_BACKUP);
+	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
+	assert_tt_matches(&tt, 7);
+	uttm_tt_fini(&tt);
+	assert_tier_empty(backup, lower);
+	uttm_backup_put(backup);
+	uttm_backup_put(lower);
+	fixture_destroy(fx);
+}
+
+/*
  * A lower store whose handles no entry of the tier can hold (bit 59 is
  * the entry's own flag), which keeps nothing.
  */
@@ -1290,6 +1345,7 @@ static void threads_share_one_tier(void **state)
 	CODEC_TEST(full_lower_store_cuts_a_backup_short, codec),            \
 	CODEC_TEST(at_the_cap_new_pages_go_down_and_the_pool_stays, codec), \
 	CODEC_TEST(lower_handles_too_wide_go_back, codec),                  \
+	CODEC_TEST(a_tier_keeps_copies_of_its_lower_pages_only, codec),     \
 	CODEC_TEST(threads_share_one_tier, codec)
 
 int main(void)

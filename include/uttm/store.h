@@ -78,6 +78,15 @@ struct uttm_backup;
  * whose pages never stay in memory.  A store that has it is also asked
  * to write pages out at once when they are backed up to make room.
  * @fini: free the store; called when the last reference goes.
+ * @keeps_copies: of the @count pages of @handles, which the store has
+ * just copied out for a vector that tracks writes, the leading run that
+ * it keeps as the vector's copies (see uttm_tt_mark_dirty()), *@keep
+ * set, or that it does not, *@keep clear.  Returns the run's length, at
+ * least 1; with @count 0, says in *@keep whether it may keep any, and
+ * returns 0.  A copy holds what its page holds in the store, so a store
+ * keeps only what costs no memory.  May take the store's own locks, must
+ * not wait for I/O.  Optional: without it a store keeps copies when it
+ * has no @resident_bytes, its pages being out of memory.
  * @reserved: must be NULL: room for callbacks to come.
  *
  * Called without uttm locks held, but for @resident_bytes; the store
@@ -103,7 +112,10 @@ struct uttm_backup_ops {
 	uint64_t (*resident_bytes)(struct uttm_backup *backup);
 	uint64_t (*writeback)(struct uttm_backup *backup, uint64_t bytes);
 	void (*fini)(struct uttm_backup *backup);
-	void (*reserved[4])(void);
+	unsigned long (*keeps_copies)(struct uttm_backup *backup,
+				      const unsigned long *handles,
+				      unsigned long count, bool *keep);
+	void (*reserved[3])(void);
 };
 
 /**
@@ -268,17 +280,18 @@ uint64_t uttm_backup_resident_bytes(struct uttm_backup *backup);
  * uttm_backup_keeps_copies() - whether a store keeps copies of restored pages
  * @backup: the store.
  *
- * A store that holds its pages out of memory (it has no resident_bytes
- * operation: a file, a server) keeps the copy of each page it restores
- * into a vector made with UTTM_TT_FLAG_TRACK_DIRTY, while it has the
- * room; see uttm_tt_mark_dirty().  One that holds them in memory does
- * not: the copy would hold what the backup is there to free.  An owner
- * may track writes only where this is true.
+ * A store that holds its pages out of memory (a file, a server) keeps the
+ * copy of each page it restores into a vector made with
+ * UTTM_TT_FLAG_TRACK_DIRTY, while it has the room; see
+ * uttm_tt_mark_dirty().  One that holds them in memory does not: the
+ * copy would hold what the backup is there to free.  The compressed
+ * store keeps copies of the pages in its lower store where that does.
+ * An owner need track writes only where this is true.
  *
- * Context: Any thread; does not sleep, takes no lock.
- * Return: true when it may keep copies.
+ * Context: Any thread; does not sleep. Safe from the shrinker.
+ * Return: true when it may keep copies (struct uttm_backup_ops).
  */
-bool uttm_backup_keeps_copies(const struct uttm_backup *backup);
+bool uttm_backup_keeps_copies(struct uttm_backup *backup);
 
 /**
  * uttm_backup_writeback() - have a store write its own memory out

@@ -735,6 +735,27 @@ static void compressed_drop(struct uttm_backup *backup,
 		pthread_rwlock_unlock(&cs->tier_lock);
 }
 
+/*
+ * A page in the lower store may stay there as a copy where that store
+ * keeps copies itself; one in the pool would hold memory.  The run is
+ * of pages all down or all not, as a restore reads them.
+ */
+static unsigned long compressed_keeps_copies(struct uttm_backup *backup,
+					     const unsigned long *handles,
+					     unsigned long count, bool *keep)
+{
+	struct compressed_store *cs = to_compressed(backup);
+	unsigned long lower[MOVE_BATCH], n;
+
+	*keep = cs->lower && uttm_backup_keeps_copies(cs->lower);
+	if (!*keep || !count)
+		return count;
+	pthread_rwlock_rdlock(&cs->tier_lock);
+	n = tier_run(cs, handles, count, lower, keep);
+	pthread_rwlock_unlock(&cs->tier_lock);
+	return n;
+}
+
 /* With a lower store, the room is the cap's and the lower store's. */
 static uint64_t compressed_bytes_avail(struct uttm_backup *backup)
 {
@@ -796,6 +817,7 @@ static const struct uttm_backup_ops compressed_ops = {
 	.drop = compressed_drop,
 	.bytes_avail = compressed_bytes_avail,
 	.resident_bytes = compressed_resident_bytes,
+	.keeps_copies = compressed_keeps_copies,
 	.writeback = compressed_writeback,
 	.fini = compressed_fini,
 };

@@ -192,24 +192,48 @@ void uttm_backup_drop(struct uttm_backup *backup, const unsigned long *handles,
 	__atomic_fetch_sub(&backup->handles, (long)count, __ATOMIC_RELAXED);
 }
 
-bool uttm_backup_keeps_copies(const struct uttm_backup *backup)
+/*
+ * The leading run of the @count pages of @handles (none: any) that
+ * @backup keeps as copies, or not, in *@keep; returns its length.
+ */
+static unsigned long keeps_copies_of(struct uttm_backup *backup,
+				     const unsigned long *handles,
+				     unsigned long count, bool *keep)
 {
-	return !backup->ops->resident_bytes && !uttm_store_inherited(backup);
+	if (uttm_store_inherited(backup)) {
+		*keep = false;
+		return count;
+	}
+	if (backup->ops->keeps_copies)
+		return backup->ops->keeps_copies(backup, handles, count, keep);
+	*keep = !backup->ops->resident_bytes;
+	return count;
 }
 
-bool uttm_store_keep_copies(struct uttm_backup *backup, unsigned long count)
+bool uttm_backup_keeps_copies(struct uttm_backup *backup)
 {
+	bool keep;
+
+	keeps_copies_of(backup, NULL, 0, &keep);
+	return keep;
+}
+
+unsigned long uttm_store_keep_copies(struct uttm_backup *backup,
+				     const unsigned long *handles,
+				     unsigned long count, bool *keep)
+{
+	unsigned long n = keeps_copies_of(backup, handles, count, keep);
 	uint64_t avail_pages;
 	long copies;
 
-	if (!uttm_backup_keeps_copies(backup))
-		return false;
+	if (!*keep)
+		return n;
 	copies = __atomic_load_n(&backup->copies, __ATOMIC_RELAXED);
 	avail_pages = backup->ops->bytes_avail(backup) >> UTTM_PAGE_SHIFT;
-	if ((uint64_t)copies + 2 * (uint64_t)count > avail_pages)
-		return false;
-	__atomic_fetch_add(&backup->copies, (long)count, __ATOMIC_RELAXED);
-	return true;
+	*keep = (uint64_t)copies + 2 * (uint64_t)n <= avail_pages;
+	if (*keep)
+		__atomic_fetch_add(&backup->copies, (long)n, __ATOMIC_RELAXED);
+	return n;
 }
 
 void uttm_store_forget_copies(struct uttm_backup *backup, unsigned long count)

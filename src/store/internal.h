@@ -54,13 +54,16 @@ int uttm_store_copy_pages(struct uttm_backup *backup, void *const *dst,
 bool uttm_store_inherited(const struct uttm_backup *backup);
 
 /*
- * Kept copies (src/tt/copies.c): whether a vector may keep the handles
- * of @count pages it just restored as copies, counted until forgotten.
- * Only a store that uttm_backup_keeps_copies() keeps them, and only
- * while they would take no more of its room than stays free, so that
- * copies never crowd out the backups the room is for.
+ * Kept copies (src/tt/copies.c): of the @count @handles a vector just
+ * restored, the leading run it may keep as copies (*@keep set), counted
+ * until forgotten, or may not; returns the run's length.  A store keeps
+ * those struct uttm_backup_ops::keeps_copies says, and only while they
+ * would take no more of its room than stays free, so that copies never
+ * crowd out the backups the room is for.
  */
-bool uttm_store_keep_copies(struct uttm_backup *backup, unsigned long count);
+unsigned long uttm_store_keep_copies(struct uttm_backup *backup,
+				     const unsigned long *handles,
+				     unsigned long count, bool *keep);
 /* @count kept copies became handles of backed-up pages again, or went. */
 void uttm_store_forget_copies(struct uttm_backup *backup, unsigned long count);
 

@@ -568,9 +568,8 @@ static int restore_from_store(struct uttm_tt *tt, struct uttm_page **old,
 	}
 	ret = uttm_store_copy_pages(tt->backup, addr, handles, count, ctx,
 				    done);
-	if (!uttm_tt_keep_copies(tt, (unsigned long)(dst - tt->pages), handles,
-				 *done))
-		uttm_backup_drop(tt->backup, handles, *done);
+	uttm_tt_keep_copies(tt, (unsigned long)(dst - tt->pages), handles,
+			    *done);
 	return ret;
 }
 

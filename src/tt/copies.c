@@ -32,8 +32,8 @@
  * A copy is a live handle: it holds room in the store, which is why the
  * store decides whether to keep one (uttm_store_keep_copies()): never a
  * store that holds its pages in memory, whose copy would hold what the
- * backup is there to free, and never more than the room that stays free
- * after them.  Copies go when they cannot be right any more: a write,
+ * backup is there to free (a compressed tier keeps those of its lower
+ * store), and never more than the room that stays free after them.  Copies go when they cannot be right any more: a write,
  * a purge, an unpopulate, another store, a release, and the pages a
  * backup leaves in the vector.
  */
@@ -93,15 +93,26 @@ void uttm_tt_take_copies(struct uttm_tt *tt, unsigned long first,
 	uttm_store_forget_copies(tt->backup, count);
 }
 
-bool uttm_tt_keep_copies(struct uttm_tt *tt, unsigned long first,
+void uttm_tt_keep_copies(struct uttm_tt *tt, unsigned long first,
 			 const unsigned long *handles, unsigned long count)
 {
-	if (!tt->copies || !uttm_store_keep_copies(tt->backup, count))
-		return false;
-	for (unsigned long i = 0; i < count; i++)
-		tt->copies[first + i] = handles[i];
-	tt->copied_pages += count;
-	return true;
+	unsigned long n;
+	bool keep;
+
+	if (!tt->copies) {
+		uttm_backup_drop(tt->backup, handles, count);
+		return;
+	}
+	for (; count; first += n, handles += n, count -= n) {
+		n = uttm_store_keep_copies(tt->backup, handles, count, &keep);
+		if (!keep) {
+			uttm_backup_drop(tt->backup, handles, n);
+			continue;
+		}
+		for (unsigned long i = 0; i < n; i++)
+			tt->copies[first + i] = handles[i];
+		tt->copied_pages += n;
+	}
 }
 
 int uttm_tt_mark_dirty(struct uttm_tt *tt, unsigned long first,

@@ -57,10 +57,10 @@ void uttm_tt_take_copies(struct uttm_tt *tt, unsigned long first,
 			 unsigned long count, unsigned long *handles);
 /*
  * Keeps @handles, just restored into pages [@first, @first + @count), as
- * their copies; false when the vector does not track writes or the
- * store will not keep them, and the caller drops them.
+ * their copies where the vector tracks writes and the store keeps them,
+ * and drops the others.
  */
-bool uttm_tt_keep_copies(struct uttm_tt *tt, unsigned long first,
+void uttm_tt_keep_copies(struct uttm_tt *tt, unsigned long first,
 			 const unsigned long *handles, unsigned long count);
 
 #endif /* UTTM_TT_INTERNAL_H */
