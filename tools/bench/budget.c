@@ -91,6 +91,8 @@ struct outcome {
 	uint64_t limit_hits;	/* charges that found the cgroup full */
 	uint64_t purged;
 	uint64_t backed_up;
+	uint64_t errors;	/* failed validations */
+	uint64_t mismatches;	/* bytes that differed */
 };
 
 struct budget_bench {
@@ -181,10 +183,11 @@ static void judge(struct outcome *o, const char *json, int status)
 	o->peak = (uint64_t)json_number(json, "peak_resident_bytes");
 	o->purged = (uint64_t)json_number(json, "pages_purged");
 	o->backed_up = (uint64_t)json_number(json, "pages_backed_up");
+	o->errors = (uint64_t)json_number(json, "errors");
+	o->mismatches = (uint64_t)json_number(json, "mismatches");
 	o->held = clean && o->ran && !o->oom_kills &&
 		  o->cgroup_peak <= o->budget && o->peak <= o->budget &&
-		  !json_number(json, "mismatches") &&
-		  !json_number(json, "errors") &&
+		  !o->mismatches && !o->errors &&
 		  !json_number(json, "budget_violations");
 }
 
@@ -212,11 +215,14 @@ static void matrix_run(struct budget_bench *b, unsigned int s, enum profile p)
 	if (!o->held)
 		fprintf(stderr, "uttm bench budget: %s, %s: the budget did not "
 			"hold (status %d, cgroup peak %llu, peak %llu of %llu, "
-			"%llu OOM kills)\n", stores[s], profile_names[p],
+			"%llu OOM kills, %llu failed validations, %llu bytes "
+			"differed)\n", stores[s], profile_names[p],
 			status, (unsigned long long)o->cgroup_peak,
 			(unsigned long long)o->peak,
 			(unsigned long long)o->budget,
-			(unsigned long long)o->oom_kills);
+			(unsigned long long)o->oom_kills,
+			(unsigned long long)o->errors,
+			(unsigned long long)o->mismatches);
 }
 
 /*
