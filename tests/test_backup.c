@@ -769,7 +769,7 @@ static void model_step(struct backup_env *env, struct model_tt *m,
 		if (uttm_tt_is_populated(&m->tt)) {
 			unsigned long split = rng_next(rng) % m->tt.num_pages;
 
-			/* Reported in two parts, as a partial write would be. */
+			/* Reported in two parts, as partial writes are. */
 			assert_int_equal(uttm_tt_mark_dirty(&m->tt, 0, split),
 					 0);
 			assert_int_equal(uttm_tt_mark_dirty(&m->tt, split,

@@ -598,10 +598,10 @@ struct uttm_bo_params {
  * Context: May sleep. Takes the LRU lock.
  * Return: 0; -EINVAL for NULL arguments, a zero size, one over 16 TiB
  * (2^32 - 1 pages, the most a page vector holds) in any placement, an
- * undefined placement, or flags outside UTTM_BO_FLAGS; -ENOSPC when the placement is full (a sized
- * one, or an unlimited one whose usage would pass 2^64 bytes); the
- * errors of tt_create; -ENOMEM, also when the budget has no room for the
- * bookkeeping.
+ * undefined placement, or flags outside UTTM_BO_FLAGS; -ENOSPC when the
+ * placement is full (a sized one, or an unlimited one whose usage would
+ * pass 2^64 bytes); the errors of tt_create; -ENOMEM, also when the
+ * budget has no room for the bookkeeping.
  */
 int uttm_bo_create(struct uttm_device *dev, const struct uttm_bo_params *params,
 		   struct uttm_bo **out);

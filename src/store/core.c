@@ -243,7 +243,8 @@ void uttm_store_forget_copies(struct uttm_backup *backup, unsigned long count)
 
 uint64_t uttm_backup_bytes_avail(struct uttm_backup *backup)
 {
-	return uttm_store_inherited(backup) ? 0 : backup->ops->bytes_avail(backup);
+	return uttm_store_inherited(backup) ? 0 :
+	       backup->ops->bytes_avail(backup);
 }
 
 uint64_t uttm_backup_resident_bytes(struct uttm_backup *backup)

@@ -33,9 +33,10 @@
  * store decides whether to keep one (uttm_store_keep_copies()): never a
  * store that holds its pages in memory, whose copy would hold what the
  * backup is there to free (a compressed tier keeps those of its lower
- * store), and never more than the room that stays free after them.  Copies go when they cannot be right any more: a write,
- * a purge, an unpopulate, another store, a release, and the pages a
- * backup leaves in the vector.
+ * store), and never more than the room that stays free after them.
+ * Copies go when they cannot be right any more: a write, a purge, an
+ * unpopulate, another store, a release, and the pages a backup leaves in
+ * the vector.
  */
 
 bool uttm_tt_all_copied(const struct uttm_tt *tt, unsigned long first,
