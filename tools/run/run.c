@@ -934,7 +934,14 @@ int cmd_run(int argc, char **argv)
 	if (!ret)
 		report(&opt, ro.cfg.store, &sum, ro.json);
 	if (!ret && (sum.result.mismatches || sum.result.errors)) {
-		fprintf(stderr, "uttm run: data did not check out\n");
+		fprintf(stderr, "uttm run: data did not check out: %llu bytes "
+			"differed, %lu objects could not be made usable",
+			(unsigned long long)sum.result.mismatches,
+			sum.result.errors);
+		if (sum.result.errors)
+			fprintf(stderr, " (the first: %s)",
+				strerror(-sum.result.first_error));
+		fprintf(stderr, "\n");
 		return 1;
 	}
 	if (ret)

@@ -41,6 +41,7 @@ struct worker {
 	pthread_t thread;
 	uint64_t rng;
 	unsigned long errors;
+	int first_error;
 	unsigned long content_lost;
 	uint64_t mismatches;
 	struct workload_tally tally[NR_WORKLOAD_PHASES];
@@ -203,7 +204,8 @@ static void touch(struct worker *w, unsigned long id, bool check, bool write)
 
 	ret = wl->backend->begin(wl, id, &restored);
 	if (ret < 0) {
-		w->errors++;
+		if (!w->errors++)
+			w->first_error = ret;
 		return;
 	}
 	if (restored) {
@@ -455,6 +457,8 @@ static void sum_up(struct workload *wl, struct workload_result *res)
 		for (int phase = 0; phase < NR_WORKLOAD_PHASES; phase++)
 			add_tally(&all, &w->tally[phase]);
 		add_tally(&res->touch_phase, &w->tally[WORKLOAD_TOUCH]);
+		if (!res->errors)
+			res->first_error = w->first_error;
 		res->errors += w->errors;
 		res->content_lost += w->content_lost;
 		res->mismatches += w->mismatches;

@@ -124,6 +124,8 @@ struct workload_tally {
  * @mismatches: bytes that differed from what was written.
  * @content_lost: touches that found a purgeable object's content dropped.
  * @errors: touches whose object could not be made usable.
+ * @first_error: why the first of them (of the first worker that had
+ * one) could not, a negative errno; 0 when none failed.
  * @restores: touches that had to restore their object.
  * @touch_p50_us: median touch latency, microseconds.
  * @touch_p99_us: 99th percentile of touch latency.
@@ -147,6 +149,7 @@ struct workload_result {
 	uint64_t mismatches;
 	unsigned long content_lost;
 	unsigned long errors;
+	int first_error;
 	unsigned long restores;
 	double touch_p50_us;
 	double touch_p99_us;
