@@ -13,6 +13,7 @@
 
 #include "helpers.h"
 #include "support/swapfile.h"
+#include "tt/internal.h"
 
 const struct uttm_operation_ctx test_ctx;
 const struct uttm_backup_flags backup_flags = { .purge = false };
@@ -168,6 +169,11 @@ uint64_t rng_next(uint64_t *state)
 	*state ^= *state >> 7;
 	*state ^= *state << 17;
 	return *state;
+}
+
+unsigned long count_copies(const struct uttm_tt *tt)
+{
+	return tt->copies ? tt->copies->count : 0;
 }
 
 unsigned long count_handles(const struct uttm_tt *tt)

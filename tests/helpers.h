@@ -101,6 +101,8 @@ uint64_t rng_next(uint64_t *state);
 
 /* Entries of @tt that hold a backup handle. */
 unsigned long count_handles(const struct uttm_tt *tt);
+/* Pages of @tt whose copies the store keeps (UTTM_TT_FLAG_TRACK_DIRTY). */
+unsigned long count_copies(const struct uttm_tt *tt);
 
 uint64_t arena_pages_allocated(const struct uttm_arena *arena);
 uint64_t arena_resident(const struct uttm_arena *arena);

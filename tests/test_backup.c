@@ -575,9 +575,9 @@ static void tracked_new(struct backup_env *env, struct uttm_tt *tt,
 	assert_int_equal(uttm_tt_backup(tt, &backup_flags), tt->num_pages);
 	assert_int_equal(uttm_tt_populate(tt, &test_ctx), 0);
 	assert_tt_matches(tt, seed);
-	assert_int_equal(tt->copied_pages,
+	assert_int_equal(count_copies(tt),
 			 env->store->keeps_copies ? tt->num_pages : 0);
-	assert_int_equal(uttm_backup_handles(env->backup), tt->copied_pages);
+	assert_int_equal(uttm_backup_handles(env->backup), count_copies(tt));
 }
 
 static void clean_pages_back_up_without_the_store(void **state)
@@ -591,7 +591,7 @@ static void clean_pages_back_up_without_the_store(void **state)
 		fixture_arm(env->fx, UTTM_FAULT_BACKUP, 1, 1, -ENOSPC);
 	assert_int_equal(uttm_tt_backup(&tt, &backup_flags), MIXED_PAGES);
 	uttm_fault_disarm(env->fx->fault, UTTM_FAULT_BACKUP);
-	assert_int_equal(tt.copied_pages, 0);
+	assert_int_equal(count_copies(&tt), 0);
 	assert_int_equal(count_handles(&tt), MIXED_PAGES);
 	assert_int_equal(uttm_backup_handles(env->backup), MIXED_PAGES);
 	assert_accounting(env, &tt, 1);
@@ -617,8 +617,8 @@ static void written_pages_are_written_again(void **state)
 	write_page(&tt, 10, 23);
 	write_page(&tt, MIXED_PAGES - 1, 23);
 	if (env->store->keeps_copies)
-		assert_int_equal(tt.copied_pages, MIXED_PAGES - 2);
-	assert_int_equal(uttm_backup_handles(env->backup), tt.copied_pages);
+		assert_int_equal(count_copies(&tt), MIXED_PAGES - 2);
+	assert_int_equal(uttm_backup_handles(env->backup), count_copies(&tt));
 	assert_int_equal(uttm_tt_backup(&tt, &backup_flags), MIXED_PAGES);
 	assert_int_equal(uttm_backup_handles(env->backup), MIXED_PAGES);
 	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
@@ -641,7 +641,7 @@ static void copies_go_with_the_content(void **state)
 
 	tracked_new(env, &tt, MIXED_BYTES, 24);
 	uttm_tt_unpopulate(&tt);
-	assert_int_equal(tt.copied_pages, 0);
+	assert_int_equal(count_copies(&tt), 0);
 	assert_int_equal(uttm_backup_handles(env->backup), 0);
 	uttm_tt_fini(&tt);
 
@@ -661,7 +661,7 @@ static void copies_go_with_the_content(void **state)
 	fixture_arm(env->fx, UTTM_FAULT_BACKUP, 3, 1, -ENOSPC);
 	assert_true(uttm_tt_backup(&tt, &backup_flags) < MIXED_PAGES);
 	uttm_fault_disarm(env->fx->fault, UTTM_FAULT_BACKUP);
-	assert_int_equal(tt.copied_pages, 0);
+	assert_int_equal(count_copies(&tt), 0);
 	assert_int_equal(uttm_backup_handles(env->backup), count_handles(&tt));
 	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
 	for (unsigned long i = 0; i < MIXED_PAGES; i++)
@@ -687,7 +687,7 @@ static void a_clean_vector_backs_up_into_a_full_store(void **state)
 		       UTTM_TT_FLAG_TRACK_DIRTY, small, 26);
 	assert_int_equal(uttm_tt_backup(&tt, &backup_flags), pages);
 	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
-	assert_int_equal(tt.copied_pages, pages);
+	assert_int_equal(count_copies(&tt), pages);
 	tt_new_backed(&other, &env->fx->pool, 2 * pages * UTTM_PAGE_SIZE,
 		      UTTM_PLAIN, small, 27);
 	assert_int_equal(uttm_tt_backup(&other, &backup_flags), 2 * pages);
@@ -696,7 +696,7 @@ static void a_clean_vector_backs_up_into_a_full_store(void **state)
 	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
 	assert_tt_matches(&tt, 26);
 	/* The store now keeps no copy that leaves it no room. */
-	assert_int_equal(tt.copied_pages, 0);
+	assert_int_equal(count_copies(&tt), 0);
 	uttm_tt_fini(&tt);
 	uttm_tt_fini(&other);
 	assert_int_equal(uttm_backup_handles(small), 0);

@@ -1198,7 +1198,7 @@ static void a_tier_keeps_copies_of_its_lower_pages_only(void **state)
 		       UTTM_TT_FLAG_TRACK_DIRTY, backup, 7);
 	assert_int_equal(uttm_tt_backup(&tt, &backup_flags), 256);
 	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
-	assert_int_equal(tt.copied_pages, 256);
+	assert_int_equal(count_copies(&tt), 256);
 	assert_restores(backup, &older);
 	drop_all(backup, &older);
 	pages_free(&older);
@@ -1207,7 +1207,7 @@ static void a_tier_keeps_copies_of_its_lower_pages_only(void **state)
 		       UTTM_TT_FLAG_TRACK_DIRTY, backup, 8);
 	assert_int_equal(uttm_tt_backup(&up, &backup_flags), 16);
 	assert_int_equal(uttm_tt_populate(&up, &test_ctx), 0);
-	assert_int_equal(up.copied_pages, 0);
+	assert_int_equal(count_copies(&up), 0);
 	uttm_tt_fini(&up);
 	fixture_arm(fx, UTTM_FAULT_BACKUP, 1, 1, -ENOSPC);
 	assert_int_equal(uttm_tt_backup(&tt, &backup_flags), 256);

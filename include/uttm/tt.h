@@ -52,6 +52,7 @@ extern "C" {
 #define UTTM_TT_FLAG_PRIV_BACKED_UP (1u << 31)
 
 struct uttm_backup;
+struct uttm_tt_copies;
 struct uttm_tt_restore;
 
 /**
@@ -67,9 +68,8 @@ struct uttm_tt_restore;
  * @restore: progress of an unfinished restore, or NULL.
  * @resident_pages: pages the vector holds right now, whatever its state;
  * the exact figure page accounting adds up.
- * @copies: with UTTM_TT_FLAG_TRACK_DIRTY, per page the handle of the
- * store's copy of its content kept since the restore, or 0.
- * @copied_pages: entries of @copies that are not 0.
+ * @copies: with UTTM_TT_FLAG_TRACK_DIRTY, the handles of the store's
+ * copies of pages kept since their restore; NULL otherwise.
  *
  * Embed it in the object it serves.  Read @page_flags through the helpers
  * below; the other fields are private.
@@ -85,8 +85,7 @@ struct uttm_tt {
 	struct uttm_backup *backup;
 	struct uttm_tt_restore *restore;
 	unsigned long resident_pages;
-	unsigned long *copies;
-	unsigned long copied_pages;
+	struct uttm_tt_copies *copies;
 };
 
 /**

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/base.h"
+#include "tt/internal.h"
 #include "internal.h"
 
 /* The most a page vector can index, and so the most any object may be. */
@@ -19,12 +20,18 @@ static struct uttm_resource_manager *bo_manager(const struct uttm_bo *bo)
 	return &bo->dev->man[bo->mem_type];
 }
 
-static int default_tt_create(struct uttm_bo *bo, struct uttm_tt *tt)
+/* The vector flags of an object of @bo_flags. */
+static uint32_t tt_flags(uint64_t bo_flags)
+{
+	return bo_flags & UTTM_BO_TRACK_DIRTY ? UTTM_TT_FLAG_TRACK_DIRTY : 0;
+}
+
+static int default_tt_create(struct uttm_bo *bo, struct uttm_tt *tt,
+			     uint64_t bo_flags)
 {
 	struct uttm_device *dev = bo->dev;
-	uint32_t flags = bo->flags & UTTM_BO_TRACK_DIRTY ?
-			 UTTM_TT_FLAG_TRACK_DIRTY : 0;
-	int ret = uttm_tt_init(tt, &dev->pool, bo->size, dev->caching, flags);
+	int ret = uttm_tt_init(tt, &dev->pool, bo->size, dev->caching,
+			       tt_flags(bo_flags));
 
 	if (!ret && dev->backup)
 		ret = uttm_tt_set_backup(tt, dev->backup);
@@ -78,11 +85,10 @@ static long bo_metadata_of(const struct uttm_device *dev,
 
 	if (!dev->man[params->mem_type].use_tt)
 		return (long)bytes;
-	bytes += uttm_heap_bytes_of(pages * sizeof(struct uttm_page *));
+	bytes += uttm_heap_bytes_of(uttm_tt_entries_size(pages,
+						 tt_flags(params->flags)));
 	if (dev->pool.use_dma_map)
 		bytes += uttm_heap_bytes_of(pages * sizeof(uint64_t));
-	if (params->flags & UTTM_BO_TRACK_DIRTY)
-		bytes += uttm_heap_bytes_of(pages * sizeof(unsigned long));
 	return (long)bytes;
 }
 
@@ -116,7 +122,6 @@ int uttm_bo_create(struct uttm_device *dev, const struct uttm_bo_params *params,
 	uttm_resv_init(&bo->resv);
 	bo->size = (params->size + UTTM_PAGE_SIZE - 1) & ~(UTTM_PAGE_SIZE - 1);
 	bo->mem_type = params->mem_type;
-	bo->flags = params->flags;
 	bo->priv = params->priv;
 	list_init(&bo->lru.link);
 
@@ -126,7 +131,8 @@ int uttm_bo_create(struct uttm_device *dev, const struct uttm_bo_params *params,
 	if (bo_manager(bo)->use_tt) {
 		funcs = dev->funcs;
 		ret = funcs->tt_create ? funcs->tt_create(bo, &bo->tt) :
-					 default_tt_create(bo, &bo->tt);
+					 default_tt_create(bo, &bo->tt,
+							   params->flags);
 		if (ret)
 			goto error_uncharge;
 		bo->has_tt = true;

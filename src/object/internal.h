@@ -163,24 +163,23 @@ struct uttm_resv {
 struct uttm_bo {
 	struct uttm_device *dev;
 	atomic_int refcount;
+	unsigned int mem_type;
 	struct uttm_resv resv;
 	uint64_t size;
-	unsigned int mem_type;
-	uint64_t flags;		/* UTTM_BO_*, from its parameters */
-	bool has_tt;
 	struct uttm_tt tt;
 	/* The store the budget counts for it (@tt's, when it last looked). */
 	struct uttm_backup *store;
+	void *priv;
+	bool has_tt;
 	/* Under the LRU lock: */
-	struct uttm_lru_item lru;	/* linked while on an LRU or delayed */
 	bool counted_purgeable;		/* in dev->purgeable_pages */
+	struct uttm_lru_item lru;	/* linked while on an LRU or delayed */
 	/* Under the prefetch lock: queued while linked. */
 	struct list_head prefetch_link;
 	/* Under the bo lock: */
 	unsigned int pin_count;
 	bool content_lost;
 	bool validated;		/* once, in a placement without pages */
-	void *priv;
 };
 
 /* device.c: LRU membership; the caller holds the LRU lock. */

@@ -140,7 +140,6 @@ void uttm_tt_footprint(const struct uttm_tt *tt,
 		.pages = tt->resident_pages,
 		.metadata_bytes = uttm_heap_bytes(tt->pages) +
 				  uttm_heap_bytes(tt->dma_address) +
-				  uttm_heap_bytes(tt->copies) +
 				  uttm_heap_bytes(tt->restore),
 	};
 
@@ -429,7 +428,7 @@ int uttm_tt_backup_check(const struct uttm_tt *tt,
 	if (!tt->backup || uttm_store_inherited(tt->backup))
 		return -EBUSY;
 	/* Pages whose copies are all in the store need no room. */
-	if (tt->copied_pages < tt->num_pages &&
+	if (!uttm_tt_all_copied(tt, 0, tt->num_pages) &&
 	    uttm_backup_bytes_avail(tt->backup) < UTTM_PAGE_SIZE)
 		return -EBUSY;
 	return 0;

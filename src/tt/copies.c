@@ -22,7 +22,7 @@
  * A vector made with UTTM_TT_FLAG_TRACK_DIRTY does the same.  Its owner
  * promises to report every write (uttm_tt_mark_dirty()) before the next
  * backup; a restore then keeps the handle of each page it copies in, in
- * @tt->copies beside the page, and a backup hands back the handles of
+ * @tt->copies at the page's index, and a backup hands back the handles of
  * whole blocks whose pages all still have theirs instead of writing
  * them: the pages are freed, the handles go into the vector, and the
  * store is not called at all.  A block with one page written goes to the
@@ -42,10 +42,10 @@
 bool uttm_tt_all_copied(const struct uttm_tt *tt, unsigned long first,
 			unsigned long count)
 {
-	if (tt->copied_pages < count)
+	if (!tt->copies || tt->copies->count < count)
 		return false;
 	for (unsigned long i = 0; i < count; i++)
-		if (!tt->copies[first + i])
+		if (!tt->copies->handles[first + i])
 			return false;
 	return true;
 }
@@ -65,16 +65,17 @@ static void forget_and_drop(struct uttm_tt *tt, const unsigned long *handles,
 void uttm_tt_drop_copies(struct uttm_tt *tt, unsigned long first,
 			 unsigned long count)
 {
+	struct uttm_tt_copies *copies = tt->copies;
 	unsigned long handles[COPY_BATCH];
 	unsigned long n = 0;
 
-	for (unsigned long i = first; i < first + count && tt->copied_pages;
-	     i++) {
-		if (!tt->copies[i])
+	for (unsigned long i = first;
+	     copies && copies->count && i < first + count; i++) {
+		if (!copies->handles[i])
 			continue;
-		handles[n++] = tt->copies[i];
-		tt->copies[i] = 0;
-		tt->copied_pages--;
+		handles[n++] = copies->handles[i];
+		copies->handles[i] = 0;
+		copies->count--;
 		if (n == COPY_BATCH) {
 			forget_and_drop(tt, handles, n);
 			n = 0;
@@ -87,10 +88,10 @@ void uttm_tt_take_copies(struct uttm_tt *tt, unsigned long first,
 			 unsigned long count, unsigned long *handles)
 {
 	for (unsigned long i = 0; i < count; i++) {
-		handles[i] = tt->copies[first + i];
-		tt->copies[first + i] = 0;
+		handles[i] = tt->copies->handles[first + i];
+		tt->copies->handles[first + i] = 0;
 	}
-	tt->copied_pages -= count;
+	tt->copies->count -= count;
 	uttm_store_forget_copies(tt->backup, count);
 }
 
@@ -111,8 +112,8 @@ void uttm_tt_keep_copies(struct uttm_tt *tt, unsigned long first,
 			continue;
 		}
 		for (unsigned long i = 0; i < n; i++)
-			tt->copies[first + i] = handles[i];
-		tt->copied_pages += n;
+			tt->copies->handles[first + i] = handles[i];
+		tt->copies->count += n;
 	}
 }
 
@@ -122,7 +123,6 @@ int uttm_tt_mark_dirty(struct uttm_tt *tt, unsigned long first,
 	if (UTTM_WARN_ON(!tt || !tt->pages) || first > tt->num_pages ||
 	    count > tt->num_pages - first)
 		return -EINVAL;
-	if (tt->copies)
-		uttm_tt_drop_copies(tt, first, count);
+	uttm_tt_drop_copies(tt, first, count);
 	return 0;
 }

@@ -40,10 +40,21 @@ int uttm_tt_restore(struct uttm_tt *tt, const struct uttm_operation_ctx *ctx,
 /* Drops every handle and frees every page of a backed-up vector. */
 void uttm_tt_release_backed_up(struct uttm_tt *tt);
 
-/*
- * Kept copies (copies.c).  Whether pages [@first, @first + @count) all
- * have a copy in the store.
+/**
+ * struct uttm_tt_copies - the kept copies of a vector's pages (copies.c)
+ * @count: handles in @handles that are not 0.
+ * @handles: per page, the handle of the store's copy of its content, or
+ * 0 for none.
  */
+struct uttm_tt_copies {
+	unsigned long count;
+	unsigned long handles[];
+};
+
+/* Bytes of the allocation that holds a vector's entries (tt.c). */
+size_t uttm_tt_entries_size(unsigned long pages, uint32_t page_flags);
+
+/* Whether pages [@first, @first + @count) all have a copy in the store. */
 bool uttm_tt_all_copied(const struct uttm_tt *tt, unsigned long first,
 			unsigned long count);
 /* Gives the copies of pages [@first, @first + @count) back to the store. */

@@ -26,6 +26,21 @@ static bool tt_size_valid(const struct uttm_pool *pool, uint64_t size)
 	       DIV_ROUND_UP(size, UTTM_PAGE_SIZE) <= TT_MAX_PAGES;
 }
 
+/*
+ * The entries of a vector of @pages, and with UTTM_TT_FLAG_TRACK_DIRTY
+ * its kept copies after them: one allocation, so that a small vector
+ * tracks writes for no more than the allocator's rounding.
+ */
+size_t uttm_tt_entries_size(unsigned long pages, uint32_t page_flags)
+{
+	size_t entries = pages * sizeof(struct uttm_page *);
+
+	if (page_flags & UTTM_TT_FLAG_TRACK_DIRTY)
+		entries += sizeof(struct uttm_tt_copies) +
+			   pages * sizeof(unsigned long);
+	return entries;
+}
+
 int uttm_tt_init(struct uttm_tt *tt, struct uttm_pool *pool, uint64_t size,
 		 enum uttm_caching caching, uint32_t page_flags)
 {
@@ -36,20 +51,21 @@ int uttm_tt_init(struct uttm_tt *tt, struct uttm_pool *pool, uint64_t size,
 
 	memset(tt, 0, sizeof(*tt));
 	tt->num_pages = DIV_ROUND_UP(size, UTTM_PAGE_SIZE);
-	tt->pages = calloc(tt->num_pages, sizeof(*tt->pages));
-	if (pool->use_dma_map)
+	tt->pages = calloc(1, uttm_tt_entries_size(tt->num_pages, page_flags));
+	if (!tt->pages)
+		return -ENOMEM;
+	if (pool->use_dma_map) {
 		tt->dma_address = calloc(tt->num_pages,
 					 sizeof(*tt->dma_address));
-	if (page_flags & UTTM_TT_FLAG_TRACK_DIRTY)
-		tt->copies = calloc(tt->num_pages, sizeof(*tt->copies));
-	if (!tt->pages || (pool->use_dma_map && !tt->dma_address) ||
-	    ((page_flags & UTTM_TT_FLAG_TRACK_DIRTY) && !tt->copies)) {
-		free(tt->copies);
-		free(tt->dma_address);
-		free(tt->pages);
-		memset(tt, 0, sizeof(*tt));
-		return -ENOMEM;
+		if (!tt->dma_address) {
+			free(tt->pages);
+			tt->pages = NULL;
+			return -ENOMEM;
+		}
 	}
+	if (page_flags & UTTM_TT_FLAG_TRACK_DIRTY)
+		tt->copies = (struct uttm_tt_copies *)(tt->pages +
+						       tt->num_pages);
 	tt->pool = pool;
 	tt->caching = caching;
 	tt->page_flags = page_flags;
@@ -63,9 +79,8 @@ void uttm_tt_fini(struct uttm_tt *tt)
 	uttm_tt_unpopulate(tt);
 	if (uttm_tt_is_backed_up(tt))
 		uttm_tt_release_backed_up(tt);
-	UTTM_WARN_ON(tt->resident_pages || tt->copied_pages);
+	UTTM_WARN_ON(tt->resident_pages || (tt->copies && tt->copies->count));
 	uttm_backup_put(tt->backup);
-	free(tt->copies);
 	free(tt->dma_address);
 	free(tt->pages);
 	memset(tt, 0, sizeof(*tt));
