@@ -518,11 +518,12 @@ static void missing_key_fails_restore_and_keeps_other_handles(void **state)
 	struct redis_server *s = redis_env_server();
 	struct uttm_backup *backup = store_on(s);
 	struct uttm_tt tt;
+	char key[160];
 
 	backed_up(fx, &tt, 64 * UTTM_PAGE_SIZE, backup, 13);
-	assert_int_equal(redis_server_integer(s, "DEL %s%lx",
-					      stats_of(backup).key_prefix,
-					      handle_at(&tt, 10)), 1);
+	uttm_redis_page_key(stats_of(backup).key_prefix, handle_at(&tt, 10),
+			    key, sizeof(key));
+	assert_int_equal(redis_server_integer(s, "DEL %s", key), 1);
 	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), -EIO);
 	/* The ten pages before it are back; no other handle went. */
 	assert_int_equal(uttm_backup_handles(backup), 54);
@@ -562,8 +563,8 @@ static void short_value_fails_its_page_and_the_rest_restores(void **state)
 	struct uttm_tt tt;
 
 	backed_up(fx, &tt, 64 * UTTM_PAGE_SIZE, backup, 17);
-	snprintf(key, sizeof(key), "%s%lx", stats_of(backup).key_prefix,
-		 handle_at(&tt, 10));
+	uttm_redis_page_key(stats_of(backup).key_prefix, handle_at(&tt, 10),
+			    key, sizeof(key));
 	snprintf(aside, sizeof(aside), "%s-aside", key);
 	command_ok(s, "RENAME", key, aside);
 	command_ok(s, "SET", key, "short");
@@ -590,7 +591,7 @@ static unsigned int handle_master(const struct redis_cluster *c,
 				  const char *prefix, unsigned long handle)
 {
 	char key[160];
-	int len = snprintf(key, sizeof(key), "%s%lx", prefix, handle);
+	int len = uttm_redis_page_key(prefix, handle, key, sizeof(key));
 
 	return slot_master(c, uttm_redis_key_slot(key, (size_t)len));
 }
@@ -668,7 +669,8 @@ static void set_slot(const struct redis_server *s, unsigned int slot,
 static unsigned int first_slot(const struct uttm_tt *tt, const char *prefix)
 {
 	char key[160];
-	int len = snprintf(key, sizeof(key), "%s%lx", prefix, handle_at(tt, 0));
+	int len = uttm_redis_page_key(prefix, handle_at(tt, 0), key,
+				      sizeof(key));
 
 	return uttm_redis_key_slot(key, (size_t)len);
 }
@@ -822,8 +824,12 @@ static void killed_node_loses_no_byte_and_survivors_restore(void **state)
 	backup = store_on(&c.nodes[0]);
 	snprintf(prefix, sizeof(prefix), "%s", stats_of(backup).key_prefix);
 	for (unsigned int i = 0; i < RUN_OBJECTS; i++) {
-		/* Most objects of one page, which live on a single node. */
-		uint64_t bytes = (i % 4 ? 1 : 32) * UTTM_PAGE_SIZE;
+		/*
+		 * Most objects of one group of handles, whose keys share a
+		 * slot and so live on a single node.
+		 */
+		uint64_t bytes = (i % 4 ? 1 : 3) * REDIS_GROUP_PAGES *
+				 UTTM_PAGE_SIZE;
 
 		if (i == RUN_OBJECTS / 2)
 			redis_server_kill(&c.nodes[2]);

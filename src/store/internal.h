@@ -745,9 +745,20 @@ void uttm_redis_map_fini(struct redis_map *map);
 /* The hash slot of a key, as Redis Cluster computes it. */
 unsigned int uttm_redis_key_slot(const char *key, size_t len);
 
-/* The index of the node that serves @key. */
+/* Handles whose keys share a hash tag, and so a slot. */
+#define REDIS_GROUP_PAGES 64u
+
+/*
+ * Writes the key of the page of @handle in a store whose keys start with
+ * @prefix (which has no '{') into @key, of @size bytes; its length, as
+ * snprintf().
+ */
+int uttm_redis_page_key(const char *prefix, unsigned long handle, char *key,
+			size_t size);
+
+/* The index of the node that serves hash slot @slot. */
 unsigned int uttm_redis_map_route(const struct redis_map *map,
-				  const char *key, size_t len);
+				  unsigned int slot);
 
 /*
  * The index of the node at @ep, added to the map when it is new.

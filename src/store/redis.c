@@ -22,16 +22,18 @@
  * DOC: Redis store
  *
  * A page's key is the store's prefix (the caller's, "uttm:" by default,
- * then a random identifier of the store) followed by its handle in hex,
- * handles coming from a slot bitmap like the file store's.  Each store
- * call is one batch: every command of it is queued on the connection of
- * the key's node, each node is sent its share at once, then the replies
- * are read, so a batch costs one round trip per node however many pages
- * it carries, and the nodes of a cluster work on their shares together.
+ * then a random identifier of the store), the hash tag of its group of
+ * handles and its handle in hex (uttm_redis_page_key()), handles coming
+ * from a slot bitmap like the file store's.  Each store call is one
+ * batch: every command of it is queued on the connection of the key's
+ * node, each node is sent its share at once, then the replies are read,
+ * so a batch costs one round trip per node however many pages it
+ * carries, and the nodes of a cluster work on their shares together.
  * Dropped keys are deleted the same way, a batch per call (one DEL of
- * them all on a standalone server, one per key in a cluster), whose
- * replies are read so that a deletion follows a slot that moved.  The
- * replies to GETs are read straight into their pages (redis_pages.c).
+ * them all on a standalone server, one per group of handles in a
+ * cluster), whose replies are read so that a deletion follows a slot
+ * that moved.  The replies to GETs are read straight into their pages
+ * (redis_pages.c).
  *
  * Redis is often run as a cache, free to evict keys; a store there would
  * lose pages, so the store refuses any server whose maxmemory-policy is
@@ -72,8 +74,8 @@
 #define REDIS_PREFIX_MAX 64u
 /* The store's prefix: the caller's, a 16-digit identifier, ':'. */
 #define REDIS_STORE_PREFIX_MAX (REDIS_PREFIX_MAX + 16 + 1 + 1)
-/* A key: the store's prefix and a handle in hex. */
-#define REDIS_KEY_MAX (REDIS_STORE_PREFIX_MAX + 16)
+/* A key: the store's prefix, a hash tag of 5 digits at most, a handle. */
+#define REDIS_KEY_MAX (REDIS_STORE_PREFIX_MAX + 7 + 16)
 #define REDIS_DEFAULT_URL "redis://127.0.0.1:6379"
 #define REDIS_DEFAULT_TIMEOUT_MS 5000u
 /* How old the servers' room may be before bytes_avail reads it again. */
@@ -100,6 +102,7 @@ enum op_state {
  * @handle: its handle.
  * @key: its key, @key_len bytes.
  * @key_len: length of @key.
+ * @slot: the hash slot of @key.
  * @node: the node it goes to.
  * @state: where it is.
  * @asking: an ASK redirection sent it here: ASKING goes first.
@@ -113,6 +116,7 @@ struct redis_op {
 	unsigned long handle;
 	char key[REDIS_KEY_MAX];
 	unsigned int key_len;
+	unsigned int slot;
 	unsigned int node;
 	enum op_state state;
 	bool asking;
@@ -172,7 +176,8 @@ static struct redis_store *to_redis(struct uttm_backup *backup)
 /* Makes @op the first try of a command on the key it names. */
 static void op_route(struct redis_store *store, struct redis_op *op)
 {
-	op->node = uttm_redis_map_route(&store->map, op->key, op->key_len);
+	op->slot = uttm_redis_key_slot(op->key, op->key_len);
+	op->node = uttm_redis_map_route(&store->map, op->slot);
 	op->state = OP_QUEUED;
 	op->asking = false;
 	op->resent = false;
@@ -186,8 +191,9 @@ static void op_init(struct redis_store *store, struct redis_op *op,
 		    unsigned long handle)
 {
 	op->handle = handle;
-	op->key_len = (unsigned int)snprintf(op->key, sizeof(op->key),
-					     "%s%lx", store->prefix, handle);
+	op->key_len = (unsigned int)uttm_redis_page_key(store->prefix, handle,
+							op->key,
+							sizeof(op->key));
 	op_route(store, op);
 }
 
@@ -357,33 +363,60 @@ static void append_ops(struct redis_store *store, unsigned int n,
 	}
 }
 
-/*
- * Queues one DEL of the keys of every op of @node from @first on: to a
- * server a command costs far more than a key.  Only for a standalone
- * server: a cluster refuses keys of several slots in one command.
- */
-static void append_deletion(struct redis_store *store, unsigned int n,
-			    unsigned long first, unsigned long count)
+/* Whether @op may go in the same DEL as @lead. */
+static bool same_deletion(const struct redis_store *store,
+			  const struct redis_op *lead, const struct redis_op *op)
 {
+	return !store->map.cluster ||
+	       (op->slot == lead->slot && op->asking == lead->asking);
+}
+
+/*
+ * Queues one DEL of the keys of the ops of @node from @lead on that may
+ * share it; returns the op after them.
+ */
+static unsigned long append_one_deletion(struct redis_store *store,
+					 unsigned int n, unsigned long lead,
+					 unsigned long count)
+{
+	redisContext *c = store->map.nodes[n].ctx;
+	const struct redis_op *first = &store->ops[lead];
 	unsigned int argc = 1;
-	unsigned long i;
+	unsigned long i = lead;
 
 	store->argv[0] = "DEL";
 	store->argv_len[0] = 3;
-	for (i = first; i < count; i = next_op(store, n, OP_QUEUED, i + 1,
-						count)) {
+	do {
 		struct redis_op *op = &store->ops[i];
 
 		store->argv[argc] = op->key;
 		store->argv_len[argc++] = op->key_len;
 		op->state = OP_SENT;
-		op->follows = i != first;
-	}
-	if (redisAppendCommandArgv(store->map.nodes[n].ctx, (int)argc,
-				   store->argv, store->argv_len) == REDIS_OK)
-		return;
-	for (i = first; i < count; i = next_op(store, n, OP_SENT, i + 1, count))
-		op_fail(&store->ops[i], -ENOMEM);
+		op->follows = i != lead;
+		i = next_op(store, n, OP_QUEUED, i + 1, count);
+	} while (i < count && same_deletion(store, first, &store->ops[i]));
+	if ((!first->asking || redisAppendCommand(c, "ASKING") == REDIS_OK) &&
+	    redisAppendCommandArgv(c, (int)argc, store->argv,
+				   store->argv_len) == REDIS_OK)
+		return i;
+	for (unsigned long j = lead; j < i;
+	     j = next_op(store, n, OP_SENT, j + 1, i))
+		op_fail(&store->ops[j], -ENOMEM);
+	return i;
+}
+
+/*
+ * Queues the deletion of the keys of the ops of @node from @first on,
+ * as few DELs as may carry them: to a server a command costs far more
+ * than a key.  A standalone server takes them all in one; a cluster
+ * refuses a command whose keys span slots, so there it is one DEL per
+ * run of keys of one slot, a group of handles (uttm_redis_page_key()).
+ */
+static void append_deletion(struct redis_store *store, unsigned int n,
+			    unsigned long first, unsigned long count)
+{
+	for (unsigned long i = first; i < count;)
+		i = append_one_deletion(store, n, i, count);
 }
 
 /* Sends @node its queued ops of the batch: @cmd, on @pages for SET. */
@@ -400,7 +433,7 @@ static void send_node(struct redis_store *store, unsigned int n,
 		ops_connection_lost(store, count, n, OP_QUEUED, first);
 		return;
 	}
-	if (cmd == CMD_DEL && !store->map.cluster)
+	if (cmd == CMD_DEL)
 		append_deletion(store, n, first, count);
 	else
 		append_ops(store, n, first, count, cmd, pages);
@@ -526,8 +559,7 @@ static void reroute(struct redis_store *store, unsigned long count)
 		struct redis_op *op = &store->ops[i];
 
 		if (op->state == OP_QUEUED && op->reroute) {
-			op->node = uttm_redis_map_route(&store->map, op->key,
-							op->key_len);
+			op->node = uttm_redis_map_route(&store->map, op->slot);
 			op->reroute = false;
 		}
 	}
