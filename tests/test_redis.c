@@ -535,6 +535,28 @@ static void missing_key_fails_restore_and_keeps_other_handles(void **state)
 	put_leaves_no_key(backup, s);
 }
 
+/* Calls of @cmd that the masters of @c have run (INFO commandstats). */
+static long long command_calls(const struct redis_cluster *c, const char *cmd)
+{
+	char field[64];
+	long long calls = 0;
+
+	snprintf(field, sizeof(field), "cmdstat_%s:calls=", cmd);
+	for (unsigned int m = 0; m < c->masters; m++) {
+		redisReply *r = redis_server_command(&c->nodes[m],
+						     "INFO commandstats");
+		const char *at;
+
+		assert_non_null(r);
+		assert_int_equal(r->type, REDIS_REPLY_STRING);
+		at = strstr(r->str, field);
+		if (at)
+			calls += strtoll(at + strlen(field), NULL, 10);
+		freeReplyObject(r);
+	}
+	return calls;
+}
+
 /* Runs a command on @s whose reply is OK. */
 static void command_ok(const struct redis_server *s, const char *cmd,
 		       const char *key, const char *arg)
@@ -622,6 +644,29 @@ static void cluster_spreads_a_vector_over_every_master(void **state)
 		assert_int_equal(redis_env_keys(&c->nodes[m], st.key_prefix),
 				 0);
 	uttm_backup_put(backup);
+}
+
+/* The keys of a group of handles share a slot: one DEL deletes them. */
+static void cluster_deletes_a_group_of_handles_with_one_del(void **state)
+{
+	struct fixture *fx = *state;
+	struct redis_cluster *c = redis_env_cluster();
+	struct uttm_backup *backup = store_on(&c->nodes[0]);
+	struct uttm_backup_redis_stats st = stats_of(backup);
+	struct uttm_tt tt;
+	long long dels;
+
+	backed_up(fx, &tt, VECTOR_BYTES, backup, 19);
+	dels = command_calls(c, "del");
+	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
+	assert_tt_matches(&tt, 19);
+	assert_int_equal(command_calls(c, "del") - dels,
+			 VECTOR_PAGES / REDIS_GROUP_PAGES);
+	uttm_tt_fini(&tt);
+	put_leaves_no_key(backup, &c->nodes[0]);
+	for (unsigned int m = 1; m < c->masters; m++)
+		assert_int_equal(redis_env_keys(&c->nodes[m], st.key_prefix),
+				 0);
 }
 
 static void node_id(const struct redis_server *s, char *id)
@@ -874,6 +919,7 @@ int main(void)
 		fixture_test(missing_key_fails_restore_and_keeps_other_handles),
 		fixture_test(short_value_fails_its_page_and_the_rest_restores),
 		fixture_test(cluster_spreads_a_vector_over_every_master),
+		fixture_test(cluster_deletes_a_group_of_handles_with_one_del),
 		fixture_test(cluster_follows_ask_and_moved_while_a_slot_moves),
 		fixture_test(failover_to_a_replica_loses_nothing),
 		fixture_test(killed_node_loses_no_byte_and_survivors_restore),
