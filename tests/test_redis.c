@@ -91,6 +91,8 @@ struct proxy {
 	atomic_long cut_up;	/* bytes to the server before the cut; <0: never */
 	atomic_long cut_down;	/* bytes to the client */
 	atomic_bool down;	/* after a cut: connections close at once */
+	atomic_long moved_down;	/* bytes to the client on this connection */
+	atomic_bool close_late;	/* cut_down closes once the client writes */
 	atomic_int connections;
 	pthread_t thread;
 };
@@ -132,23 +134,28 @@ static void proxy_serve(struct proxy *p, int client)
 {
 	int server = proxy_connect(p->target);
 	long up = 0, down = 0;
-	bool open = server >= 0;
+	bool open = server >= 0, late = false;
 
 	atomic_fetch_add(&p->connections, 1);
 	open = open && !atomic_load(&p->down);
 	while (open) {
 		struct pollfd fds[3] = { { client, POLLIN, 0 },
-					 { server, POLLIN, 0 },
+					 { late ? -1 : server, POLLIN, 0 },
 					 { p->wake[0], POLLIN, 0 } };
 
 		if (poll(fds, 3, -1) < 0 || fds[2].revents)
 			break;
 		if (fds[0].revents)
-			open = forward(client, server, &up,
-				       atomic_load(&p->cut_up));
-		if (open && fds[1].revents)
+			open = !late && forward(client, server, &up,
+						atomic_load(&p->cut_up));
+		if (open && fds[1].revents) {
 			open = forward(server, client, &down,
 				       atomic_load(&p->cut_down));
+			/* A write the client makes after the cut succeeds. */
+			late = !open && atomic_load(&p->close_late);
+			open = open || late;
+		}
+		atomic_store(&p->moved_down, down);
 		if (!open && (up == atomic_load(&p->cut_up) ||
 			      down == atomic_load(&p->cut_down)))
 			atomic_store(&p->down, true);
@@ -175,19 +182,26 @@ static void *proxy_main(void *arg)
 	}
 }
 
-static void proxy_start(struct proxy *p, int target)
+/* Starts @p in front of port @target, listening on @port (0: any). */
+static void proxy_start_on(struct proxy *p, int target, int port)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons((uint16_t)port),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(sa);
+	int one = 1;
 
 	p->target = target;
 	atomic_init(&p->cut_up, -1);
 	atomic_init(&p->cut_down, -1);
 	atomic_init(&p->down, false);
+	atomic_init(&p->moved_down, 0);
+	atomic_init(&p->close_late, false);
 	atomic_init(&p->connections, 0);
 	p->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	assert_true(p->listen_fd >= 0);
+	assert_int_equal(setsockopt(p->listen_fd, SOL_SOCKET, SO_REUSEADDR,
+				    &one, sizeof(one)), 0);
 	assert_int_equal(bind(p->listen_fd, (struct sockaddr *)&sa,
 			      sizeof(sa)), 0);
 	assert_int_equal(listen(p->listen_fd, 8), 0);
@@ -196,6 +210,11 @@ static void proxy_start(struct proxy *p, int target)
 	p->port = ntohs(sa.sin_port);
 	assert_int_equal(pipe2(p->wake, O_CLOEXEC), 0);
 	assert_int_equal(pthread_create(&p->thread, NULL, proxy_main, p), 0);
+}
+
+static void proxy_start(struct proxy *p, int target)
+{
+	proxy_start_on(p, target, 0);
 }
 
 static void proxy_stop(struct proxy *p)
@@ -211,6 +230,7 @@ static void proxy_heal(struct proxy *p)
 {
 	atomic_store(&p->cut_up, -1);
 	atomic_store(&p->cut_down, -1);
+	atomic_store(&p->close_late, false);
 	atomic_store(&p->down, false);
 }
 
@@ -460,6 +480,99 @@ static void connection_cut_mid_restore_keeps_handles_and_resumes(void **state)
 	assert_int_equal(uttm_backup_handles(backup), 0);
 	uttm_tt_fini(&tt);
 	put_leaves_no_key(backup, s);
+	proxy_stop(&p);
+}
+
+/*
+ * A drop's DELs go out without waiting for their replies; when the
+ * connection is lost before they are read, the drop goes again.
+ */
+static void drop_lost_with_its_connection_deletes_again(void **state)
+{
+	struct fixture *fx = *state;
+	struct redis_server *s = redis_env_server();
+	struct proxy p;
+	struct uttm_backup *backup;
+	struct uttm_backup_redis_stats st;
+	struct uttm_tt tt;
+
+	proxy_start(&p, s->port);
+	backup = store_through(&p);
+	st = stats_of(backup);
+	backed_up(fx, &tt, 64 * UTTM_PAGE_SIZE, backup, 20);
+	/* The next byte to the server cuts the connection: the DEL is lost. */
+	atomic_store(&p.cut_up, 0);
+	uttm_tt_fini(&tt);
+	assert_int_equal(redis_env_keys(s, st.key_prefix), 64);
+	proxy_heal(&p);
+	assert_int_equal(stats_of(backup).pages, 0);
+	assert_int_equal(redis_env_keys(s, st.key_prefix), 0);
+	assert_int_equal(stats_of(backup).reconnects, 1);
+	uttm_backup_put(backup);
+	proxy_stop(&p);
+}
+
+/*
+ * A restore's batch reads the replies owed to the last drop before its
+ * own: a connection lost there takes the batch along, which fails, and
+ * the next try restores the rest and deletes the drop's keys again.
+ */
+static void connection_cut_before_a_drop_is_answered_resumes(void **state)
+{
+	struct fixture *fx = *state;
+	struct redis_server *s = redis_env_server();
+	struct proxy p;
+	struct uttm_backup *backup;
+	struct uttm_backup_redis_stats st;
+	struct uttm_tt tt;
+
+	proxy_start(&p, s->port);
+	backup = store_through(&p);
+	st = stats_of(backup);
+	backed_up(fx, &tt, 512 * UTTM_PAGE_SIZE, backup, 21);
+	/* The cut falls after the first run of 256 pages ("$4096\r\n...\r\n"). */
+	atomic_store(&p.cut_down, atomic_load(&p.moved_down) +
+				  256 * (UTTM_PAGE_SIZE + 9));
+	/* The next batch goes out, and its first read finds the cut. */
+	atomic_store(&p.close_late, true);
+	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), -EIO);
+	assert_int_equal(uttm_backup_handles(backup), 256);
+	proxy_heal(&p);
+	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
+	assert_tt_matches(&tt, 21);
+	assert_int_equal(stats_of(backup).pages, 0);
+	assert_int_equal(redis_env_keys(s, st.key_prefix), 0);
+	uttm_tt_fini(&tt);
+	uttm_backup_put(backup);
+	proxy_stop(&p);
+}
+
+/* A drop that cannot reach its server goes again once it can. */
+static void drop_while_out_of_reach_deletes_once_back(void **state)
+{
+	struct fixture *fx = *state;
+	struct redis_server *s = redis_env_server();
+	struct proxy p;
+	struct uttm_backup *backup;
+	struct uttm_backup_redis_stats st;
+	struct uttm_tt tt;
+
+	proxy_start(&p, s->port);
+	backup = store_through(&p);
+	st = stats_of(backup);
+	backed_up(fx, &tt, 64 * UTTM_PAGE_SIZE, backup, 22);
+	/* A restore cut at its first page leaves the server out of reach. */
+	atomic_store(&p.cut_down, atomic_load(&p.moved_down) + 1);
+	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), -EIO);
+	/* Nothing listens there while the vector's keys are dropped. */
+	proxy_stop(&p);
+	uttm_tt_fini(&tt);
+	assert_int_equal(uttm_backup_handles(backup), 0);
+	assert_int_equal(redis_env_keys(s, st.key_prefix), 64);
+	proxy_start_on(&p, s->port, p.port);
+	assert_int_equal(stats_of(backup).pages, 0);
+	assert_int_equal(redis_env_keys(s, st.key_prefix), 0);
+	uttm_backup_put(backup);
 	proxy_stop(&p);
 }
 
@@ -914,6 +1027,9 @@ int main(void)
 		fixture_test(server_out_of_memory_stops_the_backup_at_a_prefix),
 		fixture_test(connection_cut_mid_backup_keeps_every_page),
 		fixture_test(connection_cut_mid_restore_keeps_handles_and_resumes),
+		fixture_test(drop_lost_with_its_connection_deletes_again),
+		fixture_test(connection_cut_before_a_drop_is_answered_resumes),
+		fixture_test(drop_while_out_of_reach_deletes_once_back),
 		fixture_test(restart_without_persistence_fails_restore_with_eio),
 		fixture_test(restart_with_persistence_restores_after_reconnecting),
 		fixture_test(missing_key_fails_restore_and_keeps_other_handles),

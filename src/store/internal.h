@@ -618,12 +618,15 @@ struct redis_login {
  * @ctx: the connection, or NULL while there is none.
  * @master: the slot map routes keys to this node.
  * @connects: connections opened to it.
+ * @unanswered: commands the store sent on @ctx without waiting, whose
+ * replies come before any other.
  */
 struct redis_node {
 	struct redis_endpoint addr;
 	struct redisContext *ctx;
 	bool master;
 	unsigned long connects;
+	unsigned long unanswered;
 };
 
 /*

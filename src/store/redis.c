@@ -143,6 +143,11 @@ struct redis_op {
  * @batches: batches sent to a node.
  * @redirections: MOVED and ASK replies followed.
  * @map_refreshes: slot maps read.
+ * @dropping: handles whose keys are being deleted by DELs not yet
+ * answered (drop_later()), still taken so that no page is written under
+ * one of them before its old key is gone.
+ * @nr_dropping: how many.
+ * @redrop: one of those DELs failed: they all go again (settle_drops()).
  * @ops: the batch being run.
  * @argv: the arguments of a DEL of many keys.
  * @argv_len: their lengths.
@@ -163,6 +168,9 @@ struct redis_store {
 	unsigned long batches;
 	unsigned long redirections;
 	unsigned long map_refreshes;
+	unsigned long dropping[REDIS_BATCH_PAGES];
+	unsigned long nr_dropping;
+	bool redrop;
 	struct redis_op ops[REDIS_BATCH_PAGES];
 	const char *argv[REDIS_BATCH_PAGES + 1];
 	size_t argv_len[REDIS_BATCH_PAGES + 1];
@@ -544,14 +552,73 @@ static void read_node(struct redis_store *store, unsigned int n,
 	}
 }
 
+static void delete_ops(struct redis_store *store, unsigned long count);
+
+/*
+ * Reads the replies owed to the last drop's DELs (drop_later()), which
+ * come before any other on their connections.  False when one is not a
+ * count of keys deleted (a redirection, an error) or was lost with its
+ * connection, which then takes the ops of the batch of @count sent on it
+ * along, to go again.
+ */
+static bool read_unanswered(struct redis_store *store, unsigned long count)
+{
+	bool ok = true;
+
+	for (unsigned int n = 0; n < store->map.nr_nodes; n++) {
+		struct redis_node *node = &store->map.nodes[n];
+
+		for (; node->unanswered; node->unanswered--) {
+			redisReply *reply = node->ctx ?
+					    uttm_redis_reply(node, NULL) : NULL;
+
+			if (!reply) {
+				ops_connection_lost(store, count, n, OP_SENT,
+						    0);
+				node->unanswered = 0;
+				ok = false;
+				break;
+			}
+			ok &= reply->type == REDIS_REPLY_INTEGER;
+			freeReplyObject(reply);
+		}
+	}
+	return ok;
+}
+
+/*
+ * Settles the last drop: reads the replies to its DELs and frees its
+ * handles.  When one failed, the whole drop is deleted again the way a
+ * batch is, following redirections (a DEL of a key already gone does no
+ * harm); that waits until no batch is in flight (@count is 0), the
+ * handles staying taken meanwhile.  A batch of @count ops may be in
+ * flight (sent, not read): a connection that fails takes it along.
+ */
+static void settle_drops(struct redis_store *store, unsigned long count)
+{
+	store->redrop |= !read_unanswered(store, count);
+	if (store->redrop && count)
+		return;
+	if (store->redrop) {
+		for (unsigned long i = 0; i < store->nr_dropping; i++)
+			op_init(store, &store->ops[i], store->dropping[i]);
+		delete_ops(store, store->nr_dropping);
+		store->redrop = false;
+	}
+	uttm_slot_io_free(&store->slots, store->dropping, store->nr_dropping);
+	store->nr_dropping = 0;
+}
+
 /*
  * After a redirection or a lost connection in a cluster: read the slot
  * map again and send the ops that lost their node where it now says.
+ * The replies owed on the connections come first.
  */
 static void reroute(struct redis_store *store, unsigned long count)
 {
 	if (!store->map.stale)
 		return;
+	settle_drops(store, count);
 	store->map_refreshes++;
 	if (uttm_redis_map_refresh(&store->map, &store->login))
 		return;
@@ -621,6 +688,7 @@ static unsigned long run_batch(struct redis_store *store, unsigned long count,
 			reroute(store, count);
 		for (unsigned int n = 0; n < store->map.nr_nodes; n++)
 			send_node(store, n, count, cmd, pages);
+		settle_drops(store, count);
 		for (unsigned int n = 0; n < store->map.nr_nodes; n++)
 			read_node(store, n, count, cmd, pages);
 	}
@@ -715,12 +783,43 @@ static long redis_copy_pages(struct uttm_backup *backup, void *const *dst,
 	return ret;
 }
 
+/*
+ * Sends the deletion of the keys of @handles, at most a batch, without
+ * waiting for its replies: the next batch goes out behind it and reads
+ * them first (settle_drops()), so a restore's deletion costs no round
+ * trip of its own and the servers delete while the caller moves on.
+ */
+static void drop_later(struct redis_store *store, const unsigned long *handles,
+		       unsigned long count)
+{
+	for (unsigned long i = 0; i < count; i++)
+		op_init(store, &store->ops[i], handles[i]);
+	for (unsigned int n = 0; n < store->map.nr_nodes; n++)
+		send_node(store, n, count, CMD_DEL, NULL);
+	for (unsigned long i = 0; i < count; i++) {
+		struct redis_op *op = &store->ops[i];
+
+		if (op->state != OP_SENT)
+			store->redrop = true;
+		else if (!op->follows)
+			store->map.nodes[op->node].unanswered++;
+	}
+	memcpy(store->dropping, handles, count * sizeof(*handles));
+	store->nr_dropping = count;
+}
+
 static void redis_drop(struct uttm_backup *backup, const unsigned long *handles,
 		       unsigned long count)
 {
 	struct redis_store *store = to_redis(backup);
 
 	pthread_mutex_lock(&store->lock);
+	settle_drops(store, 0);
+	if (count <= REDIS_BATCH_PAGES) {
+		drop_later(store, handles, count);
+		pthread_mutex_unlock(&store->lock);
+		return;
+	}
 	for (unsigned long i = 0; i < count; i += REDIS_BATCH_PAGES) {
 		unsigned long n = MIN(count - i,
 				      (unsigned long)REDIS_BATCH_PAGES);
@@ -768,6 +867,7 @@ static uint64_t redis_bytes_avail(struct uttm_backup *backup)
 	uint64_t now = uttm_now_ns(), room, left;
 
 	pthread_mutex_lock(&store->lock);
+	settle_drops(store, 0);
 	if (now - store->room_time >= REDIS_ROOM_INTERVAL_NS) {
 		store->room = read_room(store);
 		store->written = 0;
@@ -847,6 +947,7 @@ static void redis_fini(struct uttm_backup *backup)
 {
 	struct redis_store *store = to_redis(backup);
 
+	settle_drops(store, 0);
 	for (unsigned int n = 0; store->stray && n < store->map.nr_nodes; n++)
 		if (store->map.nodes[n].master)
 			sweep_node(store, n);
@@ -1001,6 +1102,8 @@ int uttm_backup_redis_stats(struct uttm_backup *backup,
 		return -EINVAL;
 	store = to_redis(backup);
 	pthread_mutex_lock(&store->lock);
+	/* Pages are counted once their deletions are answered. */
+	settle_drops(store, 0);
 	*stats = (struct uttm_backup_redis_stats){
 		.cluster = store->map.cluster,
 		.pages = uttm_slots_used(&store->slots),
