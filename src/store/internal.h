@@ -669,6 +669,12 @@ int uttm_redis_flush(struct redis_node *node);
  */
 struct redisReply *uttm_redis_reply(struct redis_node *node, void *page);
 bool uttm_redis_reply_landed(const struct redisReply *reply);
+/*
+ * Whether bytes of a reply wait on @node's connection (in hiredis's
+ * buffer or the socket), so that reading them would not wait for the
+ * server.
+ */
+bool uttm_redis_reply_waiting(const struct redis_node *node);
 
 /* Pages uttm_redis_read_pages() reads at most: 3 pieces each in a readv(). */
 #define REDIS_READ_PAGES 64u

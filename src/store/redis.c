@@ -610,6 +610,36 @@ static void settle_drops(struct redis_store *store, unsigned long count)
 }
 
 /*
+ * Reads the replies of every node the batch went to, first those of the
+ * nodes whose replies have begun to arrive, then in order: a node that
+ * is slow to answer does not keep the others' replies waiting.
+ */
+static void read_nodes(struct redis_store *store, unsigned long count,
+		       enum redis_cmd cmd, void *const *pages)
+{
+	/* Redirections may add nodes; they were sent nothing yet. */
+	unsigned int nr = store->map.nr_nodes;
+
+	for (;;) {
+		unsigned int pick = nr;
+
+		for (unsigned int n = 0; n < nr; n++) {
+			if (next_op(store, n, OP_SENT, 0, count) == count)
+				continue;
+			if (pick == nr)
+				pick = n;
+			if (uttm_redis_reply_waiting(&store->map.nodes[n])) {
+				pick = n;
+				break;
+			}
+		}
+		if (pick == nr)
+			return;
+		read_node(store, pick, count, cmd, pages);
+	}
+}
+
+/*
  * After a redirection or a lost connection in a cluster: read the slot
  * map again and send the ops that lost their node where it now says.
  * The replies owed on the connections come first.
@@ -689,8 +719,7 @@ static unsigned long run_batch(struct redis_store *store, unsigned long count,
 		for (unsigned int n = 0; n < store->map.nr_nodes; n++)
 			send_node(store, n, count, cmd, pages);
 		settle_drops(store, count);
-		for (unsigned int n = 0; n < store->map.nr_nodes; n++)
-			read_node(store, n, count, cmd, pages);
+		read_nodes(store, count, cmd, pages);
 	}
 	for (unsigned long i = 0; i < count; i++)
 		if (store->ops[i].state == OP_QUEUED)
