@@ -483,33 +483,61 @@ static void connection_cut_mid_restore_keeps_handles_and_resumes(void **state)
 	proxy_stop(&p);
 }
 
+/**
+ * struct proxied - a store behind a proxy, with a vector backed up there
+ * @p: the proxy, in front of the shared server @s.
+ * @s: the server.
+ * @backup: the store.
+ * @st: its counters before the backup.
+ * @tt: the vector.
+ */
+struct proxied {
+	struct proxy p;
+	struct redis_server *s;
+	struct uttm_backup *backup;
+	struct uttm_backup_redis_stats st;
+	struct uttm_tt tt;
+};
+
+/* Sets @x up with a vector of @pages backed up from @seed. */
+static void proxied_backed_up(struct fixture *fx, struct proxied *x,
+			      unsigned long pages, uint64_t seed)
+{
+	x->s = redis_env_server();
+	proxy_start(&x->p, x->s->port);
+	x->backup = store_through(&x->p);
+	x->st = stats_of(x->backup);
+	backed_up(fx, &x->tt, pages * UTTM_PAGE_SIZE, x->backup, seed);
+}
+
+/*
+ * Every drop has settled: no page counted, no key left, before the store
+ * is freed; then the proxy stops.
+ */
+static void proxied_put_settled(struct proxied *x)
+{
+	assert_int_equal(stats_of(x->backup).pages, 0);
+	assert_int_equal(redis_env_keys(x->s, x->st.key_prefix), 0);
+	uttm_backup_put(x->backup);
+	proxy_stop(&x->p);
+}
+
 /*
  * A drop's DELs go out without waiting for their replies; when the
  * connection is lost before they are read, the drop goes again.
  */
 static void drop_lost_with_its_connection_deletes_again(void **state)
 {
-	struct fixture *fx = *state;
-	struct redis_server *s = redis_env_server();
-	struct proxy p;
-	struct uttm_backup *backup;
-	struct uttm_backup_redis_stats st;
-	struct uttm_tt tt;
+	struct proxied x;
 
-	proxy_start(&p, s->port);
-	backup = store_through(&p);
-	st = stats_of(backup);
-	backed_up(fx, &tt, 64 * UTTM_PAGE_SIZE, backup, 20);
+	proxied_backed_up(*state, &x, 64, 20);
 	/* The next byte to the server cuts the connection: the DEL is lost. */
-	atomic_store(&p.cut_up, 0);
-	uttm_tt_fini(&tt);
-	assert_int_equal(redis_env_keys(s, st.key_prefix), 64);
-	proxy_heal(&p);
-	assert_int_equal(stats_of(backup).pages, 0);
-	assert_int_equal(redis_env_keys(s, st.key_prefix), 0);
-	assert_int_equal(stats_of(backup).reconnects, 1);
-	uttm_backup_put(backup);
-	proxy_stop(&p);
+	atomic_store(&x.p.cut_up, 0);
+	uttm_tt_fini(&x.tt);
+	assert_int_equal(redis_env_keys(x.s, x.st.key_prefix), 64);
+	proxy_heal(&x.p);
+	assert_int_equal(stats_of(x.backup).reconnects, 1);
+	proxied_put_settled(&x);
 }
 
 /*
@@ -519,61 +547,39 @@ static void drop_lost_with_its_connection_deletes_again(void **state)
  */
 static void connection_cut_before_a_drop_is_answered_resumes(void **state)
 {
-	struct fixture *fx = *state;
-	struct redis_server *s = redis_env_server();
-	struct proxy p;
-	struct uttm_backup *backup;
-	struct uttm_backup_redis_stats st;
-	struct uttm_tt tt;
+	struct proxied x;
 
-	proxy_start(&p, s->port);
-	backup = store_through(&p);
-	st = stats_of(backup);
-	backed_up(fx, &tt, 512 * UTTM_PAGE_SIZE, backup, 21);
+	proxied_backed_up(*state, &x, 512, 21);
 	/* The cut falls after the first run of 256 pages ("$4096\r\n...\r\n"). */
-	atomic_store(&p.cut_down, atomic_load(&p.moved_down) +
-				  256 * (UTTM_PAGE_SIZE + 9));
+	atomic_store(&x.p.cut_down, atomic_load(&x.p.moved_down) +
+				    256 * (UTTM_PAGE_SIZE + 9));
 	/* The next batch goes out, and its first read finds the cut. */
-	atomic_store(&p.close_late, true);
-	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), -EIO);
-	assert_int_equal(uttm_backup_handles(backup), 256);
-	proxy_heal(&p);
-	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
-	assert_tt_matches(&tt, 21);
-	assert_int_equal(stats_of(backup).pages, 0);
-	assert_int_equal(redis_env_keys(s, st.key_prefix), 0);
-	uttm_tt_fini(&tt);
-	uttm_backup_put(backup);
-	proxy_stop(&p);
+	atomic_store(&x.p.close_late, true);
+	assert_int_equal(uttm_tt_populate(&x.tt, &test_ctx), -EIO);
+	assert_int_equal(uttm_backup_handles(x.backup), 256);
+	proxy_heal(&x.p);
+	assert_int_equal(uttm_tt_populate(&x.tt, &test_ctx), 0);
+	assert_tt_matches(&x.tt, 21);
+	uttm_tt_fini(&x.tt);
+	proxied_put_settled(&x);
 }
 
 /* A drop that cannot reach its server goes again once it can. */
 static void drop_while_out_of_reach_deletes_once_back(void **state)
 {
-	struct fixture *fx = *state;
-	struct redis_server *s = redis_env_server();
-	struct proxy p;
-	struct uttm_backup *backup;
-	struct uttm_backup_redis_stats st;
-	struct uttm_tt tt;
+	struct proxied x;
 
-	proxy_start(&p, s->port);
-	backup = store_through(&p);
-	st = stats_of(backup);
-	backed_up(fx, &tt, 64 * UTTM_PAGE_SIZE, backup, 22);
+	proxied_backed_up(*state, &x, 64, 22);
 	/* A restore cut at its first page leaves the server out of reach. */
-	atomic_store(&p.cut_down, atomic_load(&p.moved_down) + 1);
-	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), -EIO);
+	atomic_store(&x.p.cut_down, atomic_load(&x.p.moved_down) + 1);
+	assert_int_equal(uttm_tt_populate(&x.tt, &test_ctx), -EIO);
 	/* Nothing listens there while the vector's keys are dropped. */
-	proxy_stop(&p);
-	uttm_tt_fini(&tt);
-	assert_int_equal(uttm_backup_handles(backup), 0);
-	assert_int_equal(redis_env_keys(s, st.key_prefix), 64);
-	proxy_start_on(&p, s->port, p.port);
-	assert_int_equal(stats_of(backup).pages, 0);
-	assert_int_equal(redis_env_keys(s, st.key_prefix), 0);
-	uttm_backup_put(backup);
-	proxy_stop(&p);
+	proxy_stop(&x.p);
+	uttm_tt_fini(&x.tt);
+	assert_int_equal(uttm_backup_handles(x.backup), 0);
+	assert_int_equal(redis_env_keys(x.s, x.st.key_prefix), 64);
+	proxy_start_on(&x.p, x.s->port, x.p.port);
+	proxied_put_settled(&x);
 }
 
 static void restart_without_persistence_fails_restore_with_eio(void **state)
