@@ -555,48 +555,44 @@ static void read_node(struct redis_store *store, unsigned int n,
 static void delete_ops(struct redis_store *store, unsigned long count);
 
 /*
- * Reads the replies owed to the last drop's DELs (drop_later()), which
- * come before any other on their connections.  False when one is not a
- * count of keys deleted (a redirection, an error) or was lost with its
- * connection, which then takes the ops of the batch of @count sent on it
- * along, to go again.
+ * Reads node @n's replies owed to the last drop's DELs (drop_later()),
+ * which come before any other on its connection.  One that is not a
+ * count of keys deleted (a redirection, an error), or that was lost with
+ * the connection, makes the drop go again (@redrop); a lost connection
+ * takes the ops of the batch of @count sent on it along, to go again.
  */
-static bool read_unanswered(struct redis_store *store, unsigned long count)
+static void read_unanswered(struct redis_store *store, unsigned int n,
+			    unsigned long count)
 {
-	bool ok = true;
+	struct redis_node *node = &store->map.nodes[n];
 
-	for (unsigned int n = 0; n < store->map.nr_nodes; n++) {
-		struct redis_node *node = &store->map.nodes[n];
+	for (; node->unanswered; node->unanswered--) {
+		redisReply *reply = node->ctx ? uttm_redis_reply(node, NULL) :
+				    NULL;
 
-		for (; node->unanswered; node->unanswered--) {
-			redisReply *reply = node->ctx ?
-					    uttm_redis_reply(node, NULL) : NULL;
-
-			if (!reply) {
-				ops_connection_lost(store, count, n, OP_SENT,
-						    0);
-				node->unanswered = 0;
-				ok = false;
-				break;
-			}
-			ok &= reply->type == REDIS_REPLY_INTEGER;
-			freeReplyObject(reply);
+		if (!reply) {
+			ops_connection_lost(store, count, n, OP_SENT, 0);
+			node->unanswered = 0;
+			store->redrop = true;
+			return;
 		}
+		store->redrop |= reply->type != REDIS_REPLY_INTEGER;
+		freeReplyObject(reply);
 	}
-	return ok;
 }
 
 /*
  * Settles the last drop: reads the replies to its DELs and frees its
  * handles.  When one failed, the whole drop is deleted again the way a
  * batch is, following redirections (a DEL of a key already gone does no
- * harm); that waits until no batch is in flight (@count is 0), the
- * handles staying taken meanwhile.  A batch of @count ops may be in
- * flight (sent, not read): a connection that fails takes it along.
+ * harm), which needs the ops: it waits until no batch of @count ops is
+ * being run (@count is 0), the handles staying taken meanwhile.  Ops of
+ * that batch sent and not yet read go with a connection that fails.
  */
 static void settle_drops(struct redis_store *store, unsigned long count)
 {
-	store->redrop |= !read_unanswered(store, count);
+	for (unsigned int n = 0; n < store->map.nr_nodes; n++)
+		read_unanswered(store, n, count);
 	if (store->redrop && count)
 		return;
 	if (store->redrop) {
@@ -612,7 +608,8 @@ static void settle_drops(struct redis_store *store, unsigned long count)
 /*
  * Reads the replies of every node the batch went to, first those of the
  * nodes whose replies have begun to arrive, then in order: a node that
- * is slow to answer does not keep the others' replies waiting.
+ * is slow to answer does not keep the others' replies waiting.  Those
+ * owed to the last drop come first on each.
  */
 static void read_nodes(struct redis_store *store, unsigned long count,
 		       enum redis_cmd cmd, void *const *pages)
@@ -635,6 +632,7 @@ static void read_nodes(struct redis_store *store, unsigned long count,
 		}
 		if (pick == nr)
 			return;
+		read_unanswered(store, pick, count);
 		read_node(store, pick, count, cmd, pages);
 	}
 }
@@ -718,8 +716,8 @@ static unsigned long run_batch(struct redis_store *store, unsigned long count,
 			reroute(store, count);
 		for (unsigned int n = 0; n < store->map.nr_nodes; n++)
 			send_node(store, n, count, cmd, pages);
-		settle_drops(store, count);
 		read_nodes(store, count, cmd, pages);
+		settle_drops(store, count);
 	}
 	for (unsigned long i = 0; i < count; i++)
 		if (store->ops[i].state == OP_QUEUED)
