@@ -31,8 +31,11 @@
  * carries, and the nodes of a cluster work on their shares together.
  * Dropped keys are deleted the same way, a batch per call (one DEL of
  * them all on a standalone server, one per group of handles in a
- * cluster), whose replies are read so that a deletion follows a slot
- * that moved.  The replies to GETs are read straight into their pages
+ * cluster), except that no one waits for the replies: the next batch
+ * reads them before its own (drop_later(), settle_drops()), and a drop
+ * that a redirection or a lost connection failed goes again as a batch.
+ * A batch reads first the nodes whose replies have begun to arrive.
+ * The replies to GETs are read straight into their pages
  * (redis_pages.c).
  *
  * Redis is often run as a cache, free to evict keys; a store there would
