@@ -765,6 +765,36 @@ static void cluster_spreads_a_vector_over_every_master(void **state)
 	uttm_backup_put(backup);
 }
 
+/*
+ * The keys of a group of handles share a slot, the groups of a store
+ * take every slot once before any twice, and Redis hashes the keys where
+ * the store routes them.
+ */
+static void group_keys_share_a_slot_and_groups_cover_every_slot(void **state)
+{
+	static bool taken[REDIS_SLOTS];
+	const struct redis_server *node = &redis_env_cluster()->nodes[0];
+	const char *prefix = "uttm:0123456789abcdef:";
+	char key[160];
+
+	(void)state;
+	for (unsigned long g = 0; g < REDIS_SLOTS; g++) {
+		unsigned long first = uttm_backup_index_to_handle(
+			g * REDIS_GROUP_PAGES);
+		int len = uttm_redis_page_key(prefix, first, key, sizeof(key));
+		unsigned int slot = uttm_redis_key_slot(key, (size_t)len);
+
+		assert_false(taken[slot]);
+		taken[slot] = true;
+		len = uttm_redis_page_key(prefix, first + REDIS_GROUP_PAGES - 1,
+					  key, sizeof(key));
+		assert_int_equal(uttm_redis_key_slot(key, (size_t)len), slot);
+		if (g % 1024 == 0)
+			assert_int_equal(redis_server_integer(node,
+				"CLUSTER KEYSLOT %s", key), slot);
+	}
+}
+
 /* The keys of a group of handles share a slot: one DEL deletes them. */
 static void cluster_deletes_a_group_of_handles_with_one_del(void **state)
 {
@@ -1041,6 +1071,7 @@ int main(void)
 		fixture_test(missing_key_fails_restore_and_keeps_other_handles),
 		fixture_test(short_value_fails_its_page_and_the_rest_restores),
 		fixture_test(cluster_spreads_a_vector_over_every_master),
+		fixture_test(group_keys_share_a_slot_and_groups_cover_every_slot),
 		fixture_test(cluster_deletes_a_group_of_handles_with_one_del),
 		fixture_test(cluster_follows_ask_and_moved_while_a_slot_moves),
 		fixture_test(failover_to_a_replica_loses_nothing),
