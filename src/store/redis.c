@@ -430,10 +430,14 @@ static void append_deletion(struct redis_store *store, unsigned int n,
 		i = append_one_deletion(store, n, i, count);
 }
 
-/* Sends @node its queued ops of the batch: @cmd, on @pages for SET. */
-static void send_node(struct redis_store *store, unsigned int n,
-		      unsigned long count, enum redis_cmd cmd,
-		      void *const *pages)
+/*
+ * Queues @cmd for @node's queued ops of the batch, on @pages for SET;
+ * what is not written out yet goes with the next write on the
+ * connection.
+ */
+static void queue_node(struct redis_store *store, unsigned int n,
+		       unsigned long count, enum redis_cmd cmd,
+		       void *const *pages)
 {
 	struct redis_node *node = &store->map.nodes[n];
 	unsigned long first = next_op(store, n, OP_QUEUED, 0, count);
@@ -449,7 +453,18 @@ static void send_node(struct redis_store *store, unsigned int n,
 	else
 		append_ops(store, n, first, count, cmd, pages);
 	store->batches++;
-	if (!node->ctx || uttm_redis_flush(node))
+}
+
+/* Sends @node its queued ops of the batch: @cmd, on @pages for SET. */
+static void send_node(struct redis_store *store, unsigned int n,
+		      unsigned long count, enum redis_cmd cmd,
+		      void *const *pages)
+{
+	struct redis_node *node = &store->map.nodes[n];
+
+	queue_node(store, n, count, cmd, pages);
+	if (next_op(store, n, OP_SENT, 0, count) < count &&
+	    (!node->ctx || uttm_redis_flush(node)))
 		ops_connection_lost(store, count, n, OP_SENT, 0);
 }
 
@@ -569,6 +584,9 @@ static void read_unanswered(struct redis_store *store, unsigned int n,
 {
 	struct redis_node *node = &store->map.nodes[n];
 
+	/* DELs no batch carried out yet; a failure leaves no connection. */
+	if (node->unanswered && node->ctx)
+		uttm_redis_flush(node);
 	for (; node->unanswered; node->unanswered--) {
 		redisReply *reply = node->ctx ? uttm_redis_reply(node, NULL) :
 				    NULL;
@@ -814,10 +832,11 @@ static long redis_copy_pages(struct uttm_backup *backup, void *const *dst,
 }
 
 /*
- * Sends the deletion of the keys of @handles, at most a batch, without
- * waiting for its replies: the next batch goes out behind it and reads
- * them first (settle_drops()), so a restore's deletion costs no round
- * trip of its own and the servers delete while the caller moves on.
+ * Queues the deletion of the keys of @handles, at most a batch, without
+ * sending it or waiting for its replies: it goes out in one write with
+ * the next batch, which reads its replies first (settle_drops()), so a
+ * restore's deletion costs no round trip and no wakeup of the server of
+ * its own.
  */
 static void drop_later(struct redis_store *store, const unsigned long *handles,
 		       unsigned long count)
@@ -825,7 +844,7 @@ static void drop_later(struct redis_store *store, const unsigned long *handles,
 	for (unsigned long i = 0; i < count; i++)
 		op_init(store, &store->ops[i], handles[i]);
 	for (unsigned int n = 0; n < store->map.nr_nodes; n++)
-		send_node(store, n, count, CMD_DEL, NULL);
+		queue_node(store, n, count, CMD_DEL, NULL);
 	for (unsigned long i = 0; i < count; i++) {
 		struct redis_op *op = &store->ops[i];
 
