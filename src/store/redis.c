@@ -31,9 +31,10 @@
  * carries, and the nodes of a cluster work on their shares together.
  * Dropped keys are deleted the same way, a batch per call (one DEL of
  * them all on a standalone server, one per group of handles in a
- * cluster), except that no one waits for the replies: the next batch
- * reads them before its own (drop_later(), settle_drops()), and a drop
- * that a redirection or a lost connection failed goes again as a batch.
+ * cluster), except that they are only queued: they go out with the next
+ * batch, or the store's next call, which reads their replies first
+ * (drop_later(), settle_drops()), and a drop that a redirection or a
+ * lost connection failed goes again as a batch.
  * A batch reads first the nodes whose replies have begun to arrive.
  * The replies to GETs are read straight into their pages
  * (redis_pages.c).
