@@ -91,6 +91,8 @@ struct proxy {
 	atomic_long cut_up;	/* bytes to the server before the cut; <0: never */
 	atomic_long cut_down;	/* bytes to the client */
 	atomic_bool down;	/* after a cut: connections close at once */
+	atomic_long moved_down;	/* bytes to the client on this connection */
+	atomic_bool close_late;	/* cut_down closes once the client writes */
 	atomic_int connections;
 	pthread_t thread;
 };
@@ -132,23 +134,28 @@ static void proxy_serve(struct proxy *p, int client)
 {
 	int server = proxy_connect(p->target);
 	long up = 0, down = 0;
-	bool open = server >= 0;
+	bool open = server >= 0, late = false;
 
 	atomic_fetch_add(&p->connections, 1);
 	open = open && !atomic_load(&p->down);
 	while (open) {
 		struct pollfd fds[3] = { { client, POLLIN, 0 },
-					 { server, POLLIN, 0 },
+					 { late ? -1 : server, POLLIN, 0 },
 					 { p->wake[0], POLLIN, 0 } };
 
 		if (poll(fds, 3, -1) < 0 || fds[2].revents)
 			break;
 		if (fds[0].revents)
-			open = forward(client, server, &up,
-				       atomic_load(&p->cut_up));
-		if (open && fds[1].revents)
+			open = !late && forward(client, server, &up,
+						atomic_load(&p->cut_up));
+		if (open && fds[1].revents) {
 			open = forward(server, client, &down,
 				       atomic_load(&p->cut_down));
+			/* A write the client makes after the cut succeeds. */
+			late = !open && atomic_load(&p->close_late);
+			open = open || late;
+		}
+		atomic_store(&p->moved_down, down);
 		if (!open && (up == atomic_load(&p->cut_up) ||
 			      down == atomic_load(&p->cut_down)))
 			atomic_store(&p->down, true);
@@ -175,19 +182,26 @@ static void *proxy_main(void *arg)
 	}
 }
 
-static void proxy_start(struct proxy *p, int target)
+/* Starts @p in front of port @target, listening on @port (0: any). */
+static void proxy_start_on(struct proxy *p, int target, int port)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons((uint16_t)port),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(sa);
+	int one = 1;
 
 	p->target = target;
 	atomic_init(&p->cut_up, -1);
 	atomic_init(&p->cut_down, -1);
 	atomic_init(&p->down, false);
+	atomic_init(&p->moved_down, 0);
+	atomic_init(&p->close_late, false);
 	atomic_init(&p->connections, 0);
 	p->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	assert_true(p->listen_fd >= 0);
+	assert_int_equal(setsockopt(p->listen_fd, SOL_SOCKET, SO_REUSEADDR,
+				    &one, sizeof(one)), 0);
 	assert_int_equal(bind(p->listen_fd, (struct sockaddr *)&sa,
 			      sizeof(sa)), 0);
 	assert_int_equal(listen(p->listen_fd, 8), 0);
@@ -196,6 +210,11 @@ static void proxy_start(struct proxy *p, int target)
 	p->port = ntohs(sa.sin_port);
 	assert_int_equal(pipe2(p->wake, O_CLOEXEC), 0);
 	assert_int_equal(pthread_create(&p->thread, NULL, proxy_main, p), 0);
+}
+
+static void proxy_start(struct proxy *p, int target)
+{
+	proxy_start_on(p, target, 0);
 }
 
 static void proxy_stop(struct proxy *p)
@@ -211,6 +230,7 @@ static void proxy_heal(struct proxy *p)
 {
 	atomic_store(&p->cut_up, -1);
 	atomic_store(&p->cut_down, -1);
+	atomic_store(&p->close_late, false);
 	atomic_store(&p->down, false);
 }
 
@@ -463,6 +483,107 @@ static void connection_cut_mid_restore_keeps_handles_and_resumes(void **state)
 	proxy_stop(&p);
 }
 
+/**
+ * struct proxied - a store behind a proxy, with a vector backed up there
+ * @p: the proxy, in front of the shared server @s.
+ * @s: the server.
+ * @backup: the store.
+ * @st: its counters before the backup.
+ * @tt: the vector.
+ */
+struct proxied {
+	struct proxy p;
+	struct redis_server *s;
+	struct uttm_backup *backup;
+	struct uttm_backup_redis_stats st;
+	struct uttm_tt tt;
+};
+
+/* Sets @x up with a vector of @pages backed up from @seed. */
+static void proxied_backed_up(struct fixture *fx, struct proxied *x,
+			      unsigned long pages, uint64_t seed)
+{
+	x->s = redis_env_server();
+	proxy_start(&x->p, x->s->port);
+	x->backup = store_through(&x->p);
+	x->st = stats_of(x->backup);
+	backed_up(fx, &x->tt, pages * UTTM_PAGE_SIZE, x->backup, seed);
+}
+
+/*
+ * Every drop has settled: no page counted, no key left, before the store
+ * is freed; then the proxy stops.
+ */
+static void proxied_put_settled(struct proxied *x)
+{
+	assert_int_equal(stats_of(x->backup).pages, 0);
+	assert_int_equal(redis_env_keys(x->s, x->st.key_prefix), 0);
+	uttm_backup_put(x->backup);
+	proxy_stop(&x->p);
+}
+
+/*
+ * A drop's DELs wait to go out with the store's next call; when the
+ * connection is lost before then, the drop goes again.
+ */
+static void drop_lost_with_its_connection_deletes_again(void **state)
+{
+	struct proxied x;
+	redisReply *r;
+
+	proxied_backed_up(*state, &x, 64, 20);
+	uttm_tt_fini(&x.tt);
+	assert_int_equal(redis_env_keys(x.s, x.st.key_prefix), 64);
+	/* The server closes the store's connection, DELs still queued. */
+	r = redis_server_command(x.s, "CLIENT KILL TYPE normal");
+	assert_non_null(r);
+	freeReplyObject(r);
+	assert_int_equal(stats_of(x.backup).reconnects, 1);
+	proxied_put_settled(&x);
+}
+
+/*
+ * A restore's batch reads the replies owed to the last drop before its
+ * own: a connection lost there takes the batch along, which fails, and
+ * the next try restores the rest and deletes the drop's keys again.
+ */
+static void connection_cut_before_a_drop_is_answered_resumes(void **state)
+{
+	struct proxied x;
+
+	proxied_backed_up(*state, &x, 512, 21);
+	/* The cut falls after the first run of 256 pages ("$4096\r\n...\r\n"). */
+	atomic_store(&x.p.cut_down, atomic_load(&x.p.moved_down) +
+				    256 * (UTTM_PAGE_SIZE + 9));
+	/* The next batch goes out, and its first read finds the cut. */
+	atomic_store(&x.p.close_late, true);
+	assert_int_equal(uttm_tt_populate(&x.tt, &test_ctx), -EIO);
+	assert_int_equal(uttm_backup_handles(x.backup), 256);
+	proxy_heal(&x.p);
+	assert_int_equal(uttm_tt_populate(&x.tt, &test_ctx), 0);
+	assert_tt_matches(&x.tt, 21);
+	uttm_tt_fini(&x.tt);
+	proxied_put_settled(&x);
+}
+
+/* A drop that cannot reach its server goes again once it can. */
+static void drop_while_out_of_reach_deletes_once_back(void **state)
+{
+	struct proxied x;
+
+	proxied_backed_up(*state, &x, 64, 22);
+	/* A restore cut at its first page leaves the server out of reach. */
+	atomic_store(&x.p.cut_down, atomic_load(&x.p.moved_down) + 1);
+	assert_int_equal(uttm_tt_populate(&x.tt, &test_ctx), -EIO);
+	/* Nothing listens there while the vector's keys are dropped. */
+	proxy_stop(&x.p);
+	uttm_tt_fini(&x.tt);
+	assert_int_equal(uttm_backup_handles(x.backup), 0);
+	assert_int_equal(redis_env_keys(x.s, x.st.key_prefix), 64);
+	proxy_start_on(&x.p, x.s->port, x.p.port);
+	proxied_put_settled(&x);
+}
+
 static void restart_without_persistence_fails_restore_with_eio(void **state)
 {
 	struct fixture *fx = *state;
@@ -518,11 +639,12 @@ static void missing_key_fails_restore_and_keeps_other_handles(void **state)
 	struct redis_server *s = redis_env_server();
 	struct uttm_backup *backup = store_on(s);
 	struct uttm_tt tt;
+	char key[160];
 
 	backed_up(fx, &tt, 64 * UTTM_PAGE_SIZE, backup, 13);
-	assert_int_equal(redis_server_integer(s, "DEL %s%lx",
-					      stats_of(backup).key_prefix,
-					      handle_at(&tt, 10)), 1);
+	uttm_redis_page_key(stats_of(backup).key_prefix, handle_at(&tt, 10),
+			    key, sizeof(key));
+	assert_int_equal(redis_server_integer(s, "DEL %s", key), 1);
 	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), -EIO);
 	/* The ten pages before it are back; no other handle went. */
 	assert_int_equal(uttm_backup_handles(backup), 54);
@@ -532,6 +654,28 @@ static void missing_key_fails_restore_and_keeps_other_handles(void **state)
 	assert_int_equal(arena_pages_allocated(fx->arena),
 			 uttm_pool_shrink_count(&fx->pool));
 	put_leaves_no_key(backup, s);
+}
+
+/* Calls of @cmd that the masters of @c have run (INFO commandstats). */
+static long long command_calls(const struct redis_cluster *c, const char *cmd)
+{
+	char field[64];
+	long long calls = 0;
+
+	snprintf(field, sizeof(field), "cmdstat_%s:calls=", cmd);
+	for (unsigned int m = 0; m < c->masters; m++) {
+		redisReply *r = redis_server_command(&c->nodes[m],
+						     "INFO commandstats");
+		const char *at;
+
+		assert_non_null(r);
+		assert_int_equal(r->type, REDIS_REPLY_STRING);
+		at = strstr(r->str, field);
+		if (at)
+			calls += strtoll(at + strlen(field), NULL, 10);
+		freeReplyObject(r);
+	}
+	return calls;
 }
 
 /* Runs a command on @s whose reply is OK. */
@@ -562,8 +706,8 @@ static void short_value_fails_its_page_and_the_rest_restores(void **state)
 	struct uttm_tt tt;
 
 	backed_up(fx, &tt, 64 * UTTM_PAGE_SIZE, backup, 17);
-	snprintf(key, sizeof(key), "%s%lx", stats_of(backup).key_prefix,
-		 handle_at(&tt, 10));
+	uttm_redis_page_key(stats_of(backup).key_prefix, handle_at(&tt, 10),
+			    key, sizeof(key));
 	snprintf(aside, sizeof(aside), "%s-aside", key);
 	command_ok(s, "RENAME", key, aside);
 	command_ok(s, "SET", key, "short");
@@ -590,7 +734,7 @@ static unsigned int handle_master(const struct redis_cluster *c,
 				  const char *prefix, unsigned long handle)
 {
 	char key[160];
-	int len = snprintf(key, sizeof(key), "%s%lx", prefix, handle);
+	int len = uttm_redis_page_key(prefix, handle, key, sizeof(key));
 
 	return slot_master(c, uttm_redis_key_slot(key, (size_t)len));
 }
@@ -617,10 +761,66 @@ static void cluster_spreads_a_vector_over_every_master(void **state)
 	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
 	assert_tt_matches(&tt, 14);
 	uttm_tt_fini(&tt);
+	/* The last drop's DELs go out with the store's next call. */
+	assert_int_equal(stats_of(backup).pages, 0);
 	for (unsigned int m = 0; m < 3; m++)
 		assert_int_equal(redis_env_keys(&c->nodes[m], st.key_prefix),
 				 0);
 	uttm_backup_put(backup);
+}
+
+/*
+ * The keys of a group of handles share a slot, the groups of a store
+ * take every slot once before any twice, and Redis hashes the keys where
+ * the store routes them.
+ */
+static void group_keys_share_a_slot_and_groups_cover_every_slot(void **state)
+{
+	static bool taken[REDIS_SLOTS];
+	const struct redis_server *node = &redis_env_cluster()->nodes[0];
+	const char *prefix = "uttm:0123456789abcdef:";
+	char key[160];
+
+	(void)state;
+	for (unsigned long g = 0; g < REDIS_SLOTS; g++) {
+		unsigned long first = uttm_backup_index_to_handle(
+			g * REDIS_GROUP_PAGES);
+		int len = uttm_redis_page_key(prefix, first, key, sizeof(key));
+		unsigned int slot = uttm_redis_key_slot(key, (size_t)len);
+
+		assert_false(taken[slot]);
+		taken[slot] = true;
+		len = uttm_redis_page_key(prefix, first + REDIS_GROUP_PAGES - 1,
+					  key, sizeof(key));
+		assert_int_equal(uttm_redis_key_slot(key, (size_t)len), slot);
+		if (g % 1024 == 0)
+			assert_int_equal(redis_server_integer(node,
+				"CLUSTER KEYSLOT %s", key), slot);
+	}
+}
+
+/* The keys of a group of handles share a slot: one DEL deletes them. */
+static void cluster_deletes_a_group_of_handles_with_one_del(void **state)
+{
+	struct fixture *fx = *state;
+	struct redis_cluster *c = redis_env_cluster();
+	struct uttm_backup *backup = store_on(&c->nodes[0]);
+	struct uttm_backup_redis_stats st = stats_of(backup);
+	struct uttm_tt tt;
+	long long dels;
+
+	backed_up(fx, &tt, VECTOR_BYTES, backup, 19);
+	dels = command_calls(c, "del");
+	assert_int_equal(uttm_tt_populate(&tt, &test_ctx), 0);
+	assert_tt_matches(&tt, 19);
+	assert_int_equal(stats_of(backup).pages, 0);
+	assert_int_equal(command_calls(c, "del") - dels,
+			 VECTOR_PAGES / REDIS_GROUP_PAGES);
+	uttm_tt_fini(&tt);
+	put_leaves_no_key(backup, &c->nodes[0]);
+	for (unsigned int m = 1; m < c->masters; m++)
+		assert_int_equal(redis_env_keys(&c->nodes[m], st.key_prefix),
+				 0);
 }
 
 static void node_id(const struct redis_server *s, char *id)
@@ -668,7 +868,8 @@ static void set_slot(const struct redis_server *s, unsigned int slot,
 static unsigned int first_slot(const struct uttm_tt *tt, const char *prefix)
 {
 	char key[160];
-	int len = snprintf(key, sizeof(key), "%s%lx", prefix, handle_at(tt, 0));
+	int len = uttm_redis_page_key(prefix, handle_at(tt, 0), key,
+				      sizeof(key));
 
 	return uttm_redis_key_slot(key, (size_t)len);
 }
@@ -822,8 +1023,12 @@ static void killed_node_loses_no_byte_and_survivors_restore(void **state)
 	backup = store_on(&c.nodes[0]);
 	snprintf(prefix, sizeof(prefix), "%s", stats_of(backup).key_prefix);
 	for (unsigned int i = 0; i < RUN_OBJECTS; i++) {
-		/* Most objects of one page, which live on a single node. */
-		uint64_t bytes = (i % 4 ? 1 : 32) * UTTM_PAGE_SIZE;
+		/*
+		 * Most objects of one group of handles, whose keys share a
+		 * slot and so live on a single node.
+		 */
+		uint64_t bytes = (i % 4 ? 1 : 3) * REDIS_GROUP_PAGES *
+				 UTTM_PAGE_SIZE;
 
 		if (i == RUN_OBJECTS / 2)
 			redis_server_kill(&c.nodes[2]);
@@ -863,11 +1068,16 @@ int main(void)
 		fixture_test(server_out_of_memory_stops_the_backup_at_a_prefix),
 		fixture_test(connection_cut_mid_backup_keeps_every_page),
 		fixture_test(connection_cut_mid_restore_keeps_handles_and_resumes),
+		fixture_test(drop_lost_with_its_connection_deletes_again),
+		fixture_test(connection_cut_before_a_drop_is_answered_resumes),
+		fixture_test(drop_while_out_of_reach_deletes_once_back),
 		fixture_test(restart_without_persistence_fails_restore_with_eio),
 		fixture_test(restart_with_persistence_restores_after_reconnecting),
 		fixture_test(missing_key_fails_restore_and_keeps_other_handles),
 		fixture_test(short_value_fails_its_page_and_the_rest_restores),
 		fixture_test(cluster_spreads_a_vector_over_every_master),
+		fixture_test(group_keys_share_a_slot_and_groups_cover_every_slot),
+		fixture_test(cluster_deletes_a_group_of_handles_with_one_del),
 		fixture_test(cluster_follows_ask_and_moved_while_a_slot_moves),
 		fixture_test(failover_to_a_replica_loses_nothing),
 		fixture_test(killed_node_loses_no_byte_and_survivors_restore),

@@ -481,8 +481,12 @@ struct uttm_backup_redis_stats {
  * @backup: a store made by uttm_backup_redis_create().
  * @stats: receives the figures.
  *
+ * The deletions of the last drop, which wait to go out with the store's
+ * next call, go out first and are answered, so that @stats->pages and
+ * the servers agree.
+ *
  * Context: May sleep: takes the store's lock, which a batch holds for its
- * round trips.
+ * round trips, and waits for the servers to answer those deletions.
  * Return: 0, or -EINVAL for NULL arguments or another kind of store.
  */
 int uttm_backup_redis_stats(struct uttm_backup *backup,

@@ -639,12 +639,15 @@ struct redis_login {
  * @ctx: the connection, or NULL while there is none.
  * @master: the slot map routes keys to this node.
  * @connects: connections opened to it.
+ * @unanswered: commands the store sent on @ctx without waiting, whose
+ * replies come before any other.
  */
 struct redis_node {
 	struct redis_endpoint addr;
 	struct redisContext *ctx;
 	bool master;
 	unsigned long connects;
+	unsigned long unanswered;
 };
 
 /*
@@ -687,6 +690,12 @@ int uttm_redis_flush(struct redis_node *node);
  */
 struct redisReply *uttm_redis_reply(struct redis_node *node, void *page);
 bool uttm_redis_reply_landed(const struct redisReply *reply);
+/*
+ * Whether bytes of a reply wait on @node's connection (in hiredis's
+ * buffer or the socket), so that reading them would not wait for the
+ * server.
+ */
+bool uttm_redis_reply_waiting(const struct redis_node *node);
 
 /* Pages uttm_redis_read_pages() reads at most: 3 pieces each in a readv(). */
 #define REDIS_READ_PAGES 64u
@@ -766,9 +775,20 @@ void uttm_redis_map_fini(struct redis_map *map);
 /* The hash slot of a key, as Redis Cluster computes it. */
 unsigned int uttm_redis_key_slot(const char *key, size_t len);
 
-/* The index of the node that serves @key. */
+/* Handles whose keys share a hash tag, and so a slot. */
+#define REDIS_GROUP_PAGES 64u
+
+/*
+ * Writes the key of the page of @handle in a store whose keys start with
+ * @prefix (which has no '{') into @key, of @size bytes; its length, as
+ * snprintf().
+ */
+int uttm_redis_page_key(const char *prefix, unsigned long handle, char *key,
+			size_t size);
+
+/* The index of the node that serves hash slot @slot. */
 unsigned int uttm_redis_map_route(const struct redis_map *map,
-				  const char *key, size_t len);
+				  unsigned int slot);
 
 /*
  * The index of the node at @ep, added to the map when it is new.

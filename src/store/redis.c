@@ -22,16 +22,22 @@
  * DOC: Redis store
  *
  * A page's key is the store's prefix (the caller's, "uttm:" by default,
- * then a random identifier of the store) followed by its handle in hex,
- * handles coming from a slot bitmap like the file store's.  Each store
- * call is one batch: every command of it is queued on the connection of
- * the key's node, each node is sent its share at once, then the replies
- * are read, so a batch costs one round trip per node however many pages
- * it carries, and the nodes of a cluster work on their shares together.
+ * then a random identifier of the store), the hash tag of its group of
+ * handles and its handle in hex (uttm_redis_page_key()), handles coming
+ * from a slot bitmap like the file store's.  Each store call is one
+ * batch: every command of it is queued on the connection of the key's
+ * node, each node is sent its share at once, then the replies are read,
+ * so a batch costs one round trip per node however many pages it
+ * carries, and the nodes of a cluster work on their shares together.
  * Dropped keys are deleted the same way, a batch per call (one DEL of
- * them all on a standalone server, one per key in a cluster), whose
- * replies are read so that a deletion follows a slot that moved.  The
- * replies to GETs are read straight into their pages (redis_pages.c).
+ * them all on a standalone server, one per group of handles in a
+ * cluster), except that they are only queued: they go out with the next
+ * batch, or the store's next call, which reads their replies first
+ * (drop_later(), settle_drops()), and a drop that a redirection or a
+ * lost connection failed goes again as a batch.
+ * A batch reads first the nodes whose replies have begun to arrive.
+ * The replies to GETs are read straight into their pages
+ * (redis_pages.c).
  *
  * Redis is often run as a cache, free to evict keys; a store there would
  * lose pages, so the store refuses any server whose maxmemory-policy is
@@ -72,8 +78,8 @@
 #define REDIS_PREFIX_MAX 64u
 /* The store's prefix: the caller's, a 16-digit identifier, ':'. */
 #define REDIS_STORE_PREFIX_MAX (REDIS_PREFIX_MAX + 16 + 1 + 1)
-/* A key: the store's prefix and a handle in hex. */
-#define REDIS_KEY_MAX (REDIS_STORE_PREFIX_MAX + 16)
+/* A key: the store's prefix, a hash tag of 5 digits at most, a handle. */
+#define REDIS_KEY_MAX (REDIS_STORE_PREFIX_MAX + 7 + 16)
 #define REDIS_DEFAULT_URL "redis://127.0.0.1:6379"
 #define REDIS_DEFAULT_TIMEOUT_MS 5000u
 /* How old the servers' room may be before bytes_avail reads it again. */
@@ -100,6 +106,7 @@ enum op_state {
  * @handle: its handle.
  * @key: its key, @key_len bytes.
  * @key_len: length of @key.
+ * @slot: the hash slot of @key.
  * @node: the node it goes to.
  * @state: where it is.
  * @asking: an ASK redirection sent it here: ASKING goes first.
@@ -113,6 +120,7 @@ struct redis_op {
 	unsigned long handle;
 	char key[REDIS_KEY_MAX];
 	unsigned int key_len;
+	unsigned int slot;
 	unsigned int node;
 	enum op_state state;
 	bool asking;
@@ -139,6 +147,11 @@ struct redis_op {
  * @batches: batches sent to a node.
  * @redirections: MOVED and ASK replies followed.
  * @map_refreshes: slot maps read.
+ * @dropping: handles whose keys are being deleted by DELs not yet
+ * answered (drop_later()), still taken so that no page is written under
+ * one of them before its old key is gone.
+ * @nr_dropping: how many.
+ * @redrop: one of those DELs failed: they all go again (settle_drops()).
  * @ops: the batch being run.
  * @argv: the arguments of a DEL of many keys.
  * @argv_len: their lengths.
@@ -159,6 +172,9 @@ struct redis_store {
 	unsigned long batches;
 	unsigned long redirections;
 	unsigned long map_refreshes;
+	unsigned long dropping[REDIS_BATCH_PAGES];
+	unsigned long nr_dropping;
+	bool redrop;
 	struct redis_op ops[REDIS_BATCH_PAGES];
 	const char *argv[REDIS_BATCH_PAGES + 1];
 	size_t argv_len[REDIS_BATCH_PAGES + 1];
@@ -172,7 +188,8 @@ static struct redis_store *to_redis(struct uttm_backup *backup)
 /* Makes @op the first try of a command on the key it names. */
 static void op_route(struct redis_store *store, struct redis_op *op)
 {
-	op->node = uttm_redis_map_route(&store->map, op->key, op->key_len);
+	op->slot = uttm_redis_key_slot(op->key, op->key_len);
+	op->node = uttm_redis_map_route(&store->map, op->slot);
 	op->state = OP_QUEUED;
 	op->asking = false;
 	op->resent = false;
@@ -186,8 +203,9 @@ static void op_init(struct redis_store *store, struct redis_op *op,
 		    unsigned long handle)
 {
 	op->handle = handle;
-	op->key_len = (unsigned int)snprintf(op->key, sizeof(op->key),
-					     "%s%lx", store->prefix, handle);
+	op->key_len = (unsigned int)uttm_redis_page_key(store->prefix, handle,
+							op->key,
+							sizeof(op->key));
 	op_route(store, op);
 }
 
@@ -357,39 +375,70 @@ static void append_ops(struct redis_store *store, unsigned int n,
 	}
 }
 
-/*
- * Queues one DEL of the keys of every op of @node from @first on: to a
- * server a command costs far more than a key.  Only for a standalone
- * server: a cluster refuses keys of several slots in one command.
- */
-static void append_deletion(struct redis_store *store, unsigned int n,
-			    unsigned long first, unsigned long count)
+/* Whether @op may go in the same DEL as @lead. */
+static bool same_deletion(const struct redis_store *store,
+			  const struct redis_op *lead, const struct redis_op *op)
 {
+	return !store->map.cluster ||
+	       (op->slot == lead->slot && op->asking == lead->asking);
+}
+
+/*
+ * Queues one DEL of the keys of the ops of @node from @lead on that may
+ * share it; returns the op after them.
+ */
+static unsigned long append_one_deletion(struct redis_store *store,
+					 unsigned int n, unsigned long lead,
+					 unsigned long count)
+{
+	redisContext *c = store->map.nodes[n].ctx;
+	const struct redis_op *first = &store->ops[lead];
 	unsigned int argc = 1;
-	unsigned long i;
+	unsigned long i = lead;
 
 	store->argv[0] = "DEL";
 	store->argv_len[0] = 3;
-	for (i = first; i < count; i = next_op(store, n, OP_QUEUED, i + 1,
-						count)) {
+	do {
 		struct redis_op *op = &store->ops[i];
 
 		store->argv[argc] = op->key;
 		store->argv_len[argc++] = op->key_len;
 		op->state = OP_SENT;
-		op->follows = i != first;
-	}
-	if (redisAppendCommandArgv(store->map.nodes[n].ctx, (int)argc,
-				   store->argv, store->argv_len) == REDIS_OK)
-		return;
-	for (i = first; i < count; i = next_op(store, n, OP_SENT, i + 1, count))
-		op_fail(&store->ops[i], -ENOMEM);
+		op->follows = i != lead;
+		i = next_op(store, n, OP_QUEUED, i + 1, count);
+	} while (i < count && same_deletion(store, first, &store->ops[i]));
+	if ((!first->asking || redisAppendCommand(c, "ASKING") == REDIS_OK) &&
+	    redisAppendCommandArgv(c, (int)argc, store->argv,
+				   store->argv_len) == REDIS_OK)
+		return i;
+	for (unsigned long j = lead; j < i;
+	     j = next_op(store, n, OP_SENT, j + 1, i))
+		op_fail(&store->ops[j], -ENOMEM);
+	return i;
 }
 
-/* Sends @node its queued ops of the batch: @cmd, on @pages for SET. */
-static void send_node(struct redis_store *store, unsigned int n,
-		      unsigned long count, enum redis_cmd cmd,
-		      void *const *pages)
+/*
+ * Queues the deletion of the keys of the ops of @node from @first on,
+ * as few DELs as may carry them: to a server a command costs far more
+ * than a key.  A standalone server takes them all in one; a cluster
+ * refuses a command whose keys span slots, so there it is one DEL per
+ * run of keys of one slot, a group of handles (uttm_redis_page_key()).
+ */
+static void append_deletion(struct redis_store *store, unsigned int n,
+			    unsigned long first, unsigned long count)
+{
+	for (unsigned long i = first; i < count;)
+		i = append_one_deletion(store, n, i, count);
+}
+
+/*
+ * Queues @cmd for @node's queued ops of the batch, on @pages for SET;
+ * what is not written out yet goes with the next write on the
+ * connection.
+ */
+static void queue_node(struct redis_store *store, unsigned int n,
+		       unsigned long count, enum redis_cmd cmd,
+		       void *const *pages)
 {
 	struct redis_node *node = &store->map.nodes[n];
 	unsigned long first = next_op(store, n, OP_QUEUED, 0, count);
@@ -400,12 +449,23 @@ static void send_node(struct redis_store *store, unsigned int n,
 		ops_connection_lost(store, count, n, OP_QUEUED, first);
 		return;
 	}
-	if (cmd == CMD_DEL && !store->map.cluster)
+	if (cmd == CMD_DEL)
 		append_deletion(store, n, first, count);
 	else
 		append_ops(store, n, first, count, cmd, pages);
 	store->batches++;
-	if (!node->ctx || uttm_redis_flush(node))
+}
+
+/* Sends @node its queued ops of the batch: @cmd, on @pages for SET. */
+static void send_node(struct redis_store *store, unsigned int n,
+		      unsigned long count, enum redis_cmd cmd,
+		      void *const *pages)
+{
+	struct redis_node *node = &store->map.nodes[n];
+
+	queue_node(store, n, count, cmd, pages);
+	if (next_op(store, n, OP_SENT, 0, count) < count &&
+	    (!node->ctx || uttm_redis_flush(node)))
 		ops_connection_lost(store, count, n, OP_SENT, 0);
 }
 
@@ -511,14 +571,104 @@ static void read_node(struct redis_store *store, unsigned int n,
 	}
 }
 
+static void delete_ops(struct redis_store *store, unsigned long count);
+
+/*
+ * Reads node @n's replies owed to the last drop's DELs (drop_later()),
+ * which come before any other on its connection.  One that is not a
+ * count of keys deleted (a redirection, an error), or that was lost with
+ * the connection, makes the drop go again (@redrop); a lost connection
+ * takes the ops of the batch of @count sent on it along, to go again.
+ */
+static void read_unanswered(struct redis_store *store, unsigned int n,
+			    unsigned long count)
+{
+	struct redis_node *node = &store->map.nodes[n];
+
+	/* DELs no batch carried out yet; a failure leaves no connection. */
+	if (node->unanswered && node->ctx)
+		uttm_redis_flush(node);
+	for (; node->unanswered; node->unanswered--) {
+		redisReply *reply = node->ctx ? uttm_redis_reply(node, NULL) :
+				    NULL;
+
+		if (!reply) {
+			ops_connection_lost(store, count, n, OP_SENT, 0);
+			node->unanswered = 0;
+			store->redrop = true;
+			return;
+		}
+		store->redrop |= reply->type != REDIS_REPLY_INTEGER;
+		freeReplyObject(reply);
+	}
+}
+
+/*
+ * Settles the last drop: reads the replies to its DELs and frees its
+ * handles.  When one failed, the whole drop is deleted again the way a
+ * batch is, following redirections (a DEL of a key already gone does no
+ * harm), which needs the ops: it waits until no batch of @count ops is
+ * being run (@count is 0), the handles staying taken meanwhile.  Ops of
+ * that batch sent and not yet read go with a connection that fails.
+ */
+static void settle_drops(struct redis_store *store, unsigned long count)
+{
+	for (unsigned int n = 0; n < store->map.nr_nodes; n++)
+		read_unanswered(store, n, count);
+	if (store->redrop && count)
+		return;
+	if (store->redrop) {
+		for (unsigned long i = 0; i < store->nr_dropping; i++)
+			op_init(store, &store->ops[i], store->dropping[i]);
+		delete_ops(store, store->nr_dropping);
+		store->redrop = false;
+	}
+	uttm_slot_io_free(&store->slots, store->dropping, store->nr_dropping);
+	store->nr_dropping = 0;
+}
+
+/*
+ * Reads the replies of every node the batch went to, first those of the
+ * nodes whose replies have begun to arrive, then in order: a node that
+ * is slow to answer does not keep the others' replies waiting.  Those
+ * owed to the last drop come first on each.
+ */
+static void read_nodes(struct redis_store *store, unsigned long count,
+		       enum redis_cmd cmd, void *const *pages)
+{
+	/* Redirections may add nodes; they were sent nothing yet. */
+	unsigned int nr = store->map.nr_nodes;
+
+	for (;;) {
+		unsigned int pick = nr;
+
+		for (unsigned int n = 0; n < nr; n++) {
+			if (next_op(store, n, OP_SENT, 0, count) == count)
+				continue;
+			if (pick == nr)
+				pick = n;
+			if (uttm_redis_reply_waiting(&store->map.nodes[n])) {
+				pick = n;
+				break;
+			}
+		}
+		if (pick == nr)
+			return;
+		read_unanswered(store, pick, count);
+		read_node(store, pick, count, cmd, pages);
+	}
+}
+
 /*
  * After a redirection or a lost connection in a cluster: read the slot
  * map again and send the ops that lost their node where it now says.
+ * The replies owed on the connections come first.
  */
 static void reroute(struct redis_store *store, unsigned long count)
 {
 	if (!store->map.stale)
 		return;
+	settle_drops(store, count);
 	store->map_refreshes++;
 	if (uttm_redis_map_refresh(&store->map, &store->login))
 		return;
@@ -526,8 +676,7 @@ static void reroute(struct redis_store *store, unsigned long count)
 		struct redis_op *op = &store->ops[i];
 
 		if (op->state == OP_QUEUED && op->reroute) {
-			op->node = uttm_redis_map_route(&store->map, op->key,
-							op->key_len);
+			op->node = uttm_redis_map_route(&store->map, op->slot);
 			op->reroute = false;
 		}
 	}
@@ -589,8 +738,8 @@ static unsigned long run_batch(struct redis_store *store, unsigned long count,
 			reroute(store, count);
 		for (unsigned int n = 0; n < store->map.nr_nodes; n++)
 			send_node(store, n, count, cmd, pages);
-		for (unsigned int n = 0; n < store->map.nr_nodes; n++)
-			read_node(store, n, count, cmd, pages);
+		read_nodes(store, count, cmd, pages);
+		settle_drops(store, count);
 	}
 	for (unsigned long i = 0; i < count; i++)
 		if (store->ops[i].state == OP_QUEUED)
@@ -683,12 +832,44 @@ static long redis_copy_pages(struct uttm_backup *backup, void *const *dst,
 	return ret;
 }
 
+/*
+ * Queues the deletion of the keys of @handles, at most a batch, without
+ * sending it or waiting for its replies: it goes out in one write with
+ * the next batch, which reads its replies first (settle_drops()), so a
+ * restore's deletion costs no round trip and no wakeup of the server of
+ * its own.
+ */
+static void drop_later(struct redis_store *store, const unsigned long *handles,
+		       unsigned long count)
+{
+	for (unsigned long i = 0; i < count; i++)
+		op_init(store, &store->ops[i], handles[i]);
+	for (unsigned int n = 0; n < store->map.nr_nodes; n++)
+		queue_node(store, n, count, CMD_DEL, NULL);
+	for (unsigned long i = 0; i < count; i++) {
+		struct redis_op *op = &store->ops[i];
+
+		if (op->state != OP_SENT)
+			store->redrop = true;
+		else if (!op->follows)
+			store->map.nodes[op->node].unanswered++;
+	}
+	memcpy(store->dropping, handles, count * sizeof(*handles));
+	store->nr_dropping = count;
+}
+
 static void redis_drop(struct uttm_backup *backup, const unsigned long *handles,
 		       unsigned long count)
 {
 	struct redis_store *store = to_redis(backup);
 
 	pthread_mutex_lock(&store->lock);
+	settle_drops(store, 0);
+	if (count <= REDIS_BATCH_PAGES) {
+		drop_later(store, handles, count);
+		pthread_mutex_unlock(&store->lock);
+		return;
+	}
 	for (unsigned long i = 0; i < count; i += REDIS_BATCH_PAGES) {
 		unsigned long n = MIN(count - i,
 				      (unsigned long)REDIS_BATCH_PAGES);
@@ -736,6 +917,7 @@ static uint64_t redis_bytes_avail(struct uttm_backup *backup)
 	uint64_t now = uttm_now_ns(), room, left;
 
 	pthread_mutex_lock(&store->lock);
+	settle_drops(store, 0);
 	if (now - store->room_time >= REDIS_ROOM_INTERVAL_NS) {
 		store->room = read_room(store);
 		store->written = 0;
@@ -815,6 +997,7 @@ static void redis_fini(struct uttm_backup *backup)
 {
 	struct redis_store *store = to_redis(backup);
 
+	settle_drops(store, 0);
 	for (unsigned int n = 0; store->stray && n < store->map.nr_nodes; n++)
 		if (store->map.nodes[n].master)
 			sweep_node(store, n);
@@ -969,6 +1152,8 @@ int uttm_backup_redis_stats(struct uttm_backup *backup,
 		return -EINVAL;
 	store = to_redis(backup);
 	pthread_mutex_lock(&store->lock);
+	/* Pages are counted once their deletions are answered. */
+	settle_drops(store, 0);
 	*stats = (struct uttm_backup_redis_stats){
 		.cluster = store->map.cluster,
 		.pages = uttm_slots_used(&store->slots),

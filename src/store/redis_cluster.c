@@ -9,11 +9,13 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <hiredis/hiredis.h>
 
+#include "uttm/backup.h"
 #include "base/base.h"
 #include "internal.h"
 
@@ -49,8 +51,8 @@ static uint16_t crc16(const char *buf, size_t len)
 
 /*
  * Only the part between the first '{' and the next '}' is hashed when it
- * is not empty (a hash tag), so that keys can be kept together; the
- * store's keys carry none, so they spread over the cluster.
+ * is not empty (a hash tag), so that keys can be kept together: the
+ * store's keys carry the tag of their group.
  */
 unsigned int uttm_redis_key_slot(const char *key, size_t len)
 {
@@ -65,6 +67,60 @@ unsigned int uttm_redis_key_slot(const char *key, size_t len)
 			       (REDIS_SLOTS - 1);
 	}
 	return crc16(key, len) & (REDIS_SLOTS - 1);
+}
+
+/*
+ * DOC: Keys of pages
+ *
+ * A page's key is the store's prefix, a hash tag and the handle in hex:
+ * "uttm:3f9c0a12d4e5b6a7:{1b2e}1a2".  The REDIS_GROUP_PAGES handles of a
+ * group (consecutive indices, as a vector's pages get them) share the
+ * tag, so one command may name them all, where a cluster refuses one
+ * whose keys span slots: a restore deletes a group's keys with one DEL.
+ * Group g hashes to slot base + g * REDIS_GROUP_STEP (modulo the slots),
+ * the base a hash of the prefix so that stores start apart.  The step is
+ * about the slots over the golden ratio: consecutive groups fall far
+ * apart, and any run of groups covers the slots evenly, so an object's
+ * pages spread over every master, in shares as even as the masters'
+ * shares of the slots, as keys without a tag would.  The tag of a slot
+ * is the smallest number whose hex digits hash there, found once.
+ */
+
+/* About REDIS_SLOTS / 1.618, odd: steps that visit every slot. */
+#define REDIS_GROUP_STEP 10127u
+
+static uint32_t slot_tags[REDIS_SLOTS];
+static pthread_once_t slot_tags_once = PTHREAD_ONCE_INIT;
+
+static void slot_tags_init(void)
+{
+	static bool found[REDIS_SLOTS];
+	unsigned int left = REDIS_SLOTS;
+
+	for (uint32_t n = 0; left; n++) {
+		char tag[16];
+		int len = snprintf(tag, sizeof(tag), "%x", n);
+		unsigned int slot = crc16(tag, (size_t)len) & (REDIS_SLOTS - 1);
+
+		if (found[slot])
+			continue;
+		found[slot] = true;
+		slot_tags[slot] = n;
+		left--;
+	}
+}
+
+int uttm_redis_page_key(const char *prefix, unsigned long handle, char *key,
+			size_t size)
+{
+	unsigned long group = uttm_backup_handle_to_index(handle) /
+			      REDIS_GROUP_PAGES;
+	unsigned int slot = (uttm_redis_key_slot(prefix, strlen(prefix)) +
+			     group * REDIS_GROUP_STEP) & (REDIS_SLOTS - 1);
+
+	pthread_once(&slot_tags_once, slot_tags_init);
+	return snprintf(key, size, "%s{%x}%lx", prefix, slot_tags[slot],
+			handle);
 }
 
 int uttm_redis_map_init(struct redis_map *map, const struct redis_endpoint *seed)
@@ -82,10 +138,10 @@ void uttm_redis_map_fini(struct redis_map *map)
 	map->nr_nodes = 0;
 }
 
-unsigned int uttm_redis_map_route(const struct redis_map *map, const char *key,
-				  size_t len)
+unsigned int uttm_redis_map_route(const struct redis_map *map,
+				  unsigned int slot)
 {
-	return map->cluster ? map->slot_node[uttm_redis_key_slot(key, len)] : 0;
+	return map->cluster ? map->slot_node[slot] : 0;
 }
 
 int uttm_redis_map_node(struct redis_map *map, const struct redis_endpoint *ep)

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -308,6 +309,14 @@ struct redisReply *uttm_redis_reply(struct redis_node *node, void *page)
 	}
 	redisReaderSetPrivdata(node->ctx->reader, NULL);
 	return reply;
+}
+
+bool uttm_redis_reply_waiting(const struct redis_node *node)
+{
+	const redisReader *reader = node->ctx->reader;
+	struct pollfd pfd = { .fd = node->ctx->fd, .events = POLLIN };
+
+	return reader->len > reader->pos || poll(&pfd, 1, 0) > 0;
 }
 
 bool uttm_redis_reply_landed(const struct redisReply *reply)

@@ -317,11 +317,15 @@ static int raw_open(struct raw_client *raw, const struct redis_target *t,
 static int redis_round(struct backup_bench *bench, struct uttm_backup *store,
 		       struct raw_client *raw, struct redis_round *r)
 {
+	struct uttm_backup_redis_stats st;
 	struct uttm_tt tt;
 	double used;
 	int ret;
 
 	ret = bench_filled_tt(bench, &tt, store, bench->bytes);
+	/* The last round's deletions go out first, not during the backup. */
+	if (!ret)
+		ret = uttm_backup_redis_stats(store, &st);
 	if (ret)
 		return ret;
 	used = used_memory(raw);
