@@ -232,6 +232,7 @@ static void bad_parameters_are_refused(void **state)
 struct monitored {
 	const struct cgroup *cg;
 	enum uttm_pressure_source source;
+	unsigned int poll_ms;
 	int ready_fd;
 };
 
@@ -242,7 +243,8 @@ struct monitored {
 static int monitored_child(void *arg)
 {
 	const struct monitored *mc = arg;
-	struct uttm_monitor_params p = { .source = mc->source, .poll_ms = 20,
+	struct uttm_monitor_params p = { .source = mc->source,
+					 .poll_ms = mc->poll_ms,
 					 .low_available_bytes = 96 * MiB,
 					 .cgroup_dir = mc->cg->path };
 	struct uttm_monitor *m;
@@ -281,7 +283,8 @@ static int allocating_child(void *arg)
  * limit wait for memory instead of being killed (cgroup_throttle()), so
  * the only way out is the monitor shrinking.
  */
-static void pressure_from_another_process(enum uttm_pressure_source source)
+static void pressure_from_another_process(enum uttm_pressure_source source,
+					  unsigned int poll_ms, bool v1_only)
 {
 	char name[64], buf;
 	struct monitored mc;
@@ -301,15 +304,15 @@ static void pressure_from_another_process(enum uttm_pressure_source source)
 			      strerror(-ret));
 		skip_because("a memory cgroup controller and root are needed");
 	}
-	if (cg.v2 != (source != UTTM_PRESSURE_CGROUP_V1) &&
-	    source != UTTM_PRESSURE_POLL) {
+	if ((cg.v2 != (source != UTTM_PRESSURE_CGROUP_V1) &&
+	     source != UTTM_PRESSURE_POLL) || (v1_only && cg.v2)) {
 		cgroup_remove(&cg);
 		skip_because("this source belongs to the other cgroup version");
 	}
 	assert_int_equal(cgroup_throttle(&cg), 0);
 	assert_int_equal(pipe(pipefd), 0);
 
-	mc = (struct monitored){ &cg, source, pipefd[1] };
+	mc = (struct monitored){ &cg, source, poll_ms, pipefd[1] };
 	monitored = child_start(monitored_child, &mc);
 	/* Only the child may write: should it fail first, read sees EOF. */
 	close(pipefd[1]);
@@ -327,17 +330,27 @@ static void pressure_from_another_process(enum uttm_pressure_source source)
 
 static void cgroup_v1_events_make_it_shrink(void **state)
 {
-	pressure_from_another_process(UTTM_PRESSURE_CGROUP_V1);
+	pressure_from_another_process(UTTM_PRESSURE_CGROUP_V1, 20, false);
 }
 
 static void cgroup_psi_makes_it_shrink(void **state)
 {
-	pressure_from_another_process(UTTM_PRESSURE_PSI_CGROUP);
+	pressure_from_another_process(UTTM_PRESSURE_PSI_CGROUP, 20, false);
 }
 
 static void polled_cgroup_headroom_makes_it_shrink(void **state)
 {
-	pressure_from_another_process(UTTM_PRESSURE_POLL);
+	pressure_from_another_process(UTTM_PRESSURE_POLL, 20, false);
+}
+
+/*
+ * In a cgroup v1 with a limit the usage marks wake the monitor: with a
+ * poll a minute away, longer than the monitored process waits, nothing
+ * else could.  A cgroup v2 has no such marks: skipped there.
+ */
+static void cgroup_v1_usage_marks_wake_it_between_polls(void **state)
+{
+	pressure_from_another_process(UTTM_PRESSURE_POLL, 60 * 1000, true);
 }
 
 /* The threads of this process, the monitor's included. */
@@ -398,6 +411,7 @@ int main(void)
 		cmocka_unit_test(bad_parameters_are_refused),
 		cmocka_unit_test(forked_child_stops_only_its_own_copy),
 		cmocka_unit_test(cgroup_v1_events_make_it_shrink),
+		cmocka_unit_test(cgroup_v1_usage_marks_wake_it_between_polls),
 		cmocka_unit_test(cgroup_psi_makes_it_shrink),
 		cmocka_unit_test(polled_cgroup_headroom_makes_it_shrink),
 	};

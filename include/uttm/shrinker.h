@@ -25,8 +25,13 @@
  * from now were others to keep taking it as fast as they have been: a
  * pressure event can come too late, and without swap the OOM killer does
  * not wait.  The rate leaves out the context's own growth up to its
- * budget, which the headroom was left for.  The sources, in the order
- * UTTM_PRESSURE_AUTO tries them:
+ * budget, which the headroom was left for.  Where the polled cgroup is
+ * a cgroup v1 memory controller with a limit, the monitor also has the
+ * kernel signal it at charge time as the usage crosses the marks where
+ * the headroom falls to twice the low mark, to the low mark and to half
+ * of it (memory.usage_in_bytes thresholds), whatever the source: another
+ * process can take memory faster than a poll sees it.  The sources, in
+ * the order UTTM_PRESSURE_AUTO tries them:
  *
  * - a cgroup directory given in the parameters: its PSI trigger (v2), or
  *   its memory.pressure_level events (v1);
@@ -137,7 +142,8 @@ enum uttm_pressure_source {
  * On an event while the headroom is below twice its low mark the monitor
  * reclaims a share of what the context holds (uttm_context_stats()'s
  * resident_bytes) proportional to the pressure: a PSI event's avg10
- * stall share, the v1 level (low 1/8, medium 1/2, critical all); with
+ * stall share, the v1 level (low 1/8, medium 1/2, critical all; a
+ * usage mark counts as low); with
  * more headroom an event is the kernel dropping caches.  At each poll it
  * reclaims what the headroom, shrinking at its recent rate (measured
  * over a poll interval at least), would lack below the low mark three

@@ -67,6 +67,12 @@ struct uttm_monitor {
 	/* The memory cgroups whose headroom is polled, possibly none. */
 	struct uttm_cgroup_levels levels;
 	/*
+	 * cgroup v1 with a limit: eventfds the kernel signals as the usage
+	 * crosses the marks where the headroom gets tight (see arm_marks()).
+	 */
+	int mark_fds[3];
+	unsigned int nr_mark_fds;
+	/*
 	 * Headroom at the last poll less what the context may still take
 	 * under its budget, bytes, and when, seconds.
 	 */
@@ -227,6 +233,8 @@ static void close_event_fds(struct uttm_monitor *m)
 {
 	while (m->nr_event_fds)
 		close(m->event_fds[--m->nr_event_fds]);
+	while (m->nr_mark_fds)
+		close(m->mark_fds[--m->nr_mark_fds]);
 }
 
 /*
@@ -272,6 +280,20 @@ static double psi_pressure(const struct uttm_monitor *m)
 			share = strtod(avg10 + strlen("some avg10="), NULL);
 	}
 	return MIN(1.0, MAX(MIN_PRESSURE, share / PSI_FULL_AVG10));
+}
+
+/* A usage mark that fired counts as cgroup v1's low level. */
+static double mark_pressure(const struct uttm_monitor *m,
+			    const struct pollfd *fds)
+{
+	double pressure = 0;
+	uint64_t count;
+
+	for (unsigned int i = 0; i < m->nr_mark_fds; i++)
+		if ((fds[i].revents & POLLIN) &&
+		    read(m->mark_fds[i], &count, sizeof(count)) > 0)
+			pressure = v1_pressure[0];
+	return pressure;
 }
 
 /* cgroup v1: the highest level that fired. */
@@ -324,6 +346,57 @@ static uint64_t headroom(const struct uttm_monitor *m, uint64_t *low)
 	if (!*low)
 		*low = total_ram() / 16;
 	return avail;
+}
+
+/*
+ * Another process in the cgroup may take its memory faster than a poll
+ * sees it: at 100 MiB/s a 100 ms poll misses 10 MiB, more than the low
+ * mark of a small cgroup, and without swap the kernel then kills rather
+ * than waits.  cgroup v1 signals a usage threshold at charge time, so
+ * the thread is woken as the headroom falls to twice the low mark, to
+ * the low mark and to half of it, whatever the source.  Best effort:
+ * without the marks the polls remain.
+ */
+static void arm_marks(struct uttm_monitor *m)
+{
+	char path[UTTM_CGROUP_PATH + 32], line[96];
+	uint64_t limit, low;
+	int usage_fd, ctl_fd;
+
+	if (m->levels.v2 || !m->levels.count)
+		return;
+	/* The marks are of this cgroup's usage, so against its own limit. */
+	snprintf(path, sizeof(path), "%s/memory.limit_in_bytes",
+		 m->levels.dirs[0]);
+	headroom(m, &low);
+	if (uttm_sysmem_read_u64(path, &limit) || limit >= total_ram() ||
+	    limit <= 2 * low)
+		return;
+	snprintf(path, sizeof(path), "%s/memory.usage_in_bytes",
+		 m->levels.dirs[0]);
+	usage_fd = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "%s/cgroup.event_control",
+		 m->levels.dirs[0]);
+	ctl_fd = open(path, O_WRONLY | O_CLOEXEC);
+	for (unsigned int i = 0; usage_fd >= 0 && ctl_fd >= 0 &&
+	     i < ARRAY_SIZE(m->mark_fds); i++) {
+		int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		int len;
+
+		if (efd < 0)
+			break;
+		len = snprintf(line, sizeof(line), "%d %d %llu", efd, usage_fd,
+			       (unsigned long long)(limit - 2 * low / (1u << i)));
+		if (write(ctl_fd, line, (size_t)len) < 0) {
+			close(efd);
+			break;
+		}
+		m->mark_fds[m->nr_mark_fds++] = efd;
+	}
+	if (ctl_fd >= 0)
+		close(ctl_fd);
+	if (usage_fd >= 0)
+		close(usage_fd);
 }
 
 static double now_seconds(void)
@@ -461,25 +534,28 @@ static double event_pressure(const struct uttm_monitor *m,
 static void *monitor_main(void *arg)
 {
 	struct uttm_monitor *m = arg;
-	struct pollfd fds[ARRAY_SIZE(v1_levels) + 1];
+	struct pollfd fds[ARRAY_SIZE(v1_levels) + ARRAY_SIZE(m->mark_fds) + 1];
 	short events = m->source == UTTM_PRESSURE_CGROUP_V1 ? POLLIN : POLLPRI;
-	unsigned int n = m->nr_event_fds;
+	unsigned int n = m->nr_event_fds, marks = n + m->nr_mark_fds;
 	int timeout = (int)m->params.poll_ms;
 
 	for (unsigned int i = 0; i < n; i++)
 		fds[i] = (struct pollfd){ m->event_fds[i], events, 0 };
-	fds[n] = (struct pollfd){ m->stop_fd, POLLIN, 0 };
+	for (unsigned int i = n; i < marks; i++)
+		fds[i] = (struct pollfd){ m->mark_fds[i - n], POLLIN, 0 };
+	fds[marks] = (struct pollfd){ m->stop_fd, POLLIN, 0 };
 	for (;;) {
 		double pressure = 0;
 
-		if (poll(fds, n + 1, timeout) < 0 && errno != EINTR)
+		if (poll(fds, marks + 1, timeout) < 0 && errno != EINTR)
 			break;
-		if (fds[n].revents)
+		if (fds[marks].revents)
 			break;
 		if (n)
 			pressure = event_pressure(m, fds);
 		if (pressure < 0)
 			break;
+		pressure = MAX(pressure, mark_pressure(m, fds + n));
 		timeout = guard(m, pressure);
 	}
 	return NULL;
@@ -554,6 +630,8 @@ int uttm_monitor_start(struct uttm_context *ctx,
 	ret = m->params.source == UTTM_PRESSURE_AUTO ?
 	      setup_auto(m) : setup_source(m, m->params.source);
 	setup_headroom(m);
+	if (!ret)
+		arm_marks(m);
 	if (!ret)
 		ret = start_thread(m);
 	if (ret)
