@@ -272,11 +272,11 @@ static unsigned long chunk_pages(const struct uttm_tt *tt, unsigned long pos,
 	return end - pos;
 }
 
-/* Backs up the blocks from @walk->pos whose copies are in the store. */
-static void commit_copies(struct uttm_tt *tt, struct backup_walk *walk)
+/* Backs up the @n pages from @walk->pos, whose copies are in the store. */
+static void commit_copies(struct uttm_tt *tt, struct backup_walk *walk,
+			  unsigned long n)
 {
 	unsigned long handles[BACKUP_CHUNK];
-	unsigned long n = chunk_pages(tt, walk->pos, true);
 
 	uttm_tt_take_copies(tt, walk->pos, n, handles);
 	commit_backed_up(tt, walk->pos, n, handles, walk->bin);
@@ -286,18 +286,19 @@ static void commit_copies(struct uttm_tt *tt, struct backup_walk *walk)
 }
 
 /*
- * Writes the whole blocks from @walk->pos that lack copies to the store,
- * up to BACKUP_CHUNK pages, their copies of pages not written since
+ * Writes the @n pages of whole blocks from @walk->pos, which lack a full
+ * set of copies, to the store, their copies of pages not written since
  * dropped first.  Returns 0, or the store's error once the pages it took
  * are committed.  Either way the position moves to the first entry
  * still in its original state.
  */
-static int write_chunk(struct uttm_tt *tt, struct backup_walk *walk)
+static int write_chunk(struct uttm_tt *tt, struct backup_walk *walk,
+		       unsigned long n)
 {
 	void *src[BACKUP_CHUNK];
 	unsigned long handles[BACKUP_CHUNK];
 	unsigned long *pos = &walk->pos;
-	unsigned long n = chunk_pages(tt, *pos, false), done, whole = 0, nr;
+	unsigned long done, whole = 0, nr;
 	int ret;
 
 	uttm_tt_drop_copies(tt, *pos, n);
@@ -326,10 +327,13 @@ static int write_chunk(struct uttm_tt *tt, struct backup_walk *walk)
  */
 static int backup_chunk(struct uttm_tt *tt, struct backup_walk *walk)
 {
-	if (!uttm_tt_all_copied(tt, walk->pos,
-				entry_pages(tt->pages[walk->pos])))
-		return write_chunk(tt, walk);
-	commit_copies(tt, walk);
+	bool copied = uttm_tt_all_copied(tt, walk->pos,
+					 entry_pages(tt->pages[walk->pos]));
+	unsigned long n = chunk_pages(tt, walk->pos, copied);
+
+	if (!copied)
+		return write_chunk(tt, walk, n);
+	commit_copies(tt, walk, n);
 	return 0;
 }
 

@@ -44,6 +44,9 @@ bool uttm_tt_all_copied(const struct uttm_tt *tt, unsigned long first,
 {
 	if (!tt->copies || tt->copies->count < count)
 		return false;
+	/* A clean vector, as most are between restore and backup. */
+	if (tt->copies->count == tt->num_pages)
+		return true;
 	for (unsigned long i = 0; i < count; i++)
 		if (!tt->copies->handles[first + i])
 			return false;
