@@ -251,17 +251,15 @@ void uttm_bo_unpin(struct uttm_bo *bo)
 
 int uttm_bo_mark_dirty(struct uttm_bo *bo, uint64_t offset, uint64_t size)
 {
-	uint64_t first;
+	unsigned long first, end;
 
 	if (UTTM_WARN_ON(!bo) || offset > bo->size || size > bo->size - offset)
 		return -EINVAL;
 	if (!bo->has_tt || !size)
 		return 0;
-	first = offset >> UTTM_PAGE_SHIFT;
-	return uttm_tt_mark_dirty(&bo->tt, (unsigned long)first,
-				  (unsigned long)(DIV_ROUND_UP(offset + size,
-							      UTTM_PAGE_SIZE) -
-						  first));
+	first = (unsigned long)(offset >> UTTM_PAGE_SHIFT);
+	end = (unsigned long)DIV_ROUND_UP(offset + size, UTTM_PAGE_SIZE);
+	return uttm_tt_mark_dirty(&bo->tt, first, end - first);
 }
 
 void uttm_bo_set_purgeable(struct uttm_bo *bo, bool purgeable)
