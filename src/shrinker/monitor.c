@@ -282,16 +282,23 @@ static double psi_pressure(const struct uttm_monitor *m)
 	return MIN(1.0, MAX(MIN_PRESSURE, share / PSI_FULL_AVG10));
 }
 
+/* Whether the eventfd polled in @pfd fired; its count is read, cleared. */
+static bool eventfd_fired(const struct pollfd *pfd)
+{
+	uint64_t count;
+
+	return (pfd->revents & POLLIN) &&
+	       read(pfd->fd, &count, sizeof(count)) > 0;
+}
+
 /* A usage mark that fired counts as cgroup v1's low level. */
 static double mark_pressure(const struct uttm_monitor *m,
 			    const struct pollfd *fds)
 {
 	double pressure = 0;
-	uint64_t count;
 
 	for (unsigned int i = 0; i < m->nr_mark_fds; i++)
-		if ((fds[i].revents & POLLIN) &&
-		    read(m->mark_fds[i], &count, sizeof(count)) > 0)
+		if (eventfd_fired(&fds[i]))
 			pressure = v1_pressure[0];
 	return pressure;
 }
@@ -301,14 +308,10 @@ static double v1_level_pressure(const struct uttm_monitor *m,
 				const struct pollfd *fds)
 {
 	double pressure = 0;
-	uint64_t count;
 
-	for (unsigned int i = 0; i < m->nr_event_fds; i++) {
-		if (!(fds[i].revents & POLLIN))
-			continue;
-		if (read(m->event_fds[i], &count, sizeof(count)) > 0)
+	for (unsigned int i = 0; i < m->nr_event_fds; i++)
+		if (eventfd_fired(&fds[i]))
 			pressure = MAX(pressure, v1_pressure[i]);
-	}
 	return pressure;
 }
 
@@ -375,18 +378,22 @@ static void arm_marks(struct uttm_monitor *m)
 	snprintf(path, sizeof(path), "%s/memory.usage_in_bytes",
 		 m->levels.dirs[0]);
 	usage_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (usage_fd < 0)
+		return;
 	snprintf(path, sizeof(path), "%s/cgroup.event_control",
 		 m->levels.dirs[0]);
 	ctl_fd = open(path, O_WRONLY | O_CLOEXEC);
-	for (unsigned int i = 0; usage_fd >= 0 && ctl_fd >= 0 &&
-	     i < ARRAY_SIZE(m->mark_fds); i++) {
+	for (unsigned int i = 0; ctl_fd >= 0 && i < ARRAY_SIZE(m->mark_fds);
+	     i++) {
+		/* 2 x low, low, low / 2 below the limit. */
+		uint64_t mark = limit - 2 * low / (1u << i);
 		int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		int len;
 
 		if (efd < 0)
 			break;
 		len = snprintf(line, sizeof(line), "%d %d %llu", efd, usage_fd,
-			       (unsigned long long)(limit - 2 * low / (1u << i)));
+			       (unsigned long long)mark);
 		if (write(ctl_fd, line, (size_t)len) < 0) {
 			close(efd);
 			break;
@@ -395,8 +402,7 @@ static void arm_marks(struct uttm_monitor *m)
 	}
 	if (ctl_fd >= 0)
 		close(ctl_fd);
-	if (usage_fd >= 0)
-		close(usage_fd);
+	close(usage_fd);
 }
 
 static double now_seconds(void)
